@@ -1,0 +1,33 @@
+"""What the DAG files share: default args from config, the warehouse pool and task flavour.
+
+Kept light (no SQLAlchemy, pandas or GX imports) so DAG files parse fast; heavy modules are
+imported inside task bodies.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import task
+
+from aftercare.config import Config
+
+#: Every task that opens the warehouse runs in this pool (1 slot by default): DuckDB admits one
+#: writer process at a time. `aftercare.warehouse.get_engine` enforces it at run time.
+WAREHOUSE_POOL = "aftercare_warehouse"
+
+#: ``@warehouse_task`` = ``@task(pool="aftercare_warehouse")``.
+warehouse_task = task(pool=WAREHOUSE_POOL)
+
+
+def default_args(config: Config) -> dict[str, Any]:
+    """Owner and retries with exponential backoff, from the config file."""
+    settings = config.airflow
+    return {
+        "owner": settings.owner,
+        "retries": settings.retries,
+        "retry_delay": timedelta(seconds=settings.retry_delay_seconds),
+        "retry_exponential_backoff": 2.0,  # doubling (Airflow 3.3 takes a multiplier)
+        "max_retry_delay": timedelta(seconds=settings.max_retry_delay_seconds),
+    }

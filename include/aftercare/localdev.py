@@ -1,0 +1,172 @@
+"""The local commands behind ``make demo`` and ``make airflow``.
+
+    python -m aftercare.localdev demo [--days 3] [--sandbox-port 8765]
+    python -m aftercare.localdev airflow [--sandbox-port 8765]
+
+Both expect the Airflow environment the Makefile exports (project-local ``AIRFLOW_HOME``,
+``dags/`` as the DAG folder) and run on the local DuckDB warehouse under ``data/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time as clock, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import requests
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from aftercare import PROJECT_ROOT
+from aftercare.bootstrap import LOCAL_WAREHOUSE, bootstrap, local_connections
+from aftercare.config import load_config
+from aftercare.connections import WAREHOUSE
+from aftercare.sandbox.server import start_process
+
+NIGHTLY = "aftercare_nightly"
+
+
+def _airflow_home() -> Path:
+    home = os.environ.get("AIRFLOW_HOME")
+    if not home:
+        sys.exit("AIRFLOW_HOME is not set: run this through `make demo` or `make airflow`")
+    return Path(home)
+
+
+@contextmanager
+def sandbox(port: int, log_dir: Path) -> Iterator[str]:
+    """The sandbox as a child process for the duration of the block."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    process = start_process(port, log_path=str(log_dir / "sandbox.log"))
+    print(f"sandbox   http://127.0.0.1:{port} (health: /health, API docs: /docs)")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        print("sandbox   stopped")
+
+
+def demo_dates(days: int, today: date) -> list[datetime]:
+    """The nightly run times (02:00 agency time) of the last ``days`` days, oldest first."""
+    zone = ZoneInfo(load_config().agency.time_zone)
+    return [
+        datetime.combine(today - timedelta(days=back), clock(2, 0), tzinfo=zone)
+        for back in range(days - 1, -1, -1)
+    ]
+
+
+def run_nightly(logical: datetime, log_dir: Path) -> None:
+    """One in-process run of the nightly DAG (``airflow dags test``); output goes to a log file."""
+    log_file = log_dir / f"{NIGHTLY}_{logical.date()}.log"
+    started = time.monotonic()
+    with log_file.open("w") as out:
+        result = subprocess.run(  # noqa: S603
+            ["airflow", "dags", "test", NIGHTLY, logical.isoformat()],  # noqa: S607
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    took = time.monotonic() - started
+    if result.returncode != 0:
+        tail = log_file.read_text(errors="replace").splitlines()[-40:]
+        print("\n".join(tail))
+        sys.exit(f"run for {logical.date()} FAILED after {took:.0f} s; full log: {log_file}")
+    print(f"run       {logical.date()}  ok  ({took:.1f} s, log: {log_file.relative_to(PROJECT_ROOT)})")
+
+
+def print_summary(run_dates: list[date]) -> None:
+    from airflow.sdk import Connection
+
+    from aftercare import summary, warehouse
+
+    # Outside a task the Task SDK cannot read the metadata DB; use the connection we created.
+    local = Connection(conn_id=WAREHOUSE, **local_connections()[WAREHOUSE])
+    engine = warehouse.engine_for(local)
+    with warehouse.transaction(engine) as conn:
+        runs = summary.recent_runs(conn, NIGHTLY, limit=50)
+    engine.dispose()
+    latest: dict[date, dict] = {}
+    for run in runs:  # newest first: keep the latest run of each demo date
+        latest.setdefault(run["run_date"], run["counts"])
+    columns = {str(day): latest[day] for day in run_dates if day in latest}
+    print(f"\nRun summary of {NIGHTLY} (aftercare.run_summaries, {LOCAL_WAREHOUSE.name}):\n")
+    print(summary.format_table(columns))
+
+
+def demo(days: int, sandbox_port: int) -> None:
+    home = _airflow_home()
+    log_dir = home / "logs" / "demo"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    print("airflow   preparing the local metadata database, pools and connections")
+    bootstrap(local_connections_too=True)
+    zone = ZoneInfo(load_config().agency.time_zone)
+    runs = demo_dates(days, datetime.now(zone).date())
+    with sandbox(sandbox_port, log_dir):
+        for logical in runs:
+            run_nightly(logical, log_dir)
+    print_summary([logical.date() for logical in runs])
+
+
+@retry(
+    retry=retry_if_exception_type(requests.RequestException),
+    wait=wait_fixed(1),
+    stop=stop_after_delay(180),
+    reraise=True,
+)
+def _wait_for_api(url: str) -> None:
+    requests.get(f"{url}/api/v2/monitor/health", timeout=5).raise_for_status()
+
+
+def airflow_ui(sandbox_port: int) -> None:
+    home = _airflow_home()
+    log_dir = home / "logs"
+    bootstrap(local_connections_too=True)
+    with sandbox(sandbox_port, log_dir):
+        log_file = log_dir / "standalone.log"
+        with log_file.open("a") as out:
+            process = subprocess.Popen(  # noqa: S603
+                ["airflow", "standalone"], stdout=out, stderr=subprocess.STDOUT  # noqa: S607
+            )
+        try:
+            _wait_for_api("http://localhost:8080")
+            passwords = home / "simple_auth_manager_passwords.json.generated"
+            login = json.loads(passwords.read_text()) if passwords.exists() else {}
+            print("\nAirflow UI  http://localhost:8080")
+            for user, password in login.items():
+                print(f"login       user {user}  password {password}")
+            print(f"logs        {log_file}\nstop        Ctrl-C\n")
+            process.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m aftercare.localdev", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo_cmd = commands.add_parser("demo", help="run the nightly DAG for a few days, print a summary")
+    demo_cmd.add_argument("--days", type=int, default=3)
+    demo_cmd.add_argument("--sandbox-port", type=int, default=8765)
+    ui_cmd = commands.add_parser("airflow", help="the Airflow UI (airflow standalone) and sandbox")
+    ui_cmd.add_argument("--sandbox-port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        if args.days < 1:
+            parser.error("--days must be at least 1")
+        demo(args.days, args.sandbox_port)
+    else:
+        airflow_ui(args.sandbox_port)
+
+
+if __name__ == "__main__":
+    main()

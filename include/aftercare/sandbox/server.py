@@ -1,0 +1,87 @@
+"""Running the sandbox: in a background thread (tests) or as a process (demo, `make airflow`)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from types import TracebackType
+
+import requests
+import uvicorn
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from aftercare.sandbox.app import create_app
+
+
+class SandboxServer:
+    """The sandbox on 127.0.0.1 in a background thread, on a free port unless one is given.
+
+    >>> with SandboxServer(seed=7) as sandbox:
+    ...     requests.get(f"{sandbox.url}/health").json()["seed"]
+    7
+    """
+
+    def __init__(self, seed: int = 42, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.seed = seed
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))  # port 0: the kernel picks a free one, no race
+        self.host, self.port = self._socket.getsockname()[:2]
+        config = uvicorn.Config(create_app(seed), log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        wait_until_healthy(self.url)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+@retry(
+    retry=retry_if_exception_type(requests.RequestException),
+    wait=wait_fixed(0.2),
+    stop=stop_after_delay(30),
+    reraise=True,
+)
+def wait_until_healthy(url: str) -> dict[str, object]:
+    """Poll ``/health`` until the sandbox answers (30 s at most)."""
+    response = requests.get(f"{url}/health", timeout=2)
+    response.raise_for_status()
+    return response.json()
+
+
+def start_process(port: int, seed: int = 42, log_path: str | None = None) -> subprocess.Popen[bytes]:
+    """``python -m aftercare.sandbox serve`` as a child process, returned once healthy."""
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - child owns it
+    process = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
+        [sys.executable, "-m", "aftercare.sandbox", "serve", "--port", str(port), "--seed", str(seed)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}")
+    except Exception:
+        process.terminate()
+        raise
+    return process

@@ -1,0 +1,285 @@
+"""The one door to the warehouse.
+
+* `get_engine()` builds a SQLAlchemy engine from the Airflow connection ``aftercare_warehouse``:
+  a DuckDB file by default (conn_type ``duckdb``, host = the file path), Postgres (conn_type
+  ``postgres``), or any SQLAlchemy URL given as ``extra.sqlalchemy_url``.
+* `transaction()` opens one transaction and releases the database afterwards (DuckDB holds a
+  file lock while an engine is open, so nothing stays open between tasks).
+* `execute_file()` / `query_file()` run a ``.sql`` file from ``sql/``. Jinja fills in
+  identifiers and config only (checked); values are always bound parameters.
+* `migrate()` applies ``sql/migrations/NNNN_name.sql`` in order, once each, recorded in
+  ``aftercare.schema_migrations``; on Postgres an advisory lock makes concurrent runs safe.
+
+DuckDB allows one writer *process* at a time. Every task that touches the warehouse therefore
+runs in the Airflow pool ``aftercare_warehouse`` (one slot), and `get_engine()` refuses a DuckDB
+warehouse from a task outside that pool, so the rule cannot be broken by accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import sqlparse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy.engine import URL, Connection, Engine
+
+from aftercare import PROJECT_ROOT, SQL_DIR
+from aftercare.connections import WAREHOUSE
+from aftercare.dagkit import WAREHOUSE_POOL
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Arbitrary constant shared by every process that migrates (pg_advisory_xact_lock key).
+_MIGRATION_LOCK_KEY = 0x0AF7E4CA4E
+
+# Column types that differ between dialects; migrations use {{ types.json }} etc.
+_TYPES = {
+    "duckdb": {"json": "json"},
+    "postgresql": {"json": "jsonb"},
+}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse is misconfigured, busy, or a migration cannot be applied."""
+
+
+# --------------------------------------------------------------------------------------------
+# engine
+
+
+def url_from_connection(conn: Any) -> URL:
+    """The SQLAlchemy URL of an Airflow connection (duckdb, postgres, or extra.sqlalchemy_url)."""
+    extra = conn.extra_dejson or {}
+    if extra.get("sqlalchemy_url"):
+        return sa.make_url(extra["sqlalchemy_url"])
+    conn_type = (conn.conn_type or "").lower()
+    if conn_type == "duckdb":
+        if not conn.host:
+            raise WarehouseError(
+                f"connection {conn.conn_id!r}: a duckdb connection needs the database file "
+                "path in its host field"
+            )
+        path = Path(conn.host)
+        path = path if path.is_absolute() else PROJECT_ROOT / path
+        return URL.create("duckdb", database=str(path))
+    if conn_type in ("postgres", "postgresql"):
+        return URL.create(
+            "postgresql+psycopg2",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+        )
+    raise WarehouseError(
+        f"connection {conn.conn_id!r} has conn_type {conn.conn_type!r}; use duckdb, postgres, "
+        "or set extra.sqlalchemy_url"
+    )
+
+
+def get_engine(conn_id: str = WAREHOUSE) -> Engine:
+    """An engine for the warehouse connection. Dispose of it when done (see `transaction`)."""
+    from airflow.sdk import BaseHook
+
+    return engine_for(BaseHook.get_connection(conn_id))
+
+
+def engine_for(conn: Any) -> Engine:
+    """An engine for an Airflow connection object (see `url_from_connection`)."""
+    url = url_from_connection(conn)
+    if url.get_backend_name() == "duckdb":
+        _require_warehouse_pool()
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return sa.create_engine(url, pool_pre_ping=url.get_backend_name() != "duckdb")
+
+
+def _require_warehouse_pool() -> None:
+    """Inside an Airflow task, a DuckDB warehouse may only be opened from the warehouse pool."""
+    from airflow.sdk import get_current_context
+
+    try:
+        context = get_current_context()
+    except RuntimeError:  # not inside a task: CLI, demo, tests
+        return
+    task = context["task"]
+    if task.pool != WAREHOUSE_POOL:
+        raise WarehouseError(
+            f"task {task.task_id!r} opens the DuckDB warehouse but runs in pool {task.pool!r}; "
+            f"warehouse tasks must run in pool {WAREHOUSE_POOL!r} (DuckDB allows one writer "
+            "process at a time)"
+        )
+
+
+@contextmanager
+def transaction(engine: Engine | None = None) -> Iterator[Connection]:
+    """One transaction on the warehouse; commits on success, rolls back on error.
+
+    Without an engine, one is built from the connection and disposed of afterwards, which
+    releases DuckDB's file lock.
+    """
+    own = engine is None
+    engine = engine or get_engine()
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        if "Could not set lock" in str(exc.orig):
+            raise WarehouseError(
+                "the DuckDB warehouse file is locked by another process (is `make airflow` or "
+                "another demo running? see README, 'One writer at a time'): "
+                f"{str(exc.orig).splitlines()[0]}"
+            ) from exc
+        raise
+    finally:
+        if own:
+            engine.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# sql files
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """A rendered sql file, split into statements."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+_jinja = Environment(
+    loader=FileSystemLoader(str(SQL_DIR)),
+    undefined=StrictUndefined,
+    autoescape=False,  # noqa: S701 - renders SQL identifiers, never HTML; values are bound
+    keep_trailing_newline=True,
+)
+
+
+def _check_template_value(key: str, value: Any) -> None:
+    """Template variables are identifiers or config scalars; values go in bound parameters."""
+    if isinstance(value, bool | int | float) or value is None:
+        return
+    if isinstance(value, str):
+        if not _IDENTIFIER.match(value):
+            raise WarehouseError(
+                f"template variable {key!r} is not an identifier; pass values as bound "
+                "parameters, not through Jinja"
+            )
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_template_value(key, item)
+        return
+    raise WarehouseError(f"template variable {key!r} has unsupported type {type(value).__name__}")
+
+
+def render(name: str, dialect: str, **template_vars: Any) -> SqlFile:
+    """Render ``sql/<name>`` for a dialect and split it into statements."""
+    for key, value in template_vars.items():
+        _check_template_value(key, value)
+    if dialect not in _TYPES:
+        raise WarehouseError(f"unsupported warehouse dialect {dialect!r}")
+    text = _jinja.get_template(name).render(dialect=dialect, types=_TYPES[dialect], **template_vars)
+    statements = tuple(
+        s.strip().rstrip(";") for s in sqlparse.split(text) if sqlparse.format(s, strip_comments=True).strip()
+    )
+    return SqlFile(name, statements)
+
+
+def execute_file(
+    conn: Connection, name: str, params: Mapping[str, Any] | None = None, **template_vars: Any
+) -> int:
+    """Run every statement of ``sql/<name>``; returns the summed row count of DML statements."""
+    sql = render(name, conn.dialect.name, **template_vars)
+    total = 0
+    for statement in sql.statements:
+        result = conn.execute(sa.text(statement), dict(params or {}))
+        total += max(result.rowcount, 0)
+    return total
+
+
+def query_file(
+    conn: Connection, name: str, params: Mapping[str, Any] | None = None, **template_vars: Any
+) -> list[dict[str, Any]]:
+    """Run ``sql/<name>`` (one query) and return its rows as dicts."""
+    sql = render(name, conn.dialect.name, **template_vars)
+    if len(sql.statements) != 1:
+        raise WarehouseError(f"{name}: query_file expects one statement, found {len(sql.statements)}")
+    return [dict(row) for row in conn.execute(sa.text(sql.statements[0]), dict(params or {})).mappings()]
+
+
+# --------------------------------------------------------------------------------------------
+# migrations
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    checksum: str
+
+
+def migrations() -> list[Migration]:
+    """The migration files in version order; a misnamed or duplicated file is an error."""
+    found: dict[int, Migration] = {}
+    for path in sorted((SQL_DIR / MIGRATIONS_DIR).glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise WarehouseError(f"migration file {path.name!r} is not named NNNN_lower_name.sql")
+        version = int(match.group(1))
+        if version in found:
+            raise WarehouseError(f"two migrations share version {version:04d}")
+        checksum = hashlib.sha256(path.read_bytes()).hexdigest()
+        found[version] = Migration(version, path.name, checksum)
+    return [found[v] for v in sorted(found)]
+
+
+def migrate(engine: Engine | None = None) -> list[str]:
+    """Apply pending migrations in one transaction; returns the names applied (may be empty).
+
+    Safe to call on every DAG run. On Postgres, concurrent callers queue on an advisory lock, and
+    the second finds nothing left to do. A migration edited after it was applied is an error:
+    add a new migration instead.
+    """
+    applied_now: list[str] = []
+    with transaction(engine) as conn:
+        execute_file(conn, "warehouse/lock_migrations.sql", {"lock_key": _MIGRATION_LOCK_KEY})
+        execute_file(conn, "warehouse/migrations_table.sql")
+        done = {
+            row["version"]: row for row in query_file(conn, "warehouse/applied_migrations.sql")
+        }
+        for migration in migrations():
+            previous = done.get(migration.version)
+            if previous is not None:
+                if previous["checksum"] != migration.checksum:
+                    raise WarehouseError(
+                        f"migration {migration.name} changed after it was applied; "
+                        "never edit an applied migration, add a new one"
+                    )
+                continue
+            execute_file(conn, f"{MIGRATIONS_DIR}/{migration.name}")
+            execute_file(
+                conn,
+                "warehouse/record_migration.sql",
+                {"version": migration.version, "name": migration.name, "checksum": migration.checksum},
+            )
+            applied_now.append(migration.name)
+    log.info("warehouse migrations: %d applied now, %d known", len(applied_now), len(migrations()))
+    return applied_now
+
+
+def to_json(value: Any) -> str:
+    """Serialise a value for a json column (bound as a parameter)."""
+    return json.dumps(value, sort_keys=True, default=str)
