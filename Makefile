@@ -39,6 +39,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## env: `eval "$$(make -s env)"` gives your shell the same Airflow settings
 env:

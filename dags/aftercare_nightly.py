@@ -36,6 +36,8 @@ def aftercare_nightly() -> None:
 
         return {"migrations_applied": len(warehouse.migrate())}
 
+    prepared = prepare_warehouse()
+
     with TaskGroup("record", tooltip="run summary: counts per stage"):
 
         @warehouse_task
@@ -54,7 +56,7 @@ def aftercare_nightly() -> None:
                     stages=stages,
                 )
 
-        write_run_summary(stages={"prepare": prepare_warehouse()})
+        write_run_summary(stages={"prepare": prepared})
 
 
 aftercare_nightly()

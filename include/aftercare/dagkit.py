@@ -6,6 +6,7 @@ imported inside task bodies.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +18,10 @@ from aftercare.config import Config
 #: writer process at a time. `aftercare.warehouse.get_engine` enforces it at run time.
 WAREHOUSE_POOL = "aftercare_warehouse"
 
-#: ``@warehouse_task`` = ``@task(pool="aftercare_warehouse")``.
-warehouse_task = task(pool=WAREHOUSE_POOL)
+
+def warehouse_task(python_callable: Callable[..., Any]) -> Any:
+    """``@warehouse_task``: a TaskFlow task in the warehouse pool."""
+    return task(python_callable, pool=WAREHOUSE_POOL)
 
 
 def default_args(config: Config) -> dict[str, Any]:

@@ -17,7 +17,8 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,8 +69,8 @@ def run_nightly(logical: datetime, log_dir: Path) -> None:
     log_file = log_dir / f"{NIGHTLY}_{logical.date()}.log"
     started = time.monotonic()
     with log_file.open("w") as out:
-        result = subprocess.run(  # noqa: S603
-            ["airflow", "dags", "test", NIGHTLY, logical.isoformat()],  # noqa: S607
+        result = subprocess.run(
+            ["airflow", "dags", "test", NIGHTLY, logical.isoformat()],
             stdout=out,
             stderr=subprocess.STDOUT,
             check=False,
@@ -79,7 +80,9 @@ def run_nightly(logical: datetime, log_dir: Path) -> None:
         tail = log_file.read_text(errors="replace").splitlines()[-40:]
         print("\n".join(tail))
         sys.exit(f"run for {logical.date()} FAILED after {took:.0f} s; full log: {log_file}")
-    print(f"run       {logical.date()}  ok  ({took:.1f} s, log: {log_file.relative_to(PROJECT_ROOT)})")
+    print(
+        f"run       {logical.date()}  ok  ({took:.1f} s, log: {log_file.relative_to(PROJECT_ROOT)})"
+    )
 
 
 def print_summary(run_dates: list[date]) -> None:
@@ -132,8 +135,10 @@ def airflow_ui(sandbox_port: int) -> None:
     with sandbox(sandbox_port, log_dir):
         log_file = log_dir / "standalone.log"
         with log_file.open("a") as out:
-            process = subprocess.Popen(  # noqa: S603
-                ["airflow", "standalone"], stdout=out, stderr=subprocess.STDOUT  # noqa: S607
+            process = subprocess.Popen(
+                ["airflow", "standalone"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         try:
             _wait_for_api("http://localhost:8080")
@@ -154,7 +159,9 @@ def airflow_ui(sandbox_port: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m aftercare.localdev", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo_cmd = commands.add_parser("demo", help="run the nightly DAG for a few days, print a summary")
+    demo_cmd = commands.add_parser(
+        "demo", help="run the nightly DAG for a few days, print a summary"
+    )
     demo_cmd.add_argument("--days", type=int, default=3)
     demo_cmd.add_argument("--sandbox-port", type=int, default=8765)
     ui_cmd = commands.add_parser("airflow", help="the Airflow UI (airflow standalone) and sandbox")

@@ -32,7 +32,12 @@ def record_run(
     warehouse.execute_file(
         conn,
         "record/upsert_run_summary.sql",
-        {"dag_id": dag_id, "run_id": run_id, "run_date": run_date, "counts": warehouse.to_json(counts)},
+        {
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "run_date": run_date,
+            "counts": warehouse.to_json(counts),
+        },
     )
     log.info("run summary of %s %s:\n%s", dag_id, run_id, format_table({str(run_date): counts}))
     return counts
@@ -40,7 +45,9 @@ def record_run(
 
 def recent_runs(conn: Connection, dag_id: str, limit: int = 10) -> list[dict[str, Any]]:
     """The newest run summaries of a DAG, counts decoded."""
-    rows = warehouse.query_file(conn, "record/run_summaries.sql", {"dag_id": dag_id, "limit": limit})
+    rows = warehouse.query_file(
+        conn, "record/run_summaries.sql", {"dag_id": dag_id, "limit": limit}
+    )
     for row in rows:
         if isinstance(row["counts"], str):  # postgres jsonb decodes itself, duckdb json may not
             row["counts"] = json.loads(row["counts"])

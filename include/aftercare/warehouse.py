@@ -193,7 +193,9 @@ def render(name: str, dialect: str, **template_vars: Any) -> SqlFile:
         raise WarehouseError(f"unsupported warehouse dialect {dialect!r}")
     text = _jinja.get_template(name).render(dialect=dialect, types=_TYPES[dialect], **template_vars)
     statements = tuple(
-        s.strip().rstrip(";") for s in sqlparse.split(text) if sqlparse.format(s, strip_comments=True).strip()
+        s.strip().rstrip(";")
+        for s in sqlparse.split(text)
+        if sqlparse.format(s, strip_comments=True).strip()
     )
     return SqlFile(name, statements)
 
@@ -216,8 +218,12 @@ def query_file(
     """Run ``sql/<name>`` (one query) and return its rows as dicts."""
     sql = render(name, conn.dialect.name, **template_vars)
     if len(sql.statements) != 1:
-        raise WarehouseError(f"{name}: query_file expects one statement, found {len(sql.statements)}")
-    return [dict(row) for row in conn.execute(sa.text(sql.statements[0]), dict(params or {})).mappings()]
+        raise WarehouseError(
+            f"{name}: query_file expects one statement, found {len(sql.statements)}"
+        )
+    return [
+        dict(row) for row in conn.execute(sa.text(sql.statements[0]), dict(params or {})).mappings()
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,9 +263,7 @@ def migrate(engine: Engine | None = None) -> list[str]:
     with transaction(engine) as conn:
         execute_file(conn, "warehouse/lock_migrations.sql", {"lock_key": _MIGRATION_LOCK_KEY})
         execute_file(conn, "warehouse/migrations_table.sql")
-        done = {
-            row["version"]: row for row in query_file(conn, "warehouse/applied_migrations.sql")
-        }
+        done = {row["version"]: row for row in query_file(conn, "warehouse/applied_migrations.sql")}
         for migration in migrations():
             previous = done.get(migration.version)
             if previous is not None:
@@ -273,7 +277,11 @@ def migrate(engine: Engine | None = None) -> list[str]:
             execute_file(
                 conn,
                 "warehouse/record_migration.sql",
-                {"version": migration.version, "name": migration.name, "checksum": migration.checksum},
+                {
+                    "version": migration.version,
+                    "name": migration.name,
+                    "checksum": migration.checksum,
+                },
             )
             applied_now.append(migration.name)
     log.info("warehouse migrations: %d applied now, %d known", len(applied_now), len(migrations()))

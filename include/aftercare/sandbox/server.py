@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import threading
+from contextlib import nullcontext
 from types import TracebackType
 
 import requests
@@ -53,7 +54,10 @@ class SandboxServer:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -71,14 +75,17 @@ def wait_until_healthy(url: str) -> dict[str, object]:
     return response.json()
 
 
-def start_process(port: int, seed: int = 42, log_path: str | None = None) -> subprocess.Popen[bytes]:
+def start_process(
+    port: int, seed: int = 42, log_path: str | None = None
+) -> subprocess.Popen[bytes]:
     """``python -m aftercare.sandbox serve`` as a child process, returned once healthy."""
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - child owns it
-    process = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
-        [sys.executable, "-m", "aftercare.sandbox", "serve", "--port", str(port), "--seed", str(seed)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with open(log_path, "ab") if log_path else nullcontext(subprocess.DEVNULL) as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aftercare.sandbox", "serve"]
+            + ["--port", str(port), "--seed", str(seed)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_healthy(f"http://127.0.0.1:{port}")
     except Exception:

@@ -1,0 +1,101 @@
+"""Shared fixtures: a private Airflow home, the sandbox, DuckDB and PostgreSQL warehouses.
+
+Airflow reads its settings at import, so `pytest_configure` sets them before anything imports
+Airflow: a throwaway AIRFLOW_HOME (SQLite metadata DB), the project's dags/ as DAG folder, and the
+test config (fast retries).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import pg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    home = Path(tempfile.mkdtemp(prefix="aftercare-airflow-home-"))
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+            "GX_ANALYTICS_ENABLED": "false",
+            "AFTERCARE_CONFIG": str(ROOT / "tests" / "config" / "test.yaml"),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """An initialised Airflow metadata DB with the pools of the config (for dag.test())."""
+    from airflow.utils.db import resetdb
+
+    from aftercare.bootstrap import pools_file_content
+
+    resetdb()
+    from airflow.models.pool import Pool
+
+    for name, pool in pools_file_content().items():
+        Pool.create_or_update_pool(
+            name, slots=pool["slots"], description=pool["description"], include_deferred=False
+        )
+
+
+@pytest.fixture
+def sandbox() -> Iterator[object]:
+    """The sandbox on a free port, stopped after the test."""
+    from aftercare.sandbox import SandboxServer
+
+    with SandboxServer(seed=42) as server:
+        yield server
+
+
+def _set_warehouse(monkeypatch: pytest.MonkeyPatch, connection: dict[str, object] | str) -> None:
+    value = connection if isinstance(connection, str) else json.dumps(connection)
+    monkeypatch.setenv("AIRFLOW_CONN_AFTERCARE_WAREHOUSE", value)
+
+
+@pytest.fixture
+def duckdb_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The aftercare_warehouse connection pointed at a fresh DuckDB file."""
+    path = tmp_path / "warehouse.duckdb"
+    _set_warehouse(monkeypatch, {"conn_type": "duckdb", "host": str(path)})
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[pg.PostgresServer]:
+    """A throwaway PostgreSQL server for the session (or AFTERCARE_TEST_POSTGRES_URL)."""
+    with pg.server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_warehouse(
+    postgres_server: pg.PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The aftercare_warehouse connection pointed at a fresh Postgres database."""
+    with postgres_server.database() as uri:
+        _set_warehouse(monkeypatch, uri)
+        yield uri
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse_engine(request: pytest.FixtureRequest) -> Iterator[object]:
+    """An engine on a fresh warehouse, once on DuckDB and once on Postgres."""
+    from aftercare import warehouse
+
+    request.getfixturevalue(f"{request.param}_warehouse")
+    engine = warehouse.get_engine()
+    yield engine
+    engine.dispose()

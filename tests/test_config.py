@@ -1,0 +1,74 @@
+"""The YAML config: the shipped file is valid, and bad input fails loudly with the field named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aftercare import DEFAULT_CONFIG
+from aftercare.config import ConfigError, load_config
+from aftercare.dagkit import WAREHOUSE_POOL
+
+
+def _write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "aftercare.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _shipped() -> dict:
+    return yaml.safe_load(DEFAULT_CONFIG.read_text())
+
+
+def test_shipped_config_is_valid_and_has_the_warehouse_pool() -> None:
+    config = load_config(DEFAULT_CONFIG)
+
+    assert WAREHOUSE_POOL in config.airflow.pools
+    assert config.airflow.pools[WAREHOUSE_POOL].slots == 1
+    assert config.airflow.retries >= 2
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    data = _shipped()
+    data["agency"]["timezone"] = "Europe/London"  # typo of time_zone
+
+    with pytest.raises(ConfigError, match=r"agency\.timezone: Extra inputs are not permitted"):
+        load_config(_write(tmp_path, data))
+
+
+def test_bad_time_zone_is_named(tmp_path: Path) -> None:
+    data = _shipped()
+    data["agency"]["time_zone"] = "Mars/Olympus"
+
+    with pytest.raises(
+        ConfigError, match=r"agency\.time_zone: .*unknown IANA time zone 'Mars/Olympus'"
+    ):
+        load_config(_write(tmp_path, data))
+
+
+def test_pool_without_slots_is_named(tmp_path: Path) -> None:
+    data = _shipped()
+    data["airflow"]["pools"][WAREHOUSE_POOL]["slots"] = 0
+
+    with pytest.raises(ConfigError, match=rf"airflow\.pools\.{WAREHOUSE_POOL}\.slots"):
+        load_config(_write(tmp_path, data))
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read aftercare config"):
+        load_config(tmp_path / "absent.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("agency: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(broken)
+
+
+def test_staging_root_relative_to_project(tmp_path: Path) -> None:
+    config = load_config(DEFAULT_CONFIG)
+    assert config.staging_root_url == str(DEFAULT_CONFIG.parents[1] / "data" / "staging")
+
+    data = _shipped()
+    data["staging_root"] = "s3://bucket/aftercare"
+    assert load_config(_write(tmp_path, data)).staging_root_url == "s3://bucket/aftercare"

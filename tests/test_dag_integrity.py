@@ -1,0 +1,93 @@
+"""Every DAG parses, fast and without heavy imports, and follows the house policy."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import CronTriggerTimetable
+
+from aftercare.config import load_config
+from aftercare.dagkit import WAREHOUSE_POOL
+
+DAGS = Path(__file__).resolve().parents[1] / "dags"
+DAG_FILES = sorted(DAGS.glob("*.py"))
+APPROVED_TAGS = {"aftercare", "nightly", "engagement"}
+# Parsing runs in the dag-processor every few minutes: a DAG file must not pull these in.
+HEAVY_MODULES = ("pandas", "great_expectations", "duckdb", "sqlalchemy", "requests")
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> DagBag:
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_no_import_errors(dagbag: DagBag) -> None:
+    assert dagbag.import_errors == {}
+    assert "aftercare_nightly" in dagbag.dag_ids
+
+
+def test_parse_time_per_file_is_small(dagbag: DagBag) -> None:
+    stats = {Path(stat.file).name: stat.duration for stat in dagbag.dagbag_stats}
+    assert set(stats) == {path.name for path in DAG_FILES}
+    for name, duration in stats.items():
+        # generous bound: a guard against top-level work, not a benchmark
+        assert duration < timedelta(seconds=3), f"{name} took {duration} to parse"
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_parsing_imports_no_heavy_module(dag_file: Path) -> None:
+    probe = (
+        "import sys, runpy, airflow.sdk\n"
+        "before = set(sys.modules)\n"
+        f"runpy.run_path({str(dag_file)!r})\n"
+        f"heavy = {HEAVY_MODULES!r}\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_dag_files_only_wire_and_document(dag_file: Path) -> None:
+    text = dag_file.read_text()
+    assert len(text.encode()) < 6 * 1024, "DAG files wire and document; logic belongs in include/"
+    assert not re.search(r"^\s*(select|insert|update|delete|create)\s", text, re.I | re.M)
+    assert "sys.path" not in text
+
+
+def test_policy(dagbag: DagBag) -> None:
+    known_pools = set(load_config().airflow.pools) | {"default_pool"}
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags and set(dag.tags) <= APPROVED_TAGS, dag_id
+        assert dag.catchup is False, dag_id
+        assert dag.doc_md and dag.doc_md.lstrip().startswith("#"), f"{dag_id}: doc_md runbook"
+        for section in ("What it does", "Rerun a day", "Backfill", "When it fails"):
+            assert f"## {section}" in dag.doc_md, f"{dag_id} runbook lacks '{section}'"
+        for task in dag.tasks:
+            assert task.owner == load_config().airflow.owner, task.task_id
+            assert task.retries >= 2, task.task_id
+            assert task.retry_exponential_backoff, task.task_id
+            assert task.max_retry_delay, task.task_id
+            assert task.pool in known_pools, f"{task.task_id} uses unknown pool {task.pool}"
+
+
+def test_nightly_shape(dagbag: DagBag) -> None:
+    dag = dagbag.dags["aftercare_nightly"]
+    agency_tz = load_config().agency.time_zone
+
+    assert isinstance(dag.timetable, CronTriggerTimetable)
+    assert dag.timetable.expression == "0 2 * * *"
+    assert str(dag.timetable.timezone) == agency_tz
+    assert dag.max_active_runs == 1
+    summary = dag.get_task("record.write_run_summary")
+    assert summary.upstream_task_ids == {"prepare_warehouse"}
+    for task_id in ("prepare_warehouse", "record.write_run_summary"):
+        assert dag.get_task(task_id).pool == WAREHOUSE_POOL

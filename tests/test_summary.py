@@ -1,0 +1,47 @@
+"""Run summaries: stored once per run, rewritten on rerun, readable as a table."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+from aftercare import summary, warehouse
+from aftercare.runs import run_date
+
+
+def test_record_run_upserts_one_row_per_run(duckdb_warehouse: Path) -> None:
+    warehouse.migrate()
+    with warehouse.transaction() as conn:
+        first = summary.record_run(
+            conn, dag_id="d", run_id="r1", run_date=date(2026, 11, 25), stages={"prepare": {"x": 1}}
+        )
+        summary.record_run(
+            conn, dag_id="d", run_id="r1", run_date=date(2026, 11, 25), stages={"prepare": {"x": 2}}
+        )
+        rows = summary.recent_runs(conn, "d")
+
+    assert first["warehouse"]["touchpoints_planned"] == 0
+    assert len(rows) == 1
+    assert rows[0]["counts"]["prepare"] == {"x": 2}
+
+
+def test_format_table_orders_stages_and_marks_missing_cells() -> None:
+    table = summary.format_table(
+        {
+            "2026-11-25": {"warehouse": {"sent": 3}, "prepare": {"migrations_applied": 6}},
+            "2026-11-26": {"warehouse": {"sent": 5}},
+        }
+    )
+    lines = table.splitlines()
+
+    assert lines[0].split() == ["stage", "count", "2026-11-25", "2026-11-26"]
+    assert lines[1].split() == ["prepare", "migrations_applied", "6", "-"]
+    assert lines[2].split() == ["warehouse", "sent", "3", "5"]
+
+
+def test_run_date_is_local_and_falls_back_to_run_after() -> None:
+    late_utc = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # already 2 July in London (BST)
+    assert run_date({"logical_date": late_utc}, "Europe/London") == date(2026, 7, 2)
+    manual = {"logical_date": None, "dag_run": SimpleNamespace(run_after=late_utc)}
+    assert run_date(manual, "America/New_York") == date(2026, 7, 1)

@@ -1,0 +1,126 @@
+"""The warehouse door: connections to URLs, the sql-file runner, the DuckDB single-writer guard."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from airflow.sdk import Connection
+
+from aftercare import PROJECT_ROOT, warehouse
+from aftercare.dagkit import WAREHOUSE_POOL
+
+
+def test_duckdb_connection_takes_the_file_from_host() -> None:
+    url = warehouse.url_from_connection(
+        Connection(conn_id="w", conn_type="duckdb", host="data/w.duckdb")
+    )
+
+    assert url.drivername == "duckdb"
+    assert url.database == str(PROJECT_ROOT / "data" / "w.duckdb")
+
+
+def test_postgres_connection_builds_a_psycopg2_url() -> None:
+    conn = Connection.from_uri("postgresql://etl:s%40cret@db.example:5433/warehouse", conn_id="w")
+
+    url = warehouse.url_from_connection(conn)
+
+    assert (url.drivername, url.username, url.password, url.host, url.port, url.database) == (
+        "postgresql+psycopg2",
+        "etl",
+        "s@cret",
+        "db.example",
+        5433,
+        "warehouse",
+    )
+
+
+def test_extra_sqlalchemy_url_wins_and_unknown_types_are_refused() -> None:
+    conn = Connection(
+        conn_id="w", conn_type="generic", extra='{"sqlalchemy_url": "sqlite:///x.db"}'
+    )
+    assert warehouse.url_from_connection(conn).drivername == "sqlite"
+
+    with pytest.raises(warehouse.WarehouseError, match="conn_type 'mysql'"):
+        warehouse.url_from_connection(Connection(conn_id="w", conn_type="mysql", host="h"))
+    with pytest.raises(warehouse.WarehouseError, match="needs the database file path"):
+        warehouse.url_from_connection(Connection(conn_id="w", conn_type="duckdb"))
+
+
+def test_template_variables_must_be_identifiers() -> None:
+    rendered = warehouse.render("record/warehouse_counts.sql", "duckdb", table="staging.placements")
+    assert len(rendered.statements) == 1
+
+    with pytest.raises(warehouse.WarehouseError, match="not an identifier"):
+        warehouse.render("record/warehouse_counts.sql", "duckdb", table="x; drop table y")
+    with pytest.raises(warehouse.WarehouseError, match="unsupported warehouse dialect"):
+        warehouse.render("record/warehouse_counts.sql", "oracle")
+
+
+def test_dialect_types_and_comment_only_statements() -> None:
+    assert "jsonb" in warehouse.render("migrations/0003_quality.sql", "postgresql").statements[0]
+    assert " json " in warehouse.render("migrations/0003_quality.sql", "duckdb").statements[0]
+    # the advisory lock exists only on postgres; on duckdb the file renders to no statement
+    assert warehouse.render("warehouse/lock_migrations.sql", "duckdb").statements == ()
+    assert len(warehouse.render("warehouse/lock_migrations.sql", "postgresql").statements) == 1
+
+
+def test_values_travel_as_bound_parameters(duckdb_warehouse: Path) -> None:
+    hostile = "Robert'); drop table aftercare.run_summaries; --"
+    warehouse.migrate()
+    with warehouse.transaction() as conn:
+        warehouse.execute_file(
+            conn,
+            "record/upsert_run_summary.sql",
+            {"dag_id": "d", "run_id": hostile, "run_date": "2026-11-26", "counts": "{}"},
+        )
+        rows = warehouse.query_file(conn, "record/run_summaries.sql", {"dag_id": "d", "limit": 5})
+    assert [row["run_id"] for row in rows] == [hostile]
+
+
+def test_duckdb_refused_from_a_task_outside_the_warehouse_pool(
+    duckdb_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import airflow.sdk
+
+    def context(pool: str) -> dict[str, object]:
+        return {"task": SimpleNamespace(task_id="send_sms", pool=pool)}
+
+    monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: context("default_pool"))
+    with pytest.raises(warehouse.WarehouseError, match="must run in pool 'aftercare_warehouse'"):
+        warehouse.get_engine()
+
+    monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: context(WAREHOUSE_POOL))
+    warehouse.get_engine().dispose()
+
+
+def test_locked_duckdb_file_gives_a_clear_error(duckdb_warehouse: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
+            " time.sleep(60)",
+            str(duckdb_warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(warehouse.WarehouseError, match="locked by another process"):
+            with warehouse.transaction() as conn:
+                conn.execute(sa.text("select 1"))
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_query_file_wants_one_statement(duckdb_warehouse: Path) -> None:
+    with pytest.raises(warehouse.WarehouseError, match="expects one statement, found 6"):
+        with warehouse.transaction() as conn:
+            warehouse.query_file(conn, "migrations/0001_schemas.sql")
