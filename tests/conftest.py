@@ -28,7 +28,6 @@ def pytest_configure(config: pytest.Config) -> None:
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
             "GX_ANALYTICS_ENABLED": "false",
             "AFTERCARE_CONFIG": str(ROOT / "tests" / "config" / "test.yaml"),
         }

@@ -63,12 +63,3 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     broken.write_text("agency: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
-
-
-def test_staging_root_relative_to_project(tmp_path: Path) -> None:
-    config = load_config(DEFAULT_CONFIG)
-    assert config.staging_root_url == str(DEFAULT_CONFIG.parents[1] / "data" / "staging")
-
-    data = _shipped()
-    data["staging_root"] = "s3://bucket/aftercare"
-    assert load_config(_write(tmp_path, data)).staging_root_url == "s3://bucket/aftercare"

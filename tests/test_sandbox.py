@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 import requests
 
 from aftercare.sandbox import SandboxServer, create_app
@@ -46,3 +47,9 @@ def test_serve_command_runs_as_a_process() -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) is not None
+
+
+def test_serve_command_refuses_a_taken_port() -> None:
+    with SandboxServer(seed=1) as other:
+        with pytest.raises(RuntimeError, match=f"port {other.port}"):
+            start_process(other.port, seed=2)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from aftercare import DEFAULT_CONFIG, PROJECT_ROOT
+from aftercare import DEFAULT_CONFIG
 
 CONFIG_ENV = "AFTERCARE_CONFIG"
 
@@ -61,15 +61,6 @@ class AirflowSettings(_Strict):
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
-    staging_root: str = Field(min_length=1)
-
-    @property
-    def staging_root_url(self) -> str:
-        """The staging root as a URL; a relative path is taken from the project folder."""
-        if "://" in self.staging_root:
-            return self.staging_root
-        path = Path(self.staging_root)
-        return str(path if path.is_absolute() else PROJECT_ROOT / path)
 
 
 def config_path() -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
+from sqlalchemy.engine import Connection
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from aftercare import PROJECT_ROOT
@@ -67,6 +69,7 @@ def demo_dates(days: int, today: date) -> list[datetime]:
 def run_nightly(logical: datetime, log_dir: Path) -> None:
     """One in-process run of the nightly DAG (``airflow dags test``); output goes to a log file."""
     log_file = log_dir / f"{NIGHTLY}_{logical.date()}.log"
+    print(f"run       {logical.date()}  (follow: tail -f {log_file.relative_to(PROJECT_ROOT)})")
     started = time.monotonic()
     with log_file.open("w") as out:
         result = subprocess.run(
@@ -80,22 +83,37 @@ def run_nightly(logical: datetime, log_dir: Path) -> None:
         tail = log_file.read_text(errors="replace").splitlines()[-40:]
         print("\n".join(tail))
         sys.exit(f"run for {logical.date()} FAILED after {took:.0f} s; full log: {log_file}")
-    print(
-        f"run       {logical.date()}  ok  ({took:.1f} s, log: {log_file.relative_to(PROJECT_ROOT)})"
+    print(f"run       {logical.date()}  ok ({took:.1f} s)")
+
+
+@contextmanager
+def local_warehouse() -> Iterator[Connection]:
+    """A transaction on the local DuckDB warehouse, from this (non-task) process.
+
+    Outside a task the Task SDK cannot read the metadata DB, so this uses the connection that
+    bootstrap created. Exits with a clear message when another process holds the file.
+    """
+    from airflow.sdk import Connection as AirflowConnection
+
+    from aftercare import warehouse
+
+    engine = warehouse.engine_for(
+        AirflowConnection(conn_id=WAREHOUSE, **local_connections()[WAREHOUSE])
     )
+    try:
+        with warehouse.transaction(engine) as conn:
+            yield conn
+    except warehouse.WarehouseError as exc:
+        sys.exit(str(exc))
+    finally:
+        engine.dispose()
 
 
 def print_summary(run_dates: list[date]) -> None:
-    from airflow.sdk import Connection
+    from aftercare import summary
 
-    from aftercare import summary, warehouse
-
-    # Outside a task the Task SDK cannot read the metadata DB; use the connection we created.
-    local = Connection(conn_id=WAREHOUSE, **local_connections()[WAREHOUSE])
-    engine = warehouse.engine_for(local)
-    with warehouse.transaction(engine) as conn:
+    with local_warehouse() as conn:
         runs = summary.recent_runs(conn, NIGHTLY, limit=50)
-    engine.dispose()
     latest: dict[date, dict] = {}
     for run in runs:  # newest first: keep the latest run of each demo date
         latest.setdefault(run["run_date"], run["counts"])
@@ -108,6 +126,8 @@ def demo(days: int, sandbox_port: int) -> None:
     home = _airflow_home()
     log_dir = home / "logs" / "demo"
     log_dir.mkdir(parents=True, exist_ok=True)
+    with local_warehouse():  # fail fast if the DuckDB file is held (e.g. by `make airflow`)
+        pass
     print("airflow   preparing the local metadata database, pools and connections")
     bootstrap(local_connections_too=True)
     zone = ZoneInfo(load_config().agency.time_zone)
@@ -167,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     ui_cmd = commands.add_parser("airflow", help="the Airflow UI (airflow standalone) and sandbox")
     ui_cmd.add_argument("--sandbox-port", type=int, default=8765)
     args = parser.parse_args(argv)
+    # stop cleanly on SIGTERM too: the finally blocks stop the sandbox and airflow standalone
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.command == "demo":
         if args.days < 1:
             parser.error("--days must be at least 1")

@@ -68,8 +68,13 @@ class SandboxServer:
     stop=stop_after_delay(30),
     reraise=True,
 )
-def wait_until_healthy(url: str) -> dict[str, object]:
-    """Poll ``/health`` until the sandbox answers (30 s at most)."""
+def wait_until_healthy(
+    url: str, process: subprocess.Popen[bytes] | None = None
+) -> dict[str, object]:
+    """Poll ``/health`` until the sandbox answers (30 s at most); fail at once if ``process``,
+    the sandbox being waited for, has exited (say, because its port is taken)."""
+    if process is not None and process.poll() is not None:
+        raise RuntimeError(f"the sandbox exited with code {process.returncode} before answering")
     response = requests.get(f"{url}/health", timeout=2)
     response.raise_for_status()
     return response.json()
@@ -87,8 +92,13 @@ def start_process(
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}")
-    except Exception:
+        health = wait_until_healthy(f"http://127.0.0.1:{port}", process)
+    except Exception as exc:
         process.terminate()
-        raise
+        raise RuntimeError(
+            f"the sandbox did not start on port {port} (port in use?); log: {log_path}"
+        ) from exc
+    if health.get("seed") != seed:  # another process answered on that port
+        process.terminate()
+        raise RuntimeError(f"port {port} is served by another process, not this sandbox")
     return process
