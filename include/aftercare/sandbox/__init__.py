@@ -3,13 +3,14 @@ localhost for the demo and the tests.
 
 Each service speaks the real provider's API contract (see shared/reference/external-apis.md) and
 is added by the issue that builds its client; business code reaches it only through the same
-Airflow connections it would use in production. Everything the sandbox invents comes from one
-seeded random generator, so a seed replays the same world.
+Airflow connections it would use in production. Everything the sandbox invents derives from its
+settings and one seed, so a seed replays the same world. Services so far: the ATS (Bullhorn's
+REST API, docs/sandbox-ats.md).
 
-    python -m aftercare.sandbox serve --port 8765 --seed 42
+    python -m aftercare.sandbox serve --port 8765 --seed 42 --placements 10000
 """
 
-from aftercare.sandbox.app import create_app
-from aftercare.sandbox.server import SandboxServer
+from aftercare.sandbox.app import SandboxSettings, create_app
+from aftercare.sandbox.server import DEFAULT_PORT, SandboxServer
 
-__all__ = ["SandboxServer", "create_app"]
+__all__ = ["DEFAULT_PORT", "SandboxServer", "SandboxSettings", "create_app"]

@@ -1,12 +1,30 @@
-"""``python -m aftercare.sandbox serve [--host H] [--port P] [--seed S]``"""
+"""``python -m aftercare.sandbox serve [--host H] [--port P] [--seed S] [--placements N]
+[--clock-start YYYY-MM-DD] [--settings-json JSON]``
+
+``--settings-json`` takes a whole `SandboxSettings` object; the other options override it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from datetime import date
 
 import uvicorn
 
-from aftercare.sandbox.app import create_app
+from aftercare.sandbox.app import SandboxSettings, create_app
+from aftercare.sandbox.server import DEFAULT_PORT
+
+
+def settings_from(args: argparse.Namespace) -> SandboxSettings:
+    """The settings of ``--settings-json``, overridden by the explicit options."""
+    data = json.loads(args.settings_json or "{}")
+    if args.seed is not None:
+        data["seed"] = args.seed
+    for name in ("placements", "clock_start"):
+        if getattr(args, name) is not None:
+            data.setdefault("ats", {})[name] = getattr(args, name)
+    return SandboxSettings.model_validate(data)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,10 +32,13 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the sandbox APIs until interrupted")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--seed", type=int, default=42, help="replays the same sandbox world")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--seed", type=int, help="replays the same sandbox world (default 42)")
+    serve.add_argument("--placements", type=int, help="placements in the ATS (default 10000)")
+    serve.add_argument("--clock-start", type=date.fromisoformat, help="the ATS clock's first day")
+    serve.add_argument("--settings-json", help="a SandboxSettings object as JSON")
     args = parser.parse_args(argv)
-    uvicorn.run(create_app(args.seed), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(create_app(settings_from(args)), host=args.host, port=args.port, log_level="info")
 
 
 if __name__ == "__main__":

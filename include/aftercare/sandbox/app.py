@@ -1,43 +1,49 @@
-"""The sandbox's FastAPI application."""
+"""The sandbox's FastAPI application and its settings."""
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
+from pydantic import BaseModel, ConfigDict
 
 from aftercare import __version__
+from aftercare.sandbox.ats import AtsSandboxSettings
+from aftercare.sandbox.ats import install as install_ats
 
 
-@dataclass
-class SandboxState:
-    """What every sandbox service shares: the seed and the generator drawn from it."""
+class SandboxSettings(BaseModel):
+    """Everything a sandbox is made of: the seed its worlds derive from, and each service's
+    settings."""
 
-    seed: int
-    rng: random.Random = field(init=False)
+    model_config = ConfigDict(extra="forbid")
 
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)  # noqa: S311 - fake data, not security
-
-
-#: Services mounted on the app, by URL prefix; each service issue adds its router here.
-SERVICES: dict[str, object] = {}
+    seed: int = 42
+    ats: AtsSandboxSettings = AtsSandboxSettings()
 
 
-def create_app(seed: int = 42) -> FastAPI:
-    """A fresh sandbox whose data derive from ``seed`` alone."""
+def _mount_ats(app: FastAPI, settings: SandboxSettings) -> None:
+    install_ats(app, settings.ats, settings.seed)
+
+
+#: The services of the sandbox and how each mounts itself (with its own state) on an app.
+SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {"ats": _mount_ats}
+
+
+def create_app(settings: SandboxSettings | None = None) -> FastAPI:
+    """A fresh sandbox whose data derive from its settings alone; apps share no state."""
+    settings = settings or SandboxSettings()
     app = FastAPI(title="aftercare sandbox", version=__version__, docs_url="/docs")
-    app.state.sandbox = SandboxState(seed=seed)
-    for prefix, router in SERVICES.items():
-        app.include_router(router, prefix=prefix)
+    app.state.settings = settings
+    for mount in SERVICES.values():
+        mount(app, settings)
 
     @app.get("/health", tags=["sandbox"])
     def health(request: Request) -> dict[str, object]:
         """Liveness, the seed in use and the services mounted."""
         return {
             "status": "ok",
-            "seed": request.app.state.sandbox.seed,
+            "seed": request.app.state.settings.seed,
             "services": sorted(SERVICES),
         }
 

@@ -11,30 +11,40 @@ from types import TracebackType
 
 import requests
 import uvicorn
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from aftercare.sandbox.app import create_app
+from aftercare.sandbox.app import SandboxSettings, create_app
+
+#: Where ``python -m aftercare.sandbox serve`` listens unless told otherwise.
+DEFAULT_PORT = 8765
 
 
 class SandboxServer:
     """The sandbox on 127.0.0.1 in a background thread, on a free port unless one is given.
 
-    >>> with SandboxServer(seed=7) as sandbox:
+    >>> with SandboxServer(SandboxSettings(seed=7)) as sandbox:
     ...     requests.get(f"{sandbox.url}/health").json()["seed"]
     7
     """
 
-    def __init__(self, seed: int = 42, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.seed = seed
+    def __init__(
+        self, settings: SandboxSettings | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.settings = settings or SandboxSettings()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))  # port 0: the kernel picks a free one, no race
         self.host, self.port = self._socket.getsockname()[:2]
-        config = uvicorn.Config(create_app(seed), log_level="warning", lifespan="off")
+        self.app = create_app(self.settings)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
+
+    @property
+    def seed(self) -> int:
+        return self.settings.seed
 
     @property
     def url(self) -> str:
@@ -62,32 +72,44 @@ class SandboxServer:
         self.stop()
 
 
-@retry(
-    retry=retry_if_exception_type(requests.RequestException),
-    wait=wait_fixed(0.2),
-    stop=stop_after_delay(30),
-    reraise=True,
-)
-def wait_until_healthy(
-    url: str, process: subprocess.Popen[bytes] | None = None
-) -> dict[str, object]:
-    """Poll ``/health`` until the sandbox answers (30 s at most); fail at once if ``process``,
-    the sandbox being waited for, has exited (say, because its port is taken)."""
-    if process is not None and process.poll() is not None:
-        raise RuntimeError(f"the sandbox exited with code {process.returncode} before answering")
-    response = requests.get(f"{url}/health", timeout=2)
-    response.raise_for_status()
-    return response.json()
+def wait_for_http(
+    url: str, process: subprocess.Popen | None = None, seconds: float = 60
+) -> requests.Response:
+    """Poll ``url`` until it answers 2xx (``seconds`` at most); fail at once if ``process``, the
+    server being waited for, has exited (say, because its port is taken)."""
+
+    def attempt() -> requests.Response:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(
+                f"the process exited with code {process.returncode} before answering"
+            )
+        response = requests.get(url, timeout=2)
+        response.raise_for_status()
+        return response
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(requests.RequestException),
+        wait=wait_fixed(0.2),
+        stop=stop_after_delay(seconds),
+        reraise=True,
+    )
+    return retrying(attempt)
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen | None = None) -> dict[str, object]:
+    """The sandbox's ``/health`` once it answers (a big ATS world takes a few seconds)."""
+    return wait_for_http(f"{url}/health", process).json()
 
 
 def start_process(
-    port: int, seed: int = 42, log_path: str | None = None
+    port: int, settings: SandboxSettings | None = None, log_path: str | None = None
 ) -> subprocess.Popen[bytes]:
     """``python -m aftercare.sandbox serve`` as a child process, returned once healthy."""
+    settings = settings or SandboxSettings()
     with open(log_path, "ab") if log_path else nullcontext(subprocess.DEVNULL) as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "aftercare.sandbox", "serve"]
-            + ["--port", str(port), "--seed", str(seed)],
+            + ["--port", str(port), "--settings-json", settings.model_dump_json()],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -98,7 +120,7 @@ def start_process(
         raise RuntimeError(
             f"the sandbox did not start on port {port} (port in use?); log: {log_path}"
         ) from exc
-    if health.get("seed") != seed:  # another process answered on that port
+    if health.get("seed") != settings.seed:  # another process answered on that port
         process.terminate()
         raise RuntimeError(f"port {port} is served by another process, not this sandbox")
     return process

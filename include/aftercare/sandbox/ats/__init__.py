@@ -1,0 +1,13 @@
+"""The sandbox ATS: the subset of Bullhorn's REST API that aftercare uses, over an invented,
+seeded world that changes a day at a time. The contract is docs/sandbox-ats.md.
+
+Modules: ``settings`` (what can be configured), ``store`` (schemas, column tables, keyset
+indexes), ``generator`` (the invented records), ``world`` (the clock, daily changes, writes),
+``query`` (fields, where, Lucene, ordering), ``service`` (OAuth, sessions, rate limit, faults) and
+``api`` (the FastAPI routers).
+"""
+
+from aftercare.sandbox.ats.api import ADMIN_PREFIX, ATS_PREFIX, install
+from aftercare.sandbox.ats.settings import AtsFaults, AtsSandboxSettings
+
+__all__ = ["ADMIN_PREFIX", "ATS_PREFIX", "AtsFaults", "AtsSandboxSettings", "install"]
