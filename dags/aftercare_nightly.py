@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, TaskGroup, dag, get_current_context
+from airflow.sdk import CronTriggerTimetable, Param, TaskGroup, TriggerRule, chain, dag
+from airflow.sdk.exceptions import AirflowSkipException
 
 from aftercare.config import load_config
 from aftercare.dagkit import default_args, warehouse_task
@@ -25,38 +26,67 @@ AGENCY_TZ = CONFIG.agency.time_zone
     max_active_runs=1,
     max_consecutive_failed_dag_runs=3,
     default_args=default_args(CONFIG),
+    params={
+        "full_refresh": Param(
+            False,
+            type="boolean",
+            description="Pull every placement and candidate, not just changes, and sweep for "
+            "deleted placements (first load, recovery).",
+        ),
+    },
     tags=["aftercare", "nightly"],
     doc_md=str(Path(__file__).with_name("aftercare_nightly.md")),
 )
 def aftercare_nightly() -> None:
+    from aftercare import nightly
+
     @warehouse_task
     def prepare_warehouse() -> dict[str, int]:
         """Apply pending warehouse migrations (a no-op when the schema is current)."""
-        from aftercare import warehouse
-
-        return {"migrations_applied": len(warehouse.migrate())}
+        return nightly.prepare_warehouse()
 
     prepared = prepare_warehouse()
+
+    with TaskGroup("extract", tooltip="ATS -> raw.* -> staging.*"):
+
+        @warehouse_task
+        def pull_placements(**context: Any) -> dict[str, int]:
+            """Changed placements from the ATS into raw.placements, page by page."""
+            return nightly.pull("Placement", context)
+
+        @warehouse_task
+        def pull_candidates(**context: Any) -> dict[str, int]:
+            """Changed candidates from the ATS into raw.candidates, page by page."""
+            return nightly.pull("Candidate", context)
+
+        @warehouse_task
+        def stage_records() -> dict[str, int]:
+            """Latest version of each pulled record into staging.placements / candidates."""
+            return nightly.stage()
+
+        @warehouse_task
+        def sweep_deleted_placements(**context: Any) -> dict[str, int]:
+            """Weekly (and on full refresh): flag placements deleted in the ATS."""
+            if not nightly.sweep_due(context):
+                raise AirflowSkipException("the deletion sweep runs weekly; not today")
+            return nightly.sweep(context)
+
+        pulled = [pull_placements(), pull_candidates()]
+        staged = stage_records()
+        swept = sweep_deleted_placements()
 
     with TaskGroup("record", tooltip="run summary: counts per stage"):
 
         @warehouse_task
-        def write_run_summary(stages: dict[str, dict[str, int]]) -> dict[str, Any]:
+        def write_run_summary(stages: dict[str, list], **context: Any) -> dict[str, Any]:
             """Store this run's counts per stage in aftercare.run_summaries and the log."""
-            from aftercare import summary, warehouse
-            from aftercare.runs import run_date
+            return nightly.write_run_summary(stages, context)
 
-            context = get_current_context()
-            with warehouse.transaction() as conn:
-                return summary.record_run(
-                    conn,
-                    dag_id=context["dag"].dag_id,
-                    run_id=context["run_id"],
-                    run_date=run_date(context, AGENCY_TZ),
-                    stages=stages,
-                )
+        recorded = write_run_summary.override(trigger_rule=TriggerRule.NONE_FAILED)(
+            stages={"prepare": [prepared], "extract": [*pulled, staged, swept]}
+        )
 
-        write_run_summary(stages={"prepare": prepared})
+    chain(prepared, pulled, staged, swept, recorded)
 
 
 aftercare_nightly()

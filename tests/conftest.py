@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests import pg
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests import ROOT, pg
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -32,6 +31,10 @@ def pytest_configure(config: pytest.Config) -> None:
             "AFTERCARE_CONFIG": str(ROOT / "tests" / "config" / "test.yaml"),
         }
     )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ["AIRFLOW_HOME"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -53,9 +56,9 @@ def airflow_db() -> None:
 @pytest.fixture
 def sandbox() -> Iterator[object]:
     """The sandbox on a free port, stopped after the test."""
-    from aftercare.sandbox import SandboxServer
+    from aftercare.sandbox import SandboxServer, SandboxSettings
 
-    with SandboxServer(seed=42) as server:
+    with SandboxServer(SandboxSettings(seed=42)) as server:
         yield server
 
 

@@ -35,13 +35,14 @@ class PostgresServer:
         name = f"aftercare_test_{uuid.uuid4().hex[:12]}"
         admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
         try:
+            quoted = admin.dialect.identifier_preparer.quote(name)
             with admin.connect() as conn:
-                conn.exec_driver_sql(f'create database "{name}"')
+                conn.exec_driver_sql(f"create database {quoted}")
             yield self.url.set(drivername="postgresql", database=name).render_as_string(
                 hide_password=False
             )
             with admin.connect() as conn:
-                conn.exec_driver_sql(f'drop database "{name}" with (force)')
+                conn.exec_driver_sql(f"drop database {quoted} with (force)")
         finally:
             admin.dispose()
 

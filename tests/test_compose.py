@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from aftercare.connections import CONNECTIONS
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SPEC = Path(__file__).resolve().parent / "specs" / "compose-spec.json"
 AIRFLOW_SERVICES = {
     "airflow-init",
@@ -116,3 +116,16 @@ def test_container_paths_are_mounted(compose: dict) -> None:
     mounts = [m.split(":")[1] for m in compose["services"]["airflow-scheduler"]["volumes"]]
     for key in ("AIRFLOW__CORE__DAGS_FOLDER", "AIRFLOW__CORE__PLUGINS_FOLDER", "AFTERCARE_CONFIG"):
         assert any(env[key].startswith(mount) for mount in mounts), key
+
+
+def test_env_example_names_every_required_variable() -> None:
+    text = (ROOT / "docker-compose.yaml").read_text()
+    required = set(re.findall(r"\$\{(\w+):\?", text))
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert required <= set(example), required - set(example)
+    sandbox_ats = json.loads(example["AIRFLOW_CONN_AFTERCARE_ATS"])
+    assert sandbox_ats["host"].startswith("http://sandbox:8765/")

@@ -177,3 +177,32 @@ def test_concurrent_migrations_on_postgres_apply_each_file_once(postgres_warehou
     assert sorted(map(len, results)) == [0, len(warehouse.migrations())]
     for engine in engines:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_up_to_date_warehouse_needs_no_create_rights(postgres_warehouse: str) -> None:
+    """Between releases a nightly run only reads the migration record: a least-privilege role
+    (usage and DML, no CREATE) migrates fine."""
+    owner = warehouse.get_engine()
+    warehouse.migrate(owner)
+    url = sa.make_url(postgres_warehouse)
+    with owner.begin() as conn:
+        conn.execute(sa.text("create role aftercare_etl login"))
+        conn.execute(sa.text(f'revoke create on database "{url.database}" from public'))
+        for schema in ("raw", "staging", "quality", "aftercare", "engagement", "marts"):
+            conn.execute(sa.text(f"grant usage on schema {schema} to aftercare_etl"))
+            conn.execute(
+                sa.text(
+                    f"grant select, insert, update on all tables in schema {schema}"
+                    " to aftercare_etl"
+                )
+            )
+    etl = sa.create_engine(url.set(drivername="postgresql+psycopg2", username="aftercare_etl"))
+    try:
+        assert warehouse.migrate(etl) == []
+    finally:
+        etl.dispose()
+        with owner.begin() as conn:
+            conn.execute(sa.text("drop owned by aftercare_etl"))
+            conn.execute(sa.text("drop role aftercare_etl"))
+        owner.dispose()

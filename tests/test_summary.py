@@ -10,20 +10,24 @@ from aftercare import summary, warehouse
 from aftercare.runs import run_date
 
 
-def test_record_run_upserts_one_row_per_run(duckdb_warehouse: Path) -> None:
+def test_record_run_keeps_one_row_per_business_date(duckdb_warehouse: Path) -> None:
     warehouse.migrate()
+    night = date(2026, 11, 25)
     with warehouse.transaction() as conn:
         first = summary.record_run(
-            conn, dag_id="d", run_id="r1", run_date=date(2026, 11, 25), stages={"prepare": {"x": 1}}
+            conn, dag_id="d", run_id="r1", run_date=night, stages={"prepare": [{"x": 1}]}
         )
-        summary.record_run(
-            conn, dag_id="d", run_id="r1", run_date=date(2026, 11, 25), stages={"prepare": {"x": 2}}
+        summary.record_run(  # the day rerun: two tasks of the stage, one skipped
+            conn,
+            dag_id="d",
+            run_id="r2",
+            run_date=night,
+            stages={"prepare": [{"x": 2}, {"x": 3}, None]},
         )
         rows = summary.recent_runs(conn, "d")
 
     assert first["warehouse"]["touchpoints_planned"] == 0
-    assert len(rows) == 1
-    assert rows[0]["counts"]["prepare"] == {"x": 2}
+    assert [(row["run_id"], row["counts"]["prepare"]) for row in rows] == [("r2", {"x": 5})]
 
 
 def test_format_table_orders_stages_and_marks_missing_cells() -> None:

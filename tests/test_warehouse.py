@@ -39,6 +39,17 @@ def test_postgres_connection_builds_a_psycopg2_url() -> None:
     )
 
 
+def test_postgres_extras_become_libpq_options() -> None:
+    conn = Connection.from_uri(
+        "postgresql://etl@db.example/warehouse?sslmode=require&connect_timeout=5", conn_id="w"
+    )
+
+    assert dict(warehouse.url_from_connection(conn).query) == {
+        "sslmode": "require",
+        "connect_timeout": "5",
+    }
+
+
 def test_extra_sqlalchemy_url_wins_and_unknown_types_are_refused() -> None:
     conn = Connection(
         conn_id="w", conn_type="generic", extra='{"sqlalchemy_url": "sqlite:///x.db"}'

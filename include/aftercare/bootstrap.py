@@ -1,10 +1,12 @@
 """Prepare an Airflow metadata database for aftercare: migrate it, create the pools from the
-config file and, for a local run, the connections pointing at the DuckDB warehouse.
+config file and, for a local run, the connections: the DuckDB warehouse under data/ and the
+sandbox ATS.
 
     python -m aftercare.bootstrap                      # compose init: pools (connections in env)
     python -m aftercare.bootstrap --local-connections  # make demo / make airflow
 
-Idempotent: pools and connections are overwritten with the values given, nothing else changes.
+Idempotent: pools are set to the config's values; local connections are created only where
+missing, so a connection you pointed elsewhere (a Postgres warehouse, a real ATS) is kept.
 Uses the Airflow CLI (the public interface to the metadata database).
 """
 
@@ -20,7 +22,8 @@ from pathlib import Path
 
 from aftercare import PROJECT_ROOT
 from aftercare.config import load_config
-from aftercare.connections import WAREHOUSE
+from aftercare.connections import ATS, WAREHOUSE
+from aftercare.dagkit import WAREHOUSE_POOL
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +39,41 @@ def pools_file_content() -> dict[str, dict[str, object]]:
     }
 
 
-def local_connections(warehouse_file: Path = LOCAL_WAREHOUSE) -> dict[str, dict[str, object]]:
-    """The connections of a local run, in the format of ``airflow connections import``."""
+def local_connections(
+    sandbox_url: str, warehouse_file: Path = LOCAL_WAREHOUSE
+) -> dict[str, dict[str, object]]:
+    """The connections of a local run, in the format of ``airflow connections import``: the
+    DuckDB warehouse and the sandbox ATS with the sandbox's published demo credentials."""
+    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+
+    sandbox = AtsSandboxSettings()
     return {
         WAREHOUSE: {
             "conn_type": "duckdb",
             "host": str(warehouse_file),
             "description": "local DuckDB warehouse (one writer process at a time)",
         },
+        ATS: {
+            "conn_type": "http",
+            "host": f"{sandbox_url}/ats",
+            "login": sandbox.api_user,
+            "password": sandbox.api_password,
+            "extra": json.dumps(
+                {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
+            ),
+            "description": "the sandbox ATS (Bullhorn REST API)",
+        },
     }
+
+
+def check_local_pools() -> None:
+    """A DuckDB warehouse admits one writer process: its pool must have one slot."""
+    slots = load_config().airflow.pools[WAREHOUSE_POOL].slots
+    if slots != 1:
+        raise SystemExit(
+            f"pool {WAREHOUSE_POOL} has {slots} slots in the config; the local DuckDB "
+            "warehouse admits one writer process, so it must have 1"
+        )
 
 
 def _airflow(*args: str) -> None:
@@ -61,19 +90,24 @@ def _import_json(kind: str, content: dict[str, dict[str, object]], *flags: str) 
         os.unlink(handle.name)
 
 
-def bootstrap(local_connections_too: bool) -> None:
+def bootstrap(sandbox_url: str | None = None) -> None:
+    """Migrate the metadata DB and set the pools; with a sandbox URL, also create the local
+    connections that are missing."""
+    if sandbox_url:
+        check_local_pools()
     _airflow("db", "migrate")
     _import_json("pools", pools_file_content())
-    if local_connections_too:
-        _import_json("connections", local_connections(), "--overwrite")
+    if sandbox_url:
+        _import_json("connections", local_connections(sandbox_url))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m aftercare.bootstrap", description=__doc__)
     parser.add_argument(
         "--local-connections",
-        action="store_true",
-        help="also create the local connections (DuckDB warehouse under data/)",
+        metavar="SANDBOX_URL",
+        help="also create the missing local connections: the DuckDB warehouse under data/ and "
+        "the sandbox ATS at SANDBOX_URL (e.g. http://127.0.0.1:8765)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,7 +34,16 @@ def _iana_zone(name: str) -> str:
     return name
 
 
+def _region(code: str) -> str:
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown ISO 3166 region code {code!r}")
+    return code
+
+
 TimeZoneName = Annotated[str, AfterValidator(_iana_zone)]
+RegionCode = Annotated[str, AfterValidator(_region)]
+EmploymentClass = Literal["permanent", "temp", "contract"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
 class _Strict(BaseModel):
@@ -43,6 +53,22 @@ class _Strict(BaseModel):
 class Agency(_Strict):
     name: str = Field(min_length=1)
     time_zone: TimeZoneName
+    #: region for phone numbers written without a country code, and for unknown addresses
+    default_region: RegionCode
+
+
+class AtsSettings(_Strict):
+    """How we pull from the ATS and how its values map onto ours."""
+
+    rate_limit_per_minute: int = Field(gt=0)
+    page_size: int = Field(ge=1, le=500)
+    overlap_minutes: float = Field(ge=0)
+    timeout_seconds: float = Field(gt=0)
+    max_attempts: int = Field(ge=1)
+    active_statuses: list[str] = Field(min_length=1)
+    employment_classes: dict[str, EmploymentClass]
+    country_ids: dict[int, RegionCode]
+    full_sweep_weekday: Weekday
 
 
 class Pool(_Strict):
@@ -61,6 +87,7 @@ class AirflowSettings(_Strict):
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
+    ats: AtsSettings
 
 
 def config_path() -> Path:

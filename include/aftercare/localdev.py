@@ -4,7 +4,9 @@
     python -m aftercare.localdev airflow [--sandbox-port 8765]
 
 Both expect the Airflow environment the Makefile exports (project-local ``AIRFLOW_HOME``,
-``dags/`` as the DAG folder) and run on the local DuckDB warehouse under ``data/``.
+``dags/`` as the DAG folder). The demo starts the sandbox with its clock on the first demo day,
+runs the nightly DAG for that day, advances the sandbox's clock a day (the ATS changes the way a
+real one does), runs the next night, and so on; then it prints the run summaries.
 """
 
 from __future__ import annotations
@@ -25,15 +27,17 @@ from zoneinfo import ZoneInfo
 
 import requests
 from sqlalchemy.engine import Connection
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from aftercare import PROJECT_ROOT
-from aftercare.bootstrap import LOCAL_WAREHOUSE, bootstrap, local_connections
+from aftercare.bootstrap import bootstrap
 from aftercare.config import load_config
 from aftercare.connections import WAREHOUSE
-from aftercare.sandbox.server import start_process
+from aftercare.sandbox import DEFAULT_PORT, SandboxSettings
+from aftercare.sandbox.ats.settings import AtsSandboxSettings
+from aftercare.sandbox.server import start_process, wait_for_http
 
 NIGHTLY = "aftercare_nightly"
+AIRFLOW_UI = "http://localhost:8080"
 
 
 def _airflow_home() -> Path:
@@ -43,18 +47,31 @@ def _airflow_home() -> Path:
     return Path(home)
 
 
+def _sandbox_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
 @contextmanager
-def sandbox(port: int, log_dir: Path) -> Iterator[str]:
-    """The sandbox as a child process for the duration of the block."""
+def sandbox(port: int, first_day: date, log_dir: Path) -> Iterator[str]:
+    """The sandbox as a child process for the duration of the block, its clock on first_day."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    process = start_process(port, log_path=str(log_dir / "sandbox.log"))
-    print(f"sandbox   http://127.0.0.1:{port} (health: /health, API docs: /docs)")
+    settings = SandboxSettings(ats=AtsSandboxSettings(clock_start=first_day))
+    process = start_process(port, settings, log_path=str(log_dir / "sandbox.log"))
+    url = _sandbox_url(port)
+    print(f"sandbox   {url} (health: /health, API docs: /docs), clock at {first_day}")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
         print("sandbox   stopped")
+
+
+def advance_clock(url: str) -> dict[str, object]:
+    """Move the sandbox ATS on by one day; returns what changed."""
+    response = requests.post(f"{url}/sandbox/ats/clock/advance", params={"days": 1}, timeout=60)
+    response.raise_for_status()
+    return response.json()
 
 
 def demo_dates(days: int, today: date) -> list[datetime]:
@@ -88,18 +105,31 @@ def run_nightly(logical: datetime, log_dir: Path) -> None:
 
 @contextmanager
 def local_warehouse() -> Iterator[Connection]:
-    """A transaction on the local DuckDB warehouse, from this (non-task) process.
-
-    Outside a task the Task SDK cannot read the metadata DB, so this uses the connection that
-    bootstrap created. Exits with a clear message when another process holds the file.
-    """
+    """A transaction on the warehouse the ``aftercare_warehouse`` connection names, from this
+    (non-task) process: the Task SDK reads connections only inside tasks, so ask the Airflow
+    CLI. Exits with a clear message when another process holds a DuckDB file."""
     from airflow.sdk import Connection as AirflowConnection
 
     from aftercare import warehouse
 
-    engine = warehouse.engine_for(
-        AirflowConnection(conn_id=WAREHOUSE, **local_connections()[WAREHOUSE])
+    found = subprocess.run(
+        ["airflow", "connections", "get", WAREHOUSE, "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    fields = json.loads(found.stdout)[0]
+    connection = AirflowConnection(
+        conn_id=WAREHOUSE,
+        conn_type=fields["conn_type"],
+        host=fields["host"],
+        login=fields["login"],
+        password=fields["password"],
+        schema=fields["schema"],
+        port=fields["port"],
+        extra=json.dumps(fields["extra_dejson"]),
+    )
+    engine = warehouse.engine_for(connection)
     try:
         with warehouse.transaction(engine) as conn:
             yield conn
@@ -114,11 +144,9 @@ def print_summary(run_dates: list[date]) -> None:
 
     with local_warehouse() as conn:
         runs = summary.recent_runs(conn, NIGHTLY, limit=50)
-    latest: dict[date, dict] = {}
-    for run in runs:  # newest first: keep the latest run of each demo date
-        latest.setdefault(run["run_date"], run["counts"])
+    latest = {run["run_date"]: run["counts"] for run in runs}
     columns = {str(day): latest[day] for day in run_dates if day in latest}
-    print(f"\nRun summary of {NIGHTLY} (aftercare.run_summaries, {LOCAL_WAREHOUSE.name}):\n")
+    print(f"\nRun summary of {NIGHTLY} (aftercare.run_summaries):\n")
     print(summary.format_table(columns))
 
 
@@ -126,45 +154,37 @@ def demo(days: int, sandbox_port: int) -> None:
     home = _airflow_home()
     log_dir = home / "logs" / "demo"
     log_dir.mkdir(parents=True, exist_ok=True)
+    print("airflow   preparing the local metadata database, pools and connections")
+    bootstrap(_sandbox_url(sandbox_port))
     with local_warehouse():  # fail fast if the DuckDB file is held (e.g. by `make airflow`)
         pass
-    print("airflow   preparing the local metadata database, pools and connections")
-    bootstrap(local_connections_too=True)
     zone = ZoneInfo(load_config().agency.time_zone)
     runs = demo_dates(days, datetime.now(zone).date())
-    with sandbox(sandbox_port, log_dir):
-        for logical in runs:
+    with sandbox(sandbox_port, runs[0].date(), log_dir) as url:
+        for night, logical in enumerate(runs):
+            if night:
+                changes = advance_clock(url)
+                print(f"sandbox   clock advanced a day: {changes.get('changes')}")
             run_nightly(logical, log_dir)
     print_summary([logical.date() for logical in runs])
-
-
-@retry(
-    retry=retry_if_exception_type(requests.RequestException),
-    wait=wait_fixed(1),
-    stop=stop_after_delay(180),
-    reraise=True,
-)
-def _wait_for_api(url: str) -> None:
-    requests.get(f"{url}/api/v2/monitor/health", timeout=5).raise_for_status()
 
 
 def airflow_ui(sandbox_port: int) -> None:
     home = _airflow_home()
     log_dir = home / "logs"
-    bootstrap(local_connections_too=True)
-    with sandbox(sandbox_port, log_dir):
+    bootstrap(_sandbox_url(sandbox_port))
+    today = datetime.now(ZoneInfo(load_config().agency.time_zone)).date()
+    with sandbox(sandbox_port, today, log_dir):
         log_file = log_dir / "standalone.log"
         with log_file.open("a") as out:
             process = subprocess.Popen(
-                ["airflow", "standalone"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
+                ["airflow", "standalone"], stdout=out, stderr=subprocess.STDOUT
             )
         try:
-            _wait_for_api("http://localhost:8080")
+            wait_for_http(f"{AIRFLOW_UI}/api/v2/monitor/health", process, seconds=180)
             passwords = home / "simple_auth_manager_passwords.json.generated"
             login = json.loads(passwords.read_text()) if passwords.exists() else {}
-            print("\nAirflow UI  http://localhost:8080")
+            print(f"\nAirflow UI  {AIRFLOW_UI}")
             for user, password in login.items():
                 print(f"login       user {user}  password {password}")
             print(f"logs        {log_file}\nstop        Ctrl-C\n")
@@ -179,13 +199,11 @@ def airflow_ui(sandbox_port: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m aftercare.localdev", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo_cmd = commands.add_parser(
-        "demo", help="run the nightly DAG for a few days, print a summary"
-    )
+    demo_cmd = commands.add_parser("demo", help="run the nightly DAG for a few days, summarise")
     demo_cmd.add_argument("--days", type=int, default=3)
-    demo_cmd.add_argument("--sandbox-port", type=int, default=8765)
+    demo_cmd.add_argument("--sandbox-port", type=int, default=DEFAULT_PORT)
     ui_cmd = commands.add_parser("airflow", help="the Airflow UI (airflow standalone) and sandbox")
-    ui_cmd.add_argument("--sandbox-port", type=int, default=8765)
+    ui_cmd.add_argument("--sandbox-port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
     # stop cleanly on SIGTERM too: the finally blocks stop the sandbox and airflow standalone
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

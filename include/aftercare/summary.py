@@ -20,11 +20,25 @@ StageCounts = dict[str, dict[str, int]]
 STAGES = ("prepare", "extract", "validate", "plan", "dispatch", "record", "warehouse")
 
 
+def merge(outputs: list[dict[str, int] | None]) -> dict[str, int]:
+    """The counts of a stage's tasks, summed by key (skipped tasks give None)."""
+    merged: dict[str, int] = {}
+    for output in outputs:
+        for key, value in (output or {}).items():
+            merged[key] = merged.get(key, 0) + int(value)
+    return merged
+
+
 def record_run(
-    conn: Connection, *, dag_id: str, run_id: str, run_date: date, stages: StageCounts
+    conn: Connection,
+    *,
+    dag_id: str,
+    run_id: str,
+    run_date: date,
+    stages: dict[str, list[dict[str, int] | None]],
 ) -> StageCounts:
-    """Add the warehouse's end-of-run counts to the stages' own counts and store the row."""
-    counts = dict(stages)
+    """Sum each stage's task counts, add the warehouse's end-of-run state, store the row."""
+    counts = {stage: merge(outputs) for stage, outputs in stages.items()}
     counts["warehouse"] = {
         key: int(value)
         for key, value in warehouse.query_file(conn, "record/warehouse_counts.sql")[0].items()

@@ -75,6 +75,7 @@ def url_from_connection(conn: Any) -> URL:
         path = path if path.is_absolute() else PROJECT_ROOT / path
         return URL.create("duckdb", database=str(path))
     if conn_type in ("postgres", "postgresql"):
+        # the connection's extras are libpq options (sslmode, connect_timeout, ...)
         return URL.create(
             "postgresql+psycopg2",
             username=conn.login or None,
@@ -82,6 +83,7 @@ def url_from_connection(conn: Any) -> URL:
             host=conn.host or None,
             port=conn.port or None,
             database=conn.schema or None,
+            query={key: str(value) for key, value in extra.items()},
         )
     raise WarehouseError(
         f"connection {conn.conn_id!r} has conn_type {conn.conn_type!r}; use duckdb, postgres, "
@@ -255,36 +257,55 @@ def migrations() -> list[Migration]:
 def migrate(engine: Engine | None = None) -> list[str]:
     """Apply pending migrations in one transaction; returns the names applied (may be empty).
 
-    Safe to call on every DAG run. On Postgres, concurrent callers queue on an advisory lock, and
-    the second finds nothing left to do. A migration edited after it was applied is an error:
-    add a new migration instead.
+    Safe to call on every DAG run: when nothing is pending it only reads, so a warehouse role
+    without CREATE rights runs fine between releases. On Postgres, concurrent callers queue on
+    an advisory lock, and the second finds nothing left to do. A migration edited after it was
+    applied is an error: add a new migration instead.
     """
-    applied_now: list[str] = []
+    known = migrations()
     with transaction(engine) as conn:
-        execute_file(conn, "warehouse/lock_migrations.sql", {"lock_key": _MIGRATION_LOCK_KEY})
-        execute_file(conn, "warehouse/migrations_table.sql")
-        done = {row["version"]: row for row in query_file(conn, "warehouse/applied_migrations.sql")}
-        for migration in migrations():
-            previous = done.get(migration.version)
-            if previous is not None:
-                if previous["checksum"] != migration.checksum:
-                    raise WarehouseError(
-                        f"migration {migration.name} changed after it was applied; "
-                        "never edit an applied migration, add a new one"
-                    )
-                continue
-            execute_file(conn, f"{MIGRATIONS_DIR}/{migration.name}")
-            execute_file(
-                conn,
-                "warehouse/record_migration.sql",
-                {
-                    "version": migration.version,
-                    "name": migration.name,
-                    "checksum": migration.checksum,
-                },
+        if _pending(conn, known):
+            applied_now = _apply(conn, known)
+        else:
+            applied_now = []
+    log.info("warehouse migrations: %d applied now, %d known", len(applied_now), len(known))
+    return applied_now
+
+
+def _applied(conn: Connection) -> dict[int, dict[str, Any]]:
+    if not sa.inspect(conn).has_table("schema_migrations", schema="aftercare"):
+        return {}
+    return {row["version"]: row for row in query_file(conn, "warehouse/applied_migrations.sql")}
+
+
+def _pending(conn: Connection, known: list[Migration]) -> bool:
+    done = _applied(conn)
+    for migration in known:
+        previous = done.get(migration.version)
+        if previous is not None and previous["checksum"] != migration.checksum:
+            raise WarehouseError(
+                f"migration {migration.name} changed after it was applied; "
+                "never edit an applied migration, add a new one"
             )
-            applied_now.append(migration.name)
-    log.info("warehouse migrations: %d applied now, %d known", len(applied_now), len(migrations()))
+    return any(migration.version not in done for migration in known)
+
+
+def _apply(conn: Connection, known: list[Migration]) -> list[str]:
+    execute_file(conn, "warehouse/lock_migrations.sql", {"lock_key": _MIGRATION_LOCK_KEY})
+    execute_file(conn, "warehouse/migrations_table.sql")
+    _pending(conn, known)  # again under the lock: another run may have migrated meanwhile
+    done = _applied(conn)
+    applied_now = []
+    for migration in known:
+        if migration.version in done:
+            continue
+        execute_file(conn, f"{MIGRATIONS_DIR}/{migration.name}")
+        execute_file(
+            conn,
+            "warehouse/record_migration.sql",
+            {"version": migration.version, "name": migration.name, "checksum": migration.checksum},
+        )
+        applied_now.append(migration.name)
     return applied_now
 
 

@@ -1,6 +1,6 @@
--- one row per run of a dag, newest business date first
-select run_id, run_date, counts, recorded_at
+-- one row per business date of a dag, newest first
+select run_date, run_id, counts, recorded_at
 from aftercare.run_summaries
 where dag_id = :dag_id
-order by run_date desc, recorded_at desc
+order by run_date desc
 limit :limit

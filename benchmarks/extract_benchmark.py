@@ -1,0 +1,158 @@
+"""Extract throughput and memory at volume (a benchmark, not a test).
+
+    .venv/bin/python benchmarks/extract_benchmark.py [--placements 1000000] [--rounds 1]
+
+Starts the sandbox ATS in its own process with N placements, then measures, each phase in a
+fresh process of its own so that peak memory is that phase's alone:
+
+* baseline: the same pages fetched through the client, parsed, and thrown away;
+* extract: the full pull into a fresh DuckDB warehouse (raw pages, normalised changes,
+  watermark, page by page), then the set-based staging upsert.
+
+Prints rows per second, peak RSS, and the ratio extract / baseline measured in this run
+(targets: ratio >= 0.8, peak RSS under 600 MB). Machines are noisy: compare ratios, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _client(url: str):  # noqa: ANN202 - BullhornAts, imported late
+    from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
+    from aftercare.config import load_config
+    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+
+    sandbox = AtsSandboxSettings()
+    credentials = BullhornCredentials(
+        login_info_url=f"{url}/ats",
+        api_user=sandbox.api_user,
+        api_password=sandbox.api_password,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+    )
+    settings = load_config().ats.model_copy(update={"rate_limit_per_minute": 10_000_000})
+    return BullhornAts(credentials, settings)
+
+
+def phase_baseline(url: str) -> dict[str, float]:
+    from aftercare.ats.base import ORIGIN
+
+    started = time.perf_counter()
+    rows = sum(len(page.records) for page in _client(url).changes("Placement", ORIGIN))
+    return {"rows": rows, "seconds": time.perf_counter() - started}
+
+
+def phase_extract(url: str) -> dict[str, float]:
+    import sqlalchemy as sa
+    from airflow.sdk import Connection
+
+    from aftercare import extract, warehouse
+    from aftercare.config import load_config
+
+    path = Path(tempfile.mkdtemp(prefix="aftercare-bench-")) / "warehouse.duckdb"
+    engine = warehouse.engine_for(Connection(conn_id="bench", conn_type="duckdb", host=str(path)))
+    warehouse.migrate(engine)
+    started = time.perf_counter()
+    counts = extract.pull(
+        engine, _client(url), load_config(), "Placement", full=True, run_id="benchmark"
+    )
+    pulled = time.perf_counter() - started
+    extract.stage(engine)
+    total = time.perf_counter() - started
+    with engine.connect() as conn:
+        staged = conn.execute(sa.text("select count(*) from staging.placements")).scalar()
+    engine.dispose()
+    return {
+        "rows": counts["placements_pulled"],
+        "seconds": pulled,
+        "seconds_with_staging": total,
+        "staged": staged,
+    }
+
+
+def _run_phase(name: str, url: str) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, __file__, "--phase", name, "--url", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--placements", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=1, help="baseline/extract pairs to run")
+    parser.add_argument("--phase", choices=["baseline", "extract"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+    if args.phase:
+        result = (phase_baseline if args.phase == "baseline" else phase_extract)(args.url)
+        print(json.dumps({**result, "peak_rss_mb": _peak_rss_mb()}))
+        return
+
+    from aftercare.sandbox import SandboxSettings
+    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+    from aftercare.sandbox.server import start_process
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = SandboxSettings(
+        ats=AtsSandboxSettings(placements=args.placements, rate_limit_per_minute=10_000_000)
+    )
+    print(f"sandbox: generating {args.placements:,} placements ...", flush=True)
+    started = time.perf_counter()
+    sandbox = start_process(port, settings, wait_seconds=600)
+    print(f"sandbox: ready in {time.perf_counter() - started:.1f} s", flush=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for round_number in range(1, args.rounds + 1):
+            base = _run_phase("baseline", url)
+            ours = _run_phase("extract", url)
+            base_rate = base["rows"] / base["seconds"]
+            ours_rate = ours["rows"] / ours["seconds"]
+            staged_rate = ours["rows"] / ours["seconds_with_staging"]
+            print(f"\nround {round_number}: {base['rows']:,} placements")
+            print(f"  {'phase':<30} {'rows/s':>10} {'seconds':>9} {'peak RSS MB':>12}")
+            print(
+                f"  {'baseline (fetch + parse)':<30} {base_rate:>10,.0f} "
+                f"{base['seconds']:>9.1f} {base['peak_rss_mb']:>12.0f}"
+            )
+            print(
+                f"  {'extract (pull into raw)':<30} {ours_rate:>10,.0f} "
+                f"{ours['seconds']:>9.1f} {ours['peak_rss_mb']:>12.0f}"
+            )
+            print(
+                f"  {'extract + staging upsert':<30} {staged_rate:>10,.0f} "
+                f"{ours['seconds_with_staging']:>9.1f} {'':>12}"
+            )
+            print(f"  ratio extract / baseline: {ours_rate / base_rate:.2f} (target >= 0.8)")
+            print(f"  ratio with staging:       {staged_rate / base_rate:.2f}")
+            print(f"  staged placements:        {ours['staged']:,}")
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

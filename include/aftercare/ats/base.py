@@ -1,0 +1,92 @@
+"""What the pipeline needs from an ATS, independent of the vendor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+Entity = Literal["Placement", "Candidate"]
+
+
+class AtsError(RuntimeError):
+    """The ATS refused or failed a call (after retries where they are safe)."""
+
+
+class AtsDataError(AtsError):
+    """A page came back malformed: not JSON, or without a field we asked for."""
+
+    def __init__(self, entity: str, page: int, detail: str) -> None:
+        super().__init__(f"ATS {entity} page {page}: {detail}")
+        self.entity, self.page, self.detail = entity, page, detail
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    """A position in the change feed: rows strictly after (date_last_modified_ms, record_id)."""
+
+    date_last_modified_ms: int
+    record_id: int
+
+    def rewound(self, overlap_ms: int) -> Cursor:
+        """A cursor ``overlap_ms`` earlier, taking every row at that instant again."""
+        return Cursor(max(self.date_last_modified_ms - overlap_ms, -1), -1)
+
+
+#: Where a first load (or a full refresh) starts: before every row.
+ORIGIN = Cursor(-1, -1)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of changed records, in (dateLastModified, id) order."""
+
+    entity: str
+    number: int  # 1-based within one pull
+    records: list[dict[str, Any]]
+
+    @property
+    def end(self) -> Cursor:
+        """The position after this page's last row (pages are never empty)."""
+        last = self.records[-1]
+        return Cursor(int(last["dateLastModified"]), int(last["id"]))
+
+
+@dataclass(frozen=True)
+class RecruiterTask:
+    """A call task for a recruiter, created in the ATS."""
+
+    subject: str
+    description: str
+    candidate_id: int
+    owner_id: int
+    due: datetime
+    placement_id: int | None = None
+    kind: str = "Follow-Up"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Ats(Protocol):
+    """The ATS as the pipeline sees it. `aftercare.ats.bullhorn.BullhornAts` implements it."""
+
+    def changes(self, entity: Entity, after: Cursor) -> Iterator[Page]:
+        """Records of ``entity`` changed after ``after``, page by page, oldest change first."""
+        ...
+
+    def placement_ids(self) -> Iterator[list[int]]:
+        """Every placement id that exists now, in pages (for the deletion sweep)."""
+        ...
+
+    def create_task(self, task: RecruiterTask) -> int:
+        """Create a recruiter task; returns its id. Not retried on server errors: look the task
+        up (`find_tasks`) before creating it again."""
+        ...
+
+    def find_tasks(self, text: str) -> list[dict[str, Any]]:
+        """Tasks whose description contains ``text`` (e.g. our touchpoint id)."""
+        ...
+
+    def referred_candidates(self, added_after_ms: int) -> Iterator[Page]:
+        """Candidates added after the instant who were referred by another person."""
+        ...

@@ -1,0 +1,434 @@
+"""The Bullhorn REST API client (also what the sandbox ATS serves).
+
+Connection ``aftercare_ats`` (conn_type ``http``):
+
+* host: the login-info base URL, e.g. ``https://rest.bullhornstaffing.com`` (a data center's
+  own ``rest-*`` host works too; Bullhorn redirects to the right one);
+* login / password: the API user, for the headless OAuth authorize step;
+* extra: ``client_id``, ``client_secret`` (the OAuth client), optional ``redirect_uri``, and
+  optional ``oauth_url`` + ``rest_url`` to skip the login-info discovery.
+
+Auth: loginInfo -> authorize (code) -> token -> ``rest-services/login`` -> BhRestToken and
+restUrl. A 401 refreshes the OAuth token and logs in again, a 412 logs in again; then the call
+is repeated once. Calls go through a client-side rate limiter (``ats.rate_limit_per_minute``);
+429 waits Retry-After (else 1 s) and 5xx / timeouts back off exponentially, up to
+``ats.max_attempts`` (tenacity). Credentials travel in request bodies, never in URLs or logs.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from requests_ratelimiter import LimiterAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from aftercare.ats.base import AtsDataError, AtsError, Cursor, Entity, Page, RecruiterTask
+from aftercare.config import AtsSettings
+
+log = logging.getLogger(__name__)
+
+#: The fields we ask for, per entity (nested to-one sub-fields in parentheses).
+FIELDS: dict[str, str] = {
+    "Placement": (
+        "id,status,employmentType,dateBegin,dateEnd,dateAdded,dateLastModified,candidate(id),"
+        "jobOrder(id,title,clientCorporation(id,name)),owner(id,firstName,lastName,email)"
+    ),
+    "Candidate": (
+        "id,firstName,lastName,email,mobile,phone,dateOfBirth,address(countryID),"
+        "timeZoneOffsetEST,massMailOptOut,smsOptIn,isDeleted,isAnonymized,referredByPerson(id),"
+        "dateAdded,dateLastModified"
+    ),
+    "Task": "id,subject,type,description,candidate(id),placement(id),owner(id),dateBegin,"
+    "isCompleted,dateAdded,dateLastModified",
+}
+
+
+def _top_level(fields: str) -> list[str]:
+    """``a,b(c,d),e`` -> ``[a, b, e]``."""
+    names, depth, current = [], 0, ""
+    for char in fields + ",":
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            names.append(current)
+            current = ""
+        elif depth == 0:
+            current += char
+    return names
+
+
+_REQUIRED = {entity: _top_level(fields) for entity, fields in FIELDS.items()}
+
+
+@dataclass(frozen=True)
+class BullhornCredentials:
+    login_info_url: str
+    api_user: str
+    api_password: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str | None = None
+    oauth_url: str | None = None
+    rest_url: str | None = None
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> BullhornCredentials:
+        extra = conn.extra_dejson or {}
+        missing = [
+            name
+            for name, value in (
+                ("host", conn.host),
+                ("login", conn.login),
+                ("password", conn.password),
+                ("extra.client_id", extra.get("client_id")),
+                ("extra.client_secret", extra.get("client_secret")),
+            )
+            if not value
+        ]
+        if missing:
+            raise AtsError(f"connection {conn.conn_id!r} lacks {', '.join(missing)}")
+        host = conn.host if "://" in conn.host else f"https://{conn.host}"
+        if conn.port and "://" not in conn.host:
+            host = f"{host}:{conn.port}"
+        return cls(
+            login_info_url=host.rstrip("/"),
+            api_user=conn.login,
+            api_password=conn.password,
+            client_id=extra["client_id"],
+            client_secret=extra["client_secret"],
+            redirect_uri=extra.get("redirect_uri"),
+            oauth_url=extra.get("oauth_url"),
+            rest_url=extra.get("rest_url"),
+        )
+
+
+class _Transient(Exception):
+    """A failure worth retrying: 429, 5xx, timeout, connection reset."""
+
+    def __init__(self, what: str, retry_after: float | None = None) -> None:
+        super().__init__(what)
+        self.retry_after = retry_after
+
+
+def _retry_after(response: requests.Response) -> float:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return 1.0  # Bullhorn: "wait 1 s and retry"
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(when.timestamp() - time.time(), 0.0)
+
+
+class BullhornAts:
+    """`aftercare.ats.base.Ats` over the Bullhorn REST API."""
+
+    def __init__(self, credentials: BullhornCredentials, settings: AtsSettings) -> None:
+        self._credentials = credentials
+        self._settings = settings
+        self._session = requests.Session()
+        # limit_statuses=(): a 429 is handled below (wait Retry-After, retry), not by stalling
+        # every call for a whole window as the adapter would by default
+        limiter = LimiterAdapter(
+            per_minute=settings.rate_limit_per_minute, per_host=False, limit_statuses=()
+        )
+        self._session.mount("http://", limiter)
+        self._session.mount("https://", limiter)
+        self._oauth_url = credentials.oauth_url
+        self._rest_services_url = credentials.rest_url
+        self._access_token: str | None = None
+        self._refresh_token: str | None = None
+        self._bh_rest_token: str | None = None
+        self._rest_url: str | None = None
+        self._backoff = wait_exponential_jitter(multiplier=0.5, max=30)
+
+    # ----------------------------------------------------------------------------------------
+    # transport
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Transient) and error.retry_after is not None:
+            return error.retry_after
+        return self._backoff(state)
+
+    def _send(
+        self, method: str, url: str, *, retry_server_errors: bool = True, **kwargs: Any
+    ) -> requests.Response:
+        """One HTTP call, retried on 429 (always) and on 5xx / timeouts (when safe)."""
+        path = urlsplit(url).path  # for messages: never the query string (it may hold secrets)
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Transient),
+            wait=self._wait,
+            stop=stop_after_attempt(self._settings.max_attempts),
+            reraise=True,
+            before_sleep=lambda s: log.warning(
+                "ATS %s %s: %s; retry %d", method, path, s.outcome.exception(), s.attempt_number
+            ),
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    try:
+                        response = self._session.request(
+                            method, url, timeout=self._settings.timeout_seconds, **kwargs
+                        )
+                    except (requests.Timeout, requests.ConnectionError) as exc:
+                        if not retry_server_errors:
+                            raise AtsError(f"ATS {method} {path}: {type(exc).__name__}") from None
+                        raise _Transient(type(exc).__name__) from None
+                    if response.status_code == 429:
+                        raise _Transient("HTTP 429", retry_after=_retry_after(response))
+                    if response.status_code >= 500 and retry_server_errors:
+                        raise _Transient(f"HTTP {response.status_code}")
+                    return response
+        except _Transient as exc:
+            raise AtsError(
+                f"ATS {method} {path}: {exc} after {self._settings.max_attempts} attempts"
+            ) from None
+
+    # ----------------------------------------------------------------------------------------
+    # auth
+
+    def _discover(self) -> None:
+        if self._oauth_url and self._rest_services_url:
+            return
+        response = self._send(
+            "GET",
+            f"{self._credentials.login_info_url}/rest-services/loginInfo",
+            params={"username": self._credentials.api_user},
+        )
+        body = self._auth_json(response, "loginInfo")
+        self._oauth_url, self._rest_services_url = body["oauthUrl"], body["restUrl"]
+
+    def _authorize(self) -> str:
+        data = {
+            "client_id": self._credentials.client_id,
+            "response_type": "code",
+            "action": "Login",
+            "username": self._credentials.api_user,
+            "password": self._credentials.api_password,
+        }
+        if self._credentials.redirect_uri:
+            data["redirect_uri"] = self._credentials.redirect_uri
+        response = self._send(
+            "POST", f"{self._oauth_url}/authorize", data=data, allow_redirects=False
+        )
+        code = parse_qs(urlsplit(response.headers.get("Location", "")).query).get("code")
+        if response.status_code not in (301, 302, 303, 307) or not code:
+            raise AtsError(f"ATS authorize refused (HTTP {response.status_code})")
+        return code[0]
+
+    def _token(self, grant: dict[str, str]) -> None:
+        data = {
+            **grant,
+            "client_id": self._credentials.client_id,
+            "client_secret": self._credentials.client_secret,
+        }
+        body = self._auth_json(self._send("POST", f"{self._oauth_url}/token", data=data), "token")
+        self._access_token, self._refresh_token = body["access_token"], body.get("refresh_token")
+
+    def _login(self) -> None:
+        response = self._send(
+            "POST",
+            f"{self._rest_services_url.rstrip('/')}/login",
+            params={"version": "*"},
+            data={"access_token": self._access_token},
+        )
+        body = self._auth_json(response, "login")
+        self._bh_rest_token, self._rest_url = body["BhRestToken"], body["restUrl"]
+
+    def _auth_json(self, response: requests.Response, step: str) -> dict[str, Any]:
+        if response.status_code != 200:
+            raise AtsError(f"ATS {step} refused (HTTP {response.status_code})")
+        try:
+            return response.json()
+        except ValueError:
+            raise AtsError(f"ATS {step} answered with invalid JSON") from None
+
+    def _authenticate(self) -> None:
+        """The whole flow, from login info to a REST session."""
+        self._discover()
+        self._token({"grant_type": "authorization_code", "code": self._authorize()})
+        self._login()
+        log.info("ATS session opened")
+
+    def _renew(self, status: int) -> None:
+        """After a 412 (no session) log in again; after a 401 refresh first. Fall back to the
+        whole flow when the refresh token is spent or rejected."""
+        try:
+            if status == 401 or self._access_token is None:
+                if self._refresh_token is None:
+                    raise AtsError("no refresh token")
+                self._token({"grant_type": "refresh_token", "refresh_token": self._refresh_token})
+            self._login()
+        except AtsError:
+            self._authenticate()
+        log.info("ATS session renewed after HTTP %d", status)
+
+    # ----------------------------------------------------------------------------------------
+    # REST calls
+
+    def _rest(
+        self, method: str, path: str, *, retry_server_errors: bool = True, **kwargs: Any
+    ) -> requests.Response:
+        if self._bh_rest_token is None:
+            self._authenticate()
+        for renewed in (False, True):
+            response = self._send(
+                method,
+                f"{self._rest_url}{path}",
+                headers={"BhRestToken": self._bh_rest_token},
+                retry_server_errors=retry_server_errors,
+                **kwargs,
+            )
+            if response.status_code not in (401, 412) or renewed:
+                break
+            self._renew(response.status_code)
+        if response.status_code >= 400:
+            raise AtsError(f"ATS {method} {path}: HTTP {response.status_code} {_error(response)}")
+        return response
+
+    def _rest_json(self, path: str, params: dict[str, Any], entity: str, page: int) -> Any:
+        response = self._rest("GET", path, params=params)
+        try:
+            return response.json()
+        except ValueError:
+            raise AtsDataError(entity, page, "the response is not valid JSON") from None
+
+    def _records(self, entity: str, page: int, body: Any, required: list[str]) -> list[dict]:
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise AtsDataError(entity, page, "the response has no 'data' list")
+        for position, record in enumerate(data):
+            if not isinstance(record, dict):
+                raise AtsDataError(entity, page, f"row {position} is not an object")
+            absent = [name for name in required if name not in record]
+            if absent:
+                raise AtsDataError(
+                    entity, page, f"row {position} lacks field(s) {', '.join(absent)}"
+                )
+            for name in ("id", "dateLastModified"):
+                if name in required and not isinstance(record[name], int):
+                    raise AtsDataError(entity, page, f"row {position} has a non-integer {name}")
+        return data
+
+    def _change_page(self, entity: str, after: Cursor, number: int) -> Page:
+        at, last_id = after.date_last_modified_ms, after.record_id
+        params = {
+            "where": f"dateLastModified>{at} OR (dateLastModified={at} AND id>{last_id})",
+            "fields": FIELDS[entity],
+            "orderBy": "dateLastModified,id",
+            "start": 0,
+            "count": self._settings.page_size,
+        }
+        body = self._rest_json(f"query/{entity}", params, entity, number)
+        return Page(entity, number, self._records(entity, number, body, _REQUIRED[entity]))
+
+    def changes(self, entity: Entity, after: Cursor) -> Iterator[Page]:
+        """Keyset paging on (dateLastModified, id): a row changed while we page moves to the end
+        of the feed and is met again, never skipped. The next page is fetched while the caller
+        stores the current one."""
+        size = self._settings.page_size
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ats-prefetch") as prefetch:
+            pending = prefetch.submit(self._change_page, entity, after, 1)
+            while True:
+                page = pending.result()
+                full = len(page.records) == size
+                if full:
+                    pending = prefetch.submit(self._change_page, entity, page.end, page.number + 1)
+                if page.records:
+                    yield page
+                if not full:
+                    return
+
+    def placement_ids(self) -> Iterator[list[int]]:
+        last, number = -1, 1
+        while True:
+            params = {
+                "where": f"id>{last}",
+                "fields": "id",
+                "orderBy": "id",
+                "start": 0,
+                "count": self._settings.page_size,
+            }
+            body = self._rest_json("query/Placement", params, "Placement", number)
+            ids = [record["id"] for record in self._records("Placement", number, body, ["id"])]
+            if ids:
+                yield ids
+                last = ids[-1]
+            if len(ids) < self._settings.page_size:
+                return
+            number += 1
+
+    def create_task(self, task: RecruiterTask) -> int:
+        begin = int(task.due.timestamp() * 1000)
+        body = {
+            "subject": task.subject,
+            "type": task.kind,
+            "description": task.description,
+            "candidate": {"id": task.candidate_id},
+            "owner": {"id": task.owner_id},
+            "dateBegin": begin,
+            "dateEnd": begin + 30 * 60 * 1000,
+            "priority": 2,
+            "isCompleted": False,
+            **task.extra,
+        }
+        if task.placement_id is not None:
+            body["placement"] = {"id": task.placement_id}
+        # a 5xx may have created the task: the caller looks it up before trying again
+        response = self._rest("PUT", "entity/Task", json=body, retry_server_errors=False)
+        return int(response.json()["changedEntityId"])
+
+    def find_tasks(self, text: str) -> list[dict[str, Any]]:
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        params = {
+            "query": f'description:"{escaped}"',
+            "fields": FIELDS["Task"],
+            "count": self._settings.page_size,
+        }
+        body = self._rest_json("search/Task", params, "Task", 1)
+        return self._records("Task", 1, body, ["id"])
+
+    def referred_candidates(self, added_after_ms: int) -> Iterator[Page]:
+        start, number = 0, 1
+        size = self._settings.page_size
+        while True:
+            params = {
+                "where": f"referredByPerson.id IS NOT NULL AND dateAdded>{int(added_after_ms)}",
+                "fields": FIELDS["Candidate"],
+                "orderBy": "dateAdded,id",
+                "start": start,
+                "count": size,
+            }
+            body = self._rest_json("query/Candidate", params, "Candidate", number)
+            records = self._records("Candidate", number, body, _REQUIRED["Candidate"])
+            if records:
+                yield Page("Candidate", number, records)
+            if len(records) < size:
+                return
+            start, number = start + size, number + 1
+
+
+def _error(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("errorMessage", ""))[:200]
+    except ValueError:
+        return ""

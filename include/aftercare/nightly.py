@@ -1,0 +1,88 @@
+"""The bodies of ``aftercare_nightly``'s tasks: each takes the task's Airflow context, does the
+stage's work through the package, and returns its counts for the run summary (ids and counts
+only). The DAG file wires them; see dags/aftercare_nightly.md for the runbook.
+
+Imported by the DAG file at parse time, so the heavy modules (SQLAlchemy, the ATS client,
+phonenumbers) are imported inside the functions, which only run in tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from aftercare.config import load_config
+from aftercare.runs import run_date
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from aftercare.ats.base import Entity
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    from aftercare import warehouse
+
+    engine = warehouse.get_engine()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def prepare_warehouse() -> dict[str, int]:
+    from aftercare import warehouse
+
+    return {"migrations_applied": len(warehouse.migrate())}
+
+
+def pull(entity: Entity, context: Any) -> dict[str, int]:
+    from aftercare import extract
+
+    config = load_config()
+    with _engine() as engine:
+        return extract.pull(
+            engine,
+            extract.open_ats(config),
+            config,
+            entity,
+            full=bool(context["params"]["full_refresh"]),
+            run_id=context["run_id"],
+        )
+
+
+def stage() -> dict[str, int]:
+    from aftercare import extract
+
+    with _engine() as engine:
+        return extract.stage(engine)
+
+
+def sweep_due(context: Any) -> bool:
+    """The deletion sweep runs on the configured weekday, and with every full refresh."""
+    config = load_config()
+    weekday = run_date(context, config.agency.time_zone).strftime("%A").lower()
+    return bool(context["params"]["full_refresh"]) or weekday == config.ats.full_sweep_weekday
+
+
+def sweep(context: Any) -> dict[str, int]:
+    from aftercare import extract
+
+    config = load_config()
+    with _engine() as engine:
+        return extract.sweep(engine, extract.open_ats(config), run_id=context["run_id"])
+
+
+def write_run_summary(stages: dict[str, list[dict[str, int] | None]], context: Any) -> dict:
+    from aftercare import summary, warehouse
+
+    with warehouse.transaction() as conn:
+        return summary.record_run(
+            conn,
+            dag_id=context["dag"].dag_id,
+            run_id=context["run_id"],
+            run_date=run_date(context, load_config().agency.time_zone),
+            stages=stages,
+        )

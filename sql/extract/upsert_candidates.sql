@@ -1,0 +1,46 @@
+-- staging.candidates: one row per candidate, the latest version from every load not yet
+-- staged (including loads whose pull died half way: their stored pages count). An older version
+-- never overwrites a newer one.
+insert into staging.candidates as s (
+    candidate_id, first_name, last_name, email, mobile_raw, mobile_e164, phone_raw, phone_e164,
+    date_of_birth, country_code, time_zone, email_opt_out, sms_opt_in, is_anonymized,
+    is_deleted, referred_by_candidate_id, date_added, date_last_modified, load_id, loaded_at
+)
+select
+    candidate_id, first_name, last_name, email, mobile_raw, mobile_e164, phone_raw, phone_e164,
+    date_of_birth, country_code, time_zone, email_opt_out, sms_opt_in, is_anonymized,
+    is_deleted, referred_by_candidate_id, date_added, date_last_modified, load_id,
+    current_timestamp
+from (
+    select
+        c.*,
+        row_number() over (
+            partition by c.candidate_id
+            order by c.date_last_modified desc, l.started_at desc, c.page desc
+        ) as version_rank
+    from staging.candidate_changes as c
+    inner join raw.loads as l on l.load_id = c.load_id
+    where l.entity = 'Candidate' and l.staged_at is null
+) as latest
+where version_rank = 1
+on conflict (candidate_id) do update
+set first_name = excluded.first_name,
+    last_name = excluded.last_name,
+    email = excluded.email,
+    mobile_raw = excluded.mobile_raw,
+    mobile_e164 = excluded.mobile_e164,
+    phone_raw = excluded.phone_raw,
+    phone_e164 = excluded.phone_e164,
+    date_of_birth = excluded.date_of_birth,
+    country_code = excluded.country_code,
+    time_zone = excluded.time_zone,
+    email_opt_out = excluded.email_opt_out,
+    sms_opt_in = excluded.sms_opt_in,
+    is_anonymized = excluded.is_anonymized,
+    is_deleted = excluded.is_deleted,
+    referred_by_candidate_id = excluded.referred_by_candidate_id,
+    date_added = excluded.date_added,
+    date_last_modified = excluded.date_last_modified,
+    load_id = excluded.load_id,
+    loaded_at = excluded.loaded_at
+where excluded.date_last_modified >= s.date_last_modified

@@ -1,0 +1,48 @@
+-- staging.placements: one row per placement, the latest version from every load not yet
+-- staged (including loads whose pull died half way: their stored pages count). An older
+-- version never overwrites a newer one.
+insert into staging.placements as p (
+    placement_id, candidate_id, owner_id, owner_first_name, owner_last_name, owner_email,
+    job_title, client_name, employment_type, employment_class, status, is_active, start_date,
+    end_date, date_added, date_last_modified, load_id, loaded_at
+)
+select
+    placement_id, candidate_id, owner_id, owner_first_name, owner_last_name, owner_email,
+    job_title, client_name, employment_type, employment_class, status, is_active, start_date,
+    end_date, date_added, date_last_modified, load_id, current_timestamp
+from (
+    select
+        c.*,
+        row_number() over (
+            partition by c.placement_id
+            order by c.date_last_modified desc, l.started_at desc, c.page desc
+        ) as version_rank
+    from staging.placement_changes as c
+    inner join raw.loads as l on l.load_id = c.load_id
+    where l.entity = 'Placement' and l.staged_at is null
+) as latest
+-- the latest version only, and only if it keeps the contract (else it is in quarantine and
+-- staging keeps the version it had)
+where version_rank = 1
+    and candidate_id is not null
+    and start_date is not null
+    and (end_date is null or end_date >= start_date)
+on conflict (placement_id) do update
+set candidate_id = excluded.candidate_id,
+    owner_id = excluded.owner_id,
+    owner_first_name = excluded.owner_first_name,
+    owner_last_name = excluded.owner_last_name,
+    owner_email = excluded.owner_email,
+    job_title = excluded.job_title,
+    client_name = excluded.client_name,
+    employment_type = excluded.employment_type,
+    employment_class = excluded.employment_class,
+    status = excluded.status,
+    is_active = excluded.is_active and not p.is_deleted,
+    start_date = excluded.start_date,
+    end_date = excluded.end_date,
+    date_added = excluded.date_added,
+    date_last_modified = excluded.date_last_modified,
+    load_id = excluded.load_id,
+    loaded_at = excluded.loaded_at
+where excluded.date_last_modified >= p.date_last_modified

@@ -1,0 +1,236 @@
+"""The Bullhorn client against the sandbox ATS: auth and renewal, faults, rate limits, paging."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from aftercare.ats.base import ORIGIN, AtsDataError, AtsError, Cursor, RecruiterTask
+from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
+from aftercare.config import load_config
+from aftercare.sandbox import SandboxServer, SandboxSettings
+from aftercare.sandbox.ats.settings import AtsSandboxSettings
+
+Factory = Callable[..., tuple[SandboxServer, BullhornAts]]
+
+
+def credentials(url: str, settings: AtsSandboxSettings) -> BullhornCredentials:
+    return BullhornCredentials(
+        login_info_url=f"{url}/ats",
+        api_user=settings.api_user,
+        api_password=settings.api_password,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+    )
+
+
+@pytest.fixture
+def ats_world() -> Iterator[Factory]:
+    """Start a sandbox with the given ATS settings; returns it and a client for it."""
+    servers: list[SandboxServer] = []
+
+    def start(client: dict | None = None, **ats: object) -> tuple[SandboxServer, BullhornAts]:
+        ats_settings = AtsSandboxSettings(**{"placements": 300, **ats})
+        server = SandboxServer(SandboxSettings(seed=3, ats=ats_settings)).start()
+        servers.append(server)
+        settings = load_config().ats.model_copy(update=client or {})
+        return server, BullhornAts(credentials(server.url, ats_settings), settings)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def admin(server: SandboxServer, method: str, path: str, **kwargs: object) -> dict:
+    response = requests.request(method, f"{server.url}/sandbox/ats/{path}", timeout=10, **kwargs)
+    response.raise_for_status()
+    return response.json()
+
+
+def truth_ids(server: SandboxServer, entity: str) -> list[int]:
+    ids, start = [], 0
+    while True:
+        page = admin(server, "GET", f"truth/{entity}", params={"start": start, "count": 1000})
+        rows = page["data"] if isinstance(page, dict) else page
+        ids += [row["id"] for row in rows]
+        if len(rows) < 1000:
+            return ids
+        start += 1000
+
+
+def pulled_ids(client: BullhornAts, entity: str = "Placement", after: Cursor = ORIGIN) -> list[int]:
+    return [record["id"] for page in client.changes(entity, after) for record in page.records]
+
+
+def status_count(server: SandboxServer, status: int) -> int:
+    return int(admin(server, "GET", "stats")["status"].get(str(status), 0))
+
+
+def test_full_pull_returns_every_record_once_in_feed_order(ats_world: Factory) -> None:
+    server, client = ats_world(client={"page_size": 50})
+
+    pages = list(client.changes("Placement", ORIGIN))
+
+    ids = [record["id"] for page in pages for record in page.records]
+    assert sorted(ids) == sorted(truth_ids(server, "Placement"))
+    assert len(ids) == len(set(ids))
+    positions = [(r["dateLastModified"], r["id"]) for page in pages for r in page.records]
+    assert positions == sorted(positions)
+    assert [page.number for page in pages] == list(range(1, len(pages) + 1))
+
+
+@pytest.mark.parametrize(("rows", "pages"), [(500, 1), (501, 2)])
+def test_paging_at_the_page_size_boundary(ats_world: Factory, rows: int, pages: int) -> None:
+    server, client = ats_world(placements=rows)
+
+    got = list(client.changes("Placement", ORIGIN))
+
+    assert [len(page.records) for page in got] == [500, rows - 500][:pages]
+    assert len({r["id"] for page in got for r in page.records}) == rows
+
+
+def test_rows_changing_while_paging_are_not_skipped(ats_world: Factory) -> None:
+    server, client = ats_world(client={"page_size": 50})
+    expected = set(truth_ids(server, "Placement"))
+    seen: list[int] = []
+    for page in client.changes("Placement", ORIGIN):
+        if page.number == 2:
+            # one row already read and one not yet read change now: with offset paging the
+            # rows behind them would shift and one would be skipped
+            admin(
+                server,
+                "PATCH",
+                f"records/Placement/{page.records[0]['id']}",
+                json={"status": "Approved"},
+            )
+            later = sorted(expected - set(seen) - {r["id"] for r in page.records})[0]
+            admin(server, "PATCH", f"records/Placement/{later}", json={"status": "Completed"})
+        seen += [record["id"] for record in page.records]
+
+    assert set(seen) == expected
+
+
+def test_incremental_pull_starts_after_the_cursor(ats_world: Factory) -> None:
+    server, client = ats_world(client={"page_size": 100})
+    pages = list(client.changes("Placement", ORIGIN))
+    middle = pages[1].end
+
+    later = pulled_ids(client, after=middle)
+
+    expected = [r["id"] for page in pages for r in page.records][200:]
+    assert later == expected
+
+
+def test_session_renewal_after_expiry_and_loss(ats_world: Factory) -> None:
+    server, client = ats_world(rest_token_ttl_seconds=0.5, access_token_ttl_seconds=0.5)
+    first = next(client.placement_ids())
+    time.sleep(0.7)  # the BhRestToken and the access token have expired: 401, refresh, login
+    assert next(client.placement_ids()) == first
+    assert status_count(server, 401) >= 1
+
+    client._bh_rest_token = ""  # a lost session token: the sandbox answers 412, we log in again
+    assert next(client.placement_ids()) == first
+    assert status_count(server, 412) == 1
+
+
+def test_wrong_credentials_are_a_clear_error(ats_world: Factory) -> None:
+    server, client = ats_world()
+    client._credentials = credentials(server.url, AtsSandboxSettings(api_password="wrong-password"))
+
+    with pytest.raises(AtsError, match=r"authorize refused \(HTTP 401\)") as caught:
+        next(client.placement_ids())
+    assert "wrong-password" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [{"share_429": 0.3}, {"share_500": 0.3}, {"share_slow": 0.3, "slow_seconds": 1.0}],
+    ids=["429", "500", "timeout"],
+)
+def test_transient_faults_are_retried(ats_world: Factory, faults: dict) -> None:
+    server, client = ats_world(client={"page_size": 50, "timeout_seconds": 0.4, "max_attempts": 8})
+    admin(server, "PUT", "faults", json=faults)
+
+    assert sorted(pulled_ids(client)) == sorted(truth_ids(server, "Placement"))
+    if "share_429" in faults:
+        assert status_count(server, 429) > 0
+    if "share_500" in faults:
+        assert status_count(server, 500) > 0
+
+
+def test_persistent_server_errors_give_up_with_a_clear_error(ats_world: Factory) -> None:
+    server, client = ats_world(client={"max_attempts": 2})
+    next(client.placement_ids())  # authenticate first
+    admin(server, "PUT", "faults", json={"share_500": 1.0})
+
+    with pytest.raises(AtsError, match=r"GET .*/query/Placement: HTTP 500 after 2 attempts"):
+        next(client.placement_ids())
+
+
+def test_truncated_page_names_entity_and_page(ats_world: Factory) -> None:
+    server, client = ats_world(client={"page_size": 50})
+    pages = client.changes("Candidate", ORIGIN)
+    next(pages)
+    next(pages)  # page 3 is in flight (prefetched) when the ATS starts truncating bodies
+    admin(server, "PUT", "faults", json={"share_truncated": 1.0})
+
+    with pytest.raises(
+        AtsDataError, match=r"ATS Candidate page \d: the response is not valid JSON"
+    ) as caught:
+        list(pages)
+    assert caught.value.entity == "Candidate" and caught.value.page in (3, 4)
+
+
+def test_sandbox_rate_limit_answers_429_and_we_retry_then_give_up(ats_world: Factory) -> None:
+    server, client = ats_world(rate_limit_per_minute=3, client={"max_attempts": 2})
+    for _ in range(3):  # authentication calls are not rate limited
+        next(client.placement_ids())
+
+    started = time.monotonic()
+    with pytest.raises(AtsError, match="HTTP 429 after 2 attempts"):
+        next(client.placement_ids())
+    assert time.monotonic() - started >= 0.9  # waited Retry-After (1 s) before the retry
+    assert status_count(server, 429) == 2
+
+
+def test_client_rate_limiter_holds_calls_back(ats_world: Factory) -> None:
+    server, client = ats_world(client={"rate_limit_per_minute": 6})
+    for _ in range(2):  # with the four authentication calls, six calls: the minute's budget
+        next(client.placement_ids())
+    done = threading.Event()
+
+    def seventh_call() -> None:
+        with contextlib.suppress(AtsError):  # the sandbox is gone by the time it goes out
+            next(client.placement_ids())
+            done.set()
+
+    threading.Thread(target=seventh_call, daemon=True).start()
+
+    assert not done.wait(1.5), "a seventh call went out within the minute"
+    assert admin(server, "GET", "stats")["calls"]["GET query/Placement"] == 2
+
+
+def test_recruiter_task_round_trip(ats_world: Factory) -> None:
+    server, client = ats_world()
+    placement = admin(server, "GET", "truth/Placement", params={"count": 1})
+    record = (placement["data"] if isinstance(placement, dict) else placement)[0]
+    task = RecruiterTask(
+        subject="6-week check-in call",
+        description="aftercare touchpoint tp-check_in-42-1: ask how the first weeks went",
+        candidate_id=record["candidate"]["id"],
+        owner_id=record["owner"]["id"],
+        placement_id=record["id"],
+        due=datetime(2026, 11, 26, 10, tzinfo=UTC),
+    )
+
+    task_id = client.create_task(task)
+
+    found = client.find_tasks("tp-check_in-42-1")
+    assert [t["id"] for t in found] == [task_id]
+    assert client.find_tasks("tp-check_in-42-2") == []
