@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from aftercare import extract, warehouse
 from aftercare.ats.base import ORIGIN, AtsDataError, AtsError, Cursor
 from aftercare.ats.bullhorn import BullhornAts
-from aftercare.ats.normalise import Normaliser
 from aftercare.config import Config, load_config
 from aftercare.sandbox import SandboxServer, SandboxSettings
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
+from tests import expected_placement
 from tests.test_ats_client import admin, credentials, truth_ids
 
 ATS = AtsSandboxSettings(placements=400, dirty_share=0.05)
@@ -73,8 +73,7 @@ def test_first_load_stages_the_truth(
     counts = load_everything(engine, world, config)
 
     placements = truth(world, "Placement")
-    normalise = Normaliser(config)
-    expected = {p["id"]: normalise.placement(p) for p in placements}
+    expected = {p["id"]: expected_placement(p, config) for p in placements}
     valid = {
         pid
         for pid, row in expected.items()
@@ -186,8 +185,8 @@ def test_bad_page_stops_the_pull_and_keeps_the_watermark(
                 " where entity = 'Placement'"
             )
         ).one()
-    # page 2 was in flight when the faults began: it may have made it or not
-    assert caught.value.page in (2, 3)
+    # pages fetched ahead before the faults began made it; the first truncated one stops us
+    assert caught.value.page >= 2
     assert len(stored) == (caught.value.page - 1) * config.ats.page_size
     assert tuple(mark) == tuple(stored[-1])
 

@@ -1,11 +1,16 @@
-"""Bullhorn records -> staging rows, checked against values worked out by hand."""
+"""Bullhorn records -> staging rows, checked against values worked out by hand: placements
+through the SQL on DuckDB and Postgres, candidates through the Python normaliser."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
+from aftercare import warehouse
+from aftercare.ats.base import Page
 from aftercare.ats.normalise import Normaliser, time_zone_for
 from aftercare.config import load_config
 
@@ -38,15 +43,34 @@ PLACEMENT = {
 }
 
 
-def test_placement(normaliser: Normaliser) -> None:
-    row = normaliser.placement(PLACEMENT)
+def placement_rows(engine: sa.Engine, *records: dict) -> list[dict]:
+    """Run the placement normalisation SQL on a page of records, return the rows it wrote."""
+    from aftercare import extract
+
+    warehouse.migrate(engine)
+    page = Page("Placement", 1, list(records), json.dumps({"start": 0, "data": list(records)}))
+    with warehouse.transaction(engine) as conn:
+        extract._changes_writer("Placement", load_config())(conn, "load-1", [page])
+        rows = conn.execute(
+            sa.text(
+                "select placement_id, candidate_id, owner_id, owner_first_name, owner_email,"
+                " job_title, client_name, status, employment_type, employment_class, is_active,"
+                " cast(start_date as varchar) as start_date, cast(end_date as varchar) as end_date,"
+                " date_added, date_last_modified from staging.placement_changes"
+                " order by placement_id"
+            )
+        ).mappings()
+        return [dict(row) for row in rows]
+
+
+def test_placement(warehouse_engine: sa.Engine) -> None:
+    [row] = placement_rows(warehouse_engine, PLACEMENT)
 
     assert row == {
         "placement_id": 7,
         "candidate_id": 70,
         "owner_id": 9,
         "owner_first_name": "Ruth",
-        "owner_last_name": "Ng",
         "owner_email": "ruth@agency.example",
         "job_title": "Forklift Driver",
         "client_name": "Acme",
@@ -56,19 +80,28 @@ def test_placement(normaliser: Normaliser) -> None:
         "is_active": True,
         "start_date": "2026-07-01",
         "end_date": "2026-10-01",
-        "date_added": "2026-06-01T09:00:00+00:00",
-        "date_last_modified": "2026-06-02T10:30:00+00:00",
+        "date_added": datetime(2026, 6, 1, 9, tzinfo=UTC),
+        "date_last_modified": datetime(2026, 6, 2, 10, 30, tzinfo=UTC),
     }
 
 
-def test_employment_class_fallback_and_inactive_status(normaliser: Normaliser) -> None:
-    unknown_with_end = {**PLACEMENT, "employmentType": "Seasonal", "status": "Terminated"}
-    unknown_open = {**unknown_with_end, "dateEnd": None}
+def test_employment_class_fallback_and_inactive_status(warehouse_engine: sa.Engine) -> None:
+    rows = placement_rows(
+        warehouse_engine,
+        {**PLACEMENT, "id": 1, "employmentType": "Seasonal", "status": "Terminated"},
+        {**PLACEMENT, "id": 2, "employmentType": "Seasonal", "dateEnd": None},
+        {**PLACEMENT, "id": 3, "employmentType": "Contract To Hire", "candidate": None},
+        {**PLACEMENT, "id": 4, "owner": None, "jobOrder": None, "status": None},
+    )
 
-    assert normaliser.placement(unknown_with_end)["employment_class"] == "temp"
-    assert normaliser.placement(unknown_open)["employment_class"] == "permanent"
-    assert normaliser.placement(unknown_open)["is_active"] is False
-    assert normaliser.placement({**PLACEMENT, "candidate": None})["candidate_id"] is None
+    assert [(r["employment_class"], r["is_active"]) for r in rows] == [
+        ("temp", False),
+        ("permanent", True),
+        ("contract", True),
+        ("temp", False),
+    ]
+    assert rows[2]["candidate_id"] is None
+    assert (rows[3]["owner_id"], rows[3]["job_title"], rows[3]["client_name"]) == (None, None, None)
 
 
 CANDIDATE = {

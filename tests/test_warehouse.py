@@ -135,3 +135,15 @@ def test_query_file_wants_one_statement(duckdb_warehouse: Path) -> None:
     with pytest.raises(warehouse.WarehouseError, match="expects one statement, found 6"):
         with warehouse.transaction() as conn:
             warehouse.query_file(conn, "migrations/0001_schemas.sql")
+
+
+def test_duckdb_extras_are_duckdb_settings(tmp_path: Path) -> None:
+    conn = Connection(
+        conn_id="w", conn_type="duckdb", host=str(tmp_path / "w.duckdb"), extra='{"threads": 1}'
+    )
+    engine = warehouse.engine_for(conn)
+    try:
+        with engine.connect() as c:
+            assert c.exec_driver_sql("select current_setting('threads')").scalar() == 1
+    finally:
+        engine.dispose()

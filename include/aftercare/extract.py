@@ -1,11 +1,13 @@
 """The extract stage: pull changed placements and candidates from the ATS into the warehouse.
 
-Page by page, each page in one transaction: the records as sent go to ``raw.*`` (append-only,
-with the load id and extraction time), their normalised rows to ``staging.*_changes``, and the
-entity's watermark moves to the end of the page. A page that cannot be read raises before its
-transaction, so the watermark never passes a row we did not store; a killed pull resumes from
+Page by page, a few pages (up to 5,000 records) per transaction: the records as sent go to
+``raw.*`` (append-only, with the load id, page and extraction time), their normalised rows to
+``staging.*_changes``, and the entity's watermark moves to the end of the last stored page in
+the same transaction. A page that cannot be read raises before it is stored (the pages before
+it are kept), so the watermark never passes a row we did not store; a killed pull resumes from
 the last stored page on the next try. Staging then takes, set-based, the latest version of each
-record from every load not yet staged. Memory holds two pages at most, whatever the volume.
+record from every load not yet staged. Memory holds one batch and one prefetched page at most,
+whatever the volume.
 
 The next incremental pull starts ``ats.overlap_minutes`` before the watermark, so rows committed
 late with an older ``dateLastModified`` are met; rows seen twice are deduplicated by id.
@@ -17,12 +19,13 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from aftercare import warehouse
-from aftercare.ats.base import ORIGIN, Ats, AtsError, Cursor, Entity
+from aftercare.ats.base import ORIGIN, Ats, AtsError, Cursor, Entity, Page
 from aftercare.ats.normalise import Normaliser
 from aftercare.config import Config
 
@@ -30,6 +33,9 @@ log = logging.getLogger(__name__)
 
 _TABLES = {"Placement": ("placements", "placement_id"), "Candidate": ("candidates", "candidate_id")}
 _PROGRESS_EVERY_SECONDS = 10.0
+#: Pages are written together up to this many records (one transaction, few statements): the
+#: most the pull holds in memory, whatever the volume.
+_BATCH_RECORDS = 5_000
 
 
 def open_ats(config: Config, conn_id: str | None = None) -> Ats:
@@ -47,14 +53,47 @@ def _new_load_id(entity: str) -> str:
     return f"{entity.lower()}-{uuid.uuid4().hex[:16]}"
 
 
+def _changes_writer(
+    entity: Entity, config: Config
+) -> Callable[[Connection, str, list[Page]], None]:
+    """How a batch's normalised rows reach ``staging.*_changes``: placements are normalised in
+    SQL from each page's json; candidates in Python (phone numbers and time zones need
+    `phonenumbers` and tzdata), sent as one json array."""
+    if entity == "Placement":
+        settings = {
+            "zone": config.agency.time_zone,
+            "classes": json.dumps(config.ats.employment_classes),
+            "active_statuses": json.dumps(dict.fromkeys(config.ats.active_statuses, True)),
+        }
+
+        def placements(conn: Connection, load_id: str, batch: list[Page]) -> None:
+            for page in batch:
+                warehouse.execute_file(
+                    conn,
+                    "extract/store_placement_changes.sql",
+                    {"load_id": load_id, "page": page.number, "body": page.body, **settings},
+                )
+
+        return placements
+    normalise = Normaliser(config).candidate
+
+    def candidates(conn: Connection, load_id: str, batch: list[Page]) -> None:
+        rows = [{"page": page.number, **normalise(r)} for page in batch for r in page.records]
+        warehouse.execute_file(
+            conn,
+            "extract/store_candidate_changes.sql",
+            {"load_id": load_id, "rows": json.dumps(rows)},
+        )
+
+    return candidates
+
+
 def pull(
     engine: Engine, ats: Ats, config: Config, entity: Entity, *, full: bool, run_id: str
 ) -> dict[str, int]:
     """One pull of ``entity`` into raw and staging changes; returns pages and records stored."""
     table, id_column = _TABLES[entity]
-    normalise = (
-        Normaliser(config).placement if entity == "Placement" else Normaliser(config).candidate
-    )
+    store_changes = _changes_writer(entity, config)
     load_id = _new_load_id(entity)
     with warehouse.transaction(engine) as conn:
         rows = warehouse.query_file(conn, "extract/watermark.sql", {"entity": entity})
@@ -76,36 +115,54 @@ def pull(
             },
         )
     log.info("%s load %s: pulling changes after %s", entity, load_id, after)
+    batch: list[Page] = []
     pages = records = 0
     last_report = time.monotonic()
-    for page in ats.changes(entity, after):
-        normalised = [normalise(record) for record in page.records]
-        end = page.end
+
+    def store() -> None:
+        """Write the batch's pages in one transaction, with the watermark at its end."""
+        nonlocal pages, records
+        if not batch:
+            return
+        count = sum(len(page.records) for page in batch)
+        end = batch[-1].end
         with warehouse.transaction(engine) as conn:
+            for page in batch:  # the response body as sent: no re-encoding
+                warehouse.execute_file(
+                    conn,
+                    "extract/store_raw_page.sql",
+                    {"load_id": load_id, "page": page.number, "body": page.body},
+                    table=table,
+                    id_column=id_column,
+                )
+            store_changes(conn, load_id, batch)
             warehouse.execute_file(
                 conn,
-                "extract/store_raw_page.sql",
+                "extract/advance_load.sql",
                 {
                     "load_id": load_id,
-                    "page": page.number,
-                    "records": json.dumps(page.records),
-                    "record_count": len(page.records),
+                    "page_count": len(batch),
+                    "record_count": count,
                     "entity": entity,
                     "end_ms": end.date_last_modified_ms,
                     "end_id": end.record_id,
                 },
-                table=table,
-                id_column=id_column,
             )
-            warehouse.execute_file(
-                conn,
-                f"extract/store_{entity.lower()}_changes.sql",
-                {"load_id": load_id, "page": page.number, "rows": json.dumps(normalised)},
-            )
-        pages, records = pages + 1, records + len(page.records)
-        if time.monotonic() - last_report >= _PROGRESS_EVERY_SECONDS:
-            log.info("%s load %s: %d pages, %d records stored", entity, load_id, pages, records)
-            last_report = time.monotonic()
+        pages, records = pages + len(batch), records + count
+        batch.clear()
+
+    try:
+        for page in ats.changes(entity, after):
+            batch.append(page)
+            if sum(len(p.records) for p in batch) >= _BATCH_RECORDS:
+                store()
+            if time.monotonic() - last_report >= _PROGRESS_EVERY_SECONDS:
+                log.info("%s load %s: %d pages, %d records stored", entity, load_id, pages, records)
+                last_report = time.monotonic()
+    except AtsError:
+        store()  # the pages the ATS delivered before failing are good: keep them
+        raise
+    store()
     with warehouse.transaction(engine) as conn:
         warehouse.execute_file(conn, "extract/finish_load.sql", {"load_id": load_id})
     log.info("%s load %s done: %d pages, %d records", entity, load_id, pages, records)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +100,15 @@ def get_engine(conn_id: str = WAREHOUSE) -> Engine:
 
 
 def engine_for(conn: Any) -> Engine:
-    """An engine for an Airflow connection object (see `url_from_connection`)."""
+    """An engine for an Airflow connection object (see `url_from_connection`). A DuckDB
+    connection's extras are DuckDB settings, e.g. ``{"threads": 1, "memory_limit": "1GB"}``."""
     url = url_from_connection(conn)
     if url.get_backend_name() == "duckdb":
         _require_warehouse_pool()
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(url, pool_pre_ping=url.get_backend_name() != "duckdb")
+        settings = {k: v for k, v in (conn.extra_dejson or {}).items() if k != "sqlalchemy_url"}
+        return sa.create_engine(url, connect_args={"config": settings})
+    return sa.create_engine(url, pool_pre_ping=True)
 
 
 def _require_warehouse_pool() -> None:
@@ -188,12 +192,22 @@ def _check_template_value(key: str, value: Any) -> None:
 
 
 def render(name: str, dialect: str, **template_vars: Any) -> SqlFile:
-    """Render ``sql/<name>`` for a dialect and split it into statements."""
+    """Render ``sql/<name>`` for a dialect and split it into statements (cached: a page loop
+    runs the same few files thousands of times)."""
     for key, value in template_vars.items():
         _check_template_value(key, value)
+        if isinstance(value, list):
+            template_vars[key] = tuple(value)
     if dialect not in _TYPES:
         raise WarehouseError(f"unsupported warehouse dialect {dialect!r}")
-    text = _jinja.get_template(name).render(dialect=dialect, types=_TYPES[dialect], **template_vars)
+    return _render(name, dialect, tuple(sorted(template_vars.items())))
+
+
+@lru_cache(maxsize=256)
+def _render(name: str, dialect: str, template_vars: tuple[tuple[str, Any], ...]) -> SqlFile:
+    text = _jinja.get_template(name).render(
+        dialect=dialect, types=_TYPES[dialect], **dict(template_vars)
+    )
     statements = tuple(
         s.strip().rstrip(";")
         for s in sqlparse.split(text)

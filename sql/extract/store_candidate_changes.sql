@@ -1,5 +1,5 @@
 {% import "macros.sql" as m with context %}
--- one row per candidate of the page, normalised
+-- one row per candidate of the pages, normalised (:rows: a json array of rows with their page)
 insert into staging.candidate_changes (
     load_id, page, candidate_id, first_name, last_name, email, mobile_raw, mobile_e164,
     phone_raw, phone_e164, date_of_birth, country_code, time_zone, email_opt_out, sms_opt_in,
@@ -7,7 +7,7 @@ insert into staging.candidate_changes (
 )
 select
     :load_id,
-    :page,
+    cast(r.value ->> 'page' as integer),
     cast(r.value ->> 'candidate_id' as bigint),
     r.value ->> 'first_name',
     r.value ->> 'last_name',

@@ -1,27 +1,113 @@
 {% import "macros.sql" as m with context %}
--- one row per placement of the page, normalised
+-- staging.placement_changes: one row per placement of the page (:body, as stored in raw),
+-- normalised:
+-- epoch ms to UTC timestamps, and to local dates in the agency's zone (:zone: Bullhorn keeps a
+-- date as local midnight); employmentType to our class through the config mapping (:classes;
+-- unlisted: no end date means permanent, else temp); status to is_active (:active_statuses)
 insert into staging.placement_changes (
     load_id, page, placement_id, candidate_id, owner_id, owner_first_name, owner_last_name,
     owner_email, job_title, client_name, status, employment_type, employment_class, is_active,
     start_date, end_date, date_added, date_last_modified
 )
+with
+{% if dialect == 'duckdb' -%}
+-- duckdb parses each record once into a struct (its ->> would parse it again per field)
+page_rows as (
+    select
+        json_transform(
+            r.value,
+            '{"id": "BIGINT", "status": "VARCHAR", "employmentType": "VARCHAR",
+              "dateBegin": "BIGINT", "dateEnd": "BIGINT", "dateAdded": "BIGINT",
+              "dateLastModified": "BIGINT", "candidate": {"id": "BIGINT"},
+              "owner": {"id": "BIGINT", "firstName": "VARCHAR", "lastName": "VARCHAR",
+                        "email": "VARCHAR"},
+              "jobOrder": {"title": "VARCHAR", "clientCorporation": {"name": "VARCHAR"}}}'
+        ) as s
+    from {{ m.json_rows('body', 'data') }} as r
+),
+
+extracted as (
+    select
+        s.id, s.candidate.id as candidate, s.owner.id as owner, s.owner.firstName as first_name,
+        s.owner.lastName as last_name, s.owner.email as email, s.jobOrder.title as title,
+        s.jobOrder.clientCorporation.name as client, s.status, s.employmentType as kind,
+        s.dateBegin as begin_ms, s.dateEnd as end_ms, s.dateAdded as added_ms,
+        s.dateLastModified as modified_ms
+    from page_rows
+),
+{%- else -%}
+-- postgres keeps jsonb parsed: ->> per field is cheap
+extracted as (
+    select
+        cast(r.value ->> 'id' as bigint) as id,
+        cast(r.value -> 'candidate' ->> 'id' as bigint) as candidate,
+        cast(r.value -> 'owner' ->> 'id' as bigint) as owner,
+        r.value -> 'owner' ->> 'firstName' as first_name,
+        r.value -> 'owner' ->> 'lastName' as last_name,
+        r.value -> 'owner' ->> 'email' as email,
+        r.value -> 'jobOrder' ->> 'title' as title,
+        r.value -> 'jobOrder' -> 'clientCorporation' ->> 'name' as client,
+        r.value ->> 'status' as status,
+        r.value ->> 'employmentType' as kind,
+        cast(r.value ->> 'dateBegin' as bigint) as begin_ms,
+        cast(r.value ->> 'dateEnd' as bigint) as end_ms,
+        cast(r.value ->> 'dateAdded' as bigint) as added_ms,
+        cast(r.value ->> 'dateLastModified' as bigint) as modified_ms
+    from {{ m.json_rows('body', 'data') }} as r
+),
+{%- endif %}
+
+classes as (
+    select key as employment_type, value as employment_class
+    from {{ m.json_pairs('classes') }} as pairs
+),
+
+active as (
+    select key as status
+    from {{ m.json_pairs('active_statuses') }} as pairs
+),
+
+fields as (
+    select
+        id as placement_id,
+        candidate as candidate_id,
+        owner as owner_id,
+        nullif(trim(first_name), '') as owner_first_name,
+        nullif(trim(last_name), '') as owner_last_name,
+        nullif(trim(email), '') as owner_email,
+        nullif(trim(title), '') as job_title,
+        nullif(trim(client), '') as client_name,
+        nullif(trim(status), '') as status,
+        nullif(trim(kind), '') as employment_type,
+        begin_ms,
+        end_ms,
+        added_ms,
+        modified_ms
+    from extracted
+)
+
 select
     :load_id,
     :page,
-    cast(r.value ->> 'placement_id' as bigint),
-    cast(r.value ->> 'candidate_id' as bigint),
-    cast(r.value ->> 'owner_id' as bigint),
-    r.value ->> 'owner_first_name',
-    r.value ->> 'owner_last_name',
-    r.value ->> 'owner_email',
-    r.value ->> 'job_title',
-    r.value ->> 'client_name',
-    r.value ->> 'status',
-    r.value ->> 'employment_type',
-    r.value ->> 'employment_class',
-    cast(r.value ->> 'is_active' as boolean),
-    cast(r.value ->> 'start_date' as date),
-    cast(r.value ->> 'end_date' as date),
-    cast(r.value ->> 'date_added' as timestamptz),
-    cast(r.value ->> 'date_last_modified' as timestamptz)
-from {{ m.json_rows('rows') }} as r
+    f.placement_id,
+    f.candidate_id,
+    f.owner_id,
+    f.owner_first_name,
+    f.owner_last_name,
+    f.owner_email,
+    f.job_title,
+    f.client_name,
+    f.status,
+    f.employment_type,
+    coalesce(
+        c.employment_class,
+        case when f.end_ms is null then 'permanent' else 'temp' end
+    ),
+    a.status is not null,
+    {{ m.local_date('f.begin_ms') }},
+    {{ m.local_date('f.end_ms') }},
+    to_timestamp(f.added_ms / 1000.0),
+    to_timestamp(f.modified_ms / 1000.0)
+from fields as f
+left join classes as c on c.employment_type = f.employment_type
+left join active as a on a.status = f.status

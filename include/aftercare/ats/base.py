@@ -40,11 +40,13 @@ ORIGIN = Cursor(-1, -1)
 
 @dataclass(frozen=True)
 class Page:
-    """One page of changed records, in (dateLastModified, id) order."""
+    """One page of changed records, in (dateLastModified, id) order, with the response body it
+    came in (a JSON object whose ``data`` are the records: stored as sent, never re-encoded)."""
 
     entity: str
     number: int  # 1-based within one pull
     records: list[dict[str, Any]]
+    body: str = field(default="", repr=False)
 
     @property
     def end(self) -> Cursor:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -74,6 +75,8 @@ def _top_level(fields: str) -> list[str]:
 
 
 _REQUIRED = {entity: _top_level(fields) for entity, fields in FIELDS.items()}
+#: Pages fetched ahead of the caller (memory: this many pages at most, besides the caller's).
+_PREFETCH_PAGES = 12
 
 
 @dataclass(frozen=True)
@@ -306,9 +309,15 @@ class BullhornAts:
         return response
 
     def _rest_json(self, path: str, params: dict[str, Any], entity: str, page: int) -> Any:
+        return self._rest_page(path, params, entity, page)[0]
+
+    def _rest_page(
+        self, path: str, params: dict[str, Any], entity: str, page: int
+    ) -> tuple[Any, str]:
+        """A GET's decoded JSON and its text."""
         response = self._rest("GET", path, params=params)
         try:
-            return response.json()
+            return response.json(), response.text
         except ValueError:
             raise AtsDataError(entity, page, "the response is not valid JSON") from None
 
@@ -338,25 +347,50 @@ class BullhornAts:
             "start": 0,
             "count": self._settings.page_size,
         }
-        body = self._rest_json(f"query/{entity}", params, entity, number)
-        return Page(entity, number, self._records(entity, number, body, _REQUIRED[entity]))
+        body, text = self._rest_page(f"query/{entity}", params, entity, number)
+        records = self._records(entity, number, body, _REQUIRED[entity])
+        return Page(entity, number, records, text)
 
     def changes(self, entity: Entity, after: Cursor) -> Iterator[Page]:
         """Keyset paging on (dateLastModified, id): a row changed while we page moves to the end
-        of the feed and is met again, never skipped. The next page is fetched while the caller
-        stores the current one."""
+        of the feed and is met again, never skipped. A background thread fetches up to
+        ``_PREFETCH_PAGES`` pages ahead while the caller stores the ones it has."""
         size = self._settings.page_size
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ats-prefetch") as prefetch:
-            pending = prefetch.submit(self._change_page, entity, after, 1)
-            while True:
-                page = pending.result()
-                full = len(page.records) == size
-                if full:
-                    pending = prefetch.submit(self._change_page, entity, page.end, page.number + 1)
-                if page.records:
-                    yield page
-                if not full:
+        feed: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=_PREFETCH_PAGES)
+        stopped = threading.Event()
+
+        def hand_over(item: Page | BaseException | None) -> None:
+            while not stopped.is_set():
+                try:
+                    feed.put(item, timeout=0.1)
                     return
+                except queue.Full:
+                    continue
+
+        def fetch() -> None:
+            cursor, number = after, 1
+            try:
+                while not stopped.is_set():
+                    page = self._change_page(entity, cursor, number)
+                    hand_over(page)
+                    if len(page.records) < size:
+                        break
+                    cursor, number = page.end, number + 1
+                hand_over(None)
+            except BaseException as exc:  # handed to the caller, raised there
+                hand_over(exc)
+
+        fetcher = threading.Thread(target=fetch, name=f"ats-{entity}-pages", daemon=True)
+        fetcher.start()
+        try:
+            while (item := feed.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                if item.records:
+                    yield item
+        finally:
+            stopped.set()
+            fetcher.join()
 
     def placement_ids(self) -> Iterator[list[int]]:
         last, number = -1, 1

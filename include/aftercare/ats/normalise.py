@@ -1,19 +1,18 @@
-"""Bullhorn records -> staging rows.
+"""Bullhorn Candidate records -> staging rows (placements are normalised in SQL:
+sql/extract/store_placement_changes.sql).
 
 * epoch milliseconds -> UTC timestamps (ISO 8601) for instants; local dates in the agency's time
   zone for date-only fields (Bullhorn stores a date as midnight where it was entered);
 * mobile and phone -> E.164 with `phonenumbers` (region: the address country, else the agency's
   default); an unparseable number keeps its raw value beside a null E.164 for validation;
 * time zone -> an IANA name from the address country and ``timeZoneOffsetEST`` (hours from US
-  Eastern standard time), else the agency's zone;
-* employmentType -> ``employment_class`` through the config mapping (unlisted: no end date
-  means permanent, else temp); status -> ``is_active`` through the configured active set.
+  Eastern standard time), else the agency's zone.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,6 +42,12 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+@lru_cache(maxsize=65_536)
+def _local_date(ms: int, zone: str) -> str:
+    """The local date of an instant (dates repeat a lot: start dates, birthdays)."""
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(zone)).date().isoformat()
 
 
 @cache
@@ -80,19 +85,17 @@ def time_zone_for(country: str | None, offset_est: Any, default: str) -> str:
 
 
 class Normaliser:
-    """Turns Bullhorn Placement and Candidate records into staging rows (JSON-ready dicts)."""
+    """Turns Bullhorn Candidate records into staging rows (JSON-ready dicts)."""
 
     def __init__(self, config: Config) -> None:
-        self._zone = ZoneInfo(config.agency.time_zone)
         self._zone_name = config.agency.time_zone
         self._region = config.agency.default_region
         self._ats = config.ats
-        self._active = set(config.ats.active_statuses)
 
     def _date(self, ms: Any) -> str | None:
         if ms is None:
             return None
-        return datetime.fromtimestamp(ms / 1000, self._zone).date().isoformat()
+        return _local_date(ms, self._zone_name)
 
     @staticmethod
     def _e164(raw: str | None, region: str) -> str | None:
@@ -105,32 +108,6 @@ class Normaliser:
         if not phonenumbers.is_valid_number(number):
             return None
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-    def placement(self, record: dict[str, Any]) -> dict[str, Any]:
-        employment_type = _text(record.get("employmentType"))
-        end_ms = record.get("dateEnd")
-        employment_class = self._ats.employment_classes.get(employment_type or "") or (
-            "permanent" if end_ms is None else "temp"
-        )
-        status = _text(record.get("status"))
-        return {
-            "placement_id": record["id"],
-            "candidate_id": _nested(record, "candidate", "id"),
-            "owner_id": _nested(record, "owner", "id"),
-            "owner_first_name": _text(_nested(record, "owner", "firstName")),
-            "owner_last_name": _text(_nested(record, "owner", "lastName")),
-            "owner_email": _text(_nested(record, "owner", "email")),
-            "job_title": _text(_nested(record, "jobOrder", "title")),
-            "client_name": _text(_nested(record, "jobOrder", "clientCorporation", "name")),
-            "status": status,
-            "employment_type": employment_type,
-            "employment_class": employment_class,
-            "is_active": status in self._active,
-            "start_date": self._date(record.get("dateBegin")),
-            "end_date": self._date(end_ms),
-            "date_added": _instant(record.get("dateAdded")),
-            "date_last_modified": _instant(record["dateLastModified"]),
-        }
 
     def candidate(self, record: dict[str, Any]) -> dict[str, Any]:
         country = self._ats.country_ids.get(_nested(record, "address", "countryID"))
