@@ -29,3 +29,30 @@ cast(timezone(:zone, to_timestamp({{ epoch_ms }} / 1000.0)) as date)
 {% macro row_json(alias) -%}
 {% if dialect == 'postgresql' %}to_jsonb({{ alias }}){% else %}to_json({{ alias }}){% endif %}
 {%- endmacro %}
+
+{#- the text values of a json array passed as the bound parameter :name, as a subquery -#}
+{% macro json_texts(name) -%}
+{% if dialect == 'postgresql' -%}
+(select r.value from jsonb_array_elements_text(cast(:{{ name }} as jsonb)) as r(value))
+{%- else -%}
+(select r.value ->> '$' from json_each(cast(:{{ name }} as json)) as r)
+{%- endif %}
+{%- endmacro %}
+
+{#- the staging contract of a placement (columns of `alias`): the reasons it breaks it, as a
+    json array text ('[]' when none), and whether it breaks it -#}
+{% macro placement_breaches(alias) -%}
+'[' || concat_ws(
+    ',',
+    case when {{ alias }}.candidate_id is null then '"candidate_id: missing"' end,
+    case when {{ alias }}.status is null then '"status: missing"' end,
+    case when {{ alias }}.start_date is null then '"start_date: missing"' end,
+    case when {{ alias }}.end_date < {{ alias }}.start_date then '"end_date: before start_date"' end
+) || ']'
+{%- endmacro %}
+
+{#- (never null: an open end date is no breach) -#}
+{% macro breaks_placement_contract(alias) -%}
+({{ alias }}.candidate_id is null or {{ alias }}.status is null or {{ alias }}.start_date is null
+    or coalesce({{ alias }}.end_date < {{ alias }}.start_date, false))
+{%- endmacro %}

@@ -173,16 +173,24 @@ def stage(engine: Engine) -> dict[str, int]:
     """Move the latest version of every record of the loads not yet staged into staging, in
     one transaction; placements that break the staging contract go to quarantine instead."""
     with warehouse.transaction(engine) as conn:
+        # the loads staged now, fixed once: a pull committing meanwhile waits for the next run
+        loads = [row["load_id"] for row in warehouse.query_file(conn, "extract/unstaged_loads.sql")]
+        batch = {"load_ids": json.dumps(loads)}
         counts = {
             "placements_quarantined": warehouse.execute_file(
-                conn, "extract/quarantine_placements.sql"
+                conn, "extract/quarantine_placements.sql", batch
             ),
-            "placements_staged": warehouse.execute_file(conn, "extract/upsert_placements.sql"),
-            "placements_released": warehouse.execute_file(conn, "extract/release_placements.sql"),
-            "candidates_staged": warehouse.execute_file(conn, "extract/upsert_candidates.sql"),
+            "placements_staged": warehouse.execute_file(
+                conn, "extract/upsert_placements.sql", batch
+            ),
+            "placements_released": warehouse.execute_file(
+                conn, "extract/release_placements.sql", batch
+            ),
+            "candidates_staged": warehouse.execute_file(
+                conn, "extract/upsert_candidates.sql", batch
+            ),
         }
-        for entity in ("Placement", "Candidate"):
-            warehouse.execute_file(conn, "extract/mark_staged.sql", {"entity": entity})
+        warehouse.execute_file(conn, "extract/mark_staged.sql", batch)
     return counts
 
 
@@ -221,8 +229,13 @@ def sweep(engine: Engine, ats: Ats, *, run_id: str, min_share: float = 0.5) -> d
                 f"deletion sweep {load_id} listed {counts['listed']} placements but staging "
                 f"holds {counts['present']}; refusing to flag the rest deleted"
             )
+        restored = warehouse.execute_file(conn, "extract/restore_swept.sql", {"load_id": load_id})
         deleted = warehouse.execute_file(conn, "extract/apply_sweep.sql", {"load_id": load_id})
     log.info(
         "sweep %s: %d ids listed, %d placements flagged deleted", load_id, counts["listed"], deleted
     )
-    return {"placements_listed": int(counts["listed"]), "placements_deleted": deleted}
+    return {
+        "placements_listed": int(counts["listed"]),
+        "placements_deleted": deleted,
+        "placements_restored": restored,
+    }

@@ -107,8 +107,10 @@ def engine_for(conn: Any) -> Engine:
         _require_warehouse_pool()
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         settings = {k: v for k, v in (conn.extra_dejson or {}).items() if k != "sqlalchemy_url"}
-        return sa.create_engine(url, connect_args={"config": settings})
-    return sa.create_engine(url, pool_pre_ping=True)
+        return sa.create_engine(url, connect_args={"config": settings}, hide_parameters=True)
+    # hide_parameters: error messages (and so task logs) never carry bound values, which hold
+    # names, emails and phone numbers
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _require_warehouse_pool() -> None:

@@ -1,8 +1,7 @@
 -- staging.placements: a placement the ATS no longer lists is deleted there (Bullhorn deletes
--- placements for good); it stays in staging, flagged, and gets no more touchpoints
+-- placements for good); it stays in staging, flagged (is_deleted), and gets no more touchpoints
 update staging.placements
 set is_deleted = true,
-    is_active = false,
     loaded_at = current_timestamp
 where not is_deleted
     and not exists (

@@ -1,4 +1,6 @@
--- raw.loads: the loads of an entity whose rows have now reached staging
+{% import "macros.sql" as m with context %}
+-- raw.loads: the loads whose rows have now reached staging (exactly those staging read: a pull
+-- committing meanwhile stays unstaged for the next run)
 update raw.loads
 set staged_at = current_timestamp
-where entity = :entity and staged_at is null
+where load_id in {{ m.json_texts('load_ids') }}

@@ -1,3 +1,4 @@
+{% import "macros.sql" as m with context %}
 -- quality.quarantine: a placement that now arrived valid leaves quarantine (released_at set)
 update quality.quarantine
 set released_at = current_timestamp
@@ -6,7 +7,5 @@ where entity = 'placement'
     and record_id in (
         select cast(placement_id as varchar)
         from staging.placements
-        where load_id in (
-            select load_id from raw.loads where entity = 'Placement' and staged_at is null
-        )
+        where load_id in {{ m.json_texts('load_ids') }}
     )

@@ -1,3 +1,4 @@
+{% import "macros.sql" as m with context %}
 -- staging.candidates: one row per candidate, the latest version from every load not yet
 -- staged (including loads whose pull died half way: their stored pages count). An older version
 -- never overwrites a newer one.
@@ -20,7 +21,7 @@ from (
         ) as version_rank
     from staging.candidate_changes as c
     inner join raw.loads as l on l.load_id = c.load_id
-    where l.entity = 'Candidate' and l.staged_at is null
+    where l.entity = 'Candidate' and l.load_id in {{ m.json_texts('load_ids') }}
 ) as latest
 where version_rank = 1
 on conflict (candidate_id) do update

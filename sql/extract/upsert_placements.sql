@@ -1,3 +1,4 @@
+{% import "macros.sql" as m with context %}
 -- staging.placements: one row per placement, the latest version from every load not yet
 -- staged (including loads whose pull died half way: their stored pages count). An older
 -- version never overwrites a newer one.
@@ -19,14 +20,12 @@ from (
         ) as version_rank
     from staging.placement_changes as c
     inner join raw.loads as l on l.load_id = c.load_id
-    where l.entity = 'Placement' and l.staged_at is null
+    where l.entity = 'Placement' and l.load_id in {{ m.json_texts('load_ids') }}
 ) as latest
 -- the latest version only, and only if it keeps the contract (else it is in quarantine and
 -- staging keeps the version it had)
 where version_rank = 1
-    and candidate_id is not null
-    and start_date is not null
-    and (end_date is null or end_date >= start_date)
+    and not {{ m.breaks_placement_contract('latest') }}
 on conflict (placement_id) do update
 set candidate_id = excluded.candidate_id,
     owner_id = excluded.owner_id,
@@ -38,7 +37,8 @@ set candidate_id = excluded.candidate_id,
     employment_type = excluded.employment_type,
     employment_class = excluded.employment_class,
     status = excluded.status,
-    is_active = excluded.is_active and not p.is_deleted,
+    is_active = excluded.is_active,
+    is_deleted = false,  -- back in the change feed: it exists in the ATS
     start_date = excluded.start_date,
     end_date = excluded.end_date,
     date_added = excluded.date_added,

@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -75,6 +75,13 @@ def _top_level(fields: str) -> list[str]:
 
 
 _REQUIRED = {entity: _top_level(fields) for entity, fields in FIELDS.items()}
+#: Fields that must be integers (epoch ms or ids) or null; a string there is a malformed page.
+_INTEGERS = {
+    "Placement": ("dateBegin", "dateEnd", "dateAdded", "candidate.id", "owner.id"),
+    "Candidate": ("dateOfBirth", "dateAdded", "timeZoneOffsetEST", "referredByPerson.id"),
+}
+#: The longest Retry-After we honour before trying again anyway.
+_MAX_RETRY_AFTER_SECONDS = 120.0
 #: Pages fetched ahead of the caller (memory: this many pages at most, besides the caller's).
 _PREFETCH_PAGES = 12
 
@@ -83,9 +90,9 @@ _PREFETCH_PAGES = 12
 class BullhornCredentials:
     login_info_url: str
     api_user: str
-    api_password: str
+    api_password: str = field(repr=False)
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     redirect_uri: str | None = None
     oauth_url: str | None = None
     rest_url: str | None = None
@@ -134,10 +141,10 @@ def _retry_after(response: requests.Response) -> float:
     if value is None:
         return 1.0  # Bullhorn: "wait 1 s and retry"
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(when.timestamp() - time.time(), 0.0)
+        seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_SECONDS)
 
 
 class BullhornAts:
@@ -251,8 +258,7 @@ class BullhornAts:
         response = self._send(
             "POST",
             f"{self._rest_services_url.rstrip('/')}/login",
-            params={"version": "*"},
-            data={"access_token": self._access_token},
+            params={"version": "*", "access_token": self._access_token},
         )
         body = self._auth_json(response, "login")
         self._bh_rest_token, self._rest_url = body["BhRestToken"], body["restUrl"]
@@ -336,6 +342,10 @@ class BullhornAts:
             for name in ("id", "dateLastModified"):
                 if name in required and not isinstance(record[name], int):
                     raise AtsDataError(entity, page, f"row {position} has a non-integer {name}")
+            for path in _INTEGERS.get(entity, ()) if required is _REQUIRED.get(entity) else ():
+                value = _at(record, path)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise AtsDataError(entity, page, f"row {position} has a non-integer {path}")
         return data
 
     def _change_page(self, entity: str, after: Cursor, number: int) -> Page:
@@ -459,6 +469,13 @@ class BullhornAts:
             if len(records) < size:
                 return
             start, number = start + size, number + 1
+
+
+def _at(record: dict[str, Any], path: str) -> Any:
+    value: Any = record
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _error(response: requests.Response) -> str:
