@@ -26,15 +26,16 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 #: DuckDB settings of the benchmark's warehouse connection (the extras of aftercare_warehouse):
 #: one thread, because the sandbox shares this 2-core machine (in production the ATS is remote);
 #: a memory limit, because DuckDB's buffer pool otherwise grows towards 80% of RAM; fewer
-#: checkpoints (every 512 MB of WAL instead of 16 MB) on a bulk load.
+#: checkpoints (every 512 MB of WAL instead of 16 MB) on a bulk load; no insertion order kept
+#: (nothing reads raw tables in insertion order: pages and ids say where a row came from).
 DUCKDB_SETTINGS = json.loads(
     os.environ.get(
         "BENCH_DUCKDB_SETTINGS",
-        '{"threads": 1, "memory_limit": "300MB", "checkpoint_threshold": "512MB"}',
+        '{"threads": 1, "memory_limit": "300MB", "checkpoint_threshold": "512MB", '
+        '"preserve_insertion_order": false}',
     )
 )
 

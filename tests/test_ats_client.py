@@ -134,6 +134,9 @@ def test_session_renewal_after_expiry_and_loss(ats_world: Factory) -> None:
     time.sleep(0.7)  # the BhRestToken and the access token have expired: 401, refresh, login
     assert next(client.placement_ids()) == first
     assert status_count(server, 401) >= 1
+    calls = admin(server, "GET", "stats")["calls"]
+    # renewed with the refresh token (a second token call), not by authorizing again
+    assert (calls["POST oauth/authorize"], calls["POST oauth/token"]) == (1, 2)
 
     client._bh_rest_token = ""  # a lost session token: the sandbox answers 412, we log in again
     assert next(client.placement_ids()) == first
