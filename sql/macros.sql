@@ -56,3 +56,24 @@ cast(timezone(:zone, to_timestamp({{ epoch_ms }} / 1000.0)) as date)
 ({{ alias }}.candidate_id is null or {{ alias }}.status is null or {{ alias }}.start_date is null
     or coalesce({{ alias }}.end_date < {{ alias }}.start_date, false))
 {%- endmacro %}
+
+{#- the records of a batch of pages, one row each as (page, record): :{{ name }} is a json array
+    of page bodies (records under "data"), the first page is :first_page, and every page but the
+    last holds :page_size records -#}
+{% macro batch_records(name) -%}
+{% if dialect == 'postgresql' -%}
+(select
+    cast(:first_page as integer) + cast((r.position - 1) / :page_size as integer) as page,
+    r.value as record
+from jsonb_path_query(cast(:{{ name }} as jsonb), '$[*].data[*]') with ordinality
+    as r(value, position))
+{%- else -%}
+(select
+    cast(:first_page as integer) + cast((position - 1) // :page_size as integer) as page,
+    value as record
+from (
+    select unnest(records) as value, generate_subscripts(records, 1) as position
+    from (select json_extract(cast(:{{ name }} as json), '$[*].data[*]') as records)
+))
+{%- endif %}
+{%- endmacro %}

@@ -48,9 +48,11 @@ def placement_rows(engine: sa.Engine, *records: dict) -> list[dict]:
     from aftercare import extract
 
     warehouse.migrate(engine)
-    page = Page("Placement", 1, list(records), json.dumps({"start": 0, "data": list(records)}))
+    body = json.dumps({"start": 0, "data": list(records)})
+    page = Page("Placement", 1, list(records), body)
+    bodies = {"bodies": f"[{body}]", "first_page": 1, "page_size": 500}
     with warehouse.transaction(engine) as conn:
-        extract._changes_writer("Placement", load_config())(conn, "load-1", [page])
+        extract._changes_writer("Placement", load_config())(conn, "load-1", bodies, [page])
         rows = conn.execute(
             sa.text(
                 "select placement_id, candidate_id, owner_id, owner_first_name, owner_email,"

@@ -55,9 +55,9 @@ def _new_load_id(entity: str) -> str:
 
 def _changes_writer(
     entity: Entity, config: Config
-) -> Callable[[Connection, str, list[Page]], None]:
+) -> Callable[[Connection, str, dict[str, Any], list[Page]], None]:
     """How a batch's normalised rows reach ``staging.*_changes``: placements are normalised in
-    SQL from each page's json; candidates in Python (phone numbers and time zones need
+    SQL from the batch's page bodies; candidates in Python (phone numbers and time zones need
     `phonenumbers` and tzdata), sent as one json array."""
     if entity == "Placement":
         settings = {
@@ -66,18 +66,21 @@ def _changes_writer(
             "active_statuses": json.dumps(dict.fromkeys(config.ats.active_statuses, True)),
         }
 
-        def placements(conn: Connection, load_id: str, batch: list[Page]) -> None:
-            for page in batch:
-                warehouse.execute_file(
-                    conn,
-                    "extract/store_placement_changes.sql",
-                    {"load_id": load_id, "page": page.number, "body": page.body, **settings},
-                )
+        def placements(
+            conn: Connection, load_id: str, bodies: dict[str, Any], batch: list[Page]
+        ) -> None:
+            warehouse.execute_file(
+                conn,
+                "extract/store_placement_changes.sql",
+                {"load_id": load_id, **bodies, **settings},
+            )
 
         return placements
     normalise = Normaliser(config).candidate
 
-    def candidates(conn: Connection, load_id: str, batch: list[Page]) -> None:
+    def candidates(
+        conn: Connection, load_id: str, bodies: dict[str, Any], batch: list[Page]
+    ) -> None:
         rows = [{"page": page.number, **normalise(r)} for page in batch for r in page.records]
         warehouse.execute_file(
             conn,
@@ -126,16 +129,24 @@ def pull(
             return
         count = sum(len(page.records) for page in batch)
         end = batch[-1].end
+        # the response bodies as sent (valid JSON: the client decoded them), in one parameter;
+        # the SQL numbers the records' pages, which are full but for the feed's last one
+        if any(len(page.records) != config.ats.page_size for page in batch[:-1]):
+            raise AtsError(f"{entity} load {load_id}: a short page before the end of the feed")
+        bodies = {
+            "bodies": "[" + ",".join(page.body for page in batch) + "]",
+            "first_page": batch[0].number,
+            "page_size": config.ats.page_size,
+        }
         with warehouse.transaction(engine) as conn:
-            for page in batch:  # the response body as sent: no re-encoding
-                warehouse.execute_file(
-                    conn,
-                    "extract/store_raw_page.sql",
-                    {"load_id": load_id, "page": page.number, "body": page.body},
-                    table=table,
-                    id_column=id_column,
-                )
-            store_changes(conn, load_id, batch)
+            warehouse.execute_file(
+                conn,
+                "extract/store_raw_pages.sql",
+                {"load_id": load_id, **bodies},
+                table=table,
+                id_column=id_column,
+            )
+            store_changes(conn, load_id, bodies, batch)
             warehouse.execute_file(
                 conn,
                 "extract/advance_load.sql",

@@ -1,6 +1,6 @@
 {% import "macros.sql" as m with context %}
--- staging.placement_changes: one row per placement of the page (:body, as stored in raw),
--- normalised:
+-- staging.placement_changes: one row per placement of a batch of pages (:bodies, as stored in
+-- raw), normalised:
 -- epoch ms to UTC timestamps, and to local dates in the agency's zone (:zone: Bullhorn keeps a
 -- date as local midnight); employmentType to our class through the config mapping (:classes;
 -- unlisted: no end date means permanent, else temp); status to is_active (:active_statuses)
@@ -14,8 +14,9 @@ with
 -- duckdb parses each record once into a struct (its ->> would parse it again per field)
 page_rows as (
     select
+        b.page,
         json_transform(
-            r.value,
+            b.record,
             '{"id": "BIGINT", "status": "VARCHAR", "employmentType": "VARCHAR",
               "dateBegin": "BIGINT", "dateEnd": "BIGINT", "dateAdded": "BIGINT",
               "dateLastModified": "BIGINT", "candidate": {"id": "BIGINT"},
@@ -23,13 +24,13 @@ page_rows as (
                         "email": "VARCHAR"},
               "jobOrder": {"title": "VARCHAR", "clientCorporation": {"name": "VARCHAR"}}}'
         ) as s
-    from {{ m.json_rows('body', 'data') }} as r
+    from {{ m.batch_records('bodies') }} as b
 ),
 
 extracted as (
     select
-        s.id, s.candidate.id as candidate, s.owner.id as owner, s.owner.firstName as first_name,
-        s.owner.lastName as last_name, s.owner.email as email, s.jobOrder.title as title,
+        page, s.id, s.candidate.id as candidate, s.owner.id as owner,
+        s.owner.firstName as first_name, s.owner.lastName as last_name, s.owner.email as email, s.jobOrder.title as title,
         s.jobOrder.clientCorporation.name as client, s.status, s.employmentType as kind,
         s.dateBegin as begin_ms, s.dateEnd as end_ms, s.dateAdded as added_ms,
         s.dateLastModified as modified_ms
@@ -39,21 +40,22 @@ extracted as (
 -- postgres keeps jsonb parsed: ->> per field is cheap
 extracted as (
     select
-        cast(r.value ->> 'id' as bigint) as id,
-        cast(r.value -> 'candidate' ->> 'id' as bigint) as candidate,
-        cast(r.value -> 'owner' ->> 'id' as bigint) as owner,
-        r.value -> 'owner' ->> 'firstName' as first_name,
-        r.value -> 'owner' ->> 'lastName' as last_name,
-        r.value -> 'owner' ->> 'email' as email,
-        r.value -> 'jobOrder' ->> 'title' as title,
-        r.value -> 'jobOrder' -> 'clientCorporation' ->> 'name' as client,
-        r.value ->> 'status' as status,
-        r.value ->> 'employmentType' as kind,
-        cast(r.value ->> 'dateBegin' as bigint) as begin_ms,
-        cast(r.value ->> 'dateEnd' as bigint) as end_ms,
-        cast(r.value ->> 'dateAdded' as bigint) as added_ms,
-        cast(r.value ->> 'dateLastModified' as bigint) as modified_ms
-    from {{ m.json_rows('body', 'data') }} as r
+        b.page,
+        cast(b.record ->> 'id' as bigint) as id,
+        cast(b.record -> 'candidate' ->> 'id' as bigint) as candidate,
+        cast(b.record -> 'owner' ->> 'id' as bigint) as owner,
+        b.record -> 'owner' ->> 'firstName' as first_name,
+        b.record -> 'owner' ->> 'lastName' as last_name,
+        b.record -> 'owner' ->> 'email' as email,
+        b.record -> 'jobOrder' ->> 'title' as title,
+        b.record -> 'jobOrder' -> 'clientCorporation' ->> 'name' as client,
+        b.record ->> 'status' as status,
+        b.record ->> 'employmentType' as kind,
+        cast(b.record ->> 'dateBegin' as bigint) as begin_ms,
+        cast(b.record ->> 'dateEnd' as bigint) as end_ms,
+        cast(b.record ->> 'dateAdded' as bigint) as added_ms,
+        cast(b.record ->> 'dateLastModified' as bigint) as modified_ms
+    from {{ m.batch_records('bodies') }} as b
 ),
 {%- endif %}
 
@@ -69,6 +71,7 @@ active as (
 
 fields as (
     select
+        page,
         id as placement_id,
         candidate as candidate_id,
         owner as owner_id,
@@ -88,7 +91,7 @@ fields as (
 
 select
     :load_id,
-    :page,
+    f.page,
     f.placement_id,
     f.candidate_id,
     f.owner_id,

@@ -46,7 +46,7 @@ class Page:
     entity: str
     number: int  # 1-based within one pull
     records: list[dict[str, Any]]
-    body: str = field(default="", repr=False)
+    body: str = field(repr=False)
 
     @property
     def end(self) -> Cursor:

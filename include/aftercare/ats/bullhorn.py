@@ -462,10 +462,10 @@ class BullhornAts:
                 "start": start,
                 "count": size,
             }
-            body = self._rest_json("query/Candidate", params, "Candidate", number)
+            body, text = self._rest_page("query/Candidate", params, "Candidate", number)
             records = self._records("Candidate", number, body, _REQUIRED["Candidate"])
             if records:
-                yield Page("Candidate", number, records)
+                yield Page("Candidate", number, records, text)
             if len(records) < size:
                 return
             start, number = start + size, number + 1
