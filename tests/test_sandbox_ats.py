@@ -786,3 +786,26 @@ def test_clock_start_setting_moves_the_world() -> None:
     with serve(placements=100, clock_start=date(2027, 6, 1)) as server:
         newest = max(p["dateLastModified"] for p in truth(server, "Placement"))
         assert epoch_ms(date(2026, 12, 1)) < newest < epoch_ms(date(2027, 6, 1))
+
+
+def test_clean_phone_numbers_are_valid_in_their_country() -> None:
+    """Only the dirty share may fail phone validation: every country's mobile and landline
+    formats give numbers phonenumbers accepts (made-up area codes or ranges would not)."""
+    import random
+
+    import phonenumbers
+
+    from aftercare.config import load_config
+    from aftercare.sandbox.ats import generator
+
+    regions = load_config().ats.country_ids
+    draw = random.Random(1)  # noqa: S311 - sampling, not security
+    for country in generator.COUNTRIES:
+        region = regions[country.country_id]
+        numbers = [
+            fmt(draw.randrange(country.mobile_space)) for fmt in country.mobile_formats * 300
+        ] + [country.landline(draw.randrange(10**7)) for _ in range(300)]
+        valid = sum(
+            phonenumbers.is_valid_number(phonenumbers.parse(number, region)) for number in numbers
+        )
+        assert valid / len(numbers) > 0.99, region

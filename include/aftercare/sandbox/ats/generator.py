@@ -196,8 +196,44 @@ def _uk_mobile(n: int) -> str:
     return f"077{n // 1_000_000:02d} {n % 1_000_000:06d}"
 
 
+#: Area codes in service (a made-up one fails phonenumbers' validation, as it would a real
+#: ATS import); with the 555 exchange they give fictional but valid-looking numbers.
+US_AREA_CODES = (
+    202,
+    206,
+    212,
+    213,
+    214,
+    215,
+    303,
+    305,
+    312,
+    314,
+    404,
+    415,
+    469,
+    480,
+    503,
+    512,
+    602,
+    612,
+    617,
+    619,
+    646,
+    702,
+    704,
+    713,
+    718,
+    720,
+    773,
+    818,
+    858,
+    917,
+)
+
+
 def _us_parts(n: int) -> tuple[int, int]:
-    return 200 + n // 10_000, n % 10_000
+    return US_AREA_CODES[n // 10_000], n % 10_000
 
 
 def _english_street(number: int, name: str, kind: str) -> str:
@@ -260,7 +296,7 @@ COUNTRIES = (
             ("San Francisco", "CA", "941", -3),
             ("Seattle", "WA", "981", -3),
         ),
-        8_000_000,
+        len(US_AREA_CODES) * 10_000,
         (
             lambda n: "({}) 555-{:04d}".format(*_us_parts(n)),
             lambda n: "{}-555-{:04d}".format(*_us_parts(n)),
@@ -314,10 +350,10 @@ COUNTRIES = (
             ("Marseille", "Provence-Alpes-Cote d'Azur", "130", 6),
             ("Toulouse", "Occitanie", "310", 6),
         ),
-        100_000_000,
+        20_000_000,  # 06 10 .. 06 29: ranges in service (06 39, 06 9x are not)
         (
-            lambda n: "06 " + " ".join(f"{n:08d}"[i : i + 2] for i in range(0, 8, 2)),
-            lambda n: "+33 6 " + " ".join(f"{n:08d}"[i : i + 2] for i in range(0, 8, 2)),
+            lambda n: "06 " + " ".join(f"{n + 10**7:08d}"[i : i + 2] for i in range(0, 8, 2)),
+            lambda n: "+33 6 " + " ".join(f"{n + 10**7:08d}"[i : i + 2] for i in range(0, 8, 2)),
         ),
         lambda n: f"01 {n % 10**8:08d}",
         lambda prefix, r: f"{prefix}{r % 20 + 1:02d}",
@@ -332,8 +368,8 @@ COUNTRIES = (
             ("Utrecht", "Utrecht", "35", 6),
             ("Eindhoven", "North Brabant", "56", 6),
         ),
-        100_000_000,
-        (lambda n: f"06-{n:08d}", lambda n: f"+31 6 {n:08d}"),
+        50_000_000,  # 06-1 .. 06-5: the ranges in service
+        (lambda n: f"06-{n + 10**7:08d}", lambda n: f"+31 6 {n + 10**7:08d}"),
         lambda n: f"020 {n % 10**7:07d}",
         lambda prefix, r: f"{prefix}{r % 100:02d} {_letters(r // 100, 2)}",
         _dutch_street,
