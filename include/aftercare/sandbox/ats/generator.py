@@ -3,7 +3,8 @@
 Everything is drawn column-wise with numpy from generators seeded by the sandbox seed, so one
 seed and one settings object give the same world, and a million placements take seconds. Names,
 streets and companies come from the word lists below (no faker); phone numbers use fictional
-ranges where they exist (UK 077xx, US 555) and email addresses the reserved ``example`` domains.
+ranges where they exist (UK 077xx, US 555 on area codes in service), always valid in their
+country, and email addresses the reserved ``example`` domains.
 A share of the records carries a data fault on purpose (see docs/sandbox-ats.md, "Generator").
 """
 
@@ -193,7 +194,7 @@ def _letters(number: int, count: int) -> str:
 
 
 def _uk_mobile(n: int) -> str:
-    return f"077{n // 1_000_000:02d} {n % 1_000_000:06d}"
+    return f"077{n // 1_000_000 + 1:02d} {n % 1_000_000:06d}"
 
 
 #: Area codes in service (a made-up one fails phonenumbers' validation, as it would a real
@@ -269,7 +270,7 @@ COUNTRIES = (
             ("Belfast", "Northern Ireland", "BT", 5),
             ("Reading", "Berkshire", "RG", 5),
         ),
-        100_000_000,
+        99_000_000,  # 07701 .. 07799 (parts of 07700 are not in service)
         (
             _uk_mobile,
             lambda n: "+44 " + _uk_mobile(n)[1:],
