@@ -77,3 +77,18 @@ from (
 ))
 {%- endif %}
 {%- endmacro %}
+
+{#- every version of each record that the loads being staged (:load_ids) brought, from
+    staging.<table>, ranked newest first in `version_rank` (ties: the later load, the later
+    page); staging takes version_rank = 1 -#}
+{% macro ranked_changes(table, key, entity) -%}
+(select
+    c.*,
+    row_number() over (
+        partition by c.{{ key }}
+        order by c.date_last_modified desc, l.started_at desc, c.page desc
+    ) as version_rank
+from staging.{{ table }} as c
+inner join raw.loads as l on l.load_id = c.load_id
+where l.entity = '{{ entity }}' and l.load_id in {{ json_texts('load_ids') }})
+{%- endmacro %}

@@ -54,15 +54,13 @@ def admin(server: SandboxServer, method: str, path: str, **kwargs: object) -> di
     return response.json()
 
 
+def truth(server: SandboxServer, entity: str) -> list[dict]:
+    """Every current record of the sandbox ATS, all fields, in id order (the ground truth)."""
+    return admin(server, "GET", f"truth/{entity}", params={"count": 10**7})["data"]
+
+
 def truth_ids(server: SandboxServer, entity: str) -> list[int]:
-    ids, start = [], 0
-    while True:
-        page = admin(server, "GET", f"truth/{entity}", params={"start": start, "count": 1000})
-        rows = page["data"] if isinstance(page, dict) else page
-        ids += [row["id"] for row in rows]
-        if len(rows) < 1000:
-            return ids
-        start += 1000
+    return [record["id"] for record in truth(server, entity)]
 
 
 def pulled_ids(client: BullhornAts, entity: str = "Placement", after: Cursor = ORIGIN) -> list[int]:
@@ -227,8 +225,7 @@ def test_client_rate_limiter_holds_calls_back(ats_world: Factory) -> None:
 
 def test_recruiter_task_round_trip(ats_world: Factory) -> None:
     server, client = ats_world()
-    placement = admin(server, "GET", "truth/Placement", params={"count": 1})
-    record = (placement["data"] if isinstance(placement, dict) else placement)[0]
+    record = truth(server, "Placement")[0]
     task = RecruiterTask(
         subject="6-week check-in call",
         description="aftercare touchpoint tp-check_in-42-1: ask how the first weeks went",
@@ -248,8 +245,8 @@ def test_recruiter_task_round_trip(ats_world: Factory) -> None:
 def test_referred_candidates(ats_world: Factory) -> None:
     server, client = ats_world()
     admin(server, "POST", "clock/advance", params={"days": 3})
-    truth = admin(server, "GET", "truth/Candidate", params={"count": 100_000})["data"]
-    expected = {c["id"] for c in truth if (c.get("referredByPerson") or {}).get("id")}
+    candidates = truth(server, "Candidate")
+    expected = {c["id"] for c in candidates if (c.get("referredByPerson") or {}).get("id")}
 
     found = [c for page in client.referred_candidates(0) for c in page.records]
 
@@ -277,7 +274,7 @@ def test_task_creation_is_not_retried_on_server_errors(ats_world: Factory) -> No
 
 def test_wrongly_typed_fields_are_a_data_error(ats_world: Factory) -> None:
     server, client = ats_world()
-    record = admin(server, "GET", "truth/Placement", params={"count": 1})["data"][0]
+    record = truth(server, "Placement")[0]
 
     with pytest.raises(
         AtsDataError, match="ATS Placement page 3: row 0 has a non-integer dateBegin"

@@ -119,3 +119,26 @@ def test_nightly_shape(dagbag: DagBag) -> None:
     assert dag.get_task("record.write_run_summary").trigger_rule == "none_failed"
     assert {task.pool for task in dag.tasks} == {WAREHOUSE_POOL}
     assert dag.params["full_refresh"] is False
+
+
+@pytest.mark.parametrize(
+    ("day", "full_refresh", "due"),
+    [("2026-11-29", False, True), ("2026-11-24", False, False), ("2026-11-24", True, True)],
+    ids=["sunday", "tuesday", "full-refresh"],
+)
+def test_deletion_sweep_is_due_on_the_configured_weekday(
+    day: str, full_refresh: bool, due: bool
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from aftercare.nightly import sweep_due
+
+    context = {
+        "logical_date": datetime.fromisoformat(f"{day}T02:00").replace(
+            tzinfo=ZoneInfo("Europe/London")
+        ),
+        "params": {"full_refresh": full_refresh},
+    }
+    assert load_config().ats.full_sweep_weekday == "sunday"
+    assert sweep_due(context) is due

@@ -17,7 +17,7 @@ from aftercare.config import Config, load_config
 from aftercare.sandbox import SandboxServer, SandboxSettings
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
 from tests import expected_placement, keeps_contract
-from tests.test_ats_client import admin, credentials, truth_ids
+from tests.test_ats_client import admin, credentials, truth, truth_ids
 
 ATS = AtsSandboxSettings(placements=400, dirty_share=0.05)
 
@@ -47,17 +47,6 @@ def client(server: SandboxServer, config: Config) -> BullhornAts:
 def scalar(engine: sa.Engine, query: str, **params: object) -> object:
     with engine.connect() as conn:
         return conn.execute(sa.text(query), params).scalar()
-
-
-def truth(server: SandboxServer, entity: str) -> list[dict]:
-    rows, start = [], 0
-    while True:
-        page = admin(server, "GET", f"truth/{entity}", params={"start": start, "count": 1000})
-        batch = page["data"] if isinstance(page, dict) else page
-        rows += batch
-        if len(batch) < 1000:
-            return rows
-        start += 1000
 
 
 def load_everything(engine: sa.Engine, server: SandboxServer, config: Config, **kw: object) -> dict:

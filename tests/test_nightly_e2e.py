@@ -19,6 +19,7 @@ from aftercare.config import load_config
 from aftercare.sandbox import SandboxServer, SandboxSettings
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
 from tests import ROOT, expected_placement, keeps_contract
+from tests.test_ats_client import truth
 
 DAGS = ROOT / "dags"
 LONDON = ZoneInfo("Europe/London")
@@ -38,14 +39,6 @@ def ats_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
         }
         monkeypatch.setenv("AIRFLOW_CONN_AFTERCARE_ATS", json.dumps(connection))
         yield server
-
-
-def truth(server: SandboxServer, entity: str) -> list[dict]:
-    response = requests.get(
-        f"{server.url}/sandbox/ats/truth/{entity}", params={"count": 100_000}, timeout=30
-    )
-    response.raise_for_status()
-    return response.json()["data"]
 
 
 QUERIES = {

@@ -38,14 +38,14 @@ _PROGRESS_EVERY_SECONDS = 10.0
 _BATCH_RECORDS = 5_000
 
 
-def open_ats(config: Config, conn_id: str | None = None) -> Ats:
+def open_ats(config: Config) -> Ats:
     """The ATS of the ``aftercare_ats`` connection."""
     from airflow.sdk import BaseHook
 
     from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
     from aftercare.connections import ATS
 
-    connection = BaseHook.get_connection(conn_id or ATS)
+    connection = BaseHook.get_connection(ATS)
     return BullhornAts(BullhornCredentials.from_connection(connection), config.ats)
 
 

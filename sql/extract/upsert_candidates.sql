@@ -12,17 +12,7 @@ select
     date_of_birth, country_code, time_zone, email_opt_out, sms_opt_in, is_anonymized,
     is_deleted, referred_by_candidate_id, date_added, date_last_modified, load_id,
     current_timestamp
-from (
-    select
-        c.*,
-        row_number() over (
-            partition by c.candidate_id
-            order by c.date_last_modified desc, l.started_at desc, c.page desc
-        ) as version_rank
-    from staging.candidate_changes as c
-    inner join raw.loads as l on l.load_id = c.load_id
-    where l.entity = 'Candidate' and l.load_id in {{ m.json_texts('load_ids') }}
-) as latest
+from {{ m.ranked_changes('candidate_changes', 'candidate_id', 'Candidate') }} as latest
 where version_rank = 1
 on conflict (candidate_id) do update
 set first_name = excluded.first_name,

@@ -11,17 +11,7 @@ select
     placement_id, candidate_id, owner_id, owner_first_name, owner_last_name, owner_email,
     job_title, client_name, employment_type, employment_class, status, is_active, start_date,
     end_date, date_added, date_last_modified, load_id, current_timestamp
-from (
-    select
-        c.*,
-        row_number() over (
-            partition by c.placement_id
-            order by c.date_last_modified desc, l.started_at desc, c.page desc
-        ) as version_rank
-    from staging.placement_changes as c
-    inner join raw.loads as l on l.load_id = c.load_id
-    where l.entity = 'Placement' and l.load_id in {{ m.json_texts('load_ids') }}
-) as latest
+from {{ m.ranked_changes('placement_changes', 'placement_id', 'Placement') }} as latest
 -- the latest version only, and only if it keeps the contract (else it is in quarantine and
 -- staging keeps the version it had)
 where version_rank = 1
