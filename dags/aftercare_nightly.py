@@ -33,6 +33,12 @@ AGENCY_TZ = CONFIG.agency.time_zone
             description="Pull every placement and candidate, not just changes, and sweep for "
             "deleted placements (first load, recovery).",
         ),
+        "override_quality_gate": Param(
+            False,
+            type="boolean",
+            description="Let this run through a tripped quality breaker, after checking the "
+            "failure is real data (verdicts and quarantine are still recorded).",
+        ),
     },
     tags=["aftercare", "nightly"],
     doc_md=str(Path(__file__).with_name("aftercare_nightly.md")),
@@ -47,7 +53,7 @@ def aftercare_nightly() -> None:
 
     prepared = prepare_warehouse()
 
-    with TaskGroup("extract", tooltip="ATS -> raw.* -> staging.*"):
+    with TaskGroup("extract", tooltip="ATS -> raw.*; weekly deletion sweep"):
 
         @warehouse_task
         def pull_placements(**context: Any) -> dict[str, int]:
@@ -60,11 +66,6 @@ def aftercare_nightly() -> None:
             return nightly.pull("Candidate", context)
 
         @warehouse_task
-        def stage_records() -> dict[str, int]:
-            """Latest version of each pulled record into staging.placements / candidates."""
-            return nightly.stage()
-
-        @warehouse_task
         def sweep_deleted_placements(**context: Any) -> dict[str, int]:
             """Weekly (and on full refresh): flag placements deleted in the ATS."""
             if not nightly.sweep_due(context):
@@ -72,8 +73,23 @@ def aftercare_nightly() -> None:
             return nightly.sweep(context)
 
         pulled = [pull_placements(), pull_candidates()]
-        staged = stage_records()
+        # after staging (it compares the ATS's ids with staging), in this group: it reads the ATS
         swept = sweep_deleted_placements()
+
+    with TaskGroup("validate", tooltip="Great Expectations gate -> staging.*, quarantine"):
+
+        @warehouse_task
+        def check_quality(**context: Any) -> dict[str, int]:
+            """GX gate: bad records to quality.quarantine; a broken load stops the run."""
+            return nightly.validate(context)
+
+        @warehouse_task
+        def stage_records() -> dict[str, int]:
+            """Latest valid version of each record into staging.placements / candidates."""
+            return nightly.stage()
+
+        checked = check_quality()
+        staged = stage_records()
 
     with TaskGroup("record", tooltip="run summary: counts per stage"):
 
@@ -83,10 +99,14 @@ def aftercare_nightly() -> None:
             return nightly.write_run_summary(stages, context)
 
         recorded = write_run_summary.override(trigger_rule=TriggerRule.NONE_FAILED)(
-            stages={"prepare": [prepared], "extract": [*pulled, staged, swept]}
+            stages={
+                "prepare": [prepared],
+                "extract": [*pulled, swept],
+                "validate": [checked, staged],
+            }
         )
 
-    chain(prepared, pulled, staged, swept, recorded)
+    chain(prepared, pulled, checked, staged, swept, recorded)
 
 
 aftercare_nightly()

@@ -39,22 +39,34 @@ cast(timezone(:zone, to_timestamp({{ epoch_ms }} / 1000.0)) as date)
 {%- endif %}
 {%- endmacro %}
 
-{#- the staging contract of a placement (columns of `alias`): the reasons it breaks it, as a
-    json array text ('[]' when none), and whether it breaks it -#}
-{% macro placement_breaches(alias) -%}
-'[' || concat_ws(
-    ',',
-    case when {{ alias }}.candidate_id is null then '"candidate_id: missing"' end,
-    case when {{ alias }}.status is null then '"status: missing"' end,
-    case when {{ alias }}.start_date is null then '"start_date: missing"' end,
-    case when {{ alias }}.end_date < {{ alias }}.start_date then '"end_date: before start_date"' end
-) || ']'
+{#- whether this version of a record (id and load expressions) is in quarantine, open -#}
+{% macro quarantined(entity, id, load_id) -%}
+exists (
+    select 1
+    from quality.quarantine as q
+    where q.entity = '{{ entity }}'
+        and q.record_id = cast({{ id }} as varchar)
+        and q.load_id = {{ load_id }}
+        and q.released_at is null
+)
 {%- endmacro %}
 
-{#- (never null: an open end date is no breach) -#}
-{% macro breaks_placement_contract(alias) -%}
-({{ alias }}.candidate_id is null or {{ alias }}.status is null or {{ alias }}.start_date is null
-    or coalesce({{ alias }}.end_date < {{ alias }}.start_date, false))
+{#- the median of a numeric expression (an aggregate) -#}
+{% macro median(expression) -%}
+{% if dialect == 'postgresql' -%}
+percentile_cont(0.5) within group (order by {{ expression }})
+{%- else -%}
+median({{ expression }})
+{%- endif %}
+{%- endmacro %}
+
+{#- whole years from date expression `born` to date expression `on` (an age) -#}
+{% macro years_between(born, on) -%}
+{% if dialect == 'postgresql' -%}
+cast(extract(year from age({{ on }}, {{ born }})) as integer)
+{%- else -%}
+cast(date_part('year', age(cast({{ on }} as timestamp), cast({{ born }} as timestamp))) as integer)
+{%- endif %}
 {%- endmacro %}
 
 {#- the records of a batch of pages, one row each as (page, record): :{{ name }} is a json array

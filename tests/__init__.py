@@ -31,11 +31,58 @@ def expected_placement(record: dict, config: object) -> dict:
     }
 
 
-def keeps_contract(row: dict) -> bool:
-    """Whether an expected placement row may enter staging (else: quarantine)."""
-    return (
-        row["candidate_id"] is not None
-        and row["status"] is not None
-        and row["start_date"] is not None
-        and (row["end_date"] is None or row["end_date"] >= row["start_date"])
-    )
+def placement_faults(row: dict, record: dict, candidate_ids: set[int], config: object) -> set[str]:
+    """The columns an expected placement row (of ``record``) must be quarantined for, worked
+    out independently of the GX suite (the test oracle)."""
+    faults = set()
+    if row["candidate_id"] is None:
+        faults.add("candidate_id")
+    elif row["candidate_id"] not in candidate_ids:
+        faults.add("known_candidate_id")
+    if row["start_date"] is None or not "1950" <= row["start_date"] <= "2100-12-31":
+        faults.add("start_date")
+    if row["end_date"] is not None and (
+        not "1950" <= row["end_date"] <= "2100-12-31"
+        or (row["start_date"] is not None and row["end_date"] < row["start_date"])
+    ):
+        faults.add("end_date")
+    if row["status"] not in config.quality.placement_statuses:
+        faults.add("status")
+    kind = record.get("employmentType")
+    if kind is not None and kind not in config.ats.employment_classes:
+        faults.add("employment_type")
+    return faults
+
+
+def candidate_faults(record: dict, first_start: str | None, config: object, as_of: str) -> set[str]:
+    """The columns a candidate ``record`` must be quarantined for (the test oracle):
+    ``first_start`` is its first placement's local start date (ISO), if any; ``as_of`` the
+    run's date."""
+    import re
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    import phonenumbers
+
+    faults = set()
+    email = (record.get("email") or "").strip()
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+", email):
+        faults.add("email")
+    mobile = (record.get("mobile") or "").strip()
+    if mobile:
+        country = (record.get("address") or {}).get("countryID")
+        region = config.ats.country_ids.get(country) or config.agency.default_region
+        try:
+            valid = phonenumbers.is_valid_number(phonenumbers.parse(mobile, region))
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid:
+            faults.add("mobile_e164")
+    if record.get("dateOfBirth") is not None:
+        zone = ZoneInfo(config.agency.time_zone)
+        born = datetime.fromtimestamp(record["dateOfBirth"] / 1000, zone).date()
+        on = date.fromisoformat(first_start or as_of)
+        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+        if not config.quality.min_age_at_start <= age <= config.quality.max_age_at_start:
+            faults.add("age_at_start")
+    return faults

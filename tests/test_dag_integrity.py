@@ -105,13 +105,15 @@ def test_nightly_shape(dagbag: DagBag) -> None:
         "prepare_warehouse": set(),
         "extract.pull_placements": {"prepare_warehouse"},
         "extract.pull_candidates": {"prepare_warehouse"},
-        "extract.stage_records": {"extract.pull_placements", "extract.pull_candidates"},
-        "extract.sweep_deleted_placements": {"extract.stage_records"},
+        "validate.check_quality": {"extract.pull_placements", "extract.pull_candidates"},
+        "validate.stage_records": {"validate.check_quality"},
+        "extract.sweep_deleted_placements": {"validate.stage_records"},
         "record.write_run_summary": {
             "prepare_warehouse",
             "extract.pull_placements",
             "extract.pull_candidates",
-            "extract.stage_records",
+            "validate.check_quality",
+            "validate.stage_records",
             "extract.sweep_deleted_placements",
         },
     }
@@ -119,6 +121,7 @@ def test_nightly_shape(dagbag: DagBag) -> None:
     assert dag.get_task("record.write_run_summary").trigger_rule == "none_failed"
     assert {task.pool for task in dag.tasks} == {WAREHOUSE_POOL}
     assert dag.params["full_refresh"] is False
+    assert dag.params["override_quality_gate"] is False
 
 
 @pytest.mark.parametrize(

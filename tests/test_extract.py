@@ -3,7 +3,10 @@ staging upsert, quarantine of contract breakers, deletion sweep, killed and bad 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, time
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,9 +17,10 @@ from aftercare.ats import bullhorn
 from aftercare.ats.base import ORIGIN, AtsDataError, AtsError, Cursor
 from aftercare.ats.bullhorn import BullhornAts
 from aftercare.config import Config, load_config
+from aftercare.quality import gate
 from aftercare.sandbox import SandboxServer, SandboxSettings
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
-from tests import expected_placement, keeps_contract
+from tests import candidate_faults, expected_placement, placement_faults
 from tests.test_ats_client import admin, credentials, truth, truth_ids
 
 ATS = AtsSandboxSettings(placements=400, dirty_share=0.05)
@@ -29,9 +33,14 @@ def world() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def config() -> Config:
+def config(tmp_path: Path) -> Config:
     base = load_config()
-    return base.model_copy(update={"ats": base.ats.model_copy(update={"page_size": 60})})
+    return base.model_copy(
+        update={
+            "ats": base.ats.model_copy(update={"page_size": 60}),
+            "quality": base.quality.model_copy(update={"gx_project_dir": tmp_path / "gx"}),
+        }
+    )
 
 
 @pytest.fixture
@@ -54,7 +63,14 @@ def load_everything(engine: sa.Engine, server: SandboxServer, config: Config, **
     counts = {}
     for entity in ("Placement", "Candidate"):
         counts |= extract.pull(engine, ats, config, entity, full=False, run_id="t", **kw)
-    return counts | extract.stage(engine)
+    return counts | validate_and_stage(engine, config)
+
+
+def validate_and_stage(engine: sa.Engine, config: Config) -> dict:
+    # the breaker is test_quality's subject: here every valid record must reach staging
+    as_of = datetime.combine(ATS.clock_start, time(2), tzinfo=UTC)
+    gate.validate(engine, config, run_id="t", as_of=as_of, override=True)
+    return extract.stage(engine)
 
 
 def test_first_load_stages_the_truth(
@@ -64,7 +80,13 @@ def test_first_load_stages_the_truth(
 
     placements = truth(world, "Placement")
     expected = {p["id"]: expected_placement(p, config) for p in placements}
-    valid = {pid for pid, row in expected.items() if keeps_contract(row)}
+    candidate_ids = {c["id"] for c in truth(world, "Candidate")}
+    records = {p["id"]: p for p in placements}
+    valid = {
+        pid
+        for pid, row in expected.items()
+        if not placement_faults(row, records[pid], candidate_ids, config)
+    }
     assert counts["placements_pulled"] == len(placements)
     assert scalar(engine, "select count(*) from raw.placements") == len(placements)
     with engine.connect() as conn:
@@ -85,14 +107,37 @@ def test_first_load_stages_the_truth(
         }
     assert set(staged) == valid
     assert quarantined == set(expected) - valid
-    assert quarantined, "the sandbox's dirty share should include contract breakers"
+    assert quarantined, "the sandbox's dirty share should include faulty placements"
     for pid in valid:
         assert staged[pid].status == expected[pid]["status"]
         assert staged[pid].employment_class == expected[pid]["employment_class"]
         assert staged[pid].start_date == expected[pid]["start_date"]
-    assert scalar(engine, "select count(*) from staging.candidates") == len(
-        {c["id"] for c in truth(world, "Candidate")}
-    )
+    # candidates: the valid ones staged, the others quarantined, each for its faults
+    first_starts: dict[int, str] = {}
+    for row in expected.values():
+        if row["start_date"] and row["candidate_id"]:
+            first = first_starts.get(row["candidate_id"], row["start_date"])
+            first_starts[row["candidate_id"]] = min(first, row["start_date"])
+    faults = {
+        c["id"]: candidate_faults(c, first_starts.get(c["id"]), config, str(ATS.clock_start))
+        for c in truth(world, "Candidate")
+    }
+    with engine.connect() as conn:
+        staged_candidates = set(
+            conn.execute(sa.text("select candidate_id from staging.candidates")).scalars()
+        )
+        reasons = {
+            int(record_id): {reason["column"] for reason in json.loads(why)}
+            for record_id, why in conn.execute(
+                sa.text(
+                    "select record_id, cast(reasons as varchar) from quality.quarantine"
+                    " where entity = 'candidate'"
+                )
+            )
+        }
+    assert staged_candidates == {cid for cid, found in faults.items() if not found}
+    assert reasons == {cid: found for cid, found in faults.items() if found}
+    assert reasons, "the sandbox's dirty share should include faulty candidates"
 
 
 def test_next_day_pulls_only_changes_and_overlap_is_deduplicated(
@@ -210,7 +255,7 @@ def test_killed_pull_is_staged_and_resumed(
     # the second pull resumed from the watermark (less the overlap), not from the start
     overlap_ms = int(config.ats.overlap_minutes * 60_000)
     assert scalar(engine, "select after_ms from raw.loads where run_id = 't2'") == mark - overlap_ms
-    extract.stage(engine)
+    validate_and_stage(engine, config)
 
     pulled = scalar(engine, "select count(distinct placement_id) from raw.placements")
     assert pulled == len(truth_ids(world, "Placement"))
@@ -278,14 +323,26 @@ def test_fixed_record_leaves_quarantine_and_a_broken_one_keeps_its_staged_versio
             " and cast(reasons as varchar) like '%end_date%'",
         )
     )
+    bad_email = int(
+        scalar(
+            engine,
+            "select min(record_id) from quality.quarantine where entity = 'candidate'"
+            " and cast(reasons as varchar) like '%email%'",
+        )
+    )
     good = int(scalar(engine, "select min(placement_id) from staging.placements"))
     begin = next(p for p in truth(world, "Placement") if p["id"] == good)["dateBegin"]
     admin(world, "PATCH", f"records/Placement/{broken}", json={"dateEnd": None})  # fixed
+    admin(world, "PATCH", f"records/Candidate/{bad_email}", json={"email": "fixed@example.org"})
     admin(world, "PATCH", f"records/Placement/{good}", json={"dateEnd": begin - 86_400_000})
 
     counts = load_everything(engine, world, config)
 
-    assert counts["placements_released"] == 1
+    assert counts["records_released"] == 2
+    assert (
+        scalar(engine, "select email from staging.candidates where candidate_id = :c", c=bad_email)
+        == "fixed@example.org"
+    )
     assert scalar(
         engine,
         "select released_at is not null from quality.quarantine"

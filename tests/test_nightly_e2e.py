@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from aftercare import summary, warehouse
 from aftercare.config import load_config
 from aftercare.sandbox import SandboxServer, SandboxSettings
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
-from tests import ROOT, expected_placement, keeps_contract
+from tests import ROOT, candidate_faults, expected_placement, placement_faults
 from tests.test_ats_client import truth
 
 DAGS = ROOT / "dags"
@@ -29,7 +30,13 @@ ATS = AtsSandboxSettings(placements=600, clock_start=date(2026, 11, 24))
 @pytest.fixture
 def ats_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
     """The sandbox ATS, and the aftercare_ats connection pointing at it."""
-    with SandboxServer(SandboxSettings(seed=5, ats=ATS)) as server:
+    with serving(ATS, monkeypatch) as server:
+        yield server
+
+
+@contextmanager
+def serving(ats: AtsSandboxSettings, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
+    with SandboxServer(SandboxSettings(seed=5, ats=ats)) as server:
         connection = {
             "conn_type": "http",
             "host": f"{server.url}/ats",
@@ -54,10 +61,19 @@ def staged(table: str) -> dict[int, tuple]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def run_night(dag, night: datetime) -> None:  # noqa: ANN001
-    run = dag.test(logical_date=night)
+def quarantine_history(entity: str) -> list[tuple]:
+    with warehouse.transaction() as conn:
+        return conn.exec_driver_sql(
+            "select record_id from quality.quarantine where entity = ?", (entity,)
+        ).all()
+
+
+def run_night(dag, night: datetime, **conf: object) -> dict[str, str]:  # noqa: ANN001
+    run = dag.test(logical_date=night, run_conf=conf or None)
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert run.state == DagRunState.SUCCESS, states
+    if run.state != DagRunState.SUCCESS:
+        return states
+    return {}
 
 
 @pytest.mark.e2e
@@ -70,9 +86,9 @@ def test_two_nights_against_the_sandbox(
         datetime(2026, 11, 25, 2, tzinfo=LONDON),
     )
 
-    run_night(dag, first)
+    assert not run_night(dag, first)
     requests.post(f"{ats_sandbox.url}/sandbox/ats/clock/advance", params={"days": 1}, timeout=30)
-    run_night(dag, second)
+    assert not run_night(dag, second)
 
     with warehouse.transaction() as conn:
         stored = {row["run_date"]: row["counts"] for row in summary.recent_runs(conn, dag.dag_id)}
@@ -84,17 +100,50 @@ def test_two_nights_against_the_sandbox(
     assert night1["extract"]["placements_pulled"] >= ATS.placements
     assert 0 < night2["extract"]["placements_pulled"] < len(placements) / 4
     # staging equals the sandbox's truth: every valid placement in its latest version
-    expected = {}
+    config, expected, first_starts = load_config(), {}, {}
     for record in placements:
-        row = expected_placement(record, load_config())
-        if keeps_contract(row):
+        row = expected_placement(record, config)
+        if row["start_date"] and row["candidate_id"]:
+            known = first_starts.get(row["candidate_id"], row["start_date"])
+            first_starts[row["candidate_id"]] = min(known, row["start_date"])
+        if not placement_faults(row, record, {c["id"] for c in candidates}, config):
             expected[row["placement_id"]] = (row["status"], row["start_date"], row["end_date"])
     got = staged("placements")
     assert {pid: got[pid] for pid in expected} == expected
     # beyond those, staging holds only placements deleted in the ATS (flagged by the sweep)
     assert set(got) - set(expected) == set(got) - {record["id"] for record in placements}
+    # and every valid candidate (a candidate quarantined on night 1 was never staged)
+    valid_candidates = {
+        c["id"]: ((c["email"] or "").strip() or None, bool(c["isAnonymized"]))
+        for c in candidates
+        if not candidate_faults(c, first_starts.get(c["id"]), config, str(second.date()))
+    }
     emails = staged("candidates")
-    assert emails == {
-        c["id"]: ((c["email"] or "").strip() or None, bool(c["isAnonymized"])) for c in candidates
+    assert {cid: emails[cid] for cid in valid_candidates} == valid_candidates
+    assert set(emails) - set(valid_candidates) <= {
+        int(row[0]) for row in quarantine_history("candidate")
     }
     assert night2["warehouse"]["staged_placements"] == len(got)
+
+
+@pytest.mark.e2e
+def test_a_dirty_night_stops_at_the_quality_gate_until_overridden(
+    airflow_db: None, monkeypatch: pytest.MonkeyPatch, duckdb_warehouse: Path
+) -> None:
+    dag = DagBag(dag_folder=str(DAGS)).dags["aftercare_nightly"]
+    night = datetime(2026, 11, 24, 2, tzinfo=LONDON)
+    with serving(ATS.model_copy(update={"dirty_share": 0.25}), monkeypatch):
+        failed = run_night(dag, night)
+        # the gate failed once (no retries: the data would not change), nothing was staged
+        assert failed["validate.check_quality"] == "failed"
+        assert failed["validate.stage_records"] == "upstream_failed"
+        assert staged("placements") == {}
+        assert quarantine_history("placement")
+
+        assert not run_night(dag, night, override_quality_gate=True)
+    assert staged("placements")
+    with warehouse.transaction() as conn:
+        gate_runs = conn.exec_driver_sql(
+            "select count(*) from quality.validation_runs where suite = 'loads' and not success"
+        ).scalar()
+    assert gate_runs == 2  # tripped, then tripped again but overridden

@@ -15,7 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from aftercare import DEFAULT_CONFIG
 
@@ -84,10 +91,53 @@ class AirflowSettings(_Strict):
     pools: dict[str, Pool]
 
 
+class VolumeSettings(_Strict):
+    """A load suspiciously small against what came before fails the gate."""
+
+    #: a full load must bring at least this share of the records staging holds
+    full_min_share: float = Field(gt=0, le=1)
+    #: an incremental load must bring at least this share of the median of recent ones
+    incremental_min_share: float = Field(ge=0, le=1)
+    #: how many recent incremental loads make that median, and how many it needs at least
+    lookback_loads: int = Field(ge=1)
+    min_history: int = Field(ge=1)
+
+
+class QualitySettings(_Strict):
+    """The validation gate between the ATS and staging (aftercare.quality)."""
+
+    #: every placement status the ATS uses (the active ones among them); others are quarantined
+    placement_statuses: list[str] = Field(min_length=1)
+    min_age_at_start: int = Field(ge=0)
+    max_age_at_start: int = Field(gt=0)
+    #: the circuit breaker: a load whose quarantined share exceeds this stops the run ...
+    max_quarantined_share: float = Field(ge=0, le=1)
+    #: ... once at least this many of its rows are quarantined (a night of 3 changes, 1 bad,
+    #: is a quarantined row, not an outage)
+    breaker_min_rows: int = Field(ge=1)
+    #: the newest change the warehouse knows of an entity may be at most this old
+    freshness_max_age_hours: float = Field(gt=0)
+    volume: VolumeSettings
+    #: rows validated at a time (memory stays flat whatever the load)
+    chunk_rows: int = Field(ge=100)
+    #: the GX project (suites, results, Data Docs), relative to the project folder
+    gx_project_dir: Path
+
+
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
     ats: AtsSettings
+    quality: QualitySettings
+
+    @model_validator(mode="after")
+    def _active_statuses_are_known(self) -> Config:
+        unknown = set(self.ats.active_statuses) - set(self.quality.placement_statuses)
+        if unknown:
+            raise ValueError(
+                f"ats.active_statuses {sorted(unknown)} are not in quality.placement_statuses"
+            )
+        return self
 
 
 def config_path() -> Path:

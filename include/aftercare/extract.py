@@ -181,24 +181,24 @@ def pull(
 
 
 def stage(engine: Engine) -> dict[str, int]:
-    """Move the latest version of every record of the loads not yet staged into staging, in
-    one transaction; placements that break the staging contract go to quarantine instead."""
+    """Move the latest version of every record of the validated loads into staging, in one
+    transaction; a version in quarantine is skipped (staging keeps the one it had), and a
+    record staged now leaves quarantine."""
     with warehouse.transaction(engine) as conn:
-        # the loads staged now, fixed once: a pull committing meanwhile waits for the next run
-        loads = [row["load_id"] for row in warehouse.query_file(conn, "extract/unstaged_loads.sql")]
+        # the loads staged now, fixed once: a load validated meanwhile waits for the next run
+        loads = [
+            row["load_id"] for row in warehouse.query_file(conn, "extract/validated_loads.sql")
+        ]
         batch = {"load_ids": json.dumps(loads)}
         counts = {
-            "placements_quarantined": warehouse.execute_file(
-                conn, "extract/quarantine_placements.sql", batch
-            ),
             "placements_staged": warehouse.execute_file(
                 conn, "extract/upsert_placements.sql", batch
             ),
-            "placements_released": warehouse.execute_file(
-                conn, "extract/release_placements.sql", batch
-            ),
             "candidates_staged": warehouse.execute_file(
                 conn, "extract/upsert_candidates.sql", batch
+            ),
+            "records_released": warehouse.execute_file(
+                conn, "extract/release_quarantined.sql", batch
             ),
         }
         warehouse.execute_file(conn, "extract/mark_staged.sql", batch)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from aftercare.config import load_config
-from aftercare.runs import run_date
+from aftercare.runs import run_date, run_moment
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -51,6 +51,26 @@ def pull(entity: Entity, context: Any) -> dict[str, int]:
             full=bool(context["params"]["full_refresh"]),
             run_id=context["run_id"],
         )
+
+
+def validate(context: Any) -> dict[str, int]:
+    """The quality gate; a tripped breaker fails the task without retries (a retry would judge
+    the same data the same way)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from aftercare.quality import gate
+
+    with _engine() as engine:
+        try:
+            return gate.validate(
+                engine,
+                load_config(),
+                run_id=context["run_id"],
+                as_of=run_moment(context),
+                override=bool(context["params"]["override_quality_gate"]),
+            )
+        except gate.QualityGateError as exc:
+            raise AirflowFailException(str(exc)) from exc
 
 
 def stage() -> dict[str, int]:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 
-def run_date(context: Any, time_zone: str) -> date:
-    """The local date a run works for.
+def run_moment(context: Any) -> datetime:
+    """The moment a run works for: its logical date. Manual and asset-triggered runs may have
+    no logical date in Airflow 3, so fall back to the moment the run was due (run_after)."""
+    return context.get("logical_date") or context["dag_run"].run_after
 
-    A scheduled run at 02:00 agency time works for that day. Manual and asset-triggered runs may
-    have no logical date in Airflow 3, so fall back to the moment the run was due (run_after).
-    """
-    moment = context.get("logical_date") or context["dag_run"].run_after
-    return moment.astimezone(ZoneInfo(time_zone)).date()
+
+def run_date(context: Any, time_zone: str) -> date:
+    """The local date a run works for (a scheduled run at 02:00 agency time: that day)."""
+    return run_moment(context).astimezone(ZoneInfo(time_zone)).date()

@@ -13,7 +13,10 @@ select
     is_deleted, referred_by_candidate_id, date_added, date_last_modified, load_id,
     current_timestamp
 from {{ m.ranked_changes('candidate_changes', 'candidate_id', 'Candidate') }} as latest
+-- the latest version only, and only if it passed validation (else it is in quarantine and
+-- staging keeps the version it had)
 where version_rank = 1
+    and not {{ m.quarantined('candidate', 'latest.candidate_id', 'latest.load_id') }}
 on conflict (candidate_id) do update
 set first_name = excluded.first_name,
     last_name = excluded.last_name,

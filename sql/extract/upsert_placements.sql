@@ -12,10 +12,10 @@ select
     job_title, client_name, employment_type, employment_class, status, is_active, start_date,
     end_date, date_added, date_last_modified, load_id, current_timestamp
 from {{ m.ranked_changes('placement_changes', 'placement_id', 'Placement') }} as latest
--- the latest version only, and only if it keeps the contract (else it is in quarantine and
+-- the latest version only, and only if it passed validation (else it is in quarantine and
 -- staging keeps the version it had)
 where version_rank = 1
-    and not {{ m.breaks_placement_contract('latest') }}
+    and not {{ m.quarantined('placement', 'latest.placement_id', 'latest.load_id') }}
 on conflict (placement_id) do update
 set candidate_id = excluded.candidate_id,
     owner_id = excluded.owner_id,

@@ -1,0 +1,310 @@
+"""The validation gate between the ATS and staging (Great Expectations Core, pandas batches).
+
+`validate` takes every load not yet staged and judges the records staging would take from
+them (the latest version of each), a chunk of ``quality.chunk_rows`` records at a time in id
+order, so memory stays flat whatever the volume. DuckDB cannot serve GX's SQL datasource, so
+both warehouses hand GX pandas frames: the same suites, the same verdicts.
+
+* Rows: a record failing its row suite goes to ``quality.quarantine`` with every failed
+  expectation and column (ids and rule names only in the log); staging will skip it and keep
+  the version it had. The next valid version of the record releases it (`extract.stage`).
+* Loads: the load suite then judges each load (quarantined share, volume, freshness). If any
+  load fails it, the gate raises `QualityGateError` before the loads are marked validated, so
+  nothing of the run is staged, planned or sent; the next run judges those loads again, with
+  whatever the ATS sent since. ``override`` lets a checked run through.
+
+Each GX validation is one row in ``quality.validation_runs`` with a link to its page in the
+Data Docs, built under ``quality.gx_project_dir`` once per run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+import pandas as pd
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from sqlalchemy.engine import Engine
+
+from aftercare import PROJECT_ROOT, warehouse
+from aftercare.config import Config
+from aftercare.quality import suites
+
+log = logging.getLogger(__name__)
+
+#: entity -> (its row suite, whose sql file is sql/quality/<suite>.sql; its changes table;
+#: its date columns, which GX compares as timestamps)
+_ENTITIES = {
+    "placement": ("placement_rows", "placement_changes", ("start_date", "end_date")),
+    "candidate": ("candidate_rows", "candidate_changes", ("date_of_birth",)),
+}
+_DATASOURCE = "aftercare"
+
+
+class QualityGateError(RuntimeError):
+    """The circuit breaker tripped: a load failed the load suite; nothing may proceed."""
+
+
+def project_dir(config: Config) -> Path:
+    """The GX project folder (suites, results, Data Docs)."""
+    return PROJECT_ROOT / config.quality.gx_project_dir
+
+
+def docs_index(config: Config) -> Path:
+    """The Data Docs site's front page."""
+    return project_dir(config) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def _result_format(key: str) -> dict[str, Any]:
+    """Every failing record's id, and no values: the results and Data Docs hold no names,
+    emails or numbers (the quarantine payload in the warehouse does)."""
+    return {
+        "result_format": "COMPLETE",
+        "unexpected_index_column_names": [key],
+        "exclude_unexpected_values": True,
+        "partial_unexpected_count": 0,
+        "return_unexpected_index_query": False,
+    }
+
+
+class _Project:
+    """The GX file context with this config's suites: one pandas batch definition and one
+    checkpoint (no actions: the Data Docs are built once per run) per suite."""
+
+    def __init__(self, config: Config) -> None:
+        # GX logs every store write at INFO; our log says what was validated
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        self.context = gx.get_context(mode="file", project_root_dir=str(project_dir(config)))
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = self.context.data_sources.add_or_update_pandas(_DATASOURCE)
+        self.checkpoints: dict[str, gx.Checkpoint] = {}
+        for name, build in suites.SUITES.items():
+            batch = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(name)
+            definition = self.context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(
+                    name=name, data=batch, suite=self.context.suites.add_or_update(build(config))
+                )
+            )
+            key = suites.ROW_SUITES.get(name, "load_id")
+            self.checkpoints[name] = self.context.checkpoints.add_or_update(
+                gx.Checkpoint(
+                    name=name,
+                    validation_definitions=[definition],
+                    result_format=_result_format(key),
+                )
+            )
+
+    def run(self, suite: str, frame: pd.DataFrame, run_name: str) -> _Outcome:
+        """Validate ``frame`` against ``suite``: one GX result (and Data Docs page) under the
+        run's name, told apart from the run's other chunks by its time."""
+        checkpoint_result = self.checkpoints[suite].run(
+            batch_parameters={"dataframe": frame},
+            run_id=RunIdentifier(run_name=run_name, run_time=datetime.now(UTC)),
+        )
+        [(result_id, result)] = checkpoint_result.run_results.items()
+        key = suites.ROW_SUITES.get(suite, "load_id")
+        reasons: dict[Any, list[dict[str, str]]] = {}
+        failed: list[dict[str, str]] = []
+        for outcome in result.results:
+            expectation = outcome.expectation_config
+            if outcome.exception_info.get("raised_exception"):
+                raise RuntimeError(
+                    f"GX could not evaluate {expectation.type} in suite {suite}: "
+                    f"{outcome.exception_info.get('exception_message')}"
+                )
+            if outcome.success:
+                continue
+            column = expectation.kwargs.get("column") or expectation.kwargs.get("column_A")
+            reason = {"expectation": expectation.type, "column": column}
+            failed.append({**reason, "rule": expectation.description})
+            for entry in outcome.result.get("unexpected_index_list") or []:
+                for record_id in entry[key]:
+                    found = reasons.setdefault(_plain(record_id), [])
+                    if reason not in found:  # a duplicated id is listed once per row
+                        found.append(reason)
+        [site] = self.context.get_docs_sites_urls(
+            resource_identifier=result_id, only_if_exists=False
+        ) or [{}]
+        return _Outcome(bool(result.success), reasons, failed, site.get("site_url"))
+
+    def build_docs(self) -> None:
+        self.context.build_data_docs()
+
+
+@dataclass
+class _Outcome:
+    success: bool
+    #: the failed expectations (expectation, column) per failing record id
+    reasons: dict[Any, list[dict[str, str]]]
+    failed: list[dict[str, str]]
+    docs_url: str | None
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (for json)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def validate(
+    engine: Engine, config: Config, *, run_id: str, as_of: datetime, override: bool = False
+) -> dict[str, int]:
+    """Judge the loads not yet staged; quarantine failing records; mark the loads validated,
+    or raise `QualityGateError` when a load fails the load suite (unless ``override``)."""
+    with warehouse.transaction(engine) as conn:
+        load_ids = [
+            row["load_id"] for row in warehouse.query_file(conn, "quality/unstaged_loads.sql")
+        ]
+    if not load_ids:
+        log.info("validation: no loads to validate")
+        return {}
+    project = _Project(config)
+    judged: Counter[str] = Counter()
+    quarantined: Counter[str] = Counter()
+    counts: dict[str, int] = {}
+    for entity, (suite, table, dates) in _ENTITIES.items():
+        key = suites.ROW_SUITES[suite]
+        after, chunk = -1, 0
+        while True:
+            with warehouse.transaction(engine) as conn:
+                rows = warehouse.query_file(
+                    conn,
+                    f"quality/{suite}.sql",
+                    {
+                        "load_ids": json.dumps(load_ids),
+                        "after": after,
+                        "rows": config.quality.chunk_rows,
+                        "as_of": as_of.isoformat(),
+                    },
+                )
+            if not rows:
+                break
+            chunk += 1
+            frame = pd.DataFrame(rows)
+            for column in dates:
+                frame[column] = pd.to_datetime(frame[column])
+            outcome = project.run(suite, frame, run_id)
+            loads_of = dict(zip(frame[key].map(_plain), frame["load_id"], strict=True))
+            failures = [
+                {"id": record_id, "load_id": loads_of[record_id], "reasons": reasons}
+                for record_id, reasons in outcome.reasons.items()
+            ]
+            judged.update(frame["load_id"])
+            quarantined.update(failure["load_id"] for failure in failures)
+            with warehouse.transaction(engine) as conn:
+                warehouse.execute_file(
+                    conn,
+                    "quality/quarantine_rows.sql",
+                    {"entity": entity, "failures": json.dumps(failures)},
+                    table=table,
+                    key=key,
+                )
+                _record(conn, run_id, suite, chunk, len(frame), len(failures), outcome)
+            log.info(
+                "validation %s chunk %d: %d %ss, %d quarantined",
+                suite,
+                chunk,
+                len(frame),
+                entity,
+                len(failures),
+            )
+            counts[f"{entity}s_validated"] = counts.get(f"{entity}s_validated", 0) + len(frame)
+            counts[f"{entity}s_quarantined"] = counts.get(f"{entity}s_quarantined", 0) + len(
+                failures
+            )
+            after = int(frame[key].iloc[-1])
+
+    with warehouse.transaction(engine) as conn:
+        loads = pd.DataFrame(
+            warehouse.query_file(
+                conn,
+                "quality/load_checks.sql",
+                {
+                    "load_ids": json.dumps(load_ids),
+                    "as_of": as_of.isoformat(),
+                    "lookback": config.quality.volume.lookback_loads,
+                    "min_history": config.quality.volume.min_history,
+                },
+            )
+        )
+    loads["rows_judged"] = loads["load_id"].map(judged).fillna(0).astype(int)
+    loads["rows_quarantined"] = loads["load_id"].map(quarantined).fillna(0).astype(int)
+    loads["quarantined_share"] = (loads["rows_quarantined"] / loads["rows_judged"]).fillna(0.0)
+    outcome = project.run(suites.LOAD_SUITE, loads, run_id)
+    with warehouse.transaction(engine) as conn:
+        _record(conn, run_id, suites.LOAD_SUITE, 1, len(loads), len(outcome.reasons), outcome)
+    project.build_docs()
+    counts["loads_failed"] = len(outcome.reasons)
+    if outcome.reasons and not override:
+        raise QualityGateError(_breaker_message(loads, outcome, run_id, config))
+    if outcome.reasons:
+        log.warning(
+            "validation: the breaker tripped but override is set: %s", _failures(loads, outcome)
+        )
+    with warehouse.transaction(engine) as conn:
+        warehouse.execute_file(
+            conn, "quality/mark_validated.sql", {"load_ids": json.dumps(load_ids)}
+        )
+    return counts
+
+
+def _record(
+    conn: Any, run_id: str, suite: str, chunk: int, evaluated: int, failed: int, outcome: _Outcome
+) -> None:
+    warehouse.execute_file(
+        conn,
+        "quality/record_validation.sql",
+        {
+            "run_id": run_id,
+            "suite": suite,
+            "chunk": chunk,
+            "evaluated": evaluated,
+            "passed": evaluated - failed,
+            "failed": failed,
+            "failed_share": failed / evaluated if evaluated else 0.0,
+            "success": outcome.success,
+            "failed_expectations": json.dumps(outcome.failed),
+            "docs_url": outcome.docs_url,
+        },
+    )
+
+
+def _failures(loads: pd.DataFrame, outcome: _Outcome) -> str:
+    """Which load failed which rule, with the figures the rule judged (no personal data)."""
+    shown = loads.set_index("load_id")
+    lines = []
+    for load_id, reasons in outcome.reasons.items():
+        row = shown.loc[load_id]
+        figures = (
+            f"{row['entity']} {row['mode']} load, {row['records']} records, quarantined share "
+            f"{row['quarantined_share']:.1%} ({row['rows_quarantined']} of {row['rows_judged']}), "
+            f"volume share {_number(row['volume_share'])}, newest change "
+            f"{_number(row['newest_age_hours'])} h old"
+        )
+        broken = "; ".join(f"{r['column']}: {r['expectation']}" for r in reasons)
+        lines.append(f"  {load_id} ({figures}) failed {broken}")
+    return "\n".join(lines)
+
+
+def _number(value: Any) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.2f}"
+
+
+def _breaker_message(loads: pd.DataFrame, outcome: _Outcome, run_id: str, config: Config) -> str:
+    rules = "\n".join(f"  - {rule['rule']}" for rule in outcome.failed)
+    return (
+        "Quality gate closed: nothing of this run is staged, planned or sent.\n"
+        f"Failed rules:\n{rules}\n"
+        f"Loads:\n{_failures(loads, outcome)}\n"
+        "Where to look: quality.validation_runs (run_id "
+        f"{run_id!r}), quality.quarantine (the records and their reasons), the Data Docs at "
+        f"{docs_index(config)}. Fix the data in the ATS and the next run judges these loads "
+        "again with the fixes; if the data is right (say, a real mass deletion), trigger the "
+        "run with the param override_quality_gate=true."
+    )

@@ -1,0 +1,43 @@
+{% import "macros.sql" as m with context %}
+-- one row per candidate of the loads being validated (:load_ids): the version staging would
+-- take (the latest), with what the candidate row suite judges; a chunk of :rows after the id
+-- :after. age_at_start is
+-- the age in whole years at the candidate's first placement start (staged or loaded now), or
+-- on :as_of for a candidate without placements
+with
+latest as (
+    select *
+    from {{ m.ranked_changes('candidate_changes', 'candidate_id', 'Candidate') }} as ranked
+    where version_rank = 1
+),
+
+placement_starts as (
+    select candidate_id, start_date from staging.placements
+    union all
+    select candidate_id, start_date
+    from staging.placement_changes
+    where load_id in {{ m.json_texts('load_ids') }}
+),
+
+first_starts as (
+    select candidate_id, min(start_date) as first_start
+    from placement_starts
+    group by candidate_id
+)
+
+select
+    latest.load_id,
+    latest.candidate_id,
+    latest.email,
+    latest.mobile_raw,
+    latest.mobile_e164,
+    latest.date_of_birth,
+    {{ m.years_between(
+        'latest.date_of_birth', 'coalesce(starts.first_start, cast(:as_of as date))'
+    ) }} as age_at_start,
+    latest.date_last_modified
+from latest
+left join first_starts as starts on starts.candidate_id = latest.candidate_id
+where latest.candidate_id > :after
+order by latest.candidate_id
+limit :rows

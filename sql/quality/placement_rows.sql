@@ -1,0 +1,34 @@
+{% import "macros.sql" as m with context %}
+-- one row per placement of the loads being validated (:load_ids): the version staging would
+-- take (the latest), with what the placement row suite judges; a chunk of :rows after the id
+-- :after (keyset chunks: a record never spans two)
+with
+latest as (
+    select *
+    from {{ m.ranked_changes('placement_changes', 'placement_id', 'Placement') }} as ranked
+    where version_rank = 1
+),
+
+known_candidates as (
+    select candidate_id from staging.candidates
+    union
+    select candidate_id
+    from staging.candidate_changes
+    where load_id in {{ m.json_texts('load_ids') }}
+)
+
+select
+    latest.load_id,
+    latest.placement_id,
+    latest.candidate_id,
+    known.candidate_id as known_candidate_id,
+    latest.status,
+    latest.employment_type,
+    latest.start_date,
+    latest.end_date,
+    latest.date_last_modified
+from latest
+left join known_candidates as known on known.candidate_id = latest.candidate_id
+where latest.placement_id > :after
+order by latest.placement_id
+limit :rows
