@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -236,25 +236,6 @@ def query_file(
     """Run ``sql/<name>`` (one query) and return its rows as dicts."""
     query = _one_query(conn, name, template_vars)
     return [dict(row) for row in conn.execute(query, dict(params or {})).mappings()]
-
-
-def stream_file(
-    conn: Connection,
-    name: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    rows: int,
-    **template_vars: Any,
-) -> Iterator[tuple[list[str], list[Sequence[Any]]]]:
-    """Run ``sql/<name>`` (one query) and yield its column names with up to ``rows`` rows at a
-    time, fetched as they are read (a server-side cursor on Postgres): memory holds one part."""
-    query = _one_query(conn, name, template_vars)
-    result = conn.execution_options(stream_results=True, max_row_buffer=rows).execute(
-        query, dict(params or {})
-    )
-    columns = list(result.keys())
-    for part in result.partitions(rows):
-        yield columns, part
 
 
 def _one_query(conn: Connection, name: str, template_vars: dict[str, Any]) -> sa.TextClause:
