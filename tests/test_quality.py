@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from aftercare import extract, warehouse
 from aftercare.config import Config, load_config
-from aftercare.quality import gate, suites
+from aftercare.quality import docs_index, gate, suites
 
 AS_OF = datetime(2026, 11, 24, 2, tzinfo=UTC)
 MODIFIED = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -226,7 +226,7 @@ def test_validation_runs_and_data_docs_are_recorded_without_personal_data(
         assert page.is_file(), row.docs_url
         text = page.read_text()
         assert "ada.lovelace" not in text and "+447700900123" not in text
-    assert gate.docs_index(config).is_file()
+    assert docs_index(config).is_file()
 
 
 @pytest.mark.parametrize(("bad", "trips"), [(10, False), (11, True)])

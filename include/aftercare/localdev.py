@@ -141,6 +141,7 @@ def local_warehouse() -> Iterator[Connection]:
 
 def print_summary(run_dates: list[date]) -> None:
     from aftercare import summary
+    from aftercare.quality import docs_index
 
     with local_warehouse() as conn:
         runs = summary.recent_runs(conn, NIGHTLY, limit=50)
@@ -148,6 +149,8 @@ def print_summary(run_dates: list[date]) -> None:
     columns = {str(day): latest[day] for day in run_dates if day in latest}
     print(f"\nRun summary of {NIGHTLY} (aftercare.run_summaries):\n")
     print(summary.format_table(columns))
+    docs = docs_index(load_config())
+    print(f"\nQuality: quality.quarantine, quality.validation_runs; Data Docs: file://{docs}")
 
 
 def demo(days: int, sandbox_port: int) -> None:

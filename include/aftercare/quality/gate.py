@@ -24,7 +24,6 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
@@ -33,9 +32,9 @@ from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from sqlalchemy.engine import Engine
 
-from aftercare import PROJECT_ROOT, warehouse
+from aftercare import warehouse
 from aftercare.config import Config
-from aftercare.quality import suites
+from aftercare.quality import docs_index, project_dir, suites
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +49,6 @@ _DATASOURCE = "aftercare"
 
 class QualityGateError(RuntimeError):
     """The circuit breaker tripped: a load failed the load suite; nothing may proceed."""
-
-
-def project_dir(config: Config) -> Path:
-    """The GX project folder (suites, results, Data Docs)."""
-    return PROJECT_ROOT / config.quality.gx_project_dir
-
-
-def docs_index(config: Config) -> Path:
-    """The Data Docs site's front page."""
-    return project_dir(config) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
 def _result_format(key: str) -> dict[str, Any]:
