@@ -1,0 +1,256 @@
+"""Validation throughput and memory at volume (a benchmark, not a test).
+
+    .venv/bin/python benchmarks/validate_benchmark.py [--placements 1000000] [--rounds 1]
+
+Pulls N placements (and their candidates) from a sandbox ATS into a fresh DuckDB warehouse
+(not measured), then measures, each phase in a fresh process of its own so that peak memory is
+that phase's alone:
+
+* baseline: the same chunks read through the same SQL, and the same row rules checked with
+  plain vectorised pandas (no quarantine written, no results kept);
+* gate: ``aftercare.quality.gate.validate``: the GX suites on every chunk, quarantine rows,
+  ``quality.validation_runs`` rows, the load suite and the Data Docs.
+
+Prints rows per second, peak RSS, and the ratio gate / baseline measured in this run (there is
+no target ratio; the issue asks for flat memory at 1,000,000 rows). Machines are noisy: compare
+ratios, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from datetime import time as clock
+from pathlib import Path
+
+#: DuckDB settings of the benchmark's warehouse (see extract_benchmark.py)
+DUCKDB_SETTINGS = {"threads": 1, "memory_limit": "300MB", "preserve_insertion_order": False}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _engine(path: str):  # noqa: ANN202 - an Engine, imported late
+    from airflow.sdk import Connection
+
+    from aftercare import warehouse
+
+    return warehouse.engine_for(
+        Connection(
+            conn_id="bench", conn_type="duckdb", host=path, extra=json.dumps(DUCKDB_SETTINGS)
+        )
+    )
+
+
+def _config(gx_dir: Path):  # noqa: ANN202 - a Config
+    from aftercare.config import load_config
+
+    config = load_config()
+    quality = config.quality.model_copy(update={"gx_project_dir": gx_dir})
+    return config.model_copy(update={"quality": quality})
+
+
+def _as_of() -> datetime:
+    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+
+    return datetime.combine(AtsSandboxSettings().clock_start, clock(2), tzinfo=UTC)
+
+
+def phase_prepare(url: str, path: str) -> dict[str, float]:
+    from aftercare import extract, warehouse
+    from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
+    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+
+    sandbox = AtsSandboxSettings()
+    credentials = BullhornCredentials(
+        login_info_url=f"{url}/ats",
+        api_user=sandbox.api_user,
+        api_password=sandbox.api_password,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+    )
+    config = _config(Path(path).parent / "gx")
+    settings = config.ats.model_copy(update={"rate_limit_per_minute": 10_000_000})
+    engine = _engine(path)
+    warehouse.migrate(engine)
+    ats = BullhornAts(credentials, settings)
+    rows = 0
+    for entity in ("Placement", "Candidate"):
+        counts = extract.pull(engine, ats, config, entity, full=True, run_id="benchmark")
+        rows += sum(value for key, value in counts.items() if key.endswith("_pulled"))
+    engine.dispose()
+    return {"rows": rows}
+
+
+def _baseline_failures(suite: str, frame, config) -> int:  # noqa: ANN001 - a DataFrame
+    """The row rules of ``suite`` as plain pandas masks; returns the failing rows."""
+    import pandas as pd
+
+    from aftercare.quality.suites import EARLIEST, EMAIL_PATTERN, LATEST
+
+    if suite == "placement_rows":
+        start, end = pd.to_datetime(frame["start_date"]), pd.to_datetime(frame["end_date"])
+        bad = (
+            frame["placement_id"].isna()
+            | frame["placement_id"].duplicated(keep=False)
+            | frame["candidate_id"].isna()
+            | (frame["candidate_id"].notna() & frame["known_candidate_id"].isna())
+            | start.isna()
+            | ~start.between(EARLIEST, LATEST)
+            | (end.notna() & ~end.between(EARLIEST, LATEST))
+            | (end < start)
+            | frame["status"].isna()
+            | ~frame["status"].isin(config.quality.placement_statuses)
+            | (
+                frame["employment_type"].notna()
+                & ~frame["employment_type"].isin(list(config.ats.employment_classes))
+            )
+            | frame["date_last_modified"].isna()
+        )
+    else:
+        email, age = frame["email"], frame["age_at_start"]
+        bad = (
+            frame["candidate_id"].isna()
+            | frame["candidate_id"].duplicated(keep=False)
+            | (email.notna() & ~email.fillna("").str.fullmatch(EMAIL_PATTERN))
+            | (frame["mobile_raw"].notna() & frame["mobile_e164"].isna())
+            | (
+                age.notna()
+                & ~age.between(config.quality.min_age_at_start, config.quality.max_age_at_start)
+            )
+            | frame["date_last_modified"].isna()
+        )
+    return int(bad.sum())
+
+
+def phase_baseline(path: str) -> dict[str, float]:
+    import pandas as pd
+
+    from aftercare import warehouse
+    from aftercare.quality import suites
+
+    config = _config(Path(path).parent / "gx-baseline")
+    engine = _engine(path)
+    started = time.perf_counter()
+    with warehouse.transaction(engine) as conn:
+        loads = [r["load_id"] for r in warehouse.query_file(conn, "quality/unstaged_loads.sql")]
+    rows = failed = 0
+    for suite, key in suites.ROW_SUITES.items():
+        after = -1
+        while True:
+            with warehouse.transaction(engine) as conn:
+                chunk = warehouse.query_file(
+                    conn,
+                    f"quality/{suite}.sql",
+                    {
+                        "load_ids": json.dumps(loads),
+                        "after": after,
+                        "rows": config.quality.chunk_rows,
+                        "as_of": _as_of().isoformat(),
+                    },
+                )
+            if not chunk:
+                break
+            frame = pd.DataFrame(chunk)
+            rows, failed = rows + len(frame), failed + _baseline_failures(suite, frame, config)
+            after = int(frame[key].iloc[-1])
+    engine.dispose()
+    return {"rows": rows, "failed": failed, "seconds": time.perf_counter() - started}
+
+
+def phase_gate(path: str) -> dict[str, float]:
+    from aftercare.quality import gate
+
+    config = _config(Path(path).parent / "gx")
+    engine = _engine(path)
+    started = time.perf_counter()
+    counts = gate.validate(engine, config, run_id="benchmark", as_of=_as_of(), override=True)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    rows = counts["placements_validated"] + counts["candidates_validated"]
+    failed = counts["placements_quarantined"] + counts["candidates_quarantined"]
+    return {"rows": rows, "failed": failed, "seconds": seconds}
+
+
+PHASES = {"prepare": phase_prepare, "baseline": phase_baseline, "gate": phase_gate}
+
+
+def _run_phase(name: str, *args: str) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, __file__, "--phase", name, *args], capture_output=True, text=True
+    )
+    if result.returncode:
+        sys.exit(f"phase {name} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--placements", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=1, help="baseline/gate pairs to run")
+    parser.add_argument("--phase", choices=list(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("phase_args", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+    if args.phase:
+        result = PHASES[args.phase](*args.phase_args)
+        print(json.dumps({**result, "peak_rss_mb": _peak_rss_mb()}))
+        return
+
+    from aftercare.sandbox import SandboxSettings
+    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+    from aftercare.sandbox.server import start_process
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = SandboxSettings(
+        ats=AtsSandboxSettings(placements=args.placements, rate_limit_per_minute=10_000_000)
+    )
+    print(f"sandbox: generating {args.placements:,} placements ...", flush=True)
+    sandbox = start_process(port, settings)
+    folder = Path(tempfile.mkdtemp(prefix="aftercare-validate-bench-"))
+    path = str(folder / "warehouse.duckdb")
+    try:
+        started = time.perf_counter()
+        prepared = _run_phase("prepare", f"http://127.0.0.1:{port}", path)
+        print(f"loaded {prepared['rows']:,} records in {time.perf_counter() - started:.0f} s")
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=30)
+    pristine = folder / "pristine.duckdb"
+    shutil.copyfile(path, pristine)
+    for round_number in range(1, args.rounds + 1):
+        shutil.copyfile(pristine, path)  # every round validates the same unvalidated loads
+        base = _run_phase("baseline", path)
+        ours = _run_phase("gate", path)
+        base_rate, ours_rate = base["rows"] / base["seconds"], ours["rows"] / ours["seconds"]
+        print(f"\nround {round_number}: {ours['rows']:,} records (placements and candidates)")
+        print(f"  {'phase':<34} {'rows/s':>10} {'seconds':>9} {'peak RSS MB':>12} {'failed':>8}")
+        for label, figures, rate in (
+            ("baseline (pandas checks)", base, base_rate),
+            ("gate (GX suites + quarantine)", ours, ours_rate),
+        ):
+            print(
+                f"  {label:<34} {rate:>10,.0f} {figures['seconds']:>9.1f} "
+                f"{figures['peak_rss_mb']:>12.0f} {figures['failed']:>8,}"
+            )
+        print(f"  ratio gate / baseline: {ours_rate / base_rate:.2f}")
+        agree = "agree" if base["failed"] == ours["failed"] else "DISAGREE"
+        print(f"  failing records: baseline and gate {agree}")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
