@@ -234,17 +234,14 @@ def query_file(
     conn: Connection, name: str, params: Mapping[str, Any] | None = None, **template_vars: Any
 ) -> list[dict[str, Any]]:
     """Run ``sql/<name>`` (one query) and return its rows as dicts."""
-    query = _one_query(conn, name, template_vars)
-    return [dict(row) for row in conn.execute(query, dict(params or {})).mappings()]
-
-
-def _one_query(conn: Connection, name: str, template_vars: dict[str, Any]) -> sa.TextClause:
     sql = render(name, conn.dialect.name, **template_vars)
     if len(sql.statements) != 1:
         raise WarehouseError(
-            f"{name}: a query file holds one statement, found {len(sql.statements)}"
+            f"{name}: query_file expects one statement, found {len(sql.statements)}"
         )
-    return sa.text(sql.statements[0])
+    return [
+        dict(row) for row in conn.execute(sa.text(sql.statements[0]), dict(params or {})).mappings()
+    ]
 
 
 # --------------------------------------------------------------------------------------------
