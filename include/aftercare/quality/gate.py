@@ -154,93 +154,108 @@ def validate(
         log.info("validation: no loads to validate")
         return {}
     project = _Project(config)
-    judged: Counter[str] = Counter()
-    quarantined: Counter[str] = Counter()
-    counts: dict[str, int] = {}
-    for entity, (suite, table, dates) in _ENTITIES.items():
-        key = suites.ROW_SUITES[suite]
-        after, chunk = -1, 0
-        while True:
-            with warehouse.transaction(engine) as conn:
-                rows = warehouse.query_file(
-                    conn,
-                    f"quality/{suite}.sql",
-                    {
-                        "load_ids": json.dumps(load_ids),
-                        "after": after,
-                        "rows": config.quality.chunk_rows,
-                        "as_of": as_of.isoformat(),
-                    },
-                )
-            if not rows:
-                break
-            chunk += 1
-            frame = pd.DataFrame(rows)
-            for column in dates:
-                frame[column] = pd.to_datetime(frame[column])
-            outcome = project.run(suite, frame, run_id)
-            loads_of = dict(zip(frame[key].map(_plain), frame["load_id"], strict=True))
-            failures = [
-                {"id": record_id, "load_id": loads_of[record_id], "reasons": reasons}
-                for record_id, reasons in outcome.reasons.items()
-            ]
-            judged.update(frame["load_id"])
-            quarantined.update(failure["load_id"] for failure in failures)
-            with warehouse.transaction(engine) as conn:
-                warehouse.execute_file(
-                    conn,
-                    "quality/quarantine_rows.sql",
-                    {"entity": entity, "failures": json.dumps(failures)},
-                    table=table,
-                    key=key,
-                )
-                _record(conn, run_id, suite, chunk, len(frame), len(failures), outcome)
-            log.info(
-                "validation %s chunk %d: %d %ss, %d quarantined",
-                suite,
-                chunk,
-                len(frame),
-                entity,
-                len(failures),
-            )
-            counts[f"{entity}s_validated"] = counts.get(f"{entity}s_validated", 0) + len(frame)
-            counts[f"{entity}s_quarantined"] = counts.get(f"{entity}s_quarantined", 0) + len(
-                failures
-            )
-            after = int(frame[key].iloc[-1])
-
-    with warehouse.transaction(engine) as conn:
-        loads = pd.DataFrame(
-            warehouse.query_file(
-                conn,
-                "quality/load_checks.sql",
-                {
-                    "load_ids": json.dumps(load_ids),
-                    "as_of": as_of.isoformat(),
-                    "lookback": config.quality.volume.lookback_loads,
-                    "min_history": config.quality.volume.min_history,
-                },
-            )
-        )
-    loads["rows_judged"] = loads["load_id"].map(judged).fillna(0).astype(int)
-    loads["rows_quarantined"] = loads["load_id"].map(quarantined).fillna(0).astype(int)
-    loads["quarantined_share"] = (loads["rows_quarantined"] / loads["rows_judged"]).fillna(0.0)
-    outcome = project.run(suites.LOAD_SUITE, loads, run_id)
-    with warehouse.transaction(engine) as conn:
-        _record(conn, run_id, suites.LOAD_SUITE, 1, len(loads), len(outcome.reasons), outcome)
+    judged: Counter[str] = Counter()  # records judged per load
+    quarantined: Counter[str] = Counter()  # records quarantined per load
+    params = {"load_ids": json.dumps(load_ids), "as_of": as_of.isoformat()}
+    for entity in _ENTITIES:
+        _judge_records(engine, project, config, entity, params, run_id, judged, quarantined)
+    loads, outcome = _judge_loads(engine, project, config, params, run_id, judged, quarantined)
+    counts: Counter[str] = Counter()
+    for load in loads.itertuples():
+        counts[f"{load.entity.lower()}s_validated"] += int(load.rows_judged)
+        counts[f"{load.entity.lower()}s_quarantined"] += int(load.rows_quarantined)
     project.build_docs()
     counts["loads_failed"] = len(outcome.reasons)
     if outcome.reasons and not override:
         raise QualityGateError(_breaker_message(loads, outcome, run_id, config))
     if outcome.reasons:
-        log.warning(
-            "validation: the breaker tripped but override is set: %s", _failures(loads, outcome)
-        )
+        log.warning("validation: breaker tripped, overridden:\n%s", _failures(loads, outcome))
     with warehouse.transaction(engine) as conn:
-        warehouse.execute_file(
-            conn, "quality/mark_validated.sql", {"load_ids": json.dumps(load_ids)}
+        warehouse.execute_file(conn, "quality/mark_validated.sql", params)
+    return dict(counts)
+
+
+def _judge_records(
+    engine: Engine,
+    project: _Project,
+    config: Config,
+    entity: str,
+    params: dict[str, str],
+    run_id: str,
+    judged: Counter[str],
+    quarantined: Counter[str],
+) -> None:
+    """Run the entity's row suite over its records, a chunk at a time in id order; each
+    chunk's failures go to quarantine with the chunk's validation row, in one transaction."""
+    suite, table, dates = _ENTITIES[entity]
+    key = suites.ROW_SUITES[suite]
+    after, chunk = -1, 0
+    while True:
+        with warehouse.transaction(engine) as conn:
+            rows = warehouse.query_file(
+                conn,
+                f"quality/{suite}.sql",
+                {**params, "after": after, "rows": config.quality.chunk_rows},
+            )
+        if not rows:
+            return
+        chunk += 1
+        frame = pd.DataFrame(rows)
+        for column in dates:
+            frame[column] = pd.to_datetime(frame[column])
+        outcome = project.run(suite, frame, run_id)
+        loads_of = dict(zip(frame[key].map(_plain), frame["load_id"], strict=True))
+        failures = [
+            {"id": record_id, "load_id": loads_of[record_id], "reasons": reasons}
+            for record_id, reasons in outcome.reasons.items()
+        ]
+        with warehouse.transaction(engine) as conn:
+            warehouse.execute_file(
+                conn,
+                "quality/quarantine_rows.sql",
+                {"entity": entity, "failures": json.dumps(failures)},
+                table=table,
+                key=key,
+            )
+            _record(conn, run_id, suite, chunk, len(frame), len(failures), outcome)
+        judged.update(frame["load_id"])
+        quarantined.update(failure["load_id"] for failure in failures)
+        log.info(
+            "validation %s chunk %d: %d records, %d quarantined",
+            suite,
+            chunk,
+            len(frame),
+            len(failures),
         )
-    return counts
+        after = int(frame[key].iloc[-1])
+
+
+def _judge_loads(
+    engine: Engine,
+    project: _Project,
+    config: Config,
+    params: dict[str, str],
+    run_id: str,
+    judged: Counter[str],
+    quarantined: Counter[str],
+) -> tuple[pd.DataFrame, _Outcome]:
+    """Run the load suite (the circuit breaker) over the run's loads."""
+    volume = config.quality.volume
+    with warehouse.transaction(engine) as conn:
+        loads = pd.DataFrame(
+            warehouse.query_file(
+                conn,
+                "quality/load_checks.sql",
+                {**params, "lookback": volume.lookback_loads, "min_history": volume.min_history},
+            )
+        )
+    loads["rows_judged"] = [judged[load_id] for load_id in loads["load_id"]]
+    loads["rows_quarantined"] = [quarantined[load_id] for load_id in loads["load_id"]]
+    loads["quarantined_share"] = (loads["rows_quarantined"] / loads["rows_judged"]).fillna(0.0)
+    outcome = project.run(suites.LOAD_SUITE, loads, run_id)
+    with warehouse.transaction(engine) as conn:
+        _record(conn, run_id, suites.LOAD_SUITE, 1, len(loads), len(outcome.reasons), outcome)
+    return loads, outcome
 
 
 def _record(
