@@ -51,6 +51,33 @@ exists (
 )
 {%- endmacro %}
 
+{#- date expression `day` plus `years` whole years (29 Feb becomes 28 Feb in common years) -#}
+{% macro add_years(day, years) -%}
+{% if dialect == 'postgresql' -%}
+cast({{ day }} + make_interval(years => cast({{ years }} as integer)) as date)
+{%- else -%}
+cast({{ day }} + to_years(cast({{ years }} as integer)) as date)
+{%- endif %}
+{%- endmacro %}
+
+{#- the UTC instant of local date `day` at local time `at` in the IANA zone expression `zone` -#}
+{% macro local_instant(day, at, zone) -%}
+{% if dialect == 'postgresql' -%}
+(({{ day }} + {{ at }}) at time zone {{ zone }})
+{%- else -%}
+timezone({{ zone }}, cast({{ day }} + {{ at }} as timestamp))
+{%- endif %}
+{%- endmacro %}
+
+{#- the local date in the IANA zone expression `zone` of the instant expression `instant` -#}
+{% macro local_day(instant, zone) -%}
+{% if dialect == 'postgresql' -%}
+cast(({{ instant }} at time zone {{ zone }}) as date)
+{%- else -%}
+cast(timezone({{ zone }}, {{ instant }}) as date)
+{%- endif %}
+{%- endmacro %}
+
 {#- the median of a numeric expression (an aggregate) -#}
 {% macro median(expression) -%}
 {% if dialect == 'postgresql' -%}

@@ -8,6 +8,8 @@ the file and the field, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import os
+import re
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -124,11 +126,100 @@ class QualitySettings(_Strict):
     gx_project_dir: Path
 
 
+Channel = Literal["email", "sms", "video", "phone"]
+
+
+class Milestone(_Strict):
+    """A date-relative touchpoint: due ``offset_days`` after its subject's ``anchor`` date
+    (once, or every year), sent on the first eligible of its channels. A new milestone needs
+    only an entry here and its templates."""
+
+    subject: Literal["placement", "candidate"] = "placement"
+    anchor: Literal["start_date", "end_date", "date_of_birth"]
+    offset_days: int = 0
+    #: once per subject, or every year (the Nth anniversary of the anchor; 29 Feb: 28 Feb)
+    repeat: Literal["once", "yearly"] = "once"
+    #: yearly: the occurrence is the years since the anchor (anniversaries, from this number
+    #: on) or the calendar year (birthdays)
+    occurrence: Literal["years_since", "calendar_year"] = "years_since"
+    first_occurrence: int = 1
+    #: days after the due date it may still go out
+    window_days: int = Field(ge=0)
+    #: the window never runs past the anchor date (an availability check before the end)
+    window_ends_by_anchor: bool = False
+    send_time: time
+    channels: list[Channel] = Field(min_length=1)
+    #: Monday to Friday only: a due date on a weekend moves to the Monday
+    weekdays_only: bool = False
+    #: recruiter tasks do not count against the frequency cap
+    cap_exempt: bool = False
+    #: only placements of these employment classes (all when empty)
+    employment_classes: list[EmploymentClass] = []
+    #: not when the same milestone was sent to the candidate within this many days
+    not_within_days: int | None = Field(None, ge=1)
+    #: not when the placement's check-in drew a negative reply
+    blocked_by_negative_reply: bool = False
+    #: not when another placement of the candidate starts within this many days of the anchor
+    no_next_placement_within_days: int | None = Field(None, ge=0)
+    #: candidate milestones: the candidate has a placement active that day or ended within
+    #: this many days
+    recent_placement_days: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Milestone:
+        if (self.subject == "candidate") != (self.anchor == "date_of_birth"):
+            raise ValueError("date_of_birth is the anchor of candidate milestones, and only theirs")
+        if self.subject == "candidate" and self.recent_placement_days is None:
+            raise ValueError("a candidate milestone needs recent_placement_days")
+        return self
+
+
+class FrequencyCap(_Strict):
+    per_day: int = Field(ge=1)
+    per_7_days: int = Field(ge=1)
+
+
+class PlanningSettings(_Strict):
+    """How the plan stage turns milestones into the touchpoint ledger (sql/cohorts/)."""
+
+    #: how far back a run still writes occurrences whose window passed (as expired)
+    look_back_days: int = Field(ge=0)
+    quiet_hours_start: time
+    quiet_hours_end: time
+    frequency_cap: FrequencyCap
+    #: when more fall due than the cap allows, the first of these are kept
+    priority: list[str] = Field(min_length=1)
+    milestones: dict[str, Milestone] = Field(min_length=1)
+
+    def quiet(self, moment: time) -> bool:
+        """Whether a local wall-clock time falls in the quiet hours."""
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        return (start <= moment or moment < end) if start > end else start <= moment < end
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlanningSettings:
+        for name, milestone in self.milestones.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"milestone name {name!r}: lower case letters, digits and _")
+            if self.quiet(milestone.send_time):
+                raise ValueError(
+                    f"milestones.{name}.send_time {milestone.send_time} is inside the quiet "
+                    f"hours {self.quiet_hours_start}-{self.quiet_hours_end}"
+                )
+        capped = {n for n, m in self.milestones.items() if not m.cap_exempt}
+        if missing := capped - set(self.priority):
+            raise ValueError(f"priority does not rank milestones {sorted(missing)}")
+        if unknown := set(self.priority) - set(self.milestones):
+            raise ValueError(f"priority names unknown milestones {sorted(unknown)}")
+        return self
+
+
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
     ats: AtsSettings
     quality: QualitySettings
+    planning: PlanningSettings
 
     @model_validator(mode="after")
     def _active_statuses_are_known(self) -> Config:

@@ -1,0 +1,106 @@
+"""The plan stage: milestone cohorts in SQL into the touchpoint ledger.
+
+A run plans one local date D (the run's business date, never the wall clock). In one
+transaction, ``sql/cohorts/propose.sql`` decides every occurrence that concerns D into
+``aftercare.plan_proposals`` (due and open: planned with its ``send_at``; missed within the
+look-back: expired; and every reason not to send), and ``apply_plan.sql`` brings the ledger
+``aftercare.touchpoints`` to it: new occurrences are inserted, planned rows are decided again
+(replanned, cancelled, suppressed, expired), sent and other final rows never change, and a run
+for an earlier date never overrides a later one. The milestones are config only
+(``planning.milestones``), passed to the SQL as bound json parameters.
+
+`preview` runs the same for the next days in a transaction it rolls back, treating each day's
+planned touchpoints as sent, and reports what would be planned, by milestone, channel and
+reason: nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from aftercare import warehouse
+from aftercare.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def _params(config: Config, plan_date: date) -> dict[str, Any]:
+    planning = config.planning
+    rank = {name: position for position, name in enumerate(planning.priority)}
+    milestones = [
+        {
+            "name": name,
+            **milestone.model_dump(
+                mode="json", exclude={"channels", "employment_classes", "send_time"}
+            ),
+            "send_time": milestone.send_time.isoformat(),
+            "priority": rank.get(name, len(rank)),
+        }
+        for name, milestone in planning.milestones.items()
+    ]
+    channels = [
+        {"milestone": name, "channel": channel, "rank": position}
+        for name, milestone in planning.milestones.items()
+        for position, channel in enumerate(milestone.channels)
+    ]
+    classes = [
+        {"milestone": name, "class": employment_class}
+        for name, milestone in planning.milestones.items()
+        for employment_class in milestone.employment_classes
+    ]
+    return {
+        "plan_date": plan_date.isoformat(),
+        "look_back": planning.look_back_days,
+        "zone": config.agency.time_zone,
+        "per_day": planning.frequency_cap.per_day,
+        "per_7_days": planning.frequency_cap.per_7_days,
+        "milestones": json.dumps(milestones),
+        "channels": json.dumps(channels),
+        "classes": json.dumps(classes),
+    }
+
+
+def _decide(conn: Connection, config: Config, plan_date: date) -> list[dict[str, Any]]:
+    """Decide ``plan_date`` into the ledger (inside the caller's transaction); returns the
+    decisions counted by milestone, channel, status and reason."""
+    params = _params(config, plan_date)
+    warehouse.execute_file(conn, "cohorts/reset_proposals.sql")
+    warehouse.execute_file(conn, "cohorts/propose.sql", params)
+    decisions = warehouse.query_file(conn, "cohorts/proposal_counts.sql")
+    warehouse.execute_file(conn, "cohorts/apply_plan.sql", params)
+    return decisions
+
+
+def plan(engine: Engine, config: Config, plan_date: date) -> dict[str, int]:
+    """Plan local date ``plan_date``; returns the run's decisions counted by status (and
+    reason), for the run summary."""
+    with warehouse.transaction(engine) as conn:
+        decisions = _decide(conn, config, plan_date)
+    counts: Counter[str] = Counter()
+    for row in decisions:
+        key = row["status"] if row["reason"] is None else f"{row['status']}_{row['reason']}"
+        counts[f"touchpoints_{key}"] += int(row["touchpoints"])
+    log.info("plan %s: %s", plan_date, dict(counts))
+    return dict(counts)
+
+
+def preview(engine: Engine, config: Config, first_day: date, days: int) -> list[dict[str, Any]]:
+    """What planning ``days`` days from ``first_day`` would decide, one row per day,
+    milestone, channel, status and reason; the warehouse is left as it was."""
+    rows = []
+    with engine.connect() as conn, conn.begin() as transaction:
+        try:
+            for offset in range(days):
+                day = first_day + timedelta(days=offset)
+                rows += [{"day": day, **row} for row in _decide(conn, config, day)]
+                # the day's touchpoints go out, as dispatch would send them
+                warehouse.execute_file(conn, "cohorts/preview_send.sql", {"plan_date": day})
+        finally:
+            transaction.rollback()
+    return rows

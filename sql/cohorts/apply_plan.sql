@@ -1,0 +1,71 @@
+-- aftercare.touchpoints: the ledger takes what the run for local date :plan_date decided
+-- (aftercare.plan_proposals). Sent and otherwise final rows never change; planned rows are
+-- decided again by every run, but never by a run for an earlier date than the one that last
+-- decided them (a backfill leaves later decisions alone).
+
+-- planned rows decided again: replanned, or now expired, suppressed or cancelled
+update aftercare.touchpoints as t
+set status = p.status,
+    reason = p.reason,
+    channel = p.channel,
+    due_date = p.due_date,
+    window_end = p.window_end,
+    send_at = p.send_at,
+    plan_date = cast(:plan_date as date),
+    updated_at = current_timestamp
+from aftercare.plan_proposals as p
+where p.touchpoint_id = t.touchpoint_id
+    and t.status = 'planned'
+    and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
+    and (
+        t.status is distinct from p.status
+        or t.reason is distinct from p.reason
+        or t.channel is distinct from p.channel
+        or t.due_date is distinct from p.due_date
+        or t.send_at is distinct from p.send_at
+    );
+
+-- planned rows no longer due at all: the placement ended, or changed out of reach
+update aftercare.touchpoints as t
+set status = 'cancelled',
+    reason = case
+        when exists (
+            select 1
+            from staging.placements as p
+            where p.placement_id = t.placement_id
+                and p.is_active
+                and not p.is_deleted
+                and (p.end_date is null or p.end_date >= t.due_date)
+        ) then 'placement_changed'
+        else 'placement_ended'
+    end,
+    plan_date = cast(:plan_date as date),
+    updated_at = current_timestamp
+where t.status = 'planned'
+    and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
+    and not exists (
+        select 1 from aftercare.plan_proposals as p where p.touchpoint_id = t.touchpoint_id
+    );
+
+-- occurrences new to the ledger
+insert into aftercare.touchpoints (
+    touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
+    window_end, send_at, status, reason, plan_date
+)
+select
+    p.touchpoint_id,
+    p.milestone,
+    p.placement_id,
+    p.candidate_id,
+    p.occurrence,
+    p.channel,
+    p.due_date,
+    p.window_end,
+    p.send_at,
+    p.status,
+    p.reason,
+    cast(:plan_date as date)
+from aftercare.plan_proposals as p
+where not exists (
+    select 1 from aftercare.touchpoints as t where t.touchpoint_id = p.touchpoint_id
+)

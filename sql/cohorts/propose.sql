@@ -1,0 +1,391 @@
+{% import "macros.sql" as m with context %}
+-- aftercare.plan_proposals: one row per milestone occurrence that the run for local date
+-- :plan_date decides, with the status and reason it decides:
+--   planned     due, inside its window, a channel, within the cap: send_at on :plan_date (or
+--               on the day after, when the cap defers it and its window allows; or on its due
+--               date when that is still ahead, a planned row whose date moved)
+--   expired     missed_window: its window closed unsent (due within :look_back days)
+--   suppressed  candidate_removed, recently_sent, negative_reply, no_eligible_channel,
+--               frequency_cap
+--   cancelled   next_placement: the candidate is placed again within reach of the end
+-- The milestones are config (:milestones, their :channels in order, their employment
+-- :classes); local dates and times are the candidate's (else the agency's :zone).
+insert into aftercare.plan_proposals (
+    touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
+    window_end, send_at, status, reason
+)
+with
+milestones as (
+    select
+        r.value ->> 'name' as milestone,
+        r.value ->> 'subject' as subject,
+        r.value ->> 'anchor' as anchor,
+        cast(r.value ->> 'offset_days' as integer) as offset_days,
+        r.value ->> 'repeat' as repeat_rule,
+        r.value ->> 'occurrence' as occurrence_rule,
+        cast(r.value ->> 'first_occurrence' as integer) as first_occurrence,
+        cast(r.value ->> 'window_days' as integer) as window_days,
+        cast(r.value ->> 'window_ends_by_anchor' as boolean) as window_ends_by_anchor,
+        cast(r.value ->> 'send_time' as time) as send_time,
+        cast(r.value ->> 'weekdays_only' as boolean) as weekdays_only,
+        cast(r.value ->> 'cap_exempt' as boolean) as cap_exempt,
+        cast(r.value ->> 'not_within_days' as integer) as not_within_days,
+        cast(r.value ->> 'blocked_by_negative_reply' as boolean) as blocked_by_negative_reply,
+        cast(r.value ->> 'no_next_placement_within_days' as integer) as next_placement_days,
+        cast(r.value ->> 'recent_placement_days' as integer) as recent_placement_days,
+        cast(r.value ->> 'priority' as integer) as priority
+    from {{ m.json_rows('milestones') }} as r
+),
+
+milestone_channels as (
+    select
+        r.value ->> 'milestone' as milestone,
+        r.value ->> 'channel' as channel,
+        cast(r.value ->> 'rank' as integer) as channel_rank
+    from {{ m.json_rows('channels') }} as r
+),
+
+milestone_classes as (
+    select r.value ->> 'milestone' as milestone, r.value ->> 'class' as employment_class
+    from {{ m.json_rows('classes') }} as r
+),
+
+plan_day as (
+    select cast(:plan_date as date) as d
+),
+
+-- the ledger's rows still open (a planned row is decided again whatever its due date now),
+-- and the ones this run must leave alone: final rows, and rows a later run decided
+open_ledger as (
+    select touchpoint_id
+    from aftercare.touchpoints
+    where status = 'planned' and coalesce(plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
+),
+
+settled_ledger as (
+    select touchpoint_id
+    from aftercare.touchpoints
+    where status <> 'planned' or plan_date > cast(:plan_date as date)
+),
+
+-- yearly milestones: this year's occurrence and last year's (a window or the look-back may
+-- reach back over New Year)
+years_back as (
+    select 0 as back
+    union all
+    select 1
+),
+
+-- one row per placement milestone and placement (and year), with its anchor date
+placement_anchors as (
+    select
+        ms.milestone,
+        p.placement_id,
+        p.candidate_id,
+        case ms.anchor when 'start_date' then p.start_date when 'end_date' then p.end_date end
+            as anchor_date,
+        y.back
+    from milestones as ms
+    inner join staging.placements as p on ms.subject = 'placement'
+    inner join years_back as y on ms.repeat_rule = 'yearly' or y.back = 0
+    where not p.is_deleted
+        and (
+            not exists (select 1 from milestone_classes as k where k.milestone = ms.milestone)
+            or p.employment_class in (
+                select k.employment_class from milestone_classes as k where k.milestone = ms.milestone
+            )
+        )
+),
+
+candidate_anchors as (
+    select
+        ms.milestone,
+        cast(null as bigint) as placement_id,
+        c.candidate_id,
+        c.date_of_birth as anchor_date,
+        y.back
+    from milestones as ms
+    inner join staging.candidates as c on ms.subject = 'candidate'
+    inner join years_back as y on ms.repeat_rule = 'yearly' or y.back = 0
+    where c.date_of_birth is not null
+),
+
+anchors as (
+    select * from placement_anchors where anchor_date is not null
+    union all
+    select * from candidate_anchors
+),
+
+-- the occurrence number and the date it falls due before any weekend move
+nominal as (
+    select
+        a.milestone,
+        a.placement_id,
+        a.candidate_id,
+        a.anchor_date,
+        case
+            when ms.repeat_rule = 'once' then 1
+            when ms.occurrence_rule = 'calendar_year' then extract(year from p.d) - a.back
+            else extract(year from p.d) - extract(year from a.anchor_date) - a.back
+        end as occurrence
+    from anchors as a
+    inner join milestones as ms on ms.milestone = a.milestone
+    cross join plan_day as p
+),
+
+occurrences as (
+    select
+        n.*,
+        case
+            when ms.repeat_rule = 'once' then n.anchor_date + ms.offset_days
+            when ms.occurrence_rule = 'calendar_year'
+                then {{ m.add_years('n.anchor_date', 'n.occurrence - extract(year from n.anchor_date)') }}
+                    + ms.offset_days
+            else {{ m.add_years('n.anchor_date', 'n.occurrence') }} + ms.offset_days
+        end as nominal_due
+    from nominal as n
+    inner join milestones as ms on ms.milestone = n.milestone
+    where ms.repeat_rule = 'once' or n.occurrence >= ms.first_occurrence
+),
+
+-- weekend due dates move to the Monday; the window counts from there
+dated as (
+    select
+        o.milestone,
+        o.placement_id,
+        o.candidate_id,
+        cast(o.occurrence as integer) as occurrence,
+        o.anchor_date,
+        o.milestone || ':' || case when o.placement_id is null then 'candidate:' || cast(o.candidate_id as varchar)
+            else 'placement:' || cast(o.placement_id as varchar) end
+            || ':' || cast(cast(o.occurrence as integer) as varchar) as touchpoint_id,
+        case
+            when ms.weekdays_only and extract(isodow from o.nominal_due) >= 6
+                then o.nominal_due + cast(8 - extract(isodow from o.nominal_due) as integer)
+            else o.nominal_due
+        end as due_date
+    from occurrences as o
+    inner join milestones as ms on ms.milestone = o.milestone
+),
+
+windowed as (
+    select
+        dd.*,
+        case
+            when ms.window_ends_by_anchor
+                then least(dd.due_date + ms.window_days, dd.anchor_date)
+            else dd.due_date + ms.window_days
+        end as window_end
+    from dated as dd
+    inner join milestones as ms on ms.milestone = dd.milestone
+),
+
+-- what this run decides: due by the plan date and still open, or missed within the look-back;
+-- and every planned row of the ledger, wherever its due date moved
+relevant as (
+    select w.*
+    from windowed as w
+    cross join plan_day as p
+    where (
+        (w.due_date <= p.d and (w.window_end >= p.d or w.due_date >= p.d - :look_back))
+        or exists (select 1 from open_ledger as o where o.touchpoint_id = w.touchpoint_id)
+    )
+        and not exists (select 1 from settled_ledger as s where s.touchpoint_id = w.touchpoint_id)
+),
+
+-- the subject must still hold: placement active on the due date; a candidate milestone needs a
+-- placement active that day or ended within recent_placement_days
+subject_holds as (
+    select r.*
+    from relevant as r
+    inner join milestones as ms on ms.milestone = r.milestone
+    left join staging.placements as p on p.placement_id = r.placement_id
+    where (
+        ms.subject = 'placement'
+        and p.is_active
+        and (p.end_date is null or p.end_date >= r.due_date)
+    ) or (
+        ms.subject = 'candidate'
+        and exists (
+            select 1
+            from staging.placements as q
+            where q.candidate_id = r.candidate_id
+                and not q.is_deleted
+                and q.start_date <= r.due_date
+                and (
+                    (q.end_date is null and q.is_active)
+                    or q.end_date >= r.due_date - ms.recent_placement_days
+                )
+        )
+    )
+),
+
+candidates as (
+    select
+        c.candidate_id,
+        coalesce(c.time_zone, :zone) as zone,
+        c.is_anonymized or c.is_deleted as removed,
+        c.email is not null and not c.email_opt_out
+            and not exists (
+                select 1 from aftercare.suppressions as s
+                where s.candidate_id = c.candidate_id and s.channel in ('email', 'all')
+            ) as email_ok,
+        c.mobile_e164 is not null and c.sms_opt_in
+            and not exists (
+                select 1 from aftercare.suppressions as s
+                where s.candidate_id = c.candidate_id and s.channel in ('sms', 'all')
+            ) as sms_ok,
+        coalesce(c.phone_e164, c.mobile_e164) is not null
+            and not exists (
+                select 1 from aftercare.suppressions as s
+                where s.candidate_id = c.candidate_id and s.channel = 'all'
+            ) as phone_ok
+    from staging.candidates as c
+),
+
+-- the first eligible channel of each occurrence (video goes out by email, else by sms)
+channels as (
+    select touchpoint_id, channel
+    from (
+        select
+            h.touchpoint_id,
+            mc.channel,
+            row_number() over (partition by h.touchpoint_id order by mc.channel_rank) as pick
+        from subject_holds as h
+        inner join candidates as c on c.candidate_id = h.candidate_id
+        inner join milestone_channels as mc on mc.milestone = h.milestone
+        left join staging.placements as p on p.placement_id = h.placement_id
+        where (mc.channel = 'email' and c.email_ok)
+            or (mc.channel = 'sms' and c.sms_ok)
+            or (mc.channel = 'video' and (c.email_ok or c.sms_ok))
+            or (mc.channel = 'phone' and c.phone_ok and p.owner_id is not null)
+    ) as eligible
+    where pick = 1
+),
+
+-- the first verdict that applies, in this order
+judged as (
+    select
+        h.*,
+        c.zone,
+        ch.channel,
+        ms.cap_exempt,
+        ms.priority,
+        ms.send_time,
+        case
+            when c.removed then 'suppressed:candidate_removed'
+            when ms.next_placement_days is not null and exists (
+                select 1
+                from staging.placements as q
+                where q.candidate_id = h.candidate_id
+                    and q.placement_id <> h.placement_id
+                    and not q.is_deleted
+                    and q.start_date between h.anchor_date and h.anchor_date + ms.next_placement_days
+            ) then 'cancelled:next_placement'
+            when ms.not_within_days is not null and exists (
+                select 1
+                from aftercare.touchpoints as t
+                where t.candidate_id = h.candidate_id
+                    and t.milestone = h.milestone
+                    and t.touchpoint_id <> h.touchpoint_id
+                    and t.status = 'sent'
+                    and {{ m.local_day('t.sent_at', 'c.zone') }} > h.due_date - ms.not_within_days
+            ) then 'suppressed:recently_sent'
+            when ms.blocked_by_negative_reply and exists (
+                select 1
+                from engagement.responses as r
+                inner join aftercare.touchpoints as t on t.touchpoint_id = r.touchpoint_id
+                where r.kind = 'reply'
+                    and r.detail ->> 'sentiment' = 'negative'
+                    and t.placement_id = h.placement_id
+            ) then 'suppressed:negative_reply'
+            when h.window_end < p.d then 'expired:missed_window'
+            when ch.channel is null then 'suppressed:no_eligible_channel'
+        end as verdict
+    from subject_holds as h
+    inner join candidates as c on c.candidate_id = h.candidate_id
+    inner join milestones as ms on ms.milestone = h.milestone
+    left join channels as ch on ch.touchpoint_id = h.touchpoint_id
+    cross join plan_day as p
+),
+
+-- one occurrence per candidate of a milestone that must not repeat within days: the earliest
+-- due (then the lowest id) goes ahead, the others are suppressed as recently sent
+deduplicated as (
+    select
+        j.*,
+        case
+            when j.verdict is null and ms.not_within_days is not null and row_number() over (
+                partition by j.candidate_id, j.milestone, j.verdict is null
+                order by j.due_date, j.touchpoint_id
+            ) > 1 then 'suppressed:recently_sent'
+            else j.verdict
+        end as decided
+    from judged as j
+    inner join milestones as ms on ms.milestone = j.milestone
+),
+
+-- what the cap already counts: messages sent to the candidate on the plan date and in the
+-- seven days to it (recruiter tasks and other exempt milestones do not count)
+sent_counts as (
+    select
+        t.candidate_id,
+        sum(case when {{ m.local_day('t.sent_at', 'c.zone') }} = p.d then 1 else 0 end) as today,
+        count(*) as week
+    from aftercare.touchpoints as t
+    inner join milestones as ms on ms.milestone = t.milestone and not ms.cap_exempt
+    inner join candidates as c on c.candidate_id = t.candidate_id
+    cross join plan_day as p
+    where t.status = 'sent'
+        and {{ m.local_day('t.sent_at', 'c.zone') }} between p.d - 6 and p.d
+    group by t.candidate_id
+),
+
+-- the capped occurrences due by the plan date, in priority order per candidate
+ranked as (
+    select
+        d.touchpoint_id,
+        row_number() over (
+            partition by d.candidate_id order by d.priority, d.due_date, d.touchpoint_id
+        ) as cap_rank,
+        greatest(
+            0,
+            least(
+                :per_day - coalesce(s.today, 0), :per_7_days - coalesce(s.week, 0)
+            )
+        ) as allowance
+    from deduplicated as d
+    left join sent_counts as s on s.candidate_id = d.candidate_id
+    cross join plan_day as p
+    where d.decided is null and not d.cap_exempt and d.due_date <= p.d
+)
+
+select
+    d.touchpoint_id,
+    d.milestone,
+    d.placement_id,
+    d.candidate_id,
+    d.occurrence,
+    d.channel,
+    d.due_date,
+    d.window_end,
+    case
+        when d.decided is not null then null
+        when d.due_date > p.d then {{ m.local_instant('d.due_date', 'd.send_time', 'd.zone') }}
+        when r.cap_rank > r.allowance and d.window_end <= p.d then null
+        when r.cap_rank > r.allowance
+            then {{ m.local_instant('p.d + 1', 'd.send_time', 'd.zone') }}
+        else {{ m.local_instant('p.d', 'd.send_time', 'd.zone') }}
+    end as send_at,
+    case
+        when d.decided is not null then split_part(d.decided, ':', 1)
+        when r.cap_rank > r.allowance and d.window_end <= p.d then 'suppressed'
+        else 'planned'
+    end as status,
+    case
+        when d.decided is not null then split_part(d.decided, ':', 2)
+        when r.cap_rank > r.allowance and d.window_end <= p.d then 'frequency_cap'
+    end as reason
+from deduplicated as d
+left join ranked as r on r.touchpoint_id = d.touchpoint_id
+cross join plan_day as p

@@ -1,0 +1,2 @@
+-- aftercare.plan_proposals: emptied before a run decides into it
+delete from aftercare.plan_proposals
