@@ -57,7 +57,7 @@ plan_day as (
 -- the ledger's rows still open (a planned row is decided again whatever its due date now),
 -- and the ones this run must leave alone: final rows, and rows a later run decided
 open_ledger as (
-    select touchpoint_id
+    select touchpoint_id, due_date
     from aftercare.touchpoints
     where status = 'planned' and coalesce(plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
 ),
@@ -220,22 +220,24 @@ subject_holds as (
     )
 ),
 
+-- each candidate's zone and the channels they may be reached on (none once anonymised or
+-- deleted in the ATS)
 candidates as (
     select
         c.candidate_id,
         coalesce(c.time_zone, :zone) as zone,
         c.is_anonymized or c.is_deleted as removed,
-        c.email is not null and not c.email_opt_out
+        not (c.is_anonymized or c.is_deleted) and c.email is not null and not c.email_opt_out
             and not exists (
                 select 1 from aftercare.suppressions as s
                 where s.candidate_id = c.candidate_id and s.channel in ('email', 'all')
             ) as email_ok,
-        c.mobile_e164 is not null and c.sms_opt_in
+        not (c.is_anonymized or c.is_deleted) and c.mobile_e164 is not null and c.sms_opt_in
             and not exists (
                 select 1 from aftercare.suppressions as s
                 where s.candidate_id = c.candidate_id and s.channel in ('sms', 'all')
             ) as sms_ok,
-        coalesce(c.phone_e164, c.mobile_e164) is not null
+        not (c.is_anonymized or c.is_deleted) and coalesce(c.phone_e164, c.mobile_e164) is not null
             and not exists (
                 select 1 from aftercare.suppressions as s
                 where s.candidate_id = c.candidate_id and s.channel = 'all'
@@ -299,6 +301,12 @@ judged as (
                     and r.detail ->> 'sentiment' = 'negative'
                     and t.placement_id = h.placement_id
             ) then 'suppressed:negative_reply'
+            -- a planned row whose date moved out of reach was changed, not missed
+            when h.window_end < p.d and exists (
+                select 1
+                from open_ledger as o
+                where o.touchpoint_id = h.touchpoint_id and o.due_date <> h.due_date
+            ) then 'cancelled:placement_changed'
             when h.window_end < p.d then 'expired:missed_window'
             when ch.channel is null then 'suppressed:no_eligible_channel'
         end as verdict

@@ -1,0 +1,487 @@
+"""The plan stage on hand-made placements and candidates, each rule with a hand-checked
+expectation, on DuckDB and on Postgres."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from aftercare import plan, warehouse
+from aftercare.config import Config, load_config
+
+CANDIDATE = {
+    "email": "c@example.com",
+    "email_opt_out": False,
+    "mobile_e164": "+447700900123",
+    "phone_e164": None,
+    "sms_opt_in": True,
+    "date_of_birth": None,
+    "time_zone": "Europe/London",
+    "is_anonymized": False,
+    "is_deleted": False,
+}
+PLACEMENT = {
+    "owner_id": 7,
+    "employment_class": "permanent",
+    "status": "Placed",
+    "is_active": True,
+    "end_date": None,
+    "is_deleted": False,
+}
+
+
+@pytest.fixture
+def engine(warehouse_engine: sa.Engine) -> sa.Engine:
+    warehouse.migrate(warehouse_engine)
+    return warehouse_engine
+
+
+def only(*names: str, **planning: object) -> Config:
+    """The test config with just these milestones (and planning settings changed)."""
+    config = load_config()
+    kept = {name: config.planning.milestones[name] for name in names}
+    priority = [name for name in config.planning.priority if name in kept]
+    update = {"milestones": kept, "priority": priority or [names[0]], **planning}
+    return config.model_copy(update={"planning": config.planning.model_copy(update=update)})
+
+
+def candidate(engine: sa.Engine, candidate_id: int, **fields: object) -> None:
+    row = {**CANDIDATE, **fields, "candidate_id": candidate_id}
+    upsert(engine, "candidates", "candidate_id", row)
+
+
+def placement(engine: sa.Engine, placement_id: int, candidate_id: int, **fields: object) -> None:
+    row = {**PLACEMENT, **fields, "placement_id": placement_id, "candidate_id": candidate_id}
+    upsert(engine, "placements", "placement_id", row)
+
+
+def upsert(engine: sa.Engine, table: str, key: str, row: dict) -> None:
+    row = {**row, "date_last_modified": datetime(2026, 1, 1, tzinfo=UTC), "load_id": "test"}
+    columns = ", ".join(row)
+    values = ", ".join(f":{name}" for name in row)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"delete from staging.{table} where {key} = :{key}"), row)  # noqa: S608
+        conn.execute(sa.text(f"insert into staging.{table} ({columns}) values ({values})"), row)  # noqa: S608
+
+
+def suppress(engine: sa.Engine, candidate_id: int, channel: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into aftercare.suppressions (candidate_id, channel, reason, source)"
+                " values (:c, :ch, 'opt_out', 'test')"
+            ),
+            {"c": candidate_id, "ch": channel},
+        )
+
+
+def mark_sent(engine: sa.Engine, touchpoint_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "update aftercare.touchpoints set status = 'sent', sent_at = send_at"
+                " where touchpoint_id = :t"
+            ),
+            {"t": touchpoint_id},
+        )
+
+
+def ledger(engine: sa.Engine) -> dict[str, tuple]:
+    """touchpoint id -> (status, reason, channel, due date, UTC send_at 'YYYY-MM-DD HH:MM')."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select touchpoint_id, status, reason, channel, due_date, send_at"
+                " from aftercare.touchpoints"
+            )
+        ).all()
+    return {
+        row[0]: (
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5].astimezone(UTC).strftime("%Y-%m-%d %H:%M") if row[5] else None,
+        )
+        for row in rows
+    }
+
+
+def run(engine: sa.Engine, config: Config, day: str) -> dict[str, tuple]:
+    plan.plan(engine, config, date.fromisoformat(day))
+    return ledger(engine)
+
+
+D = date.fromisoformat
+
+
+# ------------------------------------------------------------------------------------------
+# due dates, windows, time zones
+
+
+@pytest.mark.parametrize(
+    ("zone", "send_at"),
+    [
+        ("Europe/London", "2026-11-30 08:00"),  # GMT in winter
+        ("America/Los_Angeles", "2026-11-30 16:00"),  # PST: 08:00 is 16:00 UTC
+        ("Pacific/Auckland", "2026-11-29 19:00"),  # NZDT: 08:00 local is the day before in UTC
+        (None, "2026-11-30 08:00"),  # no zone of their own: the agency's
+    ],
+)
+def test_first_day_goes_out_at_eight_local(
+    engine: sa.Engine, zone: str | None, send_at: str
+) -> None:
+    candidate(engine, 1, time_zone=zone)
+    placement(engine, 10, 1, start_date=D("2026-11-30"))
+
+    assert run(engine, only("first_day"), "2026-11-30") == {
+        "first_day:placement:10:1": ("planned", None, "sms", D("2026-11-30"), send_at)
+    }
+
+
+def test_send_times_follow_daylight_saving(engine: sa.Engine) -> None:
+    # London: GMT until Sunday 29 March 2026, BST after
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-03-27"))
+    placement(engine, 11, 1, start_date=D("2026-03-30"))
+    config = only("first_day")
+
+    assert run(engine, config, "2026-03-27")["first_day:placement:10:1"][4] == "2026-03-27 08:00"
+    assert run(engine, config, "2026-03-30")["first_day:placement:11:1"][4] == "2026-03-30 07:00"
+
+
+def test_weekend_due_date_moves_to_monday_and_the_window_counts_from_there(
+    engine: sa.Engine,
+) -> None:
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-10-24"))  # + 35 days = Saturday 28 November
+    config = only("check_in")
+
+    assert run(engine, config, "2026-11-28") == {}
+    assert run(engine, config, "2026-11-30") == {
+        "check_in:placement:10:1": ("planned", None, "email", D("2026-11-30"), "2026-11-30 10:00")
+    }
+    with engine.connect() as conn:
+        window_end = conn.execute(sa.text("select window_end from aftercare.touchpoints")).scalar()
+    assert window_end == D("2026-12-07")
+
+
+def test_a_late_run_plans_inside_the_window_and_expires_after_it(engine: sa.Engine) -> None:
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-10-26"))  # check-in due Monday 30 November
+    placement(engine, 11, 1, start_date=D("2026-10-05"))  # due Monday 9 November: long missed
+    config = only("check_in")
+
+    # the first run after an outage: 10 is still in its window (to 7 December), 11 was missed
+    # 24 days ago, beyond the 14-day look-back: not written at all
+    assert run(engine, config, "2026-12-03") == {
+        "check_in:placement:10:1": ("planned", None, "email", D("2026-11-30"), "2026-12-03 10:00")
+    }
+    # nothing sent by the 8th: the window closed
+    assert run(engine, config, "2026-12-08")["check_in:placement:10:1"][:2] == (
+        "expired",
+        "missed_window",
+    )
+
+
+def test_an_outage_is_written_as_expired_within_the_look_back(engine: sa.Engine) -> None:
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-11-20"))
+
+    assert run(engine, only("first_day"), "2026-11-30") == {
+        "first_day:placement:10:1": ("expired", "missed_window", "sms", D("2026-11-20"), None)
+    }
+
+
+def test_leap_day_anniversaries_and_birthdays_fall_on_28_february(engine: sa.Engine) -> None:
+    candidate(engine, 1, date_of_birth=D("2000-02-29"))
+    placement(engine, 11, 1, start_date=D("2024-06-03"))
+    candidate(engine, 2)
+    placement(engine, 10, 2, start_date=D("2024-02-29"))
+    config = only("work_anniversary", "birthday")
+
+    common = run(engine, config, "2025-02-28")
+    assert common["work_anniversary:placement:10:1"][:4] == (
+        "planned",
+        None,
+        "video",
+        D("2025-02-28"),
+    )
+    assert common["birthday:candidate:1:2025"][3] == D("2025-02-28")
+    leap = run(engine, config, "2028-02-29")
+    assert leap["work_anniversary:placement:10:4"][3] == D("2028-02-29")
+    assert leap["birthday:candidate:1:2028"][3] == D("2028-02-29")
+
+
+def test_no_anniversary_on_the_start_date_itself(engine: sa.Engine) -> None:
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-11-30"))
+
+    assert run(engine, only("work_anniversary"), "2026-11-30") == {}
+
+
+def test_birthday_needs_a_placement_active_or_ended_within_730_days(engine: sa.Engine) -> None:
+    config = only("birthday")
+    candidate(engine, 1, date_of_birth=D("1990-12-01"))
+    placement(engine, 10, 1, start_date=D("2020-01-06"), end_date=D("2024-11-01"))
+    candidate(engine, 2, date_of_birth=D("1990-12-01"))
+    placement(engine, 20, 2, start_date=D("2020-01-06"), end_date=D("2025-06-30"))
+
+    assert set(run(engine, config, "2026-12-01")) == {"birthday:candidate:2:2026"}
+
+
+# ------------------------------------------------------------------------------------------
+# conditions of single milestones
+
+
+def test_availability_check_for_temps_before_the_end_and_not_when_placed_again(
+    engine: sa.Engine,
+) -> None:
+    config = only("availability_check")
+    candidate(engine, 1)
+    placement(
+        engine, 10, 1, employment_class="temp", start_date=D("2026-06-01"), end_date=D("2027-01-29")
+    )
+    candidate(engine, 2)
+    placement(
+        engine,
+        20,
+        2,
+        employment_class="contract",
+        start_date=D("2026-06-01"),
+        end_date=D("2027-01-29"),
+    )
+    placement(engine, 21, 2, employment_class="temp", start_date=D("2027-02-05"))  # 7 days on
+    candidate(engine, 3)
+    placement(engine, 30, 3, start_date=D("2026-06-01"), end_date=D("2027-01-29"))  # permanent
+
+    decided = run(engine, config, "2027-01-15")  # Friday, 14 days before the end
+    assert decided == {
+        "availability_check:placement:10:1": (
+            "planned",
+            None,
+            "sms",
+            D("2027-01-15"),
+            "2027-01-15 10:00",
+        ),
+        "availability_check:placement:20:1": (
+            "cancelled",
+            "next_placement",
+            "sms",
+            D("2027-01-15"),
+            None,
+        ),
+    }
+
+
+def test_review_request_not_twice_a_year_and_not_after_a_negative_reply(
+    engine: sa.Engine,
+) -> None:
+    config = only("review_request")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-01-05"))  # + 56 = Monday 2 March
+    placement(engine, 11, 1, start_date=D("2026-09-07"))  # + 56 = Monday 2 November
+    candidate(engine, 2)
+    placement(engine, 20, 2, start_date=D("2026-09-07"))
+    run(engine, config, "2026-03-02")
+    mark_sent(engine, "review_request:placement:10:1")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into aftercare.touchpoints (touchpoint_id, milestone, placement_id,"
+                " candidate_id, occurrence, due_date, status) values"
+                " ('check_in:placement:20:1', 'check_in', 20, 2, 1, '2026-10-12', 'sent')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "insert into engagement.responses (response_id, candidate_id, kind, occurred_at,"
+                " touchpoint_id, detail) values ('r1', 2, 'reply', '2026-10-13T09:00:00Z',"
+                " 'check_in:placement:20:1', :detail)"
+            ).bindparams(sa.bindparam("detail", type_=sa.JSON)),
+            {"detail": {"sentiment": "negative"}},
+        )
+
+    decided = run(engine, config, "2026-11-02")
+    assert decided["review_request:placement:11:1"][:2] == ("suppressed", "recently_sent")
+    assert decided["review_request:placement:20:1"][:2] == ("suppressed", "negative_reply")
+
+
+# ------------------------------------------------------------------------------------------
+# channels and consent
+
+
+def test_channel_is_the_first_eligible_one(engine: sa.Engine) -> None:
+    config = only("first_day", "check_in_call")
+    candidate(engine, 1, sms_opt_in=False)  # no sms consent: email
+    placement(engine, 10, 1, start_date=D("2026-11-30"))
+    candidate(engine, 2, email=None, mobile_e164=None, phone_e164=None)  # nothing
+    placement(engine, 20, 2, start_date=D("2026-11-30"))
+    candidate(engine, 3, is_anonymized=True)
+    placement(engine, 30, 3, start_date=D("2026-11-30"))
+    candidate(engine, 4)
+    suppress(engine, 4, "all")  # all: not even a recruiter call
+    placement(engine, 40, 4, start_date=D("2026-11-30"))
+    candidate(engine, 5, email_opt_out=True, sms_opt_in=False, phone_e164="+442079460000")
+    placement(engine, 50, 5, start_date=D("2026-11-30"), owner_id=None)
+
+    decided = {tp: row[:3] for tp, row in run(engine, config, "2026-11-30").items()}
+    assert {tp: row for tp, row in decided.items() if tp.startswith("first_day")} == {
+        "first_day:placement:10:1": ("planned", None, "email"),
+        "first_day:placement:20:1": ("suppressed", "no_eligible_channel", None),
+        "first_day:placement:30:1": ("suppressed", "candidate_removed", None),
+        "first_day:placement:40:1": ("suppressed", "no_eligible_channel", None),
+        "first_day:placement:50:1": ("suppressed", "no_eligible_channel", None),
+    }
+
+
+def test_video_goes_by_email_or_sms_and_phone_needs_owner_and_number(engine: sa.Engine) -> None:
+    config = only("referral_ask", "check_in_call")
+    candidate(engine, 1, email=None)  # video by sms still counts as video
+    placement(engine, 10, 1, start_date=D("2026-08-31"))  # + 35 = Mon 5 Oct; + 90 = Sun 29 Nov
+    candidate(engine, 2, email=None, mobile_e164=None, phone_e164="+442079460000")
+    placement(engine, 20, 2, start_date=D("2026-08-31"), owner_id=None)
+
+    at_call = run(engine, config, "2026-10-05")
+    assert at_call["check_in_call:placement:10:1"][:3] == ("planned", None, "phone")
+    assert at_call["check_in_call:placement:20:1"][:3] == (
+        "suppressed",
+        "no_eligible_channel",
+        None,
+    )
+    at_referral = run(engine, config, "2026-11-30")  # Sunday's due date moved to Monday
+    assert at_referral["referral_ask:placement:10:1"][:4] == (
+        "planned",
+        None,
+        "video",
+        D("2026-11-30"),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# the frequency cap
+
+
+def test_cap_keeps_by_priority_and_moves_the_rest_to_the_next_day_their_window_allows(
+    engine: sa.Engine,
+) -> None:
+    config = only("first_day", "check_in", "check_in_call", "birthday")
+    candidate(engine, 1, date_of_birth=D("1990-11-30"))
+    placement(engine, 10, 1, start_date=D("2026-11-30"))  # first day
+    placement(engine, 11, 1, start_date=D("2026-10-26"))  # check-in (and its call) due today
+
+    day1 = run(engine, config, "2026-11-30")
+    assert day1["first_day:placement:10:1"][:2] == ("planned", None)
+    assert day1["check_in:placement:11:1"][4] == "2026-12-01 10:00"  # moved to tomorrow
+    assert day1["birthday:candidate:1:2026"][:2] == ("suppressed", "frequency_cap")  # no window
+    assert day1["check_in_call:placement:11:1"][4] == "2026-11-30 10:00"  # exempt
+    mark_sent(engine, "first_day:placement:10:1")
+
+    day2 = run(engine, config, "2026-12-01")
+    assert day2["check_in:placement:11:1"][:2] == ("planned", None)
+    assert day2["check_in:placement:11:1"][4] == "2026-12-01 10:00"
+
+
+def test_cap_of_three_in_seven_days(engine: sa.Engine) -> None:
+    config = only("first_day")
+    candidate(engine, 1)
+    for placement_id, day in ((10, "2026-11-24"), (11, "2026-11-26"), (12, "2026-11-28")):
+        placement(engine, placement_id, 1, start_date=D(day))
+        run(engine, config, day)
+        mark_sent(engine, f"first_day:placement:{placement_id}:1")
+    placement(engine, 13, 1, start_date=D("2026-11-30"))
+    placement(engine, 14, 1, start_date=D("2026-12-01"))
+
+    assert run(engine, config, "2026-11-30")["first_day:placement:13:1"][:2] == (
+        "suppressed",
+        "frequency_cap",
+    )
+    # 24 November left the seven days: room again
+    assert run(engine, config, "2026-12-01")["first_day:placement:14:1"][:2] == ("planned", None)
+
+
+# ------------------------------------------------------------------------------------------
+# the ledger's life
+
+
+def test_a_moved_start_date_replans_or_cancels(engine: sa.Engine) -> None:
+    config = only("check_in")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-10-26"))  # due Mon 30 November
+    placement(engine, 11, 1, start_date=D("2026-10-26"))
+    run(engine, config, "2026-11-30")
+
+    placement(engine, 10, 1, start_date=D("2026-11-09"))  # due Mon 14 December now
+    placement(engine, 11, 1, start_date=D("2026-09-28"))  # due 2 November: out of reach
+    decided = run(engine, config, "2026-12-01")
+    assert decided["check_in:placement:10:1"] == (
+        "planned",
+        None,
+        "email",
+        D("2026-12-14"),
+        "2026-12-14 10:00",
+    )
+    assert decided["check_in:placement:11:1"][:2] == ("cancelled", "placement_changed")
+
+
+def test_termination_and_opt_out_after_planning(engine: sa.Engine) -> None:
+    config = only("check_in")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-10-26"))
+    candidate(engine, 2, email=None)
+    placement(engine, 20, 2, start_date=D("2026-10-26"))
+    candidate(engine, 3)
+    placement(engine, 30, 3, start_date=D("2026-10-26"))
+    assert {row[2] for row in run(engine, config, "2026-11-30").values()} == {"email", "sms"}
+
+    placement(engine, 10, 1, start_date=D("2026-10-26"), status="Terminated", is_active=False)
+    suppress(engine, 2, "sms")  # STOP: sms was their only channel
+    suppress(engine, 3, "email")  # unsubscribed from email: sms instead
+    decided = run(engine, config, "2026-12-01")
+    assert decided["check_in:placement:10:1"][:2] == ("cancelled", "placement_ended")
+    assert decided["check_in:placement:20:1"][:2] == ("suppressed", "no_eligible_channel")
+    assert decided["check_in:placement:30:1"][:3] == ("planned", None, "sms")
+
+
+def test_sent_rows_never_change(engine: sa.Engine) -> None:
+    config = only("check_in")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-10-26"))
+    sent = run(engine, config, "2026-11-30")
+    mark_sent(engine, "check_in:placement:10:1")
+    placement(engine, 10, 1, start_date=D("2026-10-26"), status="Terminated", is_active=False)
+
+    assert run(engine, config, "2026-12-01")["check_in:placement:10:1"][0] == "sent"
+    assert ledger(engine)["check_in:placement:10:1"][3:] == sent["check_in:placement:10:1"][3:]
+
+
+def test_planning_twice_or_a_backfill_writes_the_same_ledger(engine: sa.Engine) -> None:
+    config = load_config()
+    candidate(engine, 1, date_of_birth=D("1990-12-01"))
+    placement(engine, 10, 1, start_date=D("2026-10-26"))
+    placement(engine, 11, 1, start_date=D("2026-11-30"))
+    placement(
+        engine, 12, 1, start_date=D("2026-12-01"), employment_class="temp", end_date=D("2026-12-20")
+    )
+    candidate(engine, 2, sms_opt_in=False)
+    placement(engine, 20, 2, start_date=D("2025-12-01"))
+
+    once = run(engine, config, "2026-12-01")
+    assert run(engine, config, "2026-12-01") == once
+    assert run(engine, config, "2026-11-30") == once  # a backfill of the day before
+    assert once  # (the ledger is not trivially empty)
+
+
+def test_preview_writes_nothing(engine: sa.Engine) -> None:
+    config = only("first_day", "check_in")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-11-30"))
+    placement(engine, 11, 1, start_date=D("2026-10-27"))  # check-in due Tue 1 December
+
+    rows = plan.preview(engine, config, D("2026-11-30"), days=3)
+    assert ledger(engine) == {}
+    planned = {(row["day"], row["milestone"]) for row in rows if row["status"] == "planned"}
+    # day 1 sends the first-day message, so the check-in waits for day 2
+    assert planned == {(D("2026-11-30"), "first_day"), (D("2026-12-01"), "check_in")}
