@@ -33,6 +33,14 @@ AGENCY_TZ = CONFIG.agency.time_zone
             description="Pull every placement and candidate, not just changes, and sweep for "
             "deleted placements (first load, recovery).",
         ),
+        "preview_days": Param(
+            0,
+            type="integer",
+            minimum=0,
+            maximum=60,
+            description="Print what planning the next N days would decide, by milestone, "
+            "channel and reason, and write nothing to the ledger (0: plan for real).",
+        ),
         "override_quality_gate": Param(
             False,
             type="boolean",
@@ -91,6 +99,16 @@ def aftercare_nightly() -> None:
         checked = check_quality()
         staged = stage_records()
 
+    with TaskGroup("plan", tooltip="milestone cohorts -> the ledger aftercare.touchpoints"):
+
+        @warehouse_task
+        def plan_touchpoints(**context: Any) -> dict[str, int]:
+            """Decide the night's touchpoints into the ledger (or, with preview_days, print)."""
+            return nightly.plan(context)
+
+        # after the weekly sweep, which is skipped on other days
+        planned = plan_touchpoints.override(trigger_rule=TriggerRule.NONE_FAILED)()
+
     with TaskGroup("record", tooltip="run summary: counts per stage"):
 
         @warehouse_task
@@ -103,10 +121,11 @@ def aftercare_nightly() -> None:
                 "prepare": [prepared],
                 "extract": [*pulled, swept],
                 "validate": [checked, staged],
+                "plan": [planned],
             }
         )
 
-    chain(prepared, pulled, checked, staged, swept, recorded)
+    chain(prepared, pulled, checked, staged, swept, planned, recorded)
 
 
 aftercare_nightly()

@@ -108,6 +108,7 @@ def test_nightly_shape(dagbag: DagBag) -> None:
         "validate.check_quality": {"extract.pull_placements", "extract.pull_candidates"},
         "validate.stage_records": {"validate.check_quality"},
         "extract.sweep_deleted_placements": {"validate.stage_records"},
+        "plan.plan_touchpoints": {"extract.sweep_deleted_placements"},
         "record.write_run_summary": {
             "prepare_warehouse",
             "extract.pull_placements",
@@ -115,13 +116,16 @@ def test_nightly_shape(dagbag: DagBag) -> None:
             "validate.check_quality",
             "validate.stage_records",
             "extract.sweep_deleted_placements",
+            "plan.plan_touchpoints",
         },
     }
     # the weekly sweep is skipped on other days: the summary must still be written
     assert dag.get_task("record.write_run_summary").trigger_rule == "none_failed"
+    assert dag.get_task("plan.plan_touchpoints").trigger_rule == "none_failed"
     assert {task.pool for task in dag.tasks} == {WAREHOUSE_POOL}
     assert dag.params["full_refresh"] is False
     assert dag.params["override_quality_gate"] is False
+    assert dag.params["preview_days"] == 0
 
 
 @pytest.mark.parametrize(

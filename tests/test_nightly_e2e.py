@@ -124,6 +124,23 @@ def test_two_nights_against_the_sandbox(
         int(row[0]) for row in quarantine_history("candidate")
     }
     assert night2["warehouse"]["staged_placements"] == len(got)
+    # the plan wrote its decisions, and nobody is planned against their consent
+    assert night2["plan"]
+    with warehouse.transaction() as conn:
+        breaches = conn.exec_driver_sql(
+            "select count(*) from aftercare.touchpoints t"
+            " left join staging.candidates c on c.candidate_id = t.candidate_id"
+            " left join aftercare.suppressions s on s.candidate_id = t.candidate_id"
+            "   and s.channel in (t.channel, 'all')"
+            " where t.status = 'planned' and (c.candidate_id is null or c.is_anonymized"
+            "   or c.is_deleted or s.candidate_id is not null"
+            "   or (t.channel = 'email' and (c.email is null or c.email_opt_out))"
+            "   or (t.channel = 'sms' and (c.mobile_e164 is null or not c.sms_opt_in)))"
+        ).scalar()
+        planned = conn.exec_driver_sql(
+            "select count(*) from aftercare.touchpoints where status = 'planned'"
+        ).scalar()
+    assert planned and breaches == 0
 
 
 @pytest.mark.e2e

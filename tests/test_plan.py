@@ -485,3 +485,23 @@ def test_preview_writes_nothing(engine: sa.Engine) -> None:
     planned = {(row["day"], row["milestone"]) for row in rows if row["status"] == "planned"}
     # day 1 sends the first-day message, so the check-in waits for day 2
     assert planned == {(D("2026-11-30"), "first_day"), (D("2026-12-01"), "check_in")}
+
+
+def test_the_nightly_preview_param_prints_and_writes_nothing(
+    duckdb_warehouse: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aftercare import nightly
+
+    engine = warehouse.get_engine()
+    warehouse.migrate(engine)
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-12-01"))
+    night = datetime(2026, 11, 30, 2, tzinfo=UTC)
+
+    assert nightly.plan({"params": {"preview_days": 3}, "logical_date": night}) == {}
+    printed = capsys.readouterr().out
+    assert "2026-12-01  first_day" in printed and "planned" in printed
+    assert ledger(engine) == {}
+    counts = nightly.plan({"params": {"preview_days": 0}, "logical_date": night})
+    assert counts == {} and ledger(engine) == {}  # nothing due on the 30th itself
+    engine.dispose()

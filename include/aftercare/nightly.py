@@ -80,6 +80,21 @@ def stage() -> dict[str, int]:
         return extract.stage(engine)
 
 
+def plan(context: Any) -> dict[str, int]:
+    """Plan the run's business date into the ledger; with the param ``preview_days`` only
+    print what the next days would bring, and write nothing."""
+    from aftercare import plan
+
+    config = load_config()
+    day = run_date(context, config.agency.time_zone)
+    with _engine() as engine:
+        days = int(context["params"]["preview_days"])
+        if days:
+            print(plan.format_preview(plan.preview(engine, config, day, days)))
+            return {}
+        return plan.plan(engine, config, day)
+
+
 def sweep_due(context: Any) -> bool:
     """The deletion sweep runs on the configured weekday, and with every full refresh."""
     config = load_config()

@@ -104,3 +104,18 @@ def preview(engine: Engine, config: Config, first_day: date, days: int) -> list[
         finally:
             transaction.rollback()
     return rows
+
+
+def format_preview(rows: list[dict[str, Any]]) -> str:
+    """The preview as a text table: one line per day, milestone, channel, status and reason."""
+    header = f"{'day':<10}  {'milestone':<20} {'channel':<7} {'decision':<36} {'count':>7}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        decision = row["status"] + (f" ({row['reason']})" if row["reason"] else "")
+        lines.append(
+            f"{row['day']!s:<10}  {row['milestone']:<20} {row['channel'] or '-':<7} "
+            f"{decision:<36} {row['touchpoints']:>7}"
+        )
+    if not rows:
+        lines.append("(nothing due)")
+    return "\n".join(lines)
