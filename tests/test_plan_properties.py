@@ -1,0 +1,219 @@
+"""Property-based: the planning SQL against a small Python statement of the same rules, on
+generated placements and candidates and plan days over a year (a fresh ledger each time, so
+the statement needs no history: due dates, weekend moves, windows and the look-back, leap
+days, the subject's conditions, channels and consent, and the daily cap by priority)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aftercare import plan, warehouse
+from aftercare.config import Config, Milestone, load_config
+from tests.test_plan import candidate, ledger, placement
+
+CONFIG = load_config()
+ZONES = ["Europe/London", "America/New_York", "Pacific/Auckland", None]
+
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a common year
+        return day.replace(year=day.year + years, day=28)
+
+
+def occurrences(ms: Milestone, anchor: date, day: date) -> list[tuple[int, date]]:
+    if ms.repeat == "once":
+        return [(1, anchor + timedelta(days=ms.offset_days))]
+    found = []
+    for year in (day.year - 1, day.year):
+        number = year if ms.occurrence == "calendar_year" else year - anchor.year
+        if ms.occurrence == "years_since" and number < ms.first_occurrence:
+            continue
+        found.append((number, add_years(anchor, year - anchor.year) + timedelta(ms.offset_days)))
+    return found
+
+
+def channel_of(ms: Milestone, person: dict, owner: int | None) -> str | None:
+    if person["is_anonymized"] or person["is_deleted"]:
+        return None
+    email = person["email"] is not None and not person["email_opt_out"]
+    sms = person["mobile_e164"] is not None and person["sms_opt_in"]
+    phone = (person["phone_e164"] or person["mobile_e164"]) is not None and owner is not None
+    eligible = {"email": email, "sms": sms, "video": email or sms, "phone": phone}
+    return next((channel for channel in ms.channels if eligible[channel]), None)
+
+
+def expected(
+    config: Config, day: date, people: dict[int, dict], jobs: dict[int, dict]
+) -> dict[str, tuple]:
+    """The ledger planning ``day`` on a fresh ledger must write (the same shape as
+    tests.test_plan.ledger)."""
+    planning = config.planning
+    decided: dict[str, list] = {}
+    for name, ms in planning.milestones.items():
+        if ms.subject == "placement":
+            subjects = [
+                (pid, job["candidate_id"], job[ms.anchor], job)
+                for pid, job in jobs.items()
+                if not ms.employment_classes or job["employment_class"] in ms.employment_classes
+            ]
+        else:
+            subjects = [(None, cid, p["date_of_birth"], None) for cid, p in people.items()]
+        for pid, cid, anchor, job in subjects:
+            if anchor is None:
+                continue
+            for number, nominal in occurrences(ms, anchor, day):
+                due = nominal
+                if ms.weekdays_only and due.isoweekday() >= 6:
+                    due += timedelta(days=8 - due.isoweekday())
+                end = due + timedelta(days=ms.window_days)
+                if ms.window_ends_by_anchor:
+                    end = min(end, anchor)
+                look_back = day - timedelta(days=planning.look_back_days)
+                if not (due <= day and (end >= day or due >= look_back)):
+                    continue
+                if job is not None and not (
+                    job["is_active"] and (job["end_date"] is None or job["end_date"] >= due)
+                ):
+                    continue
+                if job is None and not any(
+                    j["candidate_id"] == cid
+                    and j["start_date"] <= due
+                    and (
+                        (j["end_date"] is None and j["is_active"])
+                        or (
+                            j["end_date"] is not None
+                            and j["end_date"] >= due - timedelta(ms.recent_placement_days)
+                        )
+                    )
+                    for j in jobs.values()
+                ):
+                    continue
+                person = people[cid]
+                channel = channel_of(ms, person, job and job["owner_id"])
+                subject = f"placement:{pid}" if pid is not None else f"candidate:{cid}"
+                verdict = None
+                if person["is_anonymized"] or person["is_deleted"]:
+                    verdict = ("suppressed", "candidate_removed")
+                elif ms.no_next_placement_within_days is not None and any(
+                    other != pid
+                    and j["candidate_id"] == cid
+                    and anchor
+                    <= j["start_date"]
+                    <= anchor + timedelta(ms.no_next_placement_within_days)
+                    for other, j in jobs.items()
+                ):
+                    verdict = ("cancelled", "next_placement")
+                elif end < day:
+                    verdict = ("expired", "missed_window")
+                elif channel is None:
+                    verdict = ("suppressed", "no_eligible_channel")
+                decided[f"{name}:{subject}:{number}"] = [name, cid, due, end, channel, verdict]
+    # a milestone that must not repeat within days: one per candidate, the earliest due
+    seen: set[tuple[int, str]] = set()
+    for _tid, row in sorted(decided.items(), key=lambda item: (item[1][2], item[0])):
+        name, cid, _, _, _, verdict = row
+        if verdict is None and planning.milestones[name].not_within_days:
+            if (cid, name) in seen:
+                row[5] = ("suppressed", "recently_sent")
+            seen.add((cid, name))
+    # the cap: per candidate, by priority, then due date, then id
+    rank = {name: position for position, name in enumerate(planning.priority)}
+    open_rows = sorted(
+        (
+            (rank[row[0]], row[2], tid)
+            for tid, row in decided.items()
+            if row[5] is None and not planning.milestones[row[0]].cap_exempt
+        ),
+    )
+    result = {}
+    for tid, (name, cid, due, end, channel, verdict) in decided.items():
+        ms = planning.milestones[name]
+        zone = ZoneInfo(people[cid]["time_zone"] or config.agency.time_zone)
+        send_day: date | None = day
+        if verdict is None and not ms.cap_exempt:
+            position = [t for _, _, t in open_rows if decided[t][1] == cid].index(tid)
+            if position >= planning.frequency_cap.per_day:
+                if end <= day:
+                    verdict, send_day = ("suppressed", "frequency_cap"), None
+                else:
+                    send_day = day + timedelta(days=1)
+        if verdict is not None:
+            result[tid] = (verdict[0], verdict[1], channel, due, None)
+            continue
+        send_at = datetime.combine(send_day, ms.send_time, tzinfo=zone).astimezone(UTC)
+        result[tid] = ("planned", None, channel, due, send_at.strftime("%Y-%m-%d %H:%M"))
+    return result
+
+
+people_strategy = st.fixed_dictionaries(
+    {
+        "email": st.sampled_from([None, "p@example.com"]),
+        "email_opt_out": st.booleans(),
+        "mobile_e164": st.sampled_from([None, "+447700900123"]),
+        "phone_e164": st.sampled_from([None, "+442079460000"]),
+        "sms_opt_in": st.booleans(),
+        "date_of_birth": st.one_of(st.none(), st.dates(date(1960, 1, 1), date(2005, 12, 31))),
+        "time_zone": st.sampled_from(ZONES),
+        "is_anonymized": st.sampled_from([False, False, False, True]),
+        "is_deleted": st.just(False),
+    }
+)
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> tuple[date, dict[int, dict], dict[int, dict]]:
+    day = draw(st.dates(date(2026, 1, 1), date(2026, 12, 31)))
+    people = {cid: draw(people_strategy) for cid in range(1, draw(st.integers(1, 3)) + 1)}
+    jobs = {}
+    for pid in range(10, 10 + draw(st.integers(1, 6))):
+        # starts clustered around the plan day, so milestones fall due
+        start = day - timedelta(
+            days=draw(st.sampled_from([0, 1, 2, 35, 37, 56, 60, 90, 95]))
+            + draw(st.sampled_from([0, 0, 365, 730, 366 * 2]))
+        )
+        ends = draw(st.sampled_from([None, 10, 14, 20, 400]))
+        jobs[pid] = {
+            "candidate_id": draw(st.sampled_from(sorted(people))),
+            "owner_id": draw(st.sampled_from([None, 7])),
+            "employment_class": draw(st.sampled_from(["permanent", "temp", "contract"])),
+            "status": "Placed",
+            "is_active": draw(st.sampled_from([True, True, True, False])),
+            "start_date": start,
+            "end_date": None if ends is None else day + timedelta(days=ends),
+            "is_deleted": False,
+        }
+    return day, people, jobs
+
+
+@pytest.mark.parametrize("warehouse_engine", ["duckdb"], indirect=True)
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(world=worlds())
+def test_sql_plans_what_the_rules_say(
+    warehouse_engine: sa.Engine, world: tuple[date, dict, dict]
+) -> None:
+    engine = warehouse_engine
+    warehouse.migrate(engine)
+    with engine.begin() as conn:
+        for table in ("aftercare.touchpoints", "staging.placements", "staging.candidates"):
+            conn.execute(sa.text(f"delete from {table}"))  # noqa: S608 - fixed names
+    day, people, jobs = world
+    for cid, person in people.items():
+        candidate(engine, cid, **person)
+    for pid, job in jobs.items():
+        placement(engine, pid, **job)
+
+    plan.plan(engine, CONFIG, day)
+
+    assert ledger(engine) == expected(CONFIG, day, people, jobs)
