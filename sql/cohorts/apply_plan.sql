@@ -3,26 +3,23 @@
 -- decided again by every run, but never by a run for an earlier date than the one that last
 -- decided them (a backfill leaves later decisions alone).
 
--- planned rows decided again: replanned, or now expired, suppressed or cancelled
-update aftercare.touchpoints as t
-set status = p.status,
-    reason = p.reason,
-    channel = p.channel,
-    due_date = p.due_date,
-    window_end = p.window_end,
-    send_at = p.send_at,
-    plan_date = cast(:plan_date as date),
-    updated_at = current_timestamp
-from aftercare.plan_proposals as p
-where p.touchpoint_id = t.touchpoint_id
-    and t.status = 'planned'
+-- planned rows decided differently now: out, to come back below in their new state (with
+-- the time they were first planned); a delete and an insert, which DuckDB does far faster
+-- than an update of many rows
+delete from aftercare.touchpoints as t
+where t.status = 'planned'
     and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
-    and (
-        t.status is distinct from p.status
-        or t.reason is distinct from p.reason
-        or t.channel is distinct from p.channel
-        or t.due_date is distinct from p.due_date
-        or t.send_at is distinct from p.send_at
+    and exists (
+        select 1
+        from aftercare.plan_proposals as p
+        where p.touchpoint_id = t.touchpoint_id
+            and (
+                t.status is distinct from p.status
+                or t.reason is distinct from p.reason
+                or t.channel is distinct from p.channel
+                or t.due_date is distinct from p.due_date
+                or t.send_at is distinct from p.send_at
+            )
     );
 
 -- planned rows no longer due at all: the placement ended, or changed out of reach
@@ -47,10 +44,10 @@ where t.status = 'planned'
         select 1 from aftercare.plan_proposals as p where p.touchpoint_id = t.touchpoint_id
     );
 
--- occurrences new to the ledger
+-- occurrences new to the ledger, and the planned rows decided differently
 insert into aftercare.touchpoints (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
-    window_end, send_at, status, reason, plan_date
+    window_end, send_at, status, reason, plan_date, planned_at
 )
 select
     p.touchpoint_id,
@@ -64,7 +61,8 @@ select
     p.send_at,
     p.status,
     p.reason,
-    cast(:plan_date as date)
+    cast(:plan_date as date),
+    p.planned_at
 from aftercare.plan_proposals as p
 where not exists (
     select 1 from aftercare.touchpoints as t where t.touchpoint_id = p.touchpoint_id

@@ -1,4 +1,21 @@
 {% import "macros.sql" as m with context %}
+{#- whether the yearly anniversaries of date `anchor` can fall near date `target`: their days
+    of the year lie within the window or look-back of each other, with days to spare for leap
+    years (a cheap superset test on every subject; the exact dates are worked out after it) -#}
+{% macro near_in_year(anchor, target, window) -%}
+least(
+    abs(extract(doy from {{ anchor }}) - extract(doy from {{ target }})),
+    366 - abs(extract(doy from {{ anchor }}) - extract(doy from {{ target }}))
+) <= greatest({{ window }}, :look_back) + 4
+{%- endmacro %}
+{#- the deterministic id of an occurrence (columns of `alias`): milestone, subject, number -#}
+{% macro touchpoint_id(alias) -%}
+{{ alias }}.milestone || ':' || case
+    when {{ alias }}.placement_id is null
+        then 'candidate:' || cast({{ alias }}.candidate_id as varchar)
+    else 'placement:' || cast({{ alias }}.placement_id as varchar)
+end || ':' || cast(cast({{ alias }}.occurrence as integer) as varchar)
+{%- endmacro %}
 -- aftercare.plan_proposals: one row per milestone occurrence that the run for local date
 -- :plan_date decides, with the status and reason it decides:
 --   planned     due, inside its window, a channel, within the cap: send_at on :plan_date (or
@@ -12,7 +29,7 @@
 -- :classes); local dates and times are the candidate's (else the agency's :zone).
 insert into aftercare.plan_proposals (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
-    window_end, send_at, status, reason
+    window_end, send_at, status, reason, planned_at
 )
 with
 milestones as (
@@ -57,7 +74,12 @@ plan_day as (
 -- the ledger's rows still open (a planned row is decided again whatever its due date now),
 -- and the ones this run must leave alone: final rows, and rows a later run decided
 open_ledger as (
-    select touchpoint_id, due_date
+    select
+        touchpoint_id,
+        due_date,
+        planned_at,
+        milestone,
+        coalesce(placement_id, candidate_id) as subject_id
     from aftercare.touchpoints
     where status = 'planned' and coalesce(plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
 ),
@@ -76,44 +98,77 @@ years_back as (
     select 1
 ),
 
--- one row per placement milestone and placement (and year), with its anchor date
-placement_anchors as (
+-- once-milestones: the anchor dates whose occurrence can concern the plan date (due by it,
+-- inside the window or the look-back, a weekend move of up to two days included)
+anchor_ranges as (
+    select
+        ms.milestone,
+        ms.anchor,
+        p.d - ms.offset_days - greatest(ms.window_days, :look_back) - 2 as earliest,
+        p.d - ms.offset_days as latest
+    from milestones as ms
+    cross join plan_day as p
+    where ms.repeat_rule = 'once' and ms.subject = 'placement'
+),
+
+-- one row per milestone and subject (and year back, for yearly ones) worth deciding, with
+-- its anchor date: once-milestones by range (a range join, not a scan per milestone), yearly
+-- ones for every subject, and the subjects of the ledger's planned rows wherever they moved
+-- (union all: the few duplicates this makes go at `near`)
+subject_anchors as (
+    select r.milestone, p.placement_id, p.candidate_id, p.start_date as anchor_date, 0 as back
+    from anchor_ranges as r
+    inner join staging.placements as p on p.start_date between r.earliest and r.latest
+    where r.anchor = 'start_date' and not p.is_deleted
+    union all
+    select r.milestone, p.placement_id, p.candidate_id, p.end_date, 0
+    from anchor_ranges as r
+    inner join staging.placements as p on p.end_date between r.earliest and r.latest
+    where r.anchor = 'end_date' and not p.is_deleted
+    union all
+    select ms.milestone, p.placement_id, p.candidate_id, p.start_date, y.back
+    from milestones as ms
+    inner join staging.placements as p on ms.repeat_rule = 'yearly' and ms.subject = 'placement'
+    cross join years_back as y
+    cross join plan_day as pd
+    where ms.anchor = 'start_date' and not p.is_deleted
+        and {{ near_in_year('p.start_date', 'pd.d - ms.offset_days', 'ms.window_days') }}
+    union all
+    select ms.milestone, cast(null as bigint), c.candidate_id, c.date_of_birth, y.back
+    from milestones as ms
+    inner join staging.candidates as c on ms.subject = 'candidate'
+    cross join years_back as y
+    cross join plan_day as pd
+    where c.date_of_birth is not null
+        and {{ near_in_year('c.date_of_birth', 'pd.d - ms.offset_days', 'ms.window_days') }}
+    union all
     select
         ms.milestone,
         p.placement_id,
         p.candidate_id,
-        case ms.anchor when 'start_date' then p.start_date when 'end_date' then p.end_date end
-            as anchor_date,
+        case ms.anchor when 'start_date' then p.start_date when 'end_date' then p.end_date end,
         y.back
-    from milestones as ms
-    inner join staging.placements as p on ms.subject = 'placement'
+    from open_ledger as o
+    inner join milestones as ms on ms.milestone = o.milestone and ms.subject = 'placement'
+    inner join staging.placements as p on p.placement_id = o.subject_id
     inner join years_back as y on ms.repeat_rule = 'yearly' or y.back = 0
     where not p.is_deleted
+),
+
+-- milestones for some employment classes only keep those
+anchors as (
+    select a.*
+    from subject_anchors as a
+    left join staging.placements as p on p.placement_id = a.placement_id
+    where a.anchor_date is not null
         and (
-            not exists (select 1 from milestone_classes as k where k.milestone = ms.milestone)
-            or p.employment_class in (
-                select k.employment_class from milestone_classes as k where k.milestone = ms.milestone
+            not exists (select 1 from milestone_classes as k where k.milestone = a.milestone)
+            or exists (
+                select 1
+                from milestone_classes as k
+                where k.milestone = a.milestone and k.employment_class = p.employment_class
             )
         )
-),
-
-candidate_anchors as (
-    select
-        ms.milestone,
-        cast(null as bigint) as placement_id,
-        c.candidate_id,
-        c.date_of_birth as anchor_date,
-        y.back
-    from milestones as ms
-    inner join staging.candidates as c on ms.subject = 'candidate'
-    inner join years_back as y on ms.repeat_rule = 'yearly' or y.back = 0
-    where c.date_of_birth is not null
-),
-
-anchors as (
-    select * from placement_anchors where anchor_date is not null
-    union all
-    select * from candidate_anchors
 ),
 
 -- the occurrence number and the date it falls due before any weekend move
@@ -148,6 +203,17 @@ occurrences as (
     where ms.repeat_rule = 'once' or n.occurrence >= ms.first_occurrence
 ),
 
+-- only what can concern the plan date (a weekend moves a due date by up to two days), and
+-- the ledger's planned rows (which may come from two branches above: once)
+near as (
+    select distinct o.*
+    from occurrences as o
+    inner join milestones as ms on ms.milestone = o.milestone
+    cross join plan_day as p
+    where o.nominal_due between p.d - greatest(ms.window_days, :look_back) - 2 and p.d
+        or {{ touchpoint_id('o') }} in (select touchpoint_id from open_ledger)
+),
+
 -- weekend due dates move to the Monday; the window counts from there
 dated as (
     select
@@ -156,15 +222,13 @@ dated as (
         o.candidate_id,
         cast(o.occurrence as integer) as occurrence,
         o.anchor_date,
-        o.milestone || ':' || case when o.placement_id is null then 'candidate:' || cast(o.candidate_id as varchar)
-            else 'placement:' || cast(o.placement_id as varchar) end
-            || ':' || cast(cast(o.occurrence as integer) as varchar) as touchpoint_id,
+        {{ touchpoint_id('o') }} as touchpoint_id,
         case
             when ms.weekdays_only and extract(isodow from o.nominal_due) >= 6
                 then o.nominal_due + cast(8 - extract(isodow from o.nominal_due) as integer)
             else o.nominal_due
         end as due_date
-    from occurrences as o
+    from near as o
     inner join milestones as ms on ms.milestone = o.milestone
 ),
 
@@ -243,6 +307,7 @@ candidates as (
                 where s.candidate_id = c.candidate_id and s.channel = 'all'
             ) as phone_ok
     from staging.candidates as c
+    where c.candidate_id in (select candidate_id from subject_holds)
 ),
 
 -- the first eligible channel of each occurrence (video goes out by email, else by sms)
@@ -393,7 +458,9 @@ select
     case
         when d.decided is not null then split_part(d.decided, ':', 2)
         when r.cap_rank > r.allowance and d.window_end <= p.d then 'frequency_cap'
-    end as reason
+    end as reason,
+    coalesce(o.planned_at, current_timestamp) as planned_at
 from deduplicated as d
 left join ranked as r on r.touchpoint_id = d.touchpoint_id
+left join open_ledger as o on o.touchpoint_id = d.touchpoint_id
 cross join plan_day as p

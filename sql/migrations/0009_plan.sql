@@ -6,8 +6,6 @@
 alter table aftercare.touchpoints add column plan_date date;
 alter table aftercare.touchpoints add column window_end date;
 
-create index touchpoints_candidate on aftercare.touchpoints (candidate_id, status);
-
 -- aftercare.plan_proposals: one row per milestone occurrence the current run decided (emptied
 -- by each run; read only inside the planning transaction)
 create table aftercare.plan_proposals (
@@ -21,5 +19,6 @@ create table aftercare.plan_proposals (
     window_end date not null,
     send_at timestamptz,
     status varchar not null,
-    reason varchar
+    reason varchar,
+    planned_at timestamptz not null  -- kept from the ledger row it replaces
 );

@@ -1,0 +1,85 @@
+"""Planning speed at volume (a benchmark, not a test).
+
+    .venv/bin/python benchmarks/plan_benchmark.py [--placements 1000000] [--rounds 3]
+
+Fills a fresh DuckDB warehouse with N synthetic placements and 0.8 N candidates
+(``sql/benchmarks/synthetic_staging.sql``: starts over three years around the plan day, temps
+with end dates, consents, birthdays, time zones), then times, in the same run:
+
+* baseline: one plain scan of staging.placements joined to staging.candidates
+  (``sql/benchmarks/scan_join.sql``);
+* plan: ``aftercare.plan.plan`` for one day on an empty ledger (every milestone decided and
+  written), and again the next day (the ledger now holds a day of decisions).
+
+Targets: plan under 10 s, and under 5x the scan. Machines are noisy: compare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+#: DuckDB settings of the benchmark's warehouse (the extras of aftercare_warehouse)
+DUCKDB_SETTINGS = {"threads": 2, "memory_limit": "2GB"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--placements", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    from airflow.sdk import Connection
+
+    from aftercare import plan, warehouse
+    from aftercare.config import load_config
+
+    config = load_config()
+    day = date(2026, 11, 30)
+    path = Path(tempfile.mkdtemp(prefix="aftercare-plan-bench-")) / "warehouse.duckdb"
+    engine = warehouse.engine_for(
+        Connection(
+            conn_id="bench", conn_type="duckdb", host=str(path), extra=json.dumps(DUCKDB_SETTINGS)
+        )
+    )
+    warehouse.migrate(engine)
+    started = time.perf_counter()
+    with warehouse.transaction(engine) as conn:
+        warehouse.execute_file(
+            conn,
+            "benchmarks/synthetic_staging.sql",
+            {"placements": args.placements, "plan_date": day.isoformat()},
+        )
+    print(
+        f"staged {args.placements:,} synthetic placements in {time.perf_counter() - started:.1f} s"
+    )
+
+    for round_number in range(1, args.rounds + 1):
+        started = time.perf_counter()
+        with warehouse.transaction(engine) as conn:
+            warehouse.query_file(conn, "benchmarks/scan_join.sql")
+        scan = time.perf_counter() - started
+        with warehouse.transaction(engine) as conn:  # every round plans on an empty ledger
+            conn.exec_driver_sql("delete from aftercare.touchpoints")
+        timings = []
+        for offset in range(2):
+            started = time.perf_counter()
+            counts = plan.plan(engine, config, day + timedelta(days=offset))
+            timings.append(time.perf_counter() - started)
+        decided = sum(counts.values())
+        print(f"\nround {round_number}: {args.placements:,} placements")
+        print(f"  baseline scan + join          {scan:>7.2f} s")
+        for label, seconds in zip(
+            ("plan, empty ledger", "plan the next day"), timings, strict=True
+        ):
+            print(f"  {label:<28} {seconds:>7.2f} s   x{seconds / scan:.1f} the scan")
+        print(f"  decisions the next day: {decided:,}  (targets: < 10 s and < 5x the scan)")
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
