@@ -1,9 +1,9 @@
 """The plan stage: milestone cohorts in SQL into the touchpoint ledger.
 
 A run plans one local date D (the run's business date, never the wall clock). In one
-transaction, ``sql/cohorts/propose.sql`` decides every occurrence that concerns D into
-``aftercare.plan_proposals`` (due and open: planned with its ``send_at``; missed within the
-look-back: expired; and every reason not to send), and ``apply_plan.sql`` brings the ledger
+transaction, ``sql/cohorts/propose.sql`` decides every occurrence that concerns D into the
+temporary table ``plan_proposals`` (due and open: planned with its ``send_at``; missed within
+the look-back: expired; and every reason not to send), and ``apply_plan.sql`` brings the ledger
 ``aftercare.touchpoints`` to it: new occurrences are inserted, planned rows are decided again
 (replanned, cancelled, suppressed, expired), sent and other final rows never change, and a run
 for an earlier date never overrides a later one. The milestones are config only

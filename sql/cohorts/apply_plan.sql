@@ -1,5 +1,5 @@
 -- aftercare.touchpoints: the ledger takes what the run for local date :plan_date decided
--- (aftercare.plan_proposals). Sent and otherwise final rows never change; planned rows are
+-- (plan_proposals). Sent and otherwise final rows never change; planned rows are
 -- decided again by every run, but never by a run for an earlier date than the one that last
 -- decided them (a backfill leaves later decisions alone).
 
@@ -11,7 +11,7 @@ where t.status = 'planned'
     and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
     and exists (
         select 1
-        from aftercare.plan_proposals as p
+        from plan_proposals as p
         where p.touchpoint_id = t.touchpoint_id
             and (
                 t.status is distinct from p.status
@@ -41,7 +41,7 @@ set status = 'cancelled',
 where t.status = 'planned'
     and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
     and not exists (
-        select 1 from aftercare.plan_proposals as p where p.touchpoint_id = t.touchpoint_id
+        select 1 from plan_proposals as p where p.touchpoint_id = t.touchpoint_id
     );
 
 -- occurrences new to the ledger, and the planned rows decided differently
@@ -63,7 +63,7 @@ select
     p.reason,
     cast(:plan_date as date),
     p.planned_at
-from aftercare.plan_proposals as p
+from plan_proposals as p
 where not exists (
     select 1 from aftercare.touchpoints as t where t.touchpoint_id = p.touchpoint_id
 )

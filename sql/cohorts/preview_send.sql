@@ -3,5 +3,5 @@
 update aftercare.touchpoints
 set status = 'sent', sent_at = send_at
 where status = 'planned'
-    and touchpoint_id in (select touchpoint_id from aftercare.plan_proposals where status = 'planned')
+    and touchpoint_id in (select touchpoint_id from plan_proposals where status = 'planned')
     and send_at < cast(:plan_date as date) + 1

@@ -1,5 +1,5 @@
 -- one row per milestone, channel, status and reason of the run's decisions (plan_proposals)
 select milestone, channel, status, reason, count(*) as touchpoints
-from aftercare.plan_proposals
+from plan_proposals
 group by milestone, channel, status, reason
 order by milestone, channel, status, reason

@@ -16,7 +16,7 @@ least(
     else 'placement:' || cast({{ alias }}.placement_id as varchar)
 end || ':' || cast(cast({{ alias }}.occurrence as integer) as varchar)
 {%- endmacro %}
--- aftercare.plan_proposals: one row per milestone occurrence that the run for local date
+-- plan_proposals: one row per milestone occurrence that the run for local date
 -- :plan_date decides, with the status and reason it decides:
 --   planned     due, inside its window, a channel, within the cap: send_at on :plan_date (or
 --               on the day after, when the cap defers it and its window allows; or on its due
@@ -27,7 +27,7 @@ end || ':' || cast(cast({{ alias }}.occurrence as integer) as varchar)
 --   cancelled   next_placement: the candidate is placed again within reach of the end
 -- The milestones are config (:milestones, their :channels in order, their employment
 -- :classes); local dates and times are the candidate's (else the agency's :zone).
-insert into aftercare.plan_proposals (
+insert into plan_proposals (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
     window_end, send_at, status, reason, planned_at
 )

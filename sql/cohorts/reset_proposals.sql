@@ -1,2 +1,18 @@
--- aftercare.plan_proposals: emptied before a run decides into it
-delete from aftercare.plan_proposals
+-- plan_proposals: one row per milestone occurrence the current run decided; a temporary
+-- table (this session's only, never in the WAL), emptied before each run decides into it
+create temp table if not exists plan_proposals (
+    touchpoint_id varchar primary key,
+    milestone varchar not null,
+    placement_id bigint,
+    candidate_id bigint not null,
+    occurrence integer not null,
+    channel varchar,
+    due_date date not null,
+    window_end date not null,
+    send_at timestamptz,
+    status varchar not null,
+    reason varchar,
+    planned_at timestamptz not null  -- kept from the ledger row it replaces
+);
+
+delete from plan_proposals
