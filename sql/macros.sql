@@ -98,7 +98,8 @@ cast(date_part('year', age(cast({{ on }} as timestamp), cast({{ born }} as times
 
 {#- the records of a batch of pages, one row each as (page, record): :{{ name }} is a json array
     of page bodies (records under "data"), the first page is :first_page, and every page but the
-    last holds :page_size records -#}
+    last holds :page_size records. DuckDB reads the text as it comes: the client decoded every
+    body already, and a cast to json would parse all of it once more only to validate it -#}
 {% macro batch_records(name) -%}
 {% if dialect == 'postgresql' -%}
 (select
@@ -112,7 +113,7 @@ from jsonb_path_query(cast(:{{ name }} as jsonb), '$[*].data[*]') with ordinalit
     value as record
 from (
     select unnest(records) as value, generate_subscripts(records, 1) as position
-    from (select json_extract(cast(:{{ name }} as json), '$[*].data[*]') as records)
+    from (select json_extract(:{{ name }}, '$[*].data[*]') as records)
 ))
 {%- endif %}
 {%- endmacro %}

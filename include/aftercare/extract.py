@@ -6,8 +6,9 @@ Page by page, a few pages (up to 5,000 records) per transaction: the records as 
 the same transaction. A page that cannot be read raises before it is stored (the pages before
 it are kept), so the watermark never passes a row we did not store; a killed pull resumes from
 the last stored page on the next try. Staging then takes, set-based, the latest version of each
-record from every load not yet staged. Memory holds one batch and one prefetched page at most,
-whatever the volume.
+record from every load not yet staged. Memory holds one batch and the client's prefetched pages
+at most, whatever the volume. While it pulls, the objects that existed before are frozen out of
+the garbage collector's passes (see `_heap_frozen`).
 
 The next incremental pull starts ``ats.overlap_minutes`` before the watermark, so rows committed
 late with an older ``dateLastModified`` are met; rows seen twice are deduplicated by id.
@@ -15,11 +16,13 @@ late with an older ``dateLastModified`` are met; rows seen twice are deduplicate
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -89,6 +92,21 @@ def _changes_writer(
         )
 
     return candidates
+
+
+@contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Keep the garbage collector's full passes off the objects that exist before the pull.
+
+    Decoding pages allocates containers by the million, so the collector makes full passes
+    again and again, each over every object of the process: in an Airflow task, hundreds of
+    thousands of long-lived ones (Airflow, SQLAlchemy), never garbage, and a fifth of the pull's
+    CPU time. Frozen, they are skipped; what the pull itself creates is collected as ever."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def pull(
@@ -162,18 +180,21 @@ def pull(
         pages, records = pages + len(batch), records + count
         batch.clear()
 
-    try:
-        for page in ats.changes(entity, after):
-            batch.append(page)
-            if sum(len(p.records) for p in batch) >= _BATCH_RECORDS:
-                store()
-            if time.monotonic() - last_report >= _PROGRESS_EVERY_SECONDS:
-                log.info("%s load %s: %d pages, %d records stored", entity, load_id, pages, records)
-                last_report = time.monotonic()
-    except AtsError:
-        store()  # the pages the ATS delivered before failing are good: keep them
-        raise
-    store()
+    with _heap_frozen():
+        try:
+            for page in ats.changes(entity, after):
+                batch.append(page)
+                if sum(len(p.records) for p in batch) >= _BATCH_RECORDS:
+                    store()
+                if time.monotonic() - last_report >= _PROGRESS_EVERY_SECONDS:
+                    log.info(
+                        "%s load %s: %d pages, %d records stored", entity, load_id, pages, records
+                    )
+                    last_report = time.monotonic()
+        except AtsError:
+            store()  # the pages the ATS delivered before failing are good: keep them
+            raise
+        store()
     with warehouse.transaction(engine) as conn:
         warehouse.execute_file(conn, "extract/finish_load.sql", {"load_id": load_id})
     log.info("%s load %s done: %d pages, %d records", entity, load_id, pages, records)
