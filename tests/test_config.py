@@ -63,3 +63,44 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     broken.write_text("agency: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda p: p["milestones"]["check_in"].update(send_time="21:30"),
+            r"send_time 21:30:00 is inside the quiet hours",
+        ),
+        (
+            lambda p: p["milestones"]["check_in"].update(channels=["fax"]),
+            r"planning\.milestones\.check_in\.channels\.0: Input should be 'email'",
+        ),
+        (lambda p: p["priority"].remove("birthday"), r"priority does not rank .*'birthday'"),
+        (
+            lambda p: p["milestones"]["birthday"].pop("recent_placement_days"),
+            r"planning\.milestones\.birthday: .*needs recent_placement_days",
+        ),
+        (
+            lambda p: p["milestones"]["check_in"].update(window_days=-1),
+            r"planning\.milestones\.check_in\.window_days: Input should be greater than or equal",
+        ),
+    ],
+    ids=["quiet-hours", "channel", "priority", "birthday-rule", "window"],
+)
+def test_bad_planning_config_is_named(tmp_path: Path, change: object, message: str) -> None:
+    data = _shipped()
+    change(data["planning"])
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write(tmp_path, data))
+
+
+def test_active_statuses_must_be_known_statuses(tmp_path: Path) -> None:
+    data = _shipped()
+    data["ats"]["active_statuses"].append("Onboarding")
+
+    with pytest.raises(
+        ConfigError, match=r"\['Onboarding'\] are not in quality\.placement_statuses"
+    ):
+        load_config(_write(tmp_path, data))

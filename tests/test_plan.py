@@ -3,13 +3,13 @@ expectation, on DuckDB and on Postgres."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 import sqlalchemy as sa
 
 from aftercare import plan, warehouse
-from aftercare.config import Config, load_config
+from aftercare.config import Config, Milestone, load_config
 
 CANDIDATE = {
     "email": "c@example.com",
@@ -505,3 +505,34 @@ def test_the_nightly_preview_param_prints_and_writes_nothing(
     counts = nightly.plan({"params": {"preview_days": 0}, "logical_date": night})
     assert counts == {} and ledger(engine) == {}  # nothing due on the 30th itself
     engine.dispose()
+
+
+def test_a_new_milestone_needs_only_config(engine: sa.Engine) -> None:
+    config = load_config()
+    six_months = Milestone(
+        anchor="start_date",
+        offset_days=182,
+        window_days=7,
+        send_time=time(10),
+        channels=["email", "sms"],
+        weekdays_only=True,
+    )
+    planning = config.planning.model_copy(
+        update={
+            "milestones": {"six_month_check_in": six_months},
+            "priority": ["six_month_check_in"],
+        }
+    )
+    config = config.model_copy(update={"planning": planning})
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-06-01"))  # + 182 = Monday 30 November
+
+    assert run(engine, config, "2026-11-30") == {
+        "six_month_check_in:placement:10:1": (
+            "planned",
+            None,
+            "email",
+            D("2026-11-30"),
+            "2026-11-30 10:00",
+        )
+    }
