@@ -1,4 +1,15 @@
 {% import "macros.sql" as m with context %}
+-- plan_proposals: one row per milestone occurrence that the run for local date
+-- :plan_date decides, with the status and reason it decides:
+--   planned     due, inside its window, a channel, within the cap: send_at on :plan_date (or
+--               on the day after, when the cap defers it and its window allows; or on its due
+--               date when that is still ahead, a planned row whose date moved)
+--   expired     missed_window: its window closed unsent (due within :look_back days)
+--   suppressed  candidate_removed, recently_sent, negative_reply, no_eligible_channel,
+--               frequency_cap
+--   cancelled   next_placement: the candidate is placed again within reach of the end
+-- The milestones are config (:milestones, their :channels in order, their employment
+-- :classes); local dates and times are the candidate's (else the agency's :zone).
 {#- whether the yearly anniversaries of date `anchor` can fall near date `target`: their days
     of the year lie within the window or look-back of each other, with days to spare for leap
     years (a cheap superset test on every subject; the exact dates are worked out after it) -#}
@@ -16,17 +27,6 @@ least(
     else 'placement:' || cast({{ alias }}.placement_id as varchar)
 end || ':' || cast(cast({{ alias }}.occurrence as integer) as varchar)
 {%- endmacro %}
--- plan_proposals: one row per milestone occurrence that the run for local date
--- :plan_date decides, with the status and reason it decides:
---   planned     due, inside its window, a channel, within the cap: send_at on :plan_date (or
---               on the day after, when the cap defers it and its window allows; or on its due
---               date when that is still ahead, a planned row whose date moved)
---   expired     missed_window: its window closed unsent (due within :look_back days)
---   suppressed  candidate_removed, recently_sent, negative_reply, no_eligible_channel,
---               frequency_cap
---   cancelled   next_placement: the candidate is placed again within reach of the end
--- The milestones are config (:milestones, their :channels in order, their employment
--- :classes); local dates and times are the candidate's (else the agency's :zone).
 insert into plan_proposals (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
     window_end, send_at, status, reason, planned_at
