@@ -17,13 +17,15 @@ Targets: plan under 10 s, and under 5x the scan. Machines are noisy: compare rat
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-#: DuckDB settings of the benchmark's warehouse (the extras of aftercare_warehouse)
+import common
+
+#: DuckDB settings of the benchmark's warehouse (the extras of aftercare_warehouse): both
+#: cores, no sandbox runs beside it
 DUCKDB_SETTINGS = {"threads": 2, "memory_limit": "2GB"}
 
 
@@ -33,19 +35,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from airflow.sdk import Connection
-
     from aftercare import plan, warehouse
     from aftercare.config import load_config
 
     config = load_config()
     day = date(2026, 11, 30)
     path = Path(tempfile.mkdtemp(prefix="aftercare-plan-bench-")) / "warehouse.duckdb"
-    engine = warehouse.engine_for(
-        Connection(
-            conn_id="bench", conn_type="duckdb", host=str(path), extra=json.dumps(DUCKDB_SETTINGS)
-        )
-    )
+    engine = common.engine(str(path), DUCKDB_SETTINGS)
     warehouse.migrate(engine)
     started = time.perf_counter()
     with warehouse.transaction(engine) as conn:

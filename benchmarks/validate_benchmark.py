@@ -19,38 +19,15 @@ ratios, not seconds.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import resource
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from datetime import time as clock
 from pathlib import Path
 
-#: DuckDB settings of the benchmark's warehouse (see extract_benchmark.py)
-DUCKDB_SETTINGS = {"threads": 1, "memory_limit": "300MB", "preserve_insertion_order": False}
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _engine(path: str):  # noqa: ANN202 - an Engine, imported late
-    from airflow.sdk import Connection
-
-    from aftercare import warehouse
-
-    return warehouse.engine_for(
-        Connection(
-            conn_id="bench", conn_type="duckdb", host=path, extra=json.dumps(DUCKDB_SETTINGS)
-        )
-    )
+import common
 
 
 def _config(gx_dir: Path):  # noqa: ANN202 - a Config
@@ -69,22 +46,11 @@ def _as_of() -> datetime:
 
 def phase_prepare(url: str, path: str) -> dict[str, float]:
     from aftercare import extract, warehouse
-    from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
-    from aftercare.sandbox.ats.settings import AtsSandboxSettings
 
-    sandbox = AtsSandboxSettings()
-    credentials = BullhornCredentials(
-        login_info_url=f"{url}/ats",
-        api_user=sandbox.api_user,
-        api_password=sandbox.api_password,
-        client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
-    )
     config = _config(Path(path).parent / "gx")
-    settings = config.ats.model_copy(update={"rate_limit_per_minute": 10_000_000})
-    engine = _engine(path)
+    engine = common.engine(path)
     warehouse.migrate(engine)
-    ats = BullhornAts(credentials, settings)
+    ats = common.client(url)
     rows = 0
     for entity in ("Placement", "Candidate"):
         counts = extract.pull(engine, ats, config, entity, full=True, run_id="benchmark")
@@ -141,7 +107,7 @@ def phase_baseline(path: str) -> dict[str, float]:
     from aftercare.quality import suites
 
     config = _config(Path(path).parent / "gx-baseline")
-    engine = _engine(path)
+    engine = common.engine(path)
     started = time.perf_counter()
     with warehouse.transaction(engine) as conn:
         loads = [r["load_id"] for r in warehouse.query_file(conn, "quality/unstaged_loads.sql")]
@@ -174,7 +140,7 @@ def phase_gate(path: str) -> dict[str, float]:
     from aftercare.quality import gate
 
     config = _config(Path(path).parent / "gx")
-    engine = _engine(path)
+    engine = common.engine(path)
     started = time.perf_counter()
     counts = gate.validate(engine, config, run_id="benchmark", as_of=_as_of(), override=True)
     seconds = time.perf_counter() - started
@@ -195,56 +161,23 @@ def phase_gate(path: str) -> dict[str, float]:
 PHASES = {"prepare": phase_prepare, "baseline": phase_baseline, "gate": phase_gate}
 
 
-def _run_phase(name: str, *args: str) -> dict[str, float]:
-    result = subprocess.run(
-        [sys.executable, __file__, "--phase", name, *args], capture_output=True, text=True
-    )
-    if result.returncode:
-        sys.exit(f"phase {name} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--placements", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=1, help="baseline/gate pairs to run")
-    parser.add_argument("--phase", choices=list(PHASES), help=argparse.SUPPRESS)
-    parser.add_argument("phase_args", nargs="*", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-    if args.phase:
-        result = PHASES[args.phase](*args.phase_args)
-        print(json.dumps({**result, "peak_rss_mb": _peak_rss_mb()}))
+    args = common.arguments(__doc__, PHASES, "baseline/gate")
+    if args is None:
         return
 
-    from aftercare.sandbox import SandboxSettings
-    from aftercare.sandbox.ats.settings import AtsSandboxSettings
-    from aftercare.sandbox.server import start_process
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings = SandboxSettings(
-        ats=AtsSandboxSettings(placements=args.placements, rate_limit_per_minute=10_000_000)
-    )
-    print(f"sandbox: generating {args.placements:,} placements ...", flush=True)
-    sandbox = start_process(port, settings)
     folder = Path(tempfile.mkdtemp(prefix="aftercare-validate-bench-"))
     path = str(folder / "warehouse.duckdb")
-    try:
+    with common.sandbox(args.placements) as url:
         started = time.perf_counter()
-        prepared = _run_phase("prepare", f"http://127.0.0.1:{port}", path)
+        prepared = common.run_phase(__file__, "prepare", url, path)
         print(f"loaded {prepared['rows']:,} records in {time.perf_counter() - started:.0f} s")
-    finally:
-        sandbox.terminate()
-        sandbox.wait(timeout=30)
     pristine = folder / "pristine.duckdb"
     shutil.copyfile(path, pristine)
     for round_number in range(1, args.rounds + 1):
         shutil.copyfile(pristine, path)  # every round validates the same unvalidated loads
-        base = _run_phase("baseline", path)
-        ours = _run_phase("gate", path)
+        base = common.run_phase(__file__, "baseline", path)
+        ours = common.run_phase(__file__, "gate", path)
         base_rate, ours_rate = base["rows"] / base["seconds"], ours["rows"] / ours["seconds"]
         print(f"\nround {round_number}: {ours['rows']:,} records (placements and candidates)")
         print(f"  {'phase':<34} {'rows/s':>10} {'seconds':>9} {'peak RSS MB':>12} {'failed':>8}")

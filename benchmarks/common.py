@@ -1,0 +1,121 @@
+"""What the benchmark scripts share: the warehouse and sandbox they run against, the ATS client,
+and phases in processes of their own (so that each phase's peak memory is its own)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+#: DuckDB settings of a benchmark's warehouse connection (the extras of aftercare_warehouse;
+#: override with BENCH_DUCKDB_SETTINGS): one thread, because the sandbox shares this 2-core
+#: machine (in production the ATS is remote); a memory limit, because DuckDB's buffer pool
+#: otherwise grows towards 80% of RAM; fewer checkpoints (every 512 MB of WAL instead of 16 MB)
+#: on a bulk load; no insertion order kept (nothing reads raw tables in insertion order).
+DUCKDB_SETTINGS = json.loads(
+    os.environ.get(
+        "BENCH_DUCKDB_SETTINGS",
+        '{"threads": 1, "memory_limit": "300MB", "checkpoint_threshold": "512MB", '
+        '"preserve_insertion_order": false}',
+    )
+)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def engine(path: str, settings: dict[str, Any] | None = None):  # noqa: ANN201 - an Engine
+    """The benchmark's DuckDB warehouse at ``path`` (with DUCKDB_SETTINGS unless given)."""
+    from airflow.sdk import Connection
+
+    from aftercare import warehouse
+
+    extra = json.dumps(DUCKDB_SETTINGS if settings is None else settings)
+    return warehouse.engine_for(
+        Connection(conn_id="bench", conn_type="duckdb", host=path, extra=extra)
+    )
+
+
+def client(url: str):  # noqa: ANN201 - a BullhornAts, imported late
+    """The ATS client for the sandbox at ``url``, its rate limit out of the way."""
+    from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
+    from aftercare.config import load_config
+    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+
+    sandbox = AtsSandboxSettings()
+    credentials = BullhornCredentials(
+        login_info_url=f"{url}/ats",
+        api_user=sandbox.api_user,
+        api_password=sandbox.api_password,
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+    )
+    settings = load_config().ats.model_copy(update={"rate_limit_per_minute": 10_000_000})
+    return BullhornAts(credentials, settings)
+
+
+@contextmanager
+def sandbox(placements: int, cpus: set[int] | None = None) -> Iterator[str]:
+    """A sandbox ATS with ``placements`` in a process of its own (on ``cpus`` when given and
+    the machine has more than one); yields its URL."""
+    from aftercare.sandbox import SandboxSettings
+    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+    from aftercare.sandbox.server import start_process
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = SandboxSettings(
+        ats=AtsSandboxSettings(placements=placements, rate_limit_per_minute=10_000_000)
+    )
+    print(f"sandbox: generating {placements:,} placements ...", flush=True)
+    process = start_process(port, settings)
+    if cpus and len(os.sched_getaffinity(0)) > 1:
+        os.sched_setaffinity(process.pid, cpus)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run_phase(
+    script: str, name: str, *args: str, preexec: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """Run phase ``name`` of ``script`` in a fresh process; returns the figures it printed."""
+    result = subprocess.run(
+        [sys.executable, script, "--phase", name, *args],
+        capture_output=True,
+        text=True,
+        preexec_fn=preexec,
+    )
+    if result.returncode:
+        sys.exit(f"phase {name} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def arguments(
+    doc: str, phases: dict[str, Callable[..., dict[str, Any]]], pair: str
+) -> argparse.Namespace | None:
+    """The command line of a benchmark (--placements, --rounds). When the process was started
+    to run a phase, it runs it, prints its figures with its peak memory, and returns None."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--placements", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=1, help=f"{pair} pairs to run")
+    parser.add_argument("--phase", choices=list(phases), help=argparse.SUPPRESS)
+    parser.add_argument("phase_args", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.phase:
+        return args
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    result = phases[args.phase](*args.phase_args)
+    print(json.dumps({**result, "peak_rss_mb": peak_rss_mb()}))
+    return None
