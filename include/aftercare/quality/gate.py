@@ -30,7 +30,7 @@ import great_expectations as gx
 import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from aftercare import warehouse
 from aftercare.config import Config
@@ -157,8 +157,9 @@ def validate(
     judged: Counter[str] = Counter()  # records judged per load
     quarantined: Counter[str] = Counter()  # records quarantined per load
     params = {"load_ids": json.dumps(load_ids), "as_of": as_of.isoformat()}
-    for entity in _ENTITIES:
-        _judge_records(engine, project, config, entity, params, run_id, judged, quarantined)
+    with engine.connect() as conn:  # one session: its temporary tables hold the rows judged
+        for entity in _ENTITIES:
+            _judge_records(conn, project, config, entity, params, run_id, judged, quarantined)
     loads, outcome = _judge_loads(engine, project, config, params, run_id, judged, quarantined)
     counts: Counter[str] = Counter()
     for load in loads.itertuples():
@@ -176,7 +177,7 @@ def validate(
 
 
 def _judge_records(
-    engine: Engine,
+    conn: Connection,
     project: _Project,
     config: Config,
     entity: str,
@@ -185,22 +186,25 @@ def _judge_records(
     judged: Counter[str],
     quarantined: Counter[str],
 ) -> None:
-    """Run the entity's row suite over its records, a chunk at a time in id order; each
-    chunk's failures go to quarantine with the chunk's validation row, in one transaction."""
+    """Run the entity's row suite over its records: collected once into a temporary table of
+    this session, numbered in chunks, then a chunk at a time in id order; each chunk's
+    failures go to quarantine with the chunk's validation row, in one transaction."""
     suite, table, dates = _ENTITIES[entity]
     key = suites.ROW_SUITES[suite]
-    after, chunk = -1, 0
+    with conn.begin():
+        warehouse.execute_file(
+            conn, f"quality/collect_{suite}.sql", {**params, "rows": config.quality.chunk_rows}
+        )
+    chunk = 0
     while True:
-        with warehouse.transaction(engine) as conn:
+        with conn.begin():
             rows = warehouse.query_file(
-                conn,
-                f"quality/{suite}.sql",
-                {**params, "after": after, "rows": config.quality.chunk_rows},
+                conn, "quality/chunk.sql", {"chunk": chunk}, table=suite, key=key
             )
         if not rows:
             return
         chunk += 1
-        frame = pd.DataFrame(rows)
+        frame = pd.DataFrame(rows).drop(columns="chunk")
         for column in dates:
             frame[column] = pd.to_datetime(frame[column])
         outcome = project.run(suite, frame, run_id)
@@ -209,7 +213,7 @@ def _judge_records(
             {"id": record_id, "load_id": loads_of[record_id], "reasons": reasons}
             for record_id, reasons in outcome.reasons.items()
         ]
-        with warehouse.transaction(engine) as conn:
+        with conn.begin():
             warehouse.execute_file(
                 conn,
                 "quality/quarantine_rows.sql",
@@ -227,7 +231,6 @@ def _judge_records(
             len(frame),
             len(failures),
         )
-        after = int(frame[key].iloc[-1])
 
 
 def _judge_loads(

@@ -1,9 +1,12 @@
 {% import "macros.sql" as m with context %}
--- one row per candidate of the loads being validated (:load_ids): the version staging would
--- take (the latest), with what the candidate row suite judges; a chunk of :rows after the id
--- :after. age_at_start is
--- the age in whole years at the candidate's first placement start (staged or loaded now), or
--- on :as_of for a candidate without placements
+-- candidate_rows (temporary, this session's): one row per candidate of the loads being
+-- validated (the load_ids), the version staging would take (the latest), with what the
+-- candidate row suite judges, numbered into chunks of `rows` in id order. age_at_start is the
+-- age in whole years at the candidate's first placement start (staged or loaded now), or on
+-- the as_of date for a candidate without placements
+drop table if exists candidate_rows;
+
+create temp table candidate_rows as
 with
 latest as (
     select *
@@ -26,6 +29,8 @@ first_starts as (
 )
 
 select
+    cast(floor((row_number() over (order by latest.candidate_id) - 1) / :rows) as integer)
+        as chunk,
     latest.load_id,
     latest.candidate_id,
     latest.email,
@@ -38,6 +43,3 @@ select
     latest.date_last_modified
 from latest
 left join first_starts as starts on starts.candidate_id = latest.candidate_id
-where latest.candidate_id > :after
-order by latest.candidate_id
-limit :rows

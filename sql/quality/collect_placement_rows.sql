@@ -1,7 +1,10 @@
 {% import "macros.sql" as m with context %}
--- one row per placement of the loads being validated (:load_ids): the version staging would
--- take (the latest), with what the placement row suite judges; a chunk of :rows after the id
--- :after (keyset chunks: a record never spans two)
+-- placement_rows (temporary, this session's): one row per placement of the loads being
+-- validated (the load_ids), the version staging would take (the latest), with what the
+-- placement row suite judges, numbered into chunks of `rows` in id order
+drop table if exists placement_rows;
+
+create temp table placement_rows as
 with
 latest as (
     select *
@@ -18,6 +21,8 @@ known_candidates as (
 )
 
 select
+    cast(floor((row_number() over (order by latest.placement_id) - 1) / :rows) as integer)
+        as chunk,
     latest.load_id,
     latest.placement_id,
     latest.candidate_id,
@@ -29,6 +34,3 @@ select
     latest.date_last_modified
 from latest
 left join known_candidates as known on known.candidate_id = latest.candidate_id
-where latest.placement_id > :after
-order by latest.placement_id
-limit :rows
