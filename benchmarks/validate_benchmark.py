@@ -101,36 +101,21 @@ def _baseline_failures(suite: str, frame, config) -> int:  # noqa: ANN001 - a Da
 
 
 def phase_baseline(path: str) -> dict[str, float]:
-    import pandas as pd
-
     from aftercare import warehouse
-    from aftercare.quality import suites
+    from aftercare.quality import gate
 
     config = _config(Path(path).parent / "gx-baseline")
     engine = common.engine(path)
     started = time.perf_counter()
     with warehouse.transaction(engine) as conn:
         loads = [r["load_id"] for r in warehouse.query_file(conn, "quality/unstaged_loads.sql")]
+    params = {"load_ids": json.dumps(loads), "as_of": _as_of().isoformat()}
     rows = failed = 0
-    for suite, key in suites.ROW_SUITES.items():
-        after = -1
-        while True:
-            with warehouse.transaction(engine) as conn:
-                chunk = warehouse.query_file(
-                    conn,
-                    f"quality/{suite}.sql",
-                    {
-                        "load_ids": json.dumps(loads),
-                        "after": after,
-                        "rows": config.quality.chunk_rows,
-                        "as_of": _as_of().isoformat(),
-                    },
-                )
-            if not chunk:
-                break
-            frame = pd.DataFrame(chunk)
-            rows, failed = rows + len(frame), failed + _baseline_failures(suite, frame, config)
-            after = int(frame[key].iloc[-1])
+    with engine.connect() as conn:
+        for entity, (suite, _, _) in gate.ENTITIES.items():
+            for frame in gate.record_chunks(conn, config, entity, params):
+                rows += len(frame)
+                failed += _baseline_failures(suite, frame, config)
     engine.dispose()
     return {"rows": rows, "failed": failed, "seconds": time.perf_counter() - started}
 

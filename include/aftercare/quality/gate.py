@@ -19,9 +19,11 @@ Data Docs, built under ``quality.gx_project_dir`` once per run.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 
 #: entity -> (its row suite, whose sql file is sql/quality/<suite>.sql; its changes table;
 #: its date columns, which GX compares as timestamps)
-_ENTITIES = {
+ENTITIES = {
     "placement": ("placement_rows", "placement_changes", ("start_date", "end_date")),
     "candidate": ("candidate_rows", "candidate_changes", ("date_of_birth",)),
 }
@@ -158,7 +160,7 @@ def validate(
     quarantined: Counter[str] = Counter()  # records quarantined per load
     params = {"load_ids": json.dumps(load_ids), "as_of": as_of.isoformat()}
     with engine.connect() as conn:  # one session: its temporary tables hold the rows judged
-        for entity in _ENTITIES:
+        for entity in ENTITIES:
             _judge_records(conn, project, config, entity, params, run_id, judged, quarantined)
     loads, outcome = _judge_loads(engine, project, config, params, run_id, judged, quarantined)
     counts: Counter[str] = Counter()
@@ -176,6 +178,31 @@ def validate(
     return dict(counts)
 
 
+def record_chunks(
+    conn: Connection, config: Config, entity: str, params: dict[str, str]
+) -> Iterator[pd.DataFrame]:
+    """The records of ``entity`` a row suite judges, a frame of ``quality.chunk_rows`` at a
+    time in id order: collected once into a temporary table of this session (``conn``),
+    numbered in chunks."""
+    suite, _, dates = ENTITIES[entity]
+    key = suites.ROW_SUITES[suite]
+    with conn.begin():
+        warehouse.execute_file(
+            conn, f"quality/collect_{suite}.sql", {**params, "rows": config.quality.chunk_rows}
+        )
+    for chunk in itertools.count():
+        with conn.begin():
+            rows = warehouse.query_file(
+                conn, "quality/chunk.sql", {"chunk": chunk}, table=suite, key=key
+            )
+        if not rows:
+            return
+        frame = pd.DataFrame(rows).drop(columns="chunk")
+        for column in dates:
+            frame[column] = pd.to_datetime(frame[column])
+        yield frame
+
+
 def _judge_records(
     conn: Connection,
     project: _Project,
@@ -186,27 +213,11 @@ def _judge_records(
     judged: Counter[str],
     quarantined: Counter[str],
 ) -> None:
-    """Run the entity's row suite over its records: collected once into a temporary table of
-    this session, numbered in chunks, then a chunk at a time in id order; each chunk's
-    failures go to quarantine with the chunk's validation row, in one transaction."""
-    suite, table, dates = _ENTITIES[entity]
+    """Run the entity's row suite over its records, chunk by chunk; each chunk's failures go
+    to quarantine with the chunk's validation row, in one transaction."""
+    suite, table, _ = ENTITIES[entity]
     key = suites.ROW_SUITES[suite]
-    with conn.begin():
-        warehouse.execute_file(
-            conn, f"quality/collect_{suite}.sql", {**params, "rows": config.quality.chunk_rows}
-        )
-    chunk = 0
-    while True:
-        with conn.begin():
-            rows = warehouse.query_file(
-                conn, "quality/chunk.sql", {"chunk": chunk}, table=suite, key=key
-            )
-        if not rows:
-            return
-        chunk += 1
-        frame = pd.DataFrame(rows).drop(columns="chunk")
-        for column in dates:
-            frame[column] = pd.to_datetime(frame[column])
+    for chunk, frame in enumerate(record_chunks(conn, config, entity, params), start=1):
         outcome = project.run(suite, frame, run_id)
         loads_of = dict(zip(frame[key].map(_plain), frame["load_id"], strict=True))
         failures = [
