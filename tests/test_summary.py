@@ -49,3 +49,14 @@ def test_run_date_is_local_and_falls_back_to_run_after() -> None:
     assert run_date({"logical_date": late_utc}, "Europe/London") == date(2026, 7, 2)
     manual = {"logical_date": None, "dag_run": SimpleNamespace(run_after=late_utc)}
     assert run_date(manual, "America/New_York") == date(2026, 7, 1)
+
+
+def test_format_table_keeps_columns_aligned_for_long_count_names() -> None:
+    table = summary.format_table(
+        {"2026-11-25": {"plan": {"touchpoints_expired_missed_window": 655, "touchpoints_x": 1}}}
+    )
+    lines = table.splitlines()
+
+    assert (
+        len({line.index("2026-11-25") for line in lines[:1]} | {len(line) for line in lines}) == 1
+    )

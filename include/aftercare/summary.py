@@ -74,12 +74,13 @@ def format_table(columns: dict[str, StageCounts]) -> str:
     for counts in columns.values():
         for stage, values in counts.items():
             rows.update(dict.fromkeys((stage, key) for key in values))
-    header = f"  {'stage':<10} {'count':<24}" + "".join(f" {label:>12}" for label in columns)
+    width = max([len("count"), *(len(key) for _, key in rows)])
+    header = f"  {'stage':<10} {'count':<{width}}" + "".join(f" {label:>12}" for label in columns)
     lines = [header]
     order = {stage: position for position, stage in enumerate(STAGES)}
     for stage, key in sorted(rows, key=lambda row: order.get(row[0], len(STAGES))):
         cells = "".join(
             f" {counts.get(stage, {}).get(key, '-'):>12}" for counts in columns.values()
         )
-        lines.append(f"  {stage:<10} {key:<24}{cells}")
+        lines.append(f"  {stage:<10} {key:<{width}}{cells}")
     return "\n".join(lines)
