@@ -536,3 +536,58 @@ def test_a_new_milestone_needs_only_config(engine: sa.Engine) -> None:
             "2026-11-30 10:00",
         )
     }
+
+
+def test_nothing_goes_out_on_a_version_the_gate_quarantined(engine: sa.Engine) -> None:
+    config = only("first_day")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-11-30"))
+    candidate(engine, 2)
+    placement(engine, 20, 2, start_date=D("2026-11-30"))
+    placement(engine, 30, 3, start_date=D("2026-11-30"))  # candidate 3 never staged
+    with engine.begin() as conn:
+        # a newer version of candidate 1 failed the gate: it may carry an opt-out
+        conn.execute(
+            sa.text(
+                "insert into quality.quarantine (entity, record_id, load_id, reasons)"
+                " values ('candidate', '1', 'l2', :reasons)"
+            ).bindparams(sa.bindparam("reasons", type_=sa.JSON)),
+            {"reasons": []},
+        )
+
+    decided = {tp: row[:2] for tp, row in run(engine, config, "2026-11-30").items()}
+    assert decided == {
+        "first_day:placement:10:1": ("suppressed", "quarantined"),
+        "first_day:placement:20:1": ("planned", None),
+        "first_day:placement:30:1": ("suppressed", "quarantined"),
+    }
+
+
+def test_weekday_only_milestones_never_go_out_on_a_weekend(engine: sa.Engine) -> None:
+    config = only("first_day", "check_in")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2026-11-27"))  # first day Friday 27 November
+    placement(engine, 11, 1, start_date=D("2026-10-23"))  # check-in due Friday 27 too
+
+    friday = run(engine, config, "2026-11-27")
+    # the cap defers the check-in a day, which is a Saturday: it goes on Monday
+    assert friday["check_in:placement:11:1"] == (
+        "planned",
+        None,
+        "email",
+        D("2026-11-27"),
+        "2026-11-30 10:00",
+    )
+    mark_sent(engine, "first_day:placement:10:1")
+    saturday = run(engine, config, "2026-11-28")
+    assert saturday["check_in:placement:11:1"][4] == "2026-11-30 10:00"
+
+
+def test_a_backfill_after_a_later_day_changes_nothing(engine: sa.Engine) -> None:
+    config = only("review_request")
+    candidate(engine, 1)
+    # due Monday 16 November with a 14-day window: open on the 30th, gone by 1 December
+    placement(engine, 10, 1, start_date=D("2026-09-21"))
+    later = run(engine, config, "2026-12-01")
+
+    assert run(engine, config, "2026-11-30") == later

@@ -124,27 +124,30 @@ def expected(
             if (cid, name) in seen:
                 row[5] = ("suppressed", "recently_sent")
             seen.add((cid, name))
-    # the cap: per candidate, by priority, then due date, then id
+    # the cap: per candidate, by priority, then due date, then id (weekday-only ones wait
+    # for Monday on a weekend, outside the weekend day's cap)
+    weekend = day.isoweekday() >= 6
     rank = {name: position for position, name in enumerate(planning.priority)}
     open_rows = sorted(
-        (
-            (rank[row[0]], row[2], tid)
-            for tid, row in decided.items()
-            if row[5] is None and not planning.milestones[row[0]].cap_exempt
-        ),
+        (rank[row[0]], row[2], tid)
+        for tid, row in decided.items()
+        if row[5] is None
+        and not planning.milestones[row[0]].cap_exempt
+        and not (weekend and planning.milestones[row[0]].weekdays_only)
     )
     result = {}
     for tid, (name, cid, due, end, channel, verdict) in decided.items():
         ms = planning.milestones[name]
         zone = ZoneInfo(people[cid]["time_zone"] or config.agency.time_zone)
-        send_day: date | None = day
-        if verdict is None and not ms.cap_exempt:
+        send_day, deferred = day, False
+        if verdict is None and any(t == tid for _, _, t in open_rows):
             position = [t for _, _, t in open_rows if decided[t][1] == cid].index(tid)
             if position >= planning.frequency_cap.per_day:
-                if end <= day:
-                    verdict, send_day = ("suppressed", "frequency_cap"), None
-                else:
-                    send_day = day + timedelta(days=1)
+                send_day, deferred = day + timedelta(days=1), True
+        if ms.weekdays_only and send_day.isoweekday() >= 6:
+            send_day += timedelta(days=8 - send_day.isoweekday())
+        if verdict is None and send_day > end:
+            verdict = ("suppressed", "frequency_cap") if deferred else ("expired", "missed_window")
         if verdict is not None:
             result[tid] = (verdict[0], verdict[1], channel, due, None)
             continue
@@ -206,7 +209,8 @@ def test_sql_plans_what_the_rules_say(
     engine = warehouse_engine
     warehouse.migrate(engine)
     with engine.begin() as conn:
-        for table in ("aftercare.touchpoints", "staging.placements", "staging.candidates"):
+        tables = ("aftercare.touchpoints", "aftercare.plan_runs", "staging.placements")
+        for table in (*tables, "staging.candidates"):
             conn.execute(sa.text(f"delete from {table}"))  # noqa: S608 - fixed names
     day, people, jobs = world
     for cid, person in people.items():

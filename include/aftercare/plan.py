@@ -5,9 +5,9 @@ transaction, ``sql/cohorts/propose.sql`` decides every occurrence that concerns 
 temporary table ``plan_proposals`` (due and open: planned with its ``send_at``; missed within
 the look-back: expired; and every reason not to send), and ``apply_plan.sql`` brings the ledger
 ``aftercare.touchpoints`` to it: new occurrences are inserted, planned rows are decided again
-(replanned, cancelled, suppressed, expired), sent and other final rows never change, and a run
-for an earlier date never overrides a later one. The milestones are config only
-(``planning.milestones``), passed to the SQL as bound json parameters.
+(replanned, cancelled, suppressed, expired), sent and other final rows never change, and once
+a later date is planned a run for an earlier one (a backfill) writes nothing. The milestones
+are config only (``planning.milestones``), passed to the SQL as bound json parameters.
 
 `preview` runs the same for the next days in a transaction it rolls back, treating each day's
 planned touchpoints as sent, and reports what would be planned, by milestone, channel and
@@ -74,13 +74,19 @@ def _decide(conn: Connection, config: Config, plan_date: date) -> list[dict[str,
     warehouse.execute_file(conn, "cohorts/propose.sql", params)
     decisions = warehouse.query_file(conn, "cohorts/proposal_counts.sql")
     warehouse.execute_file(conn, "cohorts/apply_plan.sql", params)
+    warehouse.execute_file(conn, "cohorts/record_plan_run.sql", params)
     return decisions
 
 
 def plan(engine: Engine, config: Config, plan_date: date) -> dict[str, int]:
     """Plan local date ``plan_date``; returns the run's decisions counted by status (and
-    reason), for the run summary."""
+    reason), for the run summary. Once a later date is planned, an earlier one (a backfill)
+    changes nothing: the later run already decided everything still open."""
     with warehouse.transaction(engine) as conn:
+        [latest] = warehouse.query_file(conn, "cohorts/latest_plan_date.sql")
+        if latest["latest"] is not None and latest["latest"] > plan_date:
+            log.info("plan %s: %s is planned already, nothing to do", plan_date, latest["latest"])
+            return {}
         decisions = _decide(conn, config, plan_date)
     counts: Counter[str] = Counter()
     for row in decisions:

@@ -3,9 +3,10 @@
 -- decided again by every run, but never by a run for an earlier date than the one that last
 -- decided them (a backfill leaves later decisions alone).
 
--- planned rows decided differently now: out, to come back below in their new state (with
--- the time they were first planned); a delete and an insert, which DuckDB does far faster
--- than an update of many rows
+-- planned rows decided again (changed, or last decided by an earlier run): out, to come back
+-- below in their new state with this run's date (and the time they were first planned, their
+-- attempts and provider id); a delete and an insert, which DuckDB does far faster than an
+-- update of many rows
 delete from aftercare.touchpoints as t
 where t.status = 'planned'
     and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
@@ -19,6 +20,7 @@ where t.status = 'planned'
                 or t.channel is distinct from p.channel
                 or t.due_date is distinct from p.due_date
                 or t.send_at is distinct from p.send_at
+                or t.plan_date is distinct from cast(:plan_date as date)
             )
     );
 
@@ -47,7 +49,7 @@ where t.status = 'planned'
 -- occurrences new to the ledger, and the planned rows decided differently
 insert into aftercare.touchpoints (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
-    window_end, send_at, status, reason, plan_date, planned_at
+    window_end, send_at, status, reason, plan_date, planned_at, attempts, provider_message_id
 )
 select
     p.touchpoint_id,
@@ -62,7 +64,9 @@ select
     p.status,
     p.reason,
     cast(:plan_date as date),
-    p.planned_at
+    p.planned_at,
+    p.attempts,
+    p.provider_message_id
 from plan_proposals as p
 where not exists (
     select 1 from aftercare.touchpoints as t where t.touchpoint_id = p.touchpoint_id

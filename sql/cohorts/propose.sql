@@ -3,9 +3,11 @@
 -- :plan_date decides, with the status and reason it decides:
 --   planned     due, inside its window, a channel, within the cap: send_at on :plan_date (or
 --               on the day after, when the cap defers it and its window allows; or on its due
---               date when that is still ahead, a planned row whose date moved)
+--               date when that is still ahead, a planned row whose date moved; weekday-only
+--               milestones never on a weekend)
 --   expired     missed_window: its window closed unsent (due within :look_back days)
---   suppressed  candidate_removed, recently_sent, negative_reply, no_eligible_channel,
+--   suppressed  quarantined (a newer version of the candidate or placement failed the gate),
+--               candidate_removed, recently_sent, negative_reply, no_eligible_channel,
 --               frequency_cap
 --   cancelled   next_placement: the candidate is placed again within reach of the end
 -- The milestones are config (:milestones, their :channels in order, their employment
@@ -29,7 +31,7 @@ end || ':' || cast(cast({{ alias }}.occurrence as integer) as varchar)
 {%- endmacro %}
 insert into plan_proposals (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
-    window_end, send_at, status, reason, planned_at
+    window_end, send_at, status, reason, planned_at, attempts, provider_message_id
 )
 with
 milestones as (
@@ -78,6 +80,8 @@ open_ledger as (
         touchpoint_id,
         due_date,
         planned_at,
+        attempts,
+        provider_message_id,
         milestone,
         coalesce(placement_id, candidate_id) as subject_id
     from aftercare.touchpoints
@@ -291,6 +295,15 @@ candidates as (
         c.candidate_id,
         coalesce(c.time_zone, :zone) as zone,
         c.is_anonymized or c.is_deleted as removed,
+        -- a newer version in quarantine may carry an opt-out or an anonymisation: nothing
+        -- goes out on the staged one until a valid version arrives
+        exists (
+            select 1
+            from quality.quarantine as q
+            where q.entity = 'candidate'
+                and q.record_id = cast(c.candidate_id as varchar)
+                and q.released_at is null
+        ) as quarantined,
         not (c.is_anonymized or c.is_deleted) and c.email is not null and not c.email_opt_out
             and not exists (
                 select 1 from aftercare.suppressions as s
@@ -334,12 +347,23 @@ channels as (
 judged as (
     select
         h.*,
-        c.zone,
+        coalesce(c.zone, :zone) as zone,
         ch.channel,
         ms.cap_exempt,
+        ms.weekdays_only,
         ms.priority,
         ms.send_time,
         case
+            -- the gate stages a placement only with a known candidate: a missing one was
+            -- quarantined on its first load
+            when c.candidate_id is null or c.quarantined then 'suppressed:quarantined'
+            when h.placement_id is not null and exists (
+                select 1
+                from quality.quarantine as q
+                where q.entity = 'placement'
+                    and q.record_id = cast(h.placement_id as varchar)
+                    and q.released_at is null
+            ) then 'suppressed:quarantined'
             when c.removed then 'suppressed:candidate_removed'
             when ms.next_placement_days is not null and exists (
                 select 1
@@ -376,7 +400,7 @@ judged as (
             when ch.channel is null then 'suppressed:no_eligible_channel'
         end as verdict
     from subject_holds as h
-    inner join candidates as c on c.candidate_id = h.candidate_id
+    left join candidates as c on c.candidate_id = h.candidate_id
     inner join milestones as ms on ms.milestone = h.milestone
     left join channels as ch on ch.touchpoint_id = h.touchpoint_id
     cross join plan_day as p
@@ -431,6 +455,39 @@ ranked as (
     left join sent_counts as s on s.candidate_id = d.candidate_id
     cross join plan_day as p
     where d.decided is null and not d.cap_exempt and d.due_date <= p.d
+        -- weekday-only ones wait for Monday on a weekend, and take no share of its cap
+        and not (d.weekdays_only and extract(isodow from p.d) >= 6)
+),
+
+-- the day each open occurrence goes out: the plan date, the next day when the cap defers
+-- it, or its due date when that is still ahead; a weekday-only one on a weekend moves on to
+-- the Monday
+send_days as (
+    select
+        d.touchpoint_id,
+        r.cap_rank > r.allowance as deferred,
+        case
+            when d.due_date > p.d then d.due_date
+            when r.cap_rank > r.allowance then p.d + 1
+            else p.d
+        end as nominal_day
+    from deduplicated as d
+    left join ranked as r on r.touchpoint_id = d.touchpoint_id
+    cross join plan_day as p
+    where d.decided is null
+),
+
+scheduled as (
+    select
+        d.*,
+        coalesce(s.deferred, false) as deferred,
+        case
+            when d.weekdays_only and extract(isodow from s.nominal_day) >= 6
+                then s.nominal_day + cast(8 - extract(isodow from s.nominal_day) as integer)
+            else s.nominal_day
+        end as send_day
+    from deduplicated as d
+    left join send_days as s on s.touchpoint_id = d.touchpoint_id
 )
 
 select
@@ -443,24 +500,22 @@ select
     d.due_date,
     d.window_end,
     case
-        when d.decided is not null then null
-        when d.due_date > p.d then {{ m.local_instant('d.due_date', 'd.send_time', 'd.zone') }}
-        when r.cap_rank > r.allowance and d.window_end <= p.d then null
-        when r.cap_rank > r.allowance
-            then {{ m.local_instant('p.d + 1', 'd.send_time', 'd.zone') }}
-        else {{ m.local_instant('p.d', 'd.send_time', 'd.zone') }}
+        when d.decided is null and d.send_day <= d.window_end
+            then {{ m.local_instant('d.send_day', 'd.send_time', 'd.zone') }}
     end as send_at,
     case
         when d.decided is not null then split_part(d.decided, ':', 1)
-        when r.cap_rank > r.allowance and d.window_end <= p.d then 'suppressed'
+        when d.send_day > d.window_end and d.deferred then 'suppressed'
+        when d.send_day > d.window_end then 'expired'
         else 'planned'
     end as status,
     case
         when d.decided is not null then split_part(d.decided, ':', 2)
-        when r.cap_rank > r.allowance and d.window_end <= p.d then 'frequency_cap'
+        when d.send_day > d.window_end and d.deferred then 'frequency_cap'
+        when d.send_day > d.window_end then 'missed_window'
     end as reason,
-    coalesce(o.planned_at, current_timestamp) as planned_at
-from deduplicated as d
-left join ranked as r on r.touchpoint_id = d.touchpoint_id
+    coalesce(o.planned_at, current_timestamp) as planned_at,
+    coalesce(o.attempts, 0) as attempts,
+    o.provider_message_id
+from scheduled as d
 left join open_ledger as o on o.touchpoint_id = d.touchpoint_id
-cross join plan_day as p

@@ -12,7 +12,10 @@ create temp table if not exists plan_proposals (
     send_at timestamptz,
     status varchar not null,
     reason varchar,
-    planned_at timestamptz not null  -- kept from the ledger row it replaces
+    -- kept from the ledger row it replaces
+    planned_at timestamptz not null,
+    attempts integer not null,
+    provider_message_id varchar
 );
 
 delete from plan_proposals
