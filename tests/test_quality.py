@@ -356,3 +356,21 @@ def test_every_expectation_says_its_rule(config: Config) -> None:
     for build in suites.SUITES.values():
         for expectation in build(config).expectations:
             assert expectation.description, expectation
+
+
+def test_a_record_that_passes_on_a_later_judgement_leaves_quarantine(
+    engine: sa.Engine, config: Config
+) -> None:
+    placements = {pid: {**GOOD_PLACEMENT, "status": "Onboarding"} for pid in range(1, 21)}
+    add_load(engine, "night1", placements, {1: GOOD_CANDIDATE})
+    with pytest.raises(gate.QualityGateError):
+        gate.validate(engine, config, run_id="run1", as_of=AS_OF)
+    assert len(quarantine(engine)) == 20
+
+    # ops learn the ATS has a new status, and add it to the config: the same loads pass now
+    statuses = [*config.quality.placement_statuses, "Onboarding"]
+    gate.validate(engine, loose(config, placement_statuses=statuses), run_id="run2", as_of=AS_OF)
+    extract.stage(engine)
+
+    assert quarantine(engine) == {}
+    assert ids(engine, "placements", "placement_id") == set(range(1, 21))

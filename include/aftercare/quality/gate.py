@@ -213,8 +213,9 @@ def _judge_records(
     judged: Counter[str],
     quarantined: Counter[str],
 ) -> None:
-    """Run the entity's row suite over its records, chunk by chunk; each chunk's failures go
-    to quarantine with the chunk's validation row, in one transaction."""
+    """Run the entity's row suite over its records, chunk by chunk. In one transaction per
+    chunk: what its records had open in quarantine for these loads is released, its failures
+    go (back) to quarantine, and its validation row is written."""
     suite, table, _ = ENTITIES[entity]
     key = suites.ROW_SUITES[suite]
     for chunk, frame in enumerate(record_chunks(conn, config, entity, params), start=1):
@@ -224,7 +225,15 @@ def _judge_records(
             {"id": record_id, "load_id": loads_of[record_id], "reasons": reasons}
             for record_id, reasons in outcome.reasons.items()
         ]
+        judged_now = [
+            f"{_plain(r)}/{load}" for r, load in zip(frame[key], frame["load_id"], strict=True)
+        ]
         with conn.begin():
+            warehouse.execute_file(
+                conn,
+                "quality/release_judged.sql",
+                {"entity": entity, "judged": json.dumps(judged_now)},
+            )
             warehouse.execute_file(
                 conn,
                 "quality/quarantine_rows.sql",
