@@ -1,5 +1,6 @@
 """The extract stage against the sandbox ATS, on DuckDB and Postgres: raw pages, watermark,
-staging upsert, quarantine of contract breakers, deletion sweep, killed and bad pulls."""
+staging upsert through the quality gate (faulty records quarantined, fixed ones released),
+deletion sweep, killed and bad pulls."""
 
 from __future__ import annotations
 

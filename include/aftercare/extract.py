@@ -5,10 +5,11 @@ Page by page, a few pages (up to 5,000 records) per transaction: the records as 
 ``staging.*_changes``, and the entity's watermark moves to the end of the last stored page in
 the same transaction. A page that cannot be read raises before it is stored (the pages before
 it are kept), so the watermark never passes a row we did not store; a killed pull resumes from
-the last stored page on the next try. Staging then takes, set-based, the latest version of each
-record from every load not yet staged. Memory holds one batch and the client's prefetched pages
-at most, whatever the volume. While it pulls, the objects that existed before are frozen out of
-the garbage collector's passes (see `_heap_frozen`).
+the last stored page on the next try. Once the quality gate (`aftercare.quality.gate`) has
+passed the loads, `stage` takes, set-based, the latest valid version of each record. Memory
+holds one batch and the client's prefetched pages at most, whatever the volume. While it
+pulls, the objects that existed before are frozen out of the garbage collector's passes (see
+`_heap_frozen`).
 
 The next incremental pull starts ``ats.overlap_minutes`` before the watermark, so rows committed
 late with an older ``dateLastModified`` are met; rows seen twice are deduplicated by id.
