@@ -21,6 +21,15 @@ least(
     366 - abs(extract(doy from {{ anchor }}) - extract(doy from {{ target }}))
 ) <= greatest({{ window }}, :look_back) + 4
 {%- endmacro %}
+{#- date expression `day`, moved to the Monday when it falls on a weekend and `weekdays_only`
+    (a boolean expression) holds -#}
+{% macro weekday_on_or_after(day, weekdays_only) -%}
+case
+    when {{ weekdays_only }} and extract(isodow from {{ day }}) >= 6
+        then {{ day }} + cast(8 - extract(isodow from {{ day }}) as integer)
+    else {{ day }}
+end
+{%- endmacro %}
 {#- the deterministic id of an occurrence (columns of `alias`): milestone, subject, number -#}
 {% macro touchpoint_id(alias) -%}
 {{ alias }}.milestone || ':' || case
@@ -227,11 +236,7 @@ dated as (
         cast(o.occurrence as integer) as occurrence,
         o.anchor_date,
         {{ touchpoint_id('o') }} as touchpoint_id,
-        case
-            when ms.weekdays_only and extract(isodow from o.nominal_due) >= 6
-                then o.nominal_due + cast(8 - extract(isodow from o.nominal_due) as integer)
-            else o.nominal_due
-        end as due_date
+        {{ weekday_on_or_after('o.nominal_due', 'ms.weekdays_only') }} as due_date
     from near as o
     inner join milestones as ms on ms.milestone = o.milestone
 ),
@@ -481,11 +486,7 @@ scheduled as (
     select
         d.*,
         coalesce(s.deferred, false) as deferred,
-        case
-            when d.weekdays_only and extract(isodow from s.nominal_day) >= 6
-                then s.nominal_day + cast(8 - extract(isodow from s.nominal_day) as integer)
-            else s.nominal_day
-        end as send_day
+        {{ weekday_on_or_after('s.nominal_day', 'd.weekdays_only') }} as send_day
     from deduplicated as d
     left join send_days as s on s.touchpoint_id = d.touchpoint_id
 )
