@@ -39,15 +39,16 @@ cast(timezone(:zone, to_timestamp({{ epoch_ms }} / 1000.0)) as date)
 {%- endif %}
 {%- endmacro %}
 
-{#- whether this version of a record (id and load expressions) is in quarantine, open -#}
-{% macro quarantined(entity, id, load_id) -%}
+{#- whether a record (entity name, id expression) has an open quarantine row: for the version
+    of load expression `load_id` when given, else for any version -#}
+{% macro quarantined(entity, id, load_id=none) -%}
 exists (
     select 1
     from quality.quarantine as q
     where q.entity = '{{ entity }}'
         and q.record_id = cast({{ id }} as varchar)
-        and q.load_id = {{ load_id }}
-        and q.released_at is null
+        {% if load_id %}and q.load_id = {{ load_id }}
+        {% endif %}and q.released_at is null
 )
 {%- endmacro %}
 

@@ -302,13 +302,7 @@ candidates as (
         c.is_anonymized or c.is_deleted as removed,
         -- a newer version in quarantine may carry an opt-out or an anonymisation: nothing
         -- goes out on the staged one until a valid version arrives
-        exists (
-            select 1
-            from quality.quarantine as q
-            where q.entity = 'candidate'
-                and q.record_id = cast(c.candidate_id as varchar)
-                and q.released_at is null
-        ) as quarantined,
+        {{ m.quarantined('candidate', 'c.candidate_id') }} as quarantined,
         not (c.is_anonymized or c.is_deleted) and c.email is not null and not c.email_opt_out
             and not exists (
                 select 1 from aftercare.suppressions as s
@@ -362,13 +356,8 @@ judged as (
             -- the gate stages a placement only with a known candidate: a missing one was
             -- quarantined on its first load
             when c.candidate_id is null or c.quarantined then 'suppressed:quarantined'
-            when h.placement_id is not null and exists (
-                select 1
-                from quality.quarantine as q
-                where q.entity = 'placement'
-                    and q.record_id = cast(h.placement_id as varchar)
-                    and q.released_at is null
-            ) then 'suppressed:quarantined'
+            when h.placement_id is not null and {{ m.quarantined('placement', 'h.placement_id') }}
+                then 'suppressed:quarantined'
             when c.removed then 'suppressed:candidate_removed'
             when ms.next_placement_days is not null and exists (
                 select 1
