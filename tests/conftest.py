@@ -2,7 +2,7 @@
 
 Airflow reads its settings at import, so `pytest_configure` sets them before anything imports
 Airflow: a throwaway AIRFLOW_HOME (SQLite metadata DB), the project's dags/ as DAG folder, and the
-test config (fast retries).
+test config: the shipped one with tests/config/overrides.yaml merged onto it (fast retries).
 """
 
 from __future__ import annotations
@@ -15,8 +15,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
+from aftercare import DEFAULT_CONFIG
 from tests import ROOT, pg
+
+
+def _merged(base: dict, overrides: dict) -> dict:
+    """``base`` with ``overrides`` laid over it, key by key at every level."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        both_maps = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if both_maps else value
+    return merged
+
+
+def _test_config(home: Path) -> Path:
+    shipped = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    overrides = yaml.safe_load((ROOT / "tests" / "config" / "overrides.yaml").read_text())
+    overrides["quality"] = {"gx_project_dir": str(home / "gx")}
+    path = home / "aftercare.yaml"
+    path.write_text(yaml.safe_dump(_merged(shipped, overrides)))
+    return path
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,7 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "GX_ANALYTICS_ENABLED": "false",
-            "AFTERCARE_CONFIG": str(ROOT / "tests" / "config" / "test.yaml"),
+            "AFTERCARE_CONFIG": str(_test_config(home)),
         }
     )
 
