@@ -96,6 +96,35 @@ def test_bad_planning_config_is_named(tmp_path: Path, change: object, message: s
         load_config(_write(tmp_path, data))
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("sender_email", "not-an-email", r"messages\.sender_email: value is not a valid email"),
+        ("unsubscribe_link_base", "ftp://x.example/u", r"messages\.unsubscribe_link_base: .*http"),
+        ("review_locale", "english", r"messages\.review_locale: String should match pattern"),
+    ],
+    ids=["email", "url", "locale"],
+)
+def test_bad_message_settings_are_named(
+    tmp_path: Path, field: str, value: str, message: str
+) -> None:
+    data = _shipped()
+    data["messages"][field] = value
+
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write(tmp_path, data))
+
+
+def test_message_settings_sms_check_defaults(tmp_path: Path) -> None:
+    data = _shipped()
+    del data["messages"]["sms_check"]
+
+    check = load_config(_write(tmp_path, data)).messages.sms_check
+
+    assert (check.first_name_chars, check.job_title_chars, check.client_chars) == (20, 40, 40)
+    assert (check.link_chars, check.max_segments) == (60, 2)
+
+
 def test_active_statuses_must_be_known_statuses(tmp_path: Path) -> None:
     data = _shipped()
     data["ats"]["active_statuses"].append("Onboarding")

@@ -13,6 +13,7 @@ from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -21,6 +22,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    EmailStr,
     Field,
     ValidationError,
     model_validator,
@@ -49,8 +51,16 @@ def _region(code: str) -> str:
     return code
 
 
+def _http_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+        raise ValueError(f"{url!r} is not an http(s) URL without a #fragment")
+    return url
+
+
 TimeZoneName = Annotated[str, AfterValidator(_iana_zone)]
 RegionCode = Annotated[str, AfterValidator(_region)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
 EmploymentClass = Literal["permanent", "temp", "contract"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -214,12 +224,44 @@ class PlanningSettings(_Strict):
         return self
 
 
+class SmsCheck(_Strict):
+    """The longest plausible values: every sms template, rendered with them, must fit in
+    ``max_segments`` SMS segments (checked when the templates load, aftercare.messages)."""
+
+    first_name_chars: int = Field(20, ge=1)
+    job_title_chars: int = Field(40, ge=1)
+    client_chars: int = Field(40, ge=1)
+    recruiter_name_chars: int = Field(30, ge=1)
+    recruiter_contact_chars: int = Field(40, ge=1)
+    link_chars: int = Field(60, ge=1)
+    max_segments: int = Field(2, ge=1)
+
+
+class MessageSettings(_Strict):
+    """What the messages say about their sender, and where their links point
+    (aftercare.messages)."""
+
+    sender_name: str = Field(min_length=1)
+    sender_email: EmailStr
+    reply_to: EmailStr
+    #: shown (and used as the sign-off contact) when a placement's recruiter is unknown
+    recruiter_contact: str = Field(min_length=1)
+    #: the referral link is this plus ``?ref=<signed token>``
+    referral_link_base: HttpUrl
+    #: the signed unsubscribe link is this plus ``?token=<signed token>``
+    unsubscribe_link_base: HttpUrl
+    #: the locale asked of the review platform (BCP 47, e.g. en-GB)
+    review_locale: str = Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")
+    sms_check: SmsCheck = SmsCheck()
+
+
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
     ats: AtsSettings
     quality: QualitySettings
     planning: PlanningSettings
+    messages: MessageSettings
 
     @model_validator(mode="after")
     def _active_statuses_are_known(self) -> Config:
