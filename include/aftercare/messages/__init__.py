@@ -1,0 +1,31 @@
+"""The messages the send stage sends: templates per milestone and channel, rendered in a Jinja
+sandbox (`templates`), SMS segment counts (`sms`) and signed unsubscribe and referral links
+(`links`).
+
+    templates = Templates.load(load_config())        # checks every template, fails loudly
+    link = unsubscribe_link(base, secret, candidate_id, "email", touchpoint_id)
+    message = templates.render("check_in", "email", MessageContext(..., unsubscribe_link=link))
+"""
+
+from aftercare.messages.errors import MessageError
+from aftercare.messages.links import (
+    referral_link,
+    unsubscribe_link,
+    verify_referral,
+    verify_unsubscribe,
+)
+from aftercare.messages.sms import encoding, segments
+from aftercare.messages.templates import MessageContext, Rendered, Templates
+
+__all__ = [
+    "MessageContext",
+    "MessageError",
+    "Rendered",
+    "Templates",
+    "encoding",
+    "referral_link",
+    "segments",
+    "unsubscribe_link",
+    "verify_referral",
+    "verify_unsubscribe",
+]
