@@ -99,7 +99,7 @@ def test_every_shipped_message_renders(templates: Templates, milestone: str, cha
     if milestone == "referral_ask" and channel != "video_sms":
         assert context.referral_link in rendered.text
     if channel.endswith("sms"):
-        assert segments(rendered.text) <= 2
+        assert segments(rendered.text) <= 2 and rendered.text == rendered.text.strip()
         assert rendered.text.rstrip().endswith("Reply STOP to opt out") != (
             milestone == "first_day"
         )

@@ -92,6 +92,9 @@ class MessageContext:
 
 @dataclass(frozen=True)
 class Rendered:
+    """A rendered message: subject (email, phone), text (every channel; an SMS has no trailing
+    newline), html (email)."""
+
     subject: str | None
     text: str
     html: str | None
@@ -214,7 +217,7 @@ class Templates:
         subject, text, html = out
         return Rendered(
             subject=None if subject is None else " ".join(subject.split()),
-            text=text.strip() + "\n",
+            text=text.strip() if channel.endswith("sms") else text.strip() + "\n",
             html=html,
         )
 
