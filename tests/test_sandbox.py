@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 import socket
 
 import pytest
@@ -19,7 +20,8 @@ def test_fixture_serves_health_on_a_free_port(sandbox: SandboxServer) -> None:
     response = requests.get(f"{sandbox.url}/health", timeout=5)
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "seed": 42, "services": ["ats"]}
+    services = ["ats", "sendgrid", "smtp", "trustpilot", "twilio", "video"]
+    assert response.json() == {"status": "ok", "seed": 42, "services": services}
     assert sandbox.port != 0
 
 
@@ -60,16 +62,22 @@ def test_settings_reject_unknown_keys() -> None:
         SandboxSettings.model_validate({"seed": 1, "sms": {}})
 
 
-def test_serve_command_runs_as_a_process() -> None:
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def test_serve_command_runs_as_a_process() -> None:
+    port, smtp_port = _free_port(), _free_port()
     settings = SandboxSettings(seed=5, ats=AtsSandboxSettings(placements=120))
-    process = start_process(port, settings)
+    process = start_process(port, settings, smtp_port=smtp_port)
     try:
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["seed"] == 5
         truth = requests.get(f"http://127.0.0.1:{port}/sandbox/ats/truth/Placement", timeout=5)
         assert truth.json()["total"] == 120  # the settings reached the child process
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as smtp:  # the SMTP sink too
+            assert smtp.noop()[0] == 250
     finally:
         process.terminate()
         assert process.wait(timeout=10) is not None
@@ -85,6 +93,7 @@ def test_serve_command_options_override_the_settings_json(
     )
     main(
         ["serve", "--seed", "9", "--placements", "30", "--clock-start", "2027-01-04"]
+        + ["--smtp-port", "0"]
         + ["--settings-json", '{"seed": 1, "ats": {"placements": 5, "dirty_share": 0.5}}']
     )
 
@@ -97,4 +106,4 @@ def test_serve_command_options_override_the_settings_json(
 def test_serve_command_refuses_a_taken_port() -> None:
     with SandboxServer(SandboxSettings(seed=1, ats=SMALL)) as other:
         with pytest.raises(RuntimeError, match=f"port {other.port}"):
-            start_process(other.port, SandboxSettings(seed=2, ats=SMALL))
+            start_process(other.port, SandboxSettings(seed=2, ats=SMALL), smtp_port=0)

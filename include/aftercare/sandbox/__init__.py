@@ -4,10 +4,11 @@ localhost for the demo and the tests.
 Each service speaks the real provider's API contract (see shared/reference/external-apis.md) and
 is added by the issue that builds its client; business code reaches it only through the same
 Airflow connections it would use in production. Everything the sandbox invents derives from its
-settings and one seed, so a seed replays the same world. Services so far: the ATS (Bullhorn's
-REST API, docs/sandbox-ats.md).
+settings and one seed, so a seed replays the same world. Services: the ATS (Bullhorn's REST API,
+docs/sandbox-ats.md); Twilio, SendGrid, a video platform, Trustpilot and an SMTP sink, with one
+clock, shared faults and admin endpoints (docs/sandbox-providers.md).
 
-    python -m aftercare.sandbox serve --port 8765 --seed 42 --placements 10000
+    python -m aftercare.sandbox serve --port 8765 --smtp-port 8025 --seed 42 --placements 10000
 """
 
 from aftercare.sandbox.app import SandboxSettings, create_app

@@ -1,7 +1,8 @@
 """``python -m aftercare.sandbox serve [--host H] [--port P] [--seed S] [--placements N]
-[--clock-start YYYY-MM-DD] [--settings-json JSON]``
+[--clock-start YYYY-MM-DD] [--smtp-port N] [--settings-json JSON]``
 
-``--settings-json`` takes a whole `SandboxSettings` object; the other options override it.
+``--settings-json`` takes a whole `SandboxSettings` object; the other options override it. The
+SMTP sink listens on ``--smtp-port`` (default 8025) next to the HTTP port.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uvicorn
 
 from aftercare.sandbox.app import SandboxSettings, create_app
 from aftercare.sandbox.server import DEFAULT_PORT
+from aftercare.sandbox.smtp import DEFAULT_SMTP_PORT, SmtpSink
 
 
 def settings_from(args: argparse.Namespace) -> SandboxSettings:
@@ -36,9 +38,17 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--seed", type=int, help="replays the same sandbox world (default 42)")
     serve.add_argument("--placements", type=int, help="placements in the ATS (default 10000)")
     serve.add_argument("--clock-start", type=date.fromisoformat, help="the ATS clock's first day")
+    serve.add_argument("--smtp-port", type=int, default=DEFAULT_SMTP_PORT, help="the SMTP sink")
     serve.add_argument("--settings-json", help="a SandboxSettings object as JSON")
     args = parser.parse_args(argv)
-    uvicorn.run(create_app(settings_from(args)), host=args.host, port=args.port, log_level="info")
+    app = create_app(settings_from(args))
+    sink = SmtpSink(app.state.smtp, args.host, args.smtp_port).start()
+    try:
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=1
+        )
+    finally:
+        sink.stop()
 
 
 if __name__ == "__main__":

@@ -8,8 +8,15 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict
 
 from aftercare import __version__
+from aftercare.sandbox import reviews, sendgrid, smtp, twilio, video
 from aftercare.sandbox.ats import AtsSandboxSettings
 from aftercare.sandbox.ats import install as install_ats
+from aftercare.sandbox.clock import install as install_clock
+from aftercare.sandbox.reviews import TrustpilotSettings
+from aftercare.sandbox.sendgrid import SendGridSettings
+from aftercare.sandbox.smtp import SmtpSettings
+from aftercare.sandbox.twilio import TwilioSettings
+from aftercare.sandbox.video import VideoSettings
 
 
 class SandboxSettings(BaseModel):
@@ -20,14 +27,27 @@ class SandboxSettings(BaseModel):
 
     seed: int = 42
     ats: AtsSandboxSettings = AtsSandboxSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    sendgrid: SendGridSettings = SendGridSettings()
+    video: VideoSettings = VideoSettings()
+    trustpilot: TrustpilotSettings = TrustpilotSettings()
+    smtp: SmtpSettings = SmtpSettings()
 
 
 def _mount_ats(app: FastAPI, settings: SandboxSettings) -> None:
     install_ats(app, settings.ats, settings.seed)
+    install_clock(app)  # the one clock, over the ATS world's days
 
 
 #: The services of the sandbox and how each mounts itself (with its own state) on an app.
-SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {"ats": _mount_ats}
+SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {
+    "ats": _mount_ats,
+    "twilio": lambda app, settings: twilio.install(app, settings.twilio, settings.seed),
+    "sendgrid": lambda app, settings: sendgrid.install(app, settings.sendgrid, settings.seed),
+    "video": lambda app, settings: video.install(app, settings.video, settings.seed),
+    "trustpilot": lambda app, settings: reviews.install(app, settings.trustpilot, settings.seed),
+    "smtp": lambda app, settings: smtp.install(app, settings.smtp),
+}
 
 
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
@@ -35,6 +55,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     settings = settings or SandboxSettings()
     app = FastAPI(title="aftercare sandbox", version=__version__, docs_url="/docs")
     app.state.settings = settings
+    app.state.providers = {}
     for mount in SERVICES.values():
         mount(app, settings)
 

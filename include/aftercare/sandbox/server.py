@@ -14,13 +14,15 @@ import uvicorn
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from aftercare.sandbox.app import SandboxSettings, create_app
+from aftercare.sandbox.smtp import DEFAULT_SMTP_PORT, SmtpSink
 
 #: Where ``python -m aftercare.sandbox serve`` listens unless told otherwise.
 DEFAULT_PORT = 8765
 
 
 class SandboxServer:
-    """The sandbox on 127.0.0.1 in a background thread, on a free port unless one is given.
+    """The sandbox on 127.0.0.1 in a background thread, on a free port unless one is given, and
+    its SMTP sink on another free port (``smtp_port``) unless one is given.
 
     >>> with SandboxServer(SandboxSettings(seed=7)) as sandbox:
     ...     requests.get(f"{sandbox.url}/health").json()["seed"]
@@ -28,7 +30,11 @@ class SandboxServer:
     """
 
     def __init__(
-        self, settings: SandboxSettings | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        settings: SandboxSettings | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        smtp_port: int = 0,
     ) -> None:
         self.settings = settings or SandboxSettings()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -36,7 +42,12 @@ class SandboxServer:
         self._socket.bind((host, port))  # port 0: the kernel picks a free one, no race
         self.host, self.port = self._socket.getsockname()[:2]
         self.app = create_app(self.settings)
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        self.smtp = SmtpSink(self.app.state.smtp, host, smtp_port)
+        self.smtp_port = self.smtp.port
+        # Calls held back by a timeout_after_accept fault must not hold up stopping.
+        config = uvicorn.Config(
+            self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
@@ -51,6 +62,7 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> SandboxServer:
+        self.smtp.start()
         self._thread.start()
         wait_until_healthy(self.url)
         return self
@@ -59,6 +71,7 @@ class SandboxServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._socket.close()
+        self.smtp.stop()
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -102,14 +115,19 @@ def wait_until_healthy(url: str, process: subprocess.Popen | None = None) -> dic
 
 
 def start_process(
-    port: int, settings: SandboxSettings | None = None, log_path: str | None = None
+    port: int,
+    settings: SandboxSettings | None = None,
+    log_path: str | None = None,
+    smtp_port: int = DEFAULT_SMTP_PORT,
 ) -> subprocess.Popen[bytes]:
-    """``python -m aftercare.sandbox serve`` as a child process, returned once healthy."""
+    """``python -m aftercare.sandbox serve`` as a child process, returned once healthy (its SMTP
+    sink on ``smtp_port``; 0 for any free port)."""
     settings = settings or SandboxSettings()
     with open(log_path, "ab") if log_path else nullcontext(subprocess.DEVNULL) as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "aftercare.sandbox", "serve"]
-            + ["--port", str(port), "--settings-json", settings.model_dump_json()],
+            + ["--port", str(port), "--smtp-port", str(smtp_port)]
+            + ["--settings-json", settings.model_dump_json()],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,325 @@
+"""Sandbox Twilio Programmable Messaging (API 2010-04-01): create, fetch and list messages, under
+``/twilio`` (docs/sandbox-providers.md, "Twilio")."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import secrets
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlencode
+
+import numpy as np
+import phonenumbers
+from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from aftercare.sandbox.clock import iso, rfc2822
+from aftercare.sandbox.faults import Provider, ProviderFaults, admin_router, provider_route
+from aftercare.sandbox.faults import unit_draw as _unit_draw
+
+PREFIX = "/twilio"
+ADMIN_PREFIX = "/sandbox/twilio"
+API = "/2010-04-01/Accounts/{account_sid}"
+MAX_BODY = 1600
+MAX_PAGE_SIZE = 1000
+GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
+class TwilioSettings(BaseModel):
+    """The sandbox Twilio account: credentials, senders, recipients that fail, faults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_sid: str = Field("AC5a4d1b0c0ffee0000000000000000042", pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: str = "sandbox-twilio-auth-token"  # noqa: S105 - the sandbox's published token
+    from_numbers: list[str] = ["+15005550006"]
+    messaging_service_sid: str = Field(
+        "MG5a4d1b0c0ffee0000000000000000042", pattern=r"^MG[0-9a-fA-F]{32}$"
+    )
+    invalid_numbers: list[str] = []
+    opted_out_numbers: list[str] = []
+    opted_out_share: float = Field(0.02, ge=0, le=1)
+    faults: ProviderFaults = ProviderFaults()
+
+
+def twilio_error(code: int, message: str, status: int, **headers: str) -> JSONResponse:
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return JSONResponse(body, status, headers=headers or None)
+
+
+def _fault(kind: Literal["429", "500"]) -> Response:
+    if kind == "429":
+        return twilio_error(20429, "Too Many Requests", 429)
+    return twilio_error(20500, "Internal Server Error", 500)
+
+
+def segments(body: str) -> int:
+    """SMS segments: GSM-7 (160, or 153 per part) unless a character needs UCS-2 (70 / 67)."""
+    if all(char in GSM_BASIC or char in GSM_EXTENDED for char in body):
+        units = sum(2 if char in GSM_EXTENDED else 1 for char in body)
+        return 1 if units <= 160 else math.ceil(units / 153)
+    units = sum(2 if ord(char) > 0xFFFF else 1 for char in body)
+    return 1 if units <= 70 else math.ceil(units / 67)
+
+
+def e164(number: str) -> str | None:
+    """The number if it is a valid phone number written in E.164, else None."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return number if phonenumbers.is_valid_number(parsed) and formatted == number else None
+
+
+class TwilioService(Provider):
+    """The sandbox account's messages (newest last) and its opt-out list."""
+
+    def __init__(self, settings: TwilioSettings, seed: int) -> None:
+        super().__init__("twilio", settings.faults, seed, 11, _fault)
+        self.settings, self.seed = settings, seed
+        self.opted_out: set[str] = set(settings.opted_out_numbers)
+        self._sids = np.random.default_rng([seed, 12])
+        self.messages: dict[str, dict[str, Any]] = {}
+
+    def new_sid(self) -> str:
+        return "SM" + self._sids.bytes(16).hex()
+
+    def is_opted_out(self, number: str) -> bool:
+        """Opted out by settings or the admin endpoint, or one of the seeded share."""
+        share = self.settings.opted_out_share
+        return number in self.opted_out or _unit_draw(self.seed, "sms-opt-out", number) < share
+
+
+def _service(request: Request) -> TwilioService:
+    return request.app.state.providers["twilio"]
+
+
+def _authorised(request: Request, service: TwilioService) -> bool:
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    settings = service.settings
+    return (
+        scheme.lower() == "basic"
+        and secrets.compare_digest(user, settings.account_sid)
+        and secrets.compare_digest(password, settings.auth_token)
+    )
+
+
+def _checked(request: Request, account_sid: str) -> TwilioService | JSONResponse:
+    """The service, or the error for bad credentials or another account's path."""
+    service = _service(request)
+    if not _authorised(request, service):
+        return twilio_error(20003, "Authentication Error - invalid username", 401)
+    if account_sid != service.settings.account_sid:
+        return twilio_error(20404, f"The requested resource {request.url.path} was not found", 404)
+    return service
+
+
+def _message_uri(account_sid: str, sid: str) -> str:
+    return f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"
+
+
+router = APIRouter(route_class=provider_route("twilio", PREFIX), tags=["twilio"])
+
+
+@router.post(f"{API}/Messages.json", status_code=201)
+async def create_message(account_sid: str, request: Request) -> Response:
+    """Send an SMS: form fields To, From or MessagingServiceSid, Body."""
+    checked = _checked(request, account_sid)
+    if isinstance(checked, JSONResponse):
+        return checked
+    service, settings = checked, checked.settings
+    form = dict(parse_qsl((await request.body()).decode(errors="replace")))
+    to, sender, service_sid = form.get("To"), form.get("From"), form.get("MessagingServiceSid")
+    body = form.get("Body")
+    if not to:
+        return twilio_error(21604, "A 'To' phone number is required.", 400)
+    if (sender is None) == (service_sid is None):
+        return twilio_error(21603, "Give exactly one of 'From' and 'MessagingServiceSid'.", 400)
+    if sender is not None and sender not in settings.from_numbers:
+        return twilio_error(
+            21606, f"The From phone number {sender} is not a valid, SMS-capable number.", 400
+        )
+    if service_sid is not None and service_sid != settings.messaging_service_sid:
+        return twilio_error(21705, "The Messaging Service Sid is invalid.", 400)
+    if not body:
+        return twilio_error(21602, "Message body is required.", 400)
+    if len(body) > MAX_BODY:
+        return twilio_error(21617, "The concatenated message body exceeds 1600 characters.", 400)
+    if e164(to) is None or to in settings.invalid_numbers:
+        return twilio_error(21211, f"The 'To' number {to} is not a valid phone number.", 400)
+    if service.is_opted_out(to):
+        return twilio_error(21610, "Attempt to send to unsubscribed recipient", 400)
+    now = request.app.state.clock.now()
+    sid = service.new_sid()
+    uri = _message_uri(account_sid, sid)
+    message = {
+        "account_sid": account_sid,
+        "api_version": "2010-04-01",
+        "body": body,
+        "date_created": rfc2822(now),
+        "date_sent": None,
+        "date_updated": rfc2822(now),
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": sender,
+        "messaging_service_sid": service_sid,
+        "num_media": "0",
+        "num_segments": "0" if service_sid else str(segments(body)),
+        "price": None,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": "accepted" if service_sid else "queued",
+        "subresource_uris": {
+            "media": uri.removesuffix(".json") + "/Media.json",
+            "feedback": uri.removesuffix(".json") + "/Feedback.json",
+        },
+        "to": to,
+        "uri": uri,
+    }
+    # Handed to the carrier at once: what fetch and list show from now on.
+    sent = {
+        **message,
+        "from": sender or settings.from_numbers[0],
+        "num_segments": str(segments(body)),
+        "status": "sent",
+        "date_sent": rfc2822(now),
+    }
+    service.messages[sid] = {**sent, "_sent_ms": now}
+    service.record({**sent, "received_at": iso(now)})
+    return JSONResponse(message, 201)
+
+
+@router.get(f"{API}/Messages/{{sid}}.json")
+async def fetch_message(account_sid: str, sid: str, request: Request) -> Response:
+    """One message by sid."""
+    checked = _checked(request, account_sid)
+    if isinstance(checked, JSONResponse):
+        return checked
+    message = checked.messages.get(sid)
+    if message is None:
+        return twilio_error(20404, f"The requested resource {request.url.path} was not found", 404)
+    return JSONResponse(_public(message))
+
+
+def _public(message: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in message.items() if not key.startswith("_")}
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
+
+
+@router.get(f"{API}/Messages.json")
+async def list_messages(account_sid: str, request: Request) -> Response:
+    """Messages newest first, filtered by To, From, DateSent (=, <=, >=), paged."""
+    checked = _checked(request, account_sid)
+    if isinstance(checked, JSONResponse):
+        return checked
+    params = request.query_params
+    try:
+        page_size = int(params.get("PageSize", 50))
+        page = int(params.get("Page", 0))
+        days = {name: _day(params[name]) for name in FILTERS[2:] if name in params}
+    except ValueError:
+        return twilio_error(20001, "Invalid PageSize, Page or DateSent", 400)
+    if not 1 <= page_size <= MAX_PAGE_SIZE or page < 0:
+        return twilio_error(20001, f"PageSize must be 1 to {MAX_PAGE_SIZE}, Page at least 0", 400)
+    token = params.get("PageToken", "")
+    found = [
+        message
+        for message in reversed(checked.messages.values())
+        if _matches(message, params, days)
+    ]
+    if token[:2] == "PA":  # the page after the message named
+        position = next((i for i, m in enumerate(found) if m["sid"] == token[2:]), None)
+        start = (position + 1) if position is not None else len(found)
+    elif token[:2] == "PB":  # the page before the message named
+        position = next((i for i, m in enumerate(found) if m["sid"] == token[2:]), 0)
+        start = max(0, position - page_size)
+    elif token:
+        return twilio_error(20001, "Invalid PageToken", 400)
+    else:
+        start = page * page_size
+    rows = found[start : start + page_size]
+    base = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+    filters = [(name, params[name]) for name in FILTERS if name in params]
+
+    def uri(page_number: int, page_token: str | None = None) -> str:
+        query = [*filters, ("PageSize", page_size), ("Page", page_number)]
+        return f"{base}?{urlencode(query + ([('PageToken', page_token)] if page_token else []))}"
+
+    more = start + page_size < len(found)
+    return JSONResponse(
+        {
+            "messages": [_public(message) for message in rows],
+            "end": page * page_size + max(len(rows) - 1, 0),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1, f"PA{rows[-1]['sid']}") if more and rows else None,
+            "page": page,
+            "page_size": page_size,
+            "previous_page_uri": uri(page - 1, f"PB{rows[0]['sid']}") if page and rows else None,
+            "start": page * page_size,
+            "uri": uri(page, token or None),
+        }
+    )
+
+
+def _matches(message: dict[str, Any], params: Any, days: dict[str, date]) -> bool:
+    if "To" in params and message["to"] != params["To"]:
+        return False
+    if "From" in params and message["from"] != params["From"]:
+        return False
+    if not days:
+        return True
+    sent = datetime.fromtimestamp(message["_sent_ms"] / 1000, UTC).date()
+    return (
+        sent == days.get("DateSent", sent)
+        and sent <= days.get("DateSent<", sent)
+        and sent >= days.get("DateSent>", sent)
+    )
+
+
+class OptOuts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    numbers: list[str]
+
+
+admin = admin_router("twilio")
+
+
+@admin.post("/opt-outs")
+async def add_opt_outs(request: Request, opt_outs: Annotated[OptOuts, Body()]) -> dict[str, Any]:
+    """Numbers that replied STOP: sends to them fail with 21610 from now on."""
+    service = _service(request)
+    service.opted_out.update(opt_outs.numbers)
+    return {"opted_out": sorted(service.opted_out)}
+
+
+def install(app: FastAPI, settings: TwilioSettings, seed: int) -> None:
+    """Mount a fresh sandbox Twilio account on ``app``."""
+    app.state.providers["twilio"] = TwilioService(settings, seed)
+    app.include_router(router, prefix=PREFIX)
+    app.include_router(admin, prefix=ADMIN_PREFIX)
