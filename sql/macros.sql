@@ -133,3 +133,61 @@ from staging.{{ table }} as c
 inner join raw.loads as l on l.load_id = c.load_id
 where l.entity = '{{ entity }}' and l.load_id in {{ json_texts('load_ids') }})
 {%- endmacro %}
+
+{#- the local wall-clock time of an instant expression in a zone expression -#}
+{% macro local_time(instant, zone) -%}
+{% if dialect == 'postgresql' -%}
+cast(({{ instant }} at time zone {{ zone }}) as time)
+{%- else -%}
+cast(timezone({{ zone }}, {{ instant }}) as time)
+{%- endif %}
+{%- endmacro %}
+
+{#- whether a time expression falls in the quiet hours bound as :quiet_start and :quiet_end
+    (a span across midnight when the start is after the end) -#}
+{% macro in_quiet_hours(at) -%}
+case
+    when cast(:quiet_start as time) > cast(:quiet_end as time)
+        then {{ at }} >= cast(:quiet_start as time) or {{ at }} < cast(:quiet_end as time)
+    else {{ at }} >= cast(:quiet_start as time) and {{ at }} < cast(:quiet_end as time)
+end
+{%- endmacro %}
+
+{#- channel consent of the staging.candidates row `c` (none once anonymised or deleted in the
+    ATS): email needs an address, no opt-out and no email or all suppression; sms an E.164
+    mobile, the opt-in and no sms or all suppression; phone a number and no all suppression -#}
+{% macro email_ok(c) -%}
+(not ({{ c }}.is_anonymized or {{ c }}.is_deleted) and {{ c }}.email is not null
+    and not {{ c }}.email_opt_out
+    and not exists (
+        select 1 from aftercare.suppressions as s
+        where s.candidate_id = {{ c }}.candidate_id and s.channel in ('email', 'all')
+    ))
+{%- endmacro %}
+{% macro sms_ok(c) -%}
+(not ({{ c }}.is_anonymized or {{ c }}.is_deleted) and {{ c }}.mobile_e164 is not null
+    and {{ c }}.sms_opt_in
+    and not exists (
+        select 1 from aftercare.suppressions as s
+        where s.candidate_id = {{ c }}.candidate_id and s.channel in ('sms', 'all')
+    ))
+{%- endmacro %}
+{% macro phone_ok(c) -%}
+(not ({{ c }}.is_anonymized or {{ c }}.is_deleted)
+    and coalesce({{ c }}.phone_e164, {{ c }}.mobile_e164) is not null
+    and not exists (
+        select 1 from aftercare.suppressions as s
+        where s.candidate_id = {{ c }}.candidate_id and s.channel = 'all'
+    ))
+{%- endmacro %}
+
+{#- whether a touchpoint (id expression) is in a dispatch batch whose journal is not yet folded
+    into the ledger: in flight, so no other batch may take it and nothing may close it -#}
+{% macro in_flight(touchpoint_id) -%}
+exists (
+    select 1
+    from aftercare.dispatch_items as i
+    inner join aftercare.dispatch_batches as b on b.batch_id = i.batch_id
+    where i.touchpoint_id = {{ touchpoint_id }} and b.recorded_at is null
+)
+{%- endmacro %}

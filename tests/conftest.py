@@ -34,6 +34,7 @@ def _test_config(home: Path) -> Path:
     shipped = yaml.safe_load(DEFAULT_CONFIG.read_text())
     overrides = yaml.safe_load((ROOT / "tests" / "config" / "overrides.yaml").read_text())
     overrides["quality"] = {"gx_project_dir": str(home / "gx")}
+    overrides["dispatch"]["staging_root"] = str(home / "staging")
     path = home / "aftercare.yaml"
     path.write_text(yaml.safe_dump(_merged(shipped, overrides)))
     return path
@@ -80,6 +81,18 @@ def sandbox() -> Iterator[object]:
 
     with SandboxServer(SandboxSettings(seed=42)) as server:
         yield server
+
+
+@pytest.fixture
+def provider_connections(sandbox: object, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The sandbox, with every connection but the warehouse's pointing at it (as the demo's)."""
+    from aftercare.bootstrap import local_connections
+
+    connections = local_connections(sandbox.url, smtp_port=sandbox.smtp_port)
+    for conn_id, connection in connections.items():
+        if conn_id != "aftercare_warehouse":
+            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+    return sandbox
 
 
 def _set_warehouse(monkeypatch: pytest.MonkeyPatch, connection: dict[str, object] | str) -> None:

@@ -18,7 +18,7 @@ from tests import ROOT
 
 DAGS = ROOT / "dags"
 DAG_FILES = sorted(DAGS.glob("*.py"))
-APPROVED_TAGS = {"aftercare", "nightly", "engagement"}
+APPROVED_TAGS = {"aftercare", "nightly", "dispatch", "engagement"}
 # Parsing runs in the dag-processor every few minutes: a DAG file must not pull these in.
 # (airflow.sdk itself loads SQLAlchemy, so our own modules that use it are listed instead.)
 HEAVY_MODULES = (

@@ -1,6 +1,6 @@
 """Prepare an Airflow metadata database for aftercare: migrate it, create the pools from the
-config file and, for a local run, the connections: the DuckDB warehouse under data/ and the
-sandbox ATS.
+config file and, for a local run, the connections: the DuckDB warehouse under data/, the
+sandbox's ATS, providers and clock, and a link-signing secret made for this setup.
 
     python -m aftercare.bootstrap                      # compose init: pools (connections in env)
     python -m aftercare.bootstrap --local-connections  # make demo / make airflow
@@ -16,13 +16,24 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import subprocess
 import tempfile
 from pathlib import Path
 
 from aftercare import PROJECT_ROOT
 from aftercare.config import load_config
-from aftercare.connections import ATS, WAREHOUSE
+from aftercare.connections import (
+    ATS,
+    CLOCK,
+    EMAIL,
+    REVIEWS,
+    SIGNING,
+    SMS,
+    SMTP,
+    VIDEO,
+    WAREHOUSE,
+)
 from aftercare.dagkit import WAREHOUSE_POOL
 
 log = logging.getLogger(__name__)
@@ -40,29 +51,68 @@ def pools_file_content() -> dict[str, dict[str, object]]:
 
 
 def local_connections(
-    sandbox_url: str, warehouse_file: Path = LOCAL_WAREHOUSE
+    sandbox_url: str, warehouse_file: Path = LOCAL_WAREHOUSE, smtp_port: int = 8025
 ) -> dict[str, dict[str, object]]:
     """The connections of a local run, in the format of ``airflow connections import``: the
-    DuckDB warehouse and the sandbox ATS with the sandbox's published demo credentials."""
-    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+    DuckDB warehouse, and the sandbox's ATS, providers and clock with the sandbox's published
+    demo credentials."""
+    from aftercare.sandbox import SandboxSettings
 
-    sandbox = AtsSandboxSettings()
+    sandbox = SandboxSettings()
+    ats, twilio, trustpilot = sandbox.ats, sandbox.twilio, sandbox.trustpilot
+    host = sandbox_url.split("://", 1)[-1].rsplit(":", 1)[0]
+
+    def http(path: str, what: str, **fields: object) -> dict[str, object]:
+        extra = fields.pop("extra", None)
+        return {
+            "conn_type": "http",
+            "host": f"{sandbox_url}{path}",
+            **fields,
+            **({"extra": json.dumps(extra)} if extra else {}),
+            "description": f"the sandbox {what}",
+        }
+
     return {
         WAREHOUSE: {
             "conn_type": "duckdb",
             "host": str(warehouse_file),
             "description": "local DuckDB warehouse (one writer process at a time)",
         },
-        ATS: {
-            "conn_type": "http",
-            "host": f"{sandbox_url}/ats",
-            "login": sandbox.api_user,
-            "password": sandbox.api_password,
-            "extra": json.dumps(
-                {"client_id": sandbox.client_id, "client_secret": sandbox.client_secret}
-            ),
-            "description": "the sandbox ATS (Bullhorn REST API)",
+        ATS: http(
+            "/ats",
+            "ATS (Bullhorn REST API)",
+            login=ats.api_user,
+            password=ats.api_password,
+            extra={"client_id": ats.client_id, "client_secret": ats.client_secret},
+        ),
+        EMAIL: http("/sendgrid", "SendGrid API", password=sandbox.sendgrid.api_key),
+        SMTP: {
+            "conn_type": "smtp",
+            "host": host,
+            "port": smtp_port,
+            "description": "the sandbox SMTP sink",
         },
+        SMS: http(
+            "/twilio",
+            "Twilio API",
+            login=twilio.account_sid,
+            password=twilio.auth_token,
+            extra={"from_number": twilio.from_numbers[0]},
+        ),
+        VIDEO: http("/video", "video platform", password=sandbox.video.api_key),
+        REVIEWS: http(
+            "/trustpilot",
+            "review platform (Trustpilot API)",
+            login=trustpilot.api_key,
+            password=trustpilot.api_secret,
+            extra={"business_unit_id": trustpilot.business_unit_id},
+        ),
+        SIGNING: {
+            "conn_type": "generic",
+            "password": secrets.token_urlsafe(32),
+            "description": "signs unsubscribe and referral links (made once per local setup)",
+        },
+        CLOCK: http("/sandbox/clock", "clock (simulated time for the demo)"),
     }
 
 

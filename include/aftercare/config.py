@@ -255,6 +255,46 @@ class MessageSettings(_Strict):
     sms_check: SmsCheck = SmsCheck()
 
 
+Provider = Literal["sendgrid", "smtp", "twilio", "video", "reviews", "ats"]
+
+
+class ProviderLimit(_Strict):
+    """How hard we may press one provider."""
+
+    #: messages (calls) per second across all send tasks of the provider's channel
+    messages_per_second: float = Field(gt=0)
+    #: requests in flight at once within one send task
+    concurrency: int = Field(ge=1, le=256)
+
+
+class DispatchSettings(_Strict):
+    """How the dispatch stage sends the ledger's due touchpoints (aftercare.dispatch)."""
+
+    #: where batch and journal files live: a local folder (relative to the project) or an
+    #: object-store URL that supports appends
+    staging_root: str = Field(min_length=1)
+    #: touchpoints per batch file, i.e. per mapped send task ...
+    batch_size: int = Field(ge=1)
+    #: ... grown when a run would otherwise map more send tasks than this
+    max_batches: int = Field(ge=4)
+    #: the email transport: SendGrid's API, or an SMTP relay (Airflow connection aftercare_smtp)
+    email_transport: Literal["sendgrid", "smtp"]
+    timeout_seconds: float = Field(gt=0)
+    #: tries per provider call within a task (429, 5xx, connection errors), with backoff
+    max_attempts: int = Field(ge=1)
+    #: runs a touchpoint may fail transiently before it is given up as failed
+    max_send_attempts: int = Field(ge=1)
+    providers: dict[Provider, ProviderLimit]
+    #: the pre-recorded video of each milestone that goes out on the video channel
+    videos: dict[str, str]
+
+    @model_validator(mode="after")
+    def _every_provider(self) -> DispatchSettings:
+        if missing := set(Provider.__args__) - set(self.providers):
+            raise ValueError(f"providers lacks {sorted(missing)}")
+        return self
+
+
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
@@ -262,6 +302,14 @@ class Config(_Strict):
     quality: QualitySettings
     planning: PlanningSettings
     messages: MessageSettings
+    dispatch: DispatchSettings
+
+    @model_validator(mode="after")
+    def _videos_for_video_milestones(self) -> Config:
+        for name, milestone in self.planning.milestones.items():
+            if "video" in milestone.channels and name not in self.dispatch.videos:
+                raise ValueError(f"milestone {name} sends video: dispatch.videos needs its video")
+        return self
 
     @model_validator(mode="after")
     def _active_statuses_are_known(self) -> Config:

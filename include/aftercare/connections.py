@@ -1,8 +1,15 @@
 """The Airflow connection ids the DAGs use: one registry, so bootstrap, docker-compose, the docs
-and the tests agree on them. Later stages add theirs (email, SMS, video, reviews)."""
+and the tests agree on them."""
 
 WAREHOUSE = "aftercare_warehouse"
 ATS = "aftercare_ats"
+EMAIL = "aftercare_email"
+SMTP = "aftercare_smtp"
+SMS = "aftercare_sms"
+VIDEO = "aftercare_video"
+REVIEWS = "aftercare_reviews"
+SIGNING = "aftercare_signing"
+CLOCK = "aftercare_clock"
 
 #: conn_id -> what it is for.
 CONNECTIONS: dict[str, str] = {
@@ -10,4 +17,15 @@ CONNECTIONS: dict[str, str] = {
     "SQLAlchemy database (conn_type postgres, or extra.sqlalchemy_url)",
     ATS: "the ATS (Bullhorn REST API): host = login-info URL, login/password = API user, "
     "extra.client_id / extra.client_secret = OAuth client",
+    EMAIL: "SendGrid v3: host = API root (https://api.sendgrid.com), password = API key",
+    SMTP: "an SMTP relay, when dispatch.email_transport is smtp: host, port, login, password, "
+    "extra.starttls",
+    SMS: "Twilio: host = API root (https://api.twilio.com), login = Account SID, password = "
+    "auth token, extra.from_number or extra.messaging_service_sid",
+    VIDEO: "the video platform: host = API root, password = API key",
+    REVIEWS: "the review platform (Trustpilot): host = API root, login/password = API key and "
+    "secret, extra.invitations_url, extra.business_unit_id",
+    SIGNING: "the secret that signs unsubscribe and referral links: password",
+    CLOCK: "optional: a clock service (host = URL answering {now: epoch ms}) instead of the "
+    "system clock; the demo and the tests use the sandbox's",
 }

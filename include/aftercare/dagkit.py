@@ -19,9 +19,10 @@ from aftercare.config import Config
 WAREHOUSE_POOL = "aftercare_warehouse"
 
 
-def warehouse_task(python_callable: Callable[..., Any]) -> Any:
-    """``@warehouse_task``: a TaskFlow task in the warehouse pool."""
-    return task(python_callable, pool=WAREHOUSE_POOL)
+def warehouse_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+    """``@warehouse_task`` (or ``@warehouse_task(**task_kwargs)``): a TaskFlow task in the
+    warehouse pool."""
+    return task(python_callable, pool=WAREHOUSE_POOL, **kwargs)
 
 
 def default_args(config: Config) -> dict[str, Any]:

@@ -11,7 +11,12 @@ Entity = Literal["Placement", "Candidate"]
 
 
 class AtsError(RuntimeError):
-    """The ATS refused or failed a call (after retries where they are safe)."""
+    """The ATS refused or failed a call (after retries where they are safe); ``status`` is
+    the HTTP status of a refusal (``None``: no answer, or no usable one)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AtsDataError(AtsError):

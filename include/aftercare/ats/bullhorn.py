@@ -315,7 +315,10 @@ class BullhornAts:
                 break
             self._renew(response.status_code)
         if response.status_code >= 400:
-            raise AtsError(f"ATS {method} {path}: HTTP {response.status_code} {_error(response)}")
+            raise AtsError(
+                f"ATS {method} {path}: HTTP {response.status_code} {_error(response)}",
+                status=response.status_code,
+            )
         return response
 
     def _rest_json(self, path: str, params: dict[str, Any], entity: str, page: int) -> Any:

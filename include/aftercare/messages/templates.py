@@ -60,6 +60,8 @@ MESSAGE_CHANNELS = {
     "video": ("video_email", "video_sms"),
     "phone": ("phone",),
 }
+#: the link variables a message may print
+LINKS = ("video_link", "review_link", "referral_link", "unsubscribe_link")
 #: milestones whose messages carry no opt-out (the first day is part of the placement)
 NO_OPT_OUT = frozenset({"first_day"})
 SMS_OPT_OUT = re.compile(r"Reply STOP to opt out\.?\s*$")
@@ -154,6 +156,7 @@ class Templates:
 
     def __init__(self, env: SandboxedEnvironment, config: Config, channels: dict) -> None:
         self._env, self._config, self._channels = env, config, channels
+        self._links: dict[tuple[str, str], frozenset[str]] = {}
 
     @classmethod
     def load(cls, config: Config, root: Path | None = None) -> Templates:
@@ -172,6 +175,11 @@ class Templates:
     def channels(self) -> list[tuple[str, str]]:
         """The (milestone, message channel) pairs loaded."""
         return list(self._channels)
+
+    def links(self, milestone: str, channel: str) -> frozenset[str]:
+        """The link variables (``video_link``, ``review_link``, ...) the message of
+        ``milestone`` on ``channel`` prints: what dispatch must create before rendering it."""
+        return self._links[milestone, channel]
 
     def render(self, milestone: str, channel: str, context: MessageContext) -> Rendered:
         """The message of ``milestone`` on ``channel`` (email, sms, video_email, video_sms,
@@ -236,6 +244,12 @@ class Templates:
                 raise self._error(milestone, channel, text, "has no unsubscribe link")
             if html and str(escape(link)) not in (rendered.html or ""):
                 raise self._error(milestone, channel, html, "has no unsubscribe link")
+        markers = {name: f"https://links.example/{name}" for name in LINKS}
+        every_link = self._render(milestone, channel, sample | markers)
+        printed = " ".join(filter(None, dataclasses.astuple(every_link)))
+        self._links[milestone, channel] = frozenset(
+            n for n, url in markers.items() if url in printed
+        )
         longest = self._render(
             milestone, channel, _sample(milestone, channel, messages, True) | agency
         )

@@ -1,0 +1,73 @@
+"""The dispatch stage: send the ledger's due touchpoints on their channels, exactly once.
+
+The bodies of ``aftercare_dispatch``'s tasks (see dags/aftercare_dispatch.md, the runbook):
+
+- `prepare_batches` (warehouse pool): folds journals left unfolded, closes what can no longer go
+  out, and writes the due touchpoints into batch files per channel (`batches`);
+- `send_batch` (mapped, one per batch, in the channel's pool): providers only, never the
+  warehouse; every provider answer goes into the batch's journal before the next send (`send`);
+- `record_outcomes` (warehouse pool, whatever the send tasks did): folds the journals into the
+  ledger: ``sent`` with provider ids, ``failed`` / ``suppressed`` with reasons, new suppressions,
+  transient failures left planned with an attempt counted.
+
+Imported by the DAG file at parse time: heavy modules are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aftercare.config import load_config
+
+
+def prepare_batches(context: Any) -> dict[str, Any]:
+    from aftercare import warehouse
+    from aftercare.dispatch import batches
+    from aftercare.dispatch.clock import clock
+
+    config = load_config()
+    engine = warehouse.get_engine()
+    try:
+        batched, counts = batches.prepare(
+            engine,
+            config,
+            clock().now(),
+            run_id=context["run_id"],
+            try_number=context["ti"].try_number,
+            dry_run=bool(context["params"]["dry_run"]),
+        )
+    finally:
+        engine.dispose()
+    return {**batched, "counts": dict(counts)}
+
+
+def send_batch(batch_id: str, channel: str, path: str, count: int, dry_run: bool) -> dict[str, int]:
+    import logging
+
+    from aftercare.dispatch.channels import Providers
+    from aftercare.dispatch.clock import clock
+    from aftercare.dispatch.send import Delivery, send_batch
+    from aftercare.messages import Templates
+
+    config = load_config()
+    providers = Providers(config, channel)
+    delivery = Delivery(config, providers, Templates.load(config), clock())
+    logging.getLogger(__name__).info("batch %s: %d %s touchpoints", batch_id, count, channel)
+    try:
+        counts = send_batch(
+            config, path, delivery, concurrency=providers.concurrency, dry_run=dry_run
+        )
+    finally:
+        providers.close()
+    return dict(counts)
+
+
+def record_outcomes() -> dict[str, int]:
+    from aftercare import warehouse
+    from aftercare.dispatch import batches
+
+    engine = warehouse.get_engine()
+    try:
+        return dict(batches.fold(engine))
+    finally:
+        engine.dispose()

@@ -1,0 +1,155 @@
+"""The warehouse side of dispatch: batch the due touchpoints, fold the journals back.
+
+`prepare` first folds every journal not yet folded (a crashed earlier run's included), then,
+at the clock's instant, closes what can no longer go out (window passed: ``expired``; tried
+``max_send_attempts`` times: ``failed``) and writes the due touchpoints into batch files per
+channel under the staging root, recording them in ``aftercare.dispatch_batches`` / ``_items``
+(in flight from then on: no later batch takes them until their journal is folded). `fold`
+reads the journals and brings the ledger to what they say, in bulk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from aftercare import warehouse
+from aftercare.config import Config
+from aftercare.dispatch import journal as journals
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("email", "sms", "video", "phone")
+
+
+def fold(engine: Engine) -> Counter[str]:
+    """Fold every journal not yet folded into the ledger; returns counts by outcome."""
+    from airflow.sdk import ObjectStoragePath
+
+    totals: Counter[str] = Counter()
+    with warehouse.transaction(engine) as conn:
+        pending = warehouse.query_file(conn, "dispatch/pending_batches.sql")
+    for batch in pending:
+        path = ObjectStoragePath(batch["path"])
+        outcomes = []
+        for touchpoint_id, entry in journals.read_journal(journals.journal_path(path)).items():
+            record = entry.outcome or ({"outcome": "in_doubt"} if entry.in_doubt else None)
+            if record is None:  # links made, never tried: still planned, nothing to count
+                continue
+            outcomes.append(
+                {
+                    "touchpoint_id": touchpoint_id,
+                    "candidate_id": record.get("candidate_id"),
+                    "outcome": record["outcome"],
+                    "reason": record.get("reason"),
+                    "provider_message_id": record.get("provider_message_id"),
+                    "at": record.get("at"),
+                    "links": entry.links or None,
+                }
+            )
+        counts = Counter(o["outcome"] for o in outcomes)
+        with warehouse.transaction(engine) as conn:
+            if outcomes:
+                warehouse.execute_file(
+                    conn, "dispatch/fold_outcomes.sql", {"outcomes": json.dumps(outcomes)}
+                )
+            warehouse.execute_file(
+                conn,
+                "dispatch/mark_recorded.sql",
+                {"batch_id": batch["batch_id"], "outcomes": json.dumps(dict(counts))},
+            )
+        totals.update(counts)
+    if pending:
+        log.info("folded %d batch journals into the ledger: %s", len(pending), dict(totals))
+    return totals
+
+
+def _batch_size(config: Config, total: int) -> int:
+    """The configured size, grown so the batches of all channels stay within max_batches."""
+    spare = config.dispatch.max_batches - len(CHANNELS)  # each channel's last batch may be short
+    return max(config.dispatch.batch_size, math.ceil(total / spare))
+
+
+def _run_key(run_id: str, try_number: int) -> str:
+    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', run_id)}-try{try_number}"
+
+
+def prepare(
+    engine: Engine,
+    config: Config,
+    now: datetime,
+    *,
+    run_id: str,
+    try_number: int,
+    dry_run: bool,
+) -> tuple[dict[str, list[dict[str, Any]]], Counter[str]]:
+    """Batch what is due at ``now``; returns the batch descriptors per channel (the send
+    tasks' kwargs) and counts for the log."""
+    counts = Counter({f"folded_{k}": v for k, v in fold(engine).items()})
+    params = {
+        "now": now.isoformat(),
+        "zone": config.agency.time_zone,
+        "quiet_start": config.planning.quiet_hours_start.isoformat(),
+        "quiet_end": config.planning.quiet_hours_end.isoformat(),
+        "max_send_attempts": config.dispatch.max_send_attempts,
+    }
+    with warehouse.transaction(engine) as conn:
+        if not dry_run:
+            counts["closed"] = warehouse.execute_file(conn, "dispatch/close_overdue.sql", params)
+        rows = warehouse.query_file(conn, "dispatch/due.sql", params)
+    due: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["route"] is None:
+            counts["held_consent"] += 1
+        elif row["quiet"]:
+            counts["held_quiet_hours"] += 1
+        else:
+            due[row["channel"]].append(row)
+    size = _batch_size(config, sum(len(v) for v in due.values()))
+    root = (
+        journals.staging_root(config.dispatch.staging_root)
+        / "dispatch"
+        / _run_key(run_id, try_number)
+    )
+    batches: dict[str, list[dict[str, Any]]] = {channel: [] for channel in CHANNELS}
+    items = []
+    for channel, rows_of_channel in due.items():
+        for number, start in enumerate(range(0, len(rows_of_channel), size), start=1):
+            chunk = rows_of_channel[start : start + size]
+            batch_id = f"{root.name}/{channel}-{number:04d}"
+            path = root / f"{channel}-{number:04d}.jsonl"
+            journals.write_batch(path, chunk)
+            batches[channel].append(
+                {
+                    "batch_id": batch_id,
+                    "channel": channel,
+                    "path": str(path),
+                    "count": len(chunk),
+                    "dry_run": dry_run,
+                }
+            )
+            items += [{"batch_id": batch_id, "touchpoint_id": r["touchpoint_id"]} for r in chunk]
+            counts[f"batched_{channel}"] += len(chunk)
+    every = [b for channel in CHANNELS for b in batches[channel]]
+    if every:
+        with warehouse.transaction(engine) as conn:
+            warehouse.execute_file(
+                conn,
+                "dispatch/record_batches.sql",
+                {
+                    "batches": json.dumps(every),
+                    "items": json.dumps(items),
+                    "run_id": run_id,
+                    "dry_run": dry_run,
+                },
+            )
+    counts["batches"] = len(every)
+    log.info("dispatch at %s: %s", now.isoformat(), dict(counts))
+    return batches, counts

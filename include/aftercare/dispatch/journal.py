@@ -1,0 +1,121 @@
+"""Batch files and their journals under the staging root (an `ObjectStoragePath`: a local
+folder by default; any store that supports appends).
+
+A batch file holds the touchpoints one send task sends (JSON Lines, written once by the
+prepare task). Its journal, beside it, is appended to by the send task and flushed line by
+line: ``links`` (the links created for a message, so a retry renders the very same text),
+``attempt`` (written *before* the provider is called) and ``outcome`` (its answer). A retried
+task skips every touchpoint with an outcome; one with an attempt but no outcome may have gone
+out (the task was killed mid-call), so it is looked up at the provider before any resend.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow.sdk import ObjectStoragePath
+
+from aftercare import PROJECT_ROOT
+
+JOURNAL_SUFFIX = ".journal.jsonl"
+
+
+def staging_root(location: str) -> ObjectStoragePath:
+    """The staging root of the config: a URL, or a folder (relative to the project)."""
+    if "://" in location:
+        return ObjectStoragePath(location)
+    path = (PROJECT_ROOT / location).resolve()
+    return ObjectStoragePath(f"file://{path}")
+
+
+def write_batch(path: ObjectStoragePath, items: Iterable[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as out:
+        for item in items:
+            out.write(json.dumps(item, default=str) + "\n")
+
+
+def read_batch(path: ObjectStoragePath) -> list[dict[str, Any]]:
+    with path.open("r") as source:
+        return [json.loads(line) for line in source if line.strip()]
+
+
+def journal_path(batch_path: ObjectStoragePath) -> ObjectStoragePath:
+    return batch_path.parent / (batch_path.name.removesuffix(".jsonl") + JOURNAL_SUFFIX)
+
+
+@dataclass
+class Entry:
+    """What a journal says about one touchpoint."""
+
+    links: dict[str, str] = field(default_factory=dict)
+    attempted: bool = False
+    outcome: dict[str, Any] | None = None
+
+    @property
+    def in_doubt(self) -> bool:
+        """Tried, no answer recorded: it may have gone out."""
+        return self.attempted and self.outcome is None
+
+
+def read_journal(path: ObjectStoragePath) -> dict[str, Entry]:
+    """Each touchpoint's entry; a torn last line (the writer was killed mid-write) is ignored,
+    which at worst turns an outcome back into an attempt, i.e. a look-up."""
+    entries: dict[str, Entry] = {}
+    if not path.exists():
+        return entries
+    with path.open("r") as source:
+        for line in source:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            entry = entries.setdefault(record["touchpoint_id"], Entry())
+            kind = record["kind"]
+            if kind == "links":
+                entry.links = record["links"]
+            elif kind == "attempt":
+                entry.attempted, entry.outcome = True, None
+            elif kind == "outcome":
+                entry.outcome = record
+    return entries
+
+
+class Journal:
+    """The append side, shared by a send task's threads: every line is flushed before the
+    call it precedes (or the next send) is made."""
+
+    def __init__(self, path: ObjectStoragePath) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._file = path.open("a")
+
+    def _write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, default=str) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+
+    def links(self, touchpoint_id: str, links: dict[str, str]) -> None:
+        self._write({"touchpoint_id": touchpoint_id, "kind": "links", "links": links})
+
+    def attempt(self, touchpoint_id: str) -> None:
+        self._write({"touchpoint_id": touchpoint_id, "kind": "attempt"})
+
+    def outcome(self, touchpoint_id: str, outcome: str, **detail: Any) -> None:
+        self._write(
+            {"touchpoint_id": touchpoint_id, "kind": "outcome", "outcome": outcome, **detail}
+        )
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

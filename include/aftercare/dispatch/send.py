@@ -1,0 +1,302 @@
+"""The send side of dispatch: one batch file through its channel's providers, exactly once.
+
+Runs in a mapped send task and talks to providers only, never to the warehouse. For each
+touchpoint of the batch, in a pool of ``concurrency`` threads under the provider's rate limit:
+
+1. skip it when the journal has its outcome (a retried task);
+2. when it may have gone out already (the journal has an attempt without an outcome, or the
+   ledger marks it in doubt), look it up at the provider first: found means sent;
+3. hold it (no journal line, it stays planned) when the clock says it is not yet time, or the
+   candidate's local time is inside the quiet hours, or its window has closed;
+4. create its links (video share, review invitation) once, journal them, render the message,
+   journal the attempt, send, journal the outcome. A lost answer is looked up at once; if the
+   provider cannot tell, the touchpoint stays in doubt for the next try.
+
+Outcomes: ``sent`` (with the provider's id), ``failed`` and ``suppressed`` (with a reason),
+``transient`` (the provider was unavailable: planned again, an attempt counted) and
+``in_doubt``. The record task folds the journal into the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aftercare.ats.base import AtsError, RecruiterTask
+from aftercare.config import Config
+from aftercare.dispatch import journal as journals
+from aftercare.dispatch.clock import Clock
+from aftercare.dispatch.providers import Ambiguous, CannotTell, Email, ProviderError, Unavailable
+from aftercare.messages import MessageContext, MessageError, Rendered, Templates
+
+log = logging.getLogger(__name__)
+
+#: Twilio's error code for a recipient who answered STOP
+TWILIO_OPTED_OUT = 21610
+#: what a dry run prints in place of each link (nothing is created at the providers)
+DRY_RUN_LINK = "https://example.invalid/dry-run"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # sent | failed | suppressed | transient | in_doubt
+    reason: str | None = None
+    provider_message_id: str | None = None
+
+
+def _sendable(item: dict[str, Any], now: datetime, config: Config) -> str | None:
+    """Why the touchpoint must wait (``None``: it may go out now)."""
+    local = now.astimezone(ZoneInfo(item["zone"]))
+    if datetime.fromisoformat(item["send_at"]) > now:
+        return "not_yet"
+    if local.date() > date.fromisoformat(item["window_end"]):
+        return "window_closed"
+    if config.planning.quiet(local.time()):
+        return "quiet_hours"
+    return None
+
+
+class Delivery:
+    """What a batch's channel needs: its providers, the templates and the link makers.
+
+    ``providers`` is an `aftercare.dispatch.channels.Providers`; in a dry run the links are
+    placeholders and nothing is sent.
+    """
+
+    def __init__(self, config: Config, providers: Any, templates: Templates, clock: Clock) -> None:
+        self.config, self.providers, self.templates = config, providers, templates
+        # the clock is read once (it may be a service); the task's own elapsed time runs on it
+        self._started, self._elapsed = clock.now(), time.monotonic()
+
+    def now(self) -> datetime:
+        return self._started + timedelta(seconds=time.monotonic() - self._elapsed)
+
+    # -- links and text ------------------------------------------------------------------------
+
+    def needs(self, item: dict[str, Any]) -> frozenset[str]:
+        """The links the touchpoint's message prints."""
+        return self.templates.links(item["milestone"], self.template_channel(item))
+
+    def make_links(self, item: dict[str, Any]) -> dict[str, str]:
+        """The links this touchpoint's message needs, created at their providers."""
+        needs = self.needs(item)
+        links: dict[str, str] = {}
+        if "video_link" in needs:
+            links["video_link"] = self.providers.video.share(
+                self.config.dispatch.videos[item["milestone"]],
+                item["touchpoint_id"],
+                item["first_name"] or "",
+                item["job_title"] or "",
+                item["client_name"] or "",
+            )
+        if "review_link" in needs:
+            links["review_link"] = self.providers.reviews.invitation_link(
+                item["touchpoint_id"],
+                item["email"],
+                item["first_name"] or "",
+                self.config.messages.review_locale,
+            )
+        if "referral_link" in needs:
+            links["referral_link"] = self.providers.referral_link(item)
+        if "unsubscribe_link" in needs:
+            links["unsubscribe_link"] = self.providers.unsubscribe_link(item)
+        return links
+
+    @staticmethod
+    def template_channel(item: dict[str, Any]) -> str:
+        return f"video_{item['route']}" if item["channel"] == "video" else item["route"]
+
+    def render(self, item: dict[str, Any], links: dict[str, str]) -> Rendered:
+        messages = self.config.messages
+        context = MessageContext(
+            touchpoint_id=item["touchpoint_id"],
+            milestone=item["milestone"],
+            first_name=item["first_name"] or "",
+            job_title=item["job_title"] or "",
+            client=item["client_name"] or "",
+            agency_name=self.config.agency.name,
+            recruiter_name=messages.sender_name,
+            recruiter_contact=messages.recruiter_contact,
+            years=item["occurrence"],
+            **links,
+        )
+        return self.templates.render(item["milestone"], self.template_channel(item), context)
+
+    # -- the provider calls --------------------------------------------------------------------
+
+    def deliver(self, item: dict[str, Any], text: Rendered) -> Outcome:
+        route = item["route"]
+        try:
+            if route == "email":
+                email = self._email(item, text)
+                return Outcome("sent", provider_message_id=self.providers.email.send(email))
+            if route == "sms":
+                return Outcome(
+                    "sent", provider_message_id=self.providers.sms.send(item["mobile"], text.text)
+                )
+            task_id = self.providers.ats.create_task(self._task(item, text))
+            return Outcome("sent", provider_message_id=str(task_id))
+        except ProviderError as exc:
+            if route == "sms" and exc.code == TWILIO_OPTED_OUT:
+                return Outcome("suppressed", "sms_opted_out")
+            raise
+        except AtsError as exc:
+            if exc.status in (401, 403):  # our credentials: every task would fail
+                raise
+            if exc.status is not None and exc.status < 500:
+                return Outcome("failed", f"ats_{exc.status}")
+            return Outcome("in_doubt")  # a PUT with no answer, or a 5xx, may have gone through
+
+    def find(self, item: dict[str, Any], text: Rendered | None) -> Outcome | None:
+        """The touchpoint's message if the provider has it, ``None`` if it never went out, or
+        ``in_doubt`` when the provider keeps no record to ask (SMTP)."""
+        route = item["route"]
+        if route == "email":
+            try:
+                found = self.providers.email.find(item["touchpoint_id"])
+            except CannotTell:  # never resend what may have gone out: it stays in doubt
+                return Outcome("in_doubt")
+        elif route == "sms":
+            if text is None:  # its links were never journaled: the send was never reached
+                return None
+            since = date.fromisoformat(item["send_at"][:10]) - timedelta(days=1)
+            found = self.providers.sms.find(item["mobile"], text.text, since)
+        else:
+            tasks = self.providers.ats.find_tasks(item["touchpoint_id"])
+            found = str(tasks[0]["id"]) if tasks else None
+        return Outcome("sent", provider_message_id=found) if found else None
+
+    def _email(self, item: dict[str, Any], text: Rendered) -> Email:
+        return Email(
+            touchpoint_id=item["touchpoint_id"],
+            to=item["email"],
+            to_name=item["first_name"] or "",
+            subject=text.subject or "",
+            text=text.text,
+            html=text.html or "",
+            category=item["milestone"],
+        )
+
+    def _task(self, item: dict[str, Any], text: Rendered) -> RecruiterTask:
+        return RecruiterTask(
+            subject=(text.subject or "")[:100],
+            # the touchpoint id makes the task findable before it is created again
+            description=f"{text.text}\n\naftercare touchpoint: {item['touchpoint_id']}",
+            candidate_id=int(item["candidate_id"]),
+            owner_id=int(item["owner_id"]),
+            placement_id=int(item["placement_id"]) if item["placement_id"] is not None else None,
+            due=datetime.fromisoformat(item["send_at"]),
+        )
+
+
+def send_batch(
+    config: Config,
+    batch_path: str,
+    delivery: Delivery,
+    *,
+    concurrency: int,
+    dry_run: bool,
+) -> Counter[str]:
+    """Send one batch file (see the module docstring); returns counts by outcome (and, in a
+    dry run, by milestone and route: what would go out)."""
+    from airflow.sdk import ObjectStoragePath
+
+    path = ObjectStoragePath(batch_path)
+    items = journals.read_batch(path)
+    counts: Counter[str] = Counter()
+    if dry_run:
+        for item in items:
+            delivery.render(item, dict.fromkeys(delivery.needs(item), DRY_RUN_LINK))
+            counts[f"would_send_{item['milestone']}_{item['route']}"] += 1
+        log.info("dry run: %d touchpoints rendered, nothing sent: %s", len(items), dict(counts))
+        return counts
+    journal_file = journals.journal_path(path)
+    entries = journals.read_journal(journal_file)
+    with journals.Journal(journal_file) as journal:
+
+        def one(item: dict[str, Any]) -> str:
+            entry = entries.get(item["touchpoint_id"], journals.Entry())
+            if entry.outcome is not None:
+                return "already_recorded"
+            return _send_one(item, entry, delivery, journal, config)
+
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="send") as pool:
+            for result in pool.map(one, items):
+                counts[result] += 1
+                if sum(counts.values()) % 1000 == 0:
+                    log.info(
+                        "batch %s: %d of %d done: %s",
+                        path.name,
+                        sum(counts.values()),
+                        len(items),
+                        dict(counts),
+                    )
+    log.info("batch %s done: %s", path.name, dict(counts))
+    return counts
+
+
+def _send_one(
+    item: dict[str, Any],
+    entry: journals.Entry,
+    delivery: Delivery,
+    journal: journals.Journal,
+    config: Config,
+) -> str:
+    """One touchpoint (steps 2-4 of the module docstring); returns what became of it."""
+    touchpoint_id = item["touchpoint_id"]
+    # the links of an earlier try: from this journal, or from the ledger (an earlier batch)
+    known = entry.links or item.get("links") or {}
+    try:
+        if entry.in_doubt or item["in_doubt"]:
+            text = delivery.render(item, known) if known or not delivery.needs(item) else None
+            found = delivery.find(item, text)
+            if found:
+                _journal_outcome(journal, item, found, delivery, reconciled=True)
+                return "reconciled" if found.outcome == "sent" else found.outcome
+        wait = _sendable(item, delivery.now(), config)
+        if wait:
+            return f"held_{wait}"
+        links = known or delivery.make_links(item)
+        if not entry.links:
+            journal.links(touchpoint_id, links)
+        text = delivery.render(item, links)
+        journal.attempt(touchpoint_id)
+        try:
+            outcome = delivery.deliver(item, text)
+        except Ambiguous:
+            outcome = delivery.find(item, text) or Outcome("in_doubt")
+    except Unavailable:
+        outcome = Outcome("transient")
+    except ProviderError as exc:
+        if exc.status in (401, 403):  # our credentials: every send would fail; stop the task
+            raise
+        outcome = Outcome("failed", exc.reason)
+    except MessageError:  # the data cannot fill the template (logged without the data)
+        log.warning("touchpoint %s: its message cannot be rendered", touchpoint_id)
+        outcome = Outcome("failed", "unrenderable")
+    _journal_outcome(journal, item, outcome, delivery)
+    return outcome.outcome
+
+
+def _journal_outcome(
+    journal: journals.Journal,
+    item: dict[str, Any],
+    outcome: Outcome,
+    delivery: Delivery,
+    **extra: Any,
+) -> None:
+    journal.outcome(
+        item["touchpoint_id"],
+        outcome.outcome,
+        reason=outcome.reason,
+        provider_message_id=outcome.provider_message_id,
+        at=delivery.now().isoformat(),
+        candidate_id=item["candidate_id"],
+        **extra,
+    )

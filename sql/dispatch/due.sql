@@ -1,0 +1,64 @@
+{% import "macros.sql" as m with context %}
+-- one row per planned touchpoint whose send time has come by :now (the dispatch clock) and
+-- whose window is still open, with what its message needs, the route it goes out on now
+-- (null: consent lost since planning; the next plan decides the row again) and whether the
+-- candidate's local time is inside the quiet hours (then it waits). Touchpoints in a batch not
+-- yet folded into the ledger are in flight and left out.
+with open_rows as (
+    select
+        t.*,
+        coalesce(c.time_zone, :zone) as zone
+    from aftercare.touchpoints as t
+    left join staging.candidates as c on c.candidate_id = t.candidate_id
+    where t.status = 'planned'
+        and t.send_at <= cast(:now as timestamptz)
+        and not {{ m.in_flight('t.touchpoint_id') }}
+),
+
+consent as (
+    select
+        o.touchpoint_id,
+        {{ m.email_ok('c') }} as email_ok,
+        {{ m.sms_ok('c') }} as sms_ok,
+        {{ m.phone_ok('c') }} and p.owner_id is not null as phone_ok
+    from open_rows as o
+    inner join staging.candidates as c on c.candidate_id = o.candidate_id
+    left join staging.placements as p on p.placement_id = o.placement_id
+)
+
+select
+    o.touchpoint_id,
+    o.milestone,
+    o.channel,
+    case
+        when o.channel = 'email' and k.email_ok then 'email'
+        when o.channel = 'sms' and k.sms_ok then 'sms'
+        when o.channel = 'video' and k.email_ok then 'email'
+        when o.channel = 'video' and k.sms_ok then 'sms'
+        when o.channel = 'phone' and k.phone_ok then 'phone'
+    end as route,
+    {{ m.in_quiet_hours(m.local_time('cast(:now as timestamptz)', 'o.zone')) }} as quiet,
+    o.candidate_id,
+    o.placement_id,
+    o.occurrence,
+    o.due_date,
+    o.window_end,
+    o.send_at,
+    o.in_doubt,
+    o.links,
+    o.attempts,
+    o.zone,
+    c.first_name,
+    c.last_name,
+    c.email,
+    c.mobile_e164 as mobile,
+    coalesce(c.phone_e164, c.mobile_e164) as phone,
+    p.job_title,
+    p.client_name,
+    p.owner_id
+from open_rows as o
+left join consent as k on k.touchpoint_id = o.touchpoint_id
+left join staging.candidates as c on c.candidate_id = o.candidate_id
+left join staging.placements as p on p.placement_id = o.placement_id
+where o.window_end >= {{ m.local_day('cast(:now as timestamptz)', 'o.zone') }}
+order by o.channel, o.send_at, o.touchpoint_id

@@ -1,0 +1,383 @@
+"""The dispatch stage against the sandbox providers: the ledger's due touchpoints go out on
+their channels exactly once, whatever fails (DuckDB and Postgres for the ledger side).
+
+Each test plans a day with the real plan stage over hand-made staging rows, stands the
+sandbox's clock at a moment, and runs dispatch in-process: prepare, each batch's send (the
+send task's body), fold. What the providers received is read from the sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from aftercare import dispatch, plan, warehouse
+from aftercare.config import Config, load_config
+from aftercare.dispatch import batches
+from aftercare.dispatch.clock import clock
+from aftercare.messages import verify_unsubscribe
+from tests import test_plan
+from tests.test_plan import ledger, placement
+
+D = date(2026, 11, 23)  # a Monday: the sandbox clock's first day
+MOBILE = "+447911123456"
+
+
+def candidate(engine: sa.Engine, candidate_id: int, **fields: Any) -> None:
+    """A staged candidate with a name and a mobile number the sandbox's Twilio accepts."""
+    fields = {"first_name": f"Cand{candidate_id}", "mobile_e164": MOBILE, **fields}
+    test_plan.candidate(engine, candidate_id, **fields)
+
+
+@pytest.fixture
+def engine(warehouse_engine: sa.Engine, provider_connections: Any) -> sa.Engine:
+    warehouse.migrate(warehouse_engine)
+    return warehouse_engine
+
+
+@pytest.fixture
+def duck(duckdb_warehouse: Any, provider_connections: Any) -> sa.Engine:
+    engine = warehouse.get_engine()
+    warehouse.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def set_clock(sandbox: Any, at: str) -> None:
+    response = requests.post(f"{sandbox.url}/sandbox/clock/set", params={"at": at}, timeout=10)
+    response.raise_for_status()
+
+
+def received(sandbox: Any, service: str) -> list[dict[str, Any]]:
+    response = requests.get(f"{sandbox.url}/sandbox/{service}/received", timeout=10)
+    return response.json()["data"]
+
+
+def faults(sandbox: Any, service: str, **settings: Any) -> None:
+    requests.put(
+        f"{sandbox.url}/sandbox/{service}/faults", json=settings, timeout=10
+    ).raise_for_status()
+
+
+def force(sandbox: Any, service: str, *outcomes: str) -> None:
+    requests.post(
+        f"{sandbox.url}/sandbox/{service}/faults/next",
+        json={"outcomes": list(outcomes)},
+        timeout=10,
+    ).raise_for_status()
+
+
+def run_dispatch(engine: sa.Engine, config: Config, *, dry_run: bool = False) -> Counter[str]:
+    """One dispatch run in-process, as the DAG runs it: prepare, send each batch, fold."""
+    prepared, counts = batches.prepare(
+        engine,
+        config,
+        clock().now(),
+        run_id=f"test-{time.monotonic_ns()}",
+        try_number=1,
+        dry_run=dry_run,
+    )
+    for channel in batches.CHANNELS:
+        for batch in prepared[channel]:
+            counts.update(dispatch.send_batch(**batch))
+    counts.update({f"folded_{k}": v for k, v in batches.fold(engine).items()})
+    return counts
+
+
+def sent_by_touchpoint(sandbox: Any) -> Counter[str]:
+    """How many messages each touchpoint got, over every provider (SMS by its body's sid)."""
+    counts: Counter[str] = Counter()
+    for email in received(sandbox, "sendgrid"):  # one per personalization
+        counts[email["custom_args"]["touchpoint_id"]] += 1
+    for message in received(sandbox, "twilio"):
+        counts[f"sms:{message['to']}:{message['body']}"] += 1
+    return counts
+
+
+def ledger_rows(engine: sa.Engine) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select * from aftercare.touchpoints")).mappings().all()
+    return {row["touchpoint_id"]: dict(row) for row in rows}
+
+
+def day_of_every_channel(engine: sa.Engine, sandbox: Any) -> dict[str, tuple[str, str]]:
+    """Staging rows whose touchpoints on D cover every channel and route, one candidate each
+    (so the frequency cap keeps them all). The call task's placement is one of the sandbox
+    ATS's, with its candidate and recruiter (the ATS refuses tasks for unknown records)."""
+    candidate(engine, 1)  # first_day by sms
+    placement(engine, 11, 1, start_date=D)
+    candidate(engine, 2, mobile_e164=None, first_name="Ann")  # first_day by email
+    placement(engine, 12, 2, start_date=D)
+    truth = requests.get(f"{sandbox.url}/sandbox/ats/truth/Placement?count=1", timeout=10)
+    [ats_placement] = truth.json()["data"]
+    candidate_id = ats_placement["candidate"]["id"]
+    candidate(engine, candidate_id)  # check_in by email, and the recruiter's call task (phone)
+    placement(
+        engine,
+        ats_placement["id"],
+        candidate_id,
+        owner_id=ats_placement["owner"]["id"],
+        start_date=date(2026, 10, 19),
+    )
+    candidate(engine, 4)  # referral_ask: video, by email
+    placement(engine, 14, 4, start_date=date(2026, 8, 25))
+    candidate(engine, 5, email=None)  # work anniversary: video, by sms
+    placement(engine, 15, 5, start_date=date(2025, 11, 23))
+    candidate(engine, 6)  # review_request by email, with a review invitation link
+    placement(engine, 16, 6, start_date=date(2026, 9, 28))
+    # touchpoint id -> (channel, the provider that delivers it)
+    return {
+        "first_day:placement:11:1": ("sms", "twilio"),
+        "first_day:placement:12:1": ("email", "sendgrid"),
+        f"check_in:placement:{ats_placement['id']}:1": ("email", "sendgrid"),
+        f"check_in_call:placement:{ats_placement['id']}:1": ("phone", "ats"),
+        "referral_ask:placement:14:1": ("video", "sendgrid"),
+        "work_anniversary:placement:15:1": ("video", "twilio"),
+        "review_request:placement:16:1": ("email", "sendgrid"),
+    }
+
+
+def test_every_channel_once_and_the_ledger_says_so(
+    engine: sa.Engine, provider_connections: Any
+) -> None:
+    sandbox = provider_connections
+    config = load_config()
+    expected = day_of_every_channel(engine, sandbox)
+    plan.plan(engine, config, D)
+    assert {k: v[:1] for k, v in ledger(engine).items()} == {k: ("planned",) for k in expected}
+
+    set_clock(sandbox, "2026-11-23T12:00:00Z")
+    run_dispatch(engine, config)
+    rows = ledger_rows(engine)
+    assert {k: (r["status"], r["channel"]) for k, r in rows.items()} == {
+        k: ("sent", channel) for k, (channel, _) in expected.items()
+    }
+    sends = {
+        k: (bool(r["provider_message_id"] and r["sent_at"]), r["attempts"]) for k, r in rows.items()
+    }
+    assert sends == {k: (True, 1) for k in expected}
+
+    emails = {e["custom_args"]["touchpoint_id"]: e for e in received(sandbox, "sendgrid")}
+    assert set(emails) == {k for k, (_, service) in expected.items() if service == "sendgrid"}
+    sms = received(sandbox, "twilio")
+    assert sorted(m["sid"] for m in sms) == sorted(
+        rows[k]["provider_message_id"] for k, (_, s) in expected.items() if s == "twilio"
+    )
+    tasks = requests.get(f"{sandbox.url}/sandbox/ats/truth/Task", timeout=10).json()["data"]
+    [call] = [k for k, (channel, _) in expected.items() if channel == "phone"]
+    assert [t["id"] for t in tasks] == [int(rows[call]["provider_message_id"])]
+    assert call in tasks[0]["description"]
+    # the links: a share of the milestone's video, a review invitation with our reference, a
+    # signed unsubscribe link that names the candidate, channel and touchpoint
+    shares = received(sandbox, "video")
+    assert sorted(s["reference"] for s in shares) == [
+        "referral_ask:placement:14:1",
+        "work_anniversary:placement:15:1",
+    ]
+    invitations = received(sandbox, "trustpilot")
+    assert [i["referenceId"] for i in invitations] == ["review_request:placement:16:1"]
+    review = emails["review_request:placement:16:1"]
+    text = next(c["value"] for c in review["content"] if c["type"] == "text/plain")
+    assert "https://www.trustpilot.com/evaluate-link/" in text
+    token = text.split("token=")[1].split()[0]
+    secret = json.loads(os.environ["AIRFLOW_CONN_AFTERCARE_SIGNING"])["password"]
+    assert verify_unsubscribe(token, secret) == (6, "email", "review_request:placement:16:1")
+
+    # a second run sends nothing more
+    before = sent_by_touchpoint(sandbox)
+    counts = run_dispatch(engine, config)
+    assert counts["batches"] == 0
+    assert sent_by_touchpoint(sandbox) == before
+    assert len(received(sandbox, "video")) == 2
+
+
+def test_not_before_its_time_nor_in_quiet_hours(duck: sa.Engine, provider_connections: Any) -> None:
+    sandbox, config = provider_connections, load_config()
+    candidate(duck, 1)  # London: first day at 08:00 local = 08:00 UTC in November
+    placement(duck, 11, 1, start_date=D)
+    candidate(duck, 2, time_zone="America/New_York")  # 08:00 local = 13:00 UTC
+    placement(duck, 12, 2, start_date=D)
+    plan.plan(duck, config, D)
+
+    set_clock(sandbox, "2026-11-23T07:59:00Z")
+    run_dispatch(duck, config)
+    assert received(sandbox, "twilio") == []
+    set_clock(sandbox, "2026-11-23T08:01:00Z")
+    run_dispatch(duck, config)
+    assert [m["to"] for m in received(sandbox, "twilio")] == [MOBILE]
+    assert ledger(duck)["first_day:placement:12:1"][0] == "planned"
+    # New York's 08:00 comes at 13:00 UTC; at 01:30 UTC the next day it is 20:30 there (quiet),
+    # still the 23rd: held, not sent
+    set_clock(sandbox, "2026-11-24T01:30:00Z")
+    counts = run_dispatch(duck, config)
+    assert counts["held_quiet_hours"] == 1
+    assert len(received(sandbox, "twilio")) == 1
+    # the 24th in New York: the window (0 days) has passed, so it expires unsent
+    set_clock(sandbox, "2026-11-24T06:00:00Z")
+    run_dispatch(duck, config)
+    assert ledger(duck)["first_day:placement:12:1"][:2] == ("expired", "missed_window")
+    assert len(received(sandbox, "twilio")) == 1
+
+
+def test_stop_suppresses_sms_from_then_on(duck: sa.Engine, provider_connections: Any) -> None:
+    sandbox, config = provider_connections, load_config()
+    candidate(duck, 1)
+    placement(duck, 11, 1, start_date=D)
+    requests.post(
+        f"{sandbox.url}/sandbox/twilio/opt-outs", json={"numbers": [MOBILE]}, timeout=10
+    ).raise_for_status()
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    run_dispatch(duck, config)
+    assert ledger(duck)["first_day:placement:11:1"][:2] == ("suppressed", "sms_opted_out")
+    with duck.connect() as conn:
+        assert conn.execute(
+            sa.text("select channel from aftercare.suppressions where candidate_id = 1")
+        ).scalars().all() == ["sms"]
+    # the next milestone of this candidate goes by email, not sms
+    placement(duck, 12, 1, start_date=date(2026, 11, 24))
+    plan.plan(duck, config, date(2026, 11, 24))
+    assert ledger(duck)["first_day:placement:12:1"][:3] == ("planned", None, "email")
+    assert received(sandbox, "twilio") == []
+
+
+def test_storms_lose_nothing_and_double_nothing(duck: sa.Engine, provider_connections: Any) -> None:
+    sandbox, config = provider_connections, load_config()
+    for candidate_id in range(1, 41):
+        candidate(
+            duck,
+            candidate_id,
+            mobile_e164=None if candidate_id % 2 else f"+4479111{candidate_id:05d}",
+        )
+        placement(duck, 100 + candidate_id, candidate_id, start_date=D)
+    plan.plan(duck, config, D)
+    for service in ("twilio", "sendgrid"):
+        faults(sandbox, service, share_429=0.3, share_500=0.2)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    for _ in range(8):
+        run_dispatch(duck, config)
+        if all(status == "sent" for status, *_ in ledger(duck).values()):
+            break
+    assert Counter(status for status, *_ in ledger(duck).values()) == {"sent": 40}
+    counts = sent_by_touchpoint(sandbox)
+    assert len(counts) == 40 and set(counts.values()) == {1}
+    stats = requests.get(f"{sandbox.url}/sandbox/twilio/stats", timeout=10).json()["status"]
+    assert stats.get("429") and stats.get("500")  # the storm did happen
+
+
+def test_lost_answers_are_looked_up_not_resent(duck: sa.Engine, provider_connections: Any) -> None:
+    sandbox, config = provider_connections, load_config()
+    candidate(duck, 1)  # sms
+    placement(duck, 11, 1, start_date=D)
+    candidate(duck, 2, mobile_e164=None)  # email
+    placement(duck, 12, 2, start_date=D)
+    plan.plan(duck, config, D)
+    for service in ("twilio", "sendgrid"):
+        faults(sandbox, service, hang_seconds=4)
+        force(sandbox, service, "timeout_after_accept")
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    counts = run_dispatch(duck, config)
+    assert counts["sent"] == 2
+    rows = ledger_rows(duck)
+    assert {r["status"] for r in rows.values()} == {"sent"}
+    assert len(received(sandbox, "twilio")) == 1 and len(received(sandbox, "sendgrid")) == 1
+    assert (
+        rows["first_day:placement:11:1"]["provider_message_id"]
+        == received(sandbox, "twilio")[0]["sid"]
+    )
+
+
+def test_a_killed_send_task_resumes_without_sending_twice(
+    duck: sa.Engine, provider_connections: Any
+) -> None:
+    sandbox, config = provider_connections, load_config()
+    for candidate_id in range(1, 61):
+        candidate(duck, candidate_id, mobile_e164=f"+4479111{candidate_id:05d}")
+        placement(duck, 100 + candidate_id, candidate_id, start_date=D)
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    faults(sandbox, "twilio", latency_ms=100)
+    prepared, _ = batches.prepare(
+        duck, config, clock().now(), run_id="crash", try_number=1, dry_run=False
+    )
+    [batch] = prepared["sms"]
+    task = subprocess.Popen(
+        [sys.executable, "-c", f"from aftercare import dispatch; dispatch.send_batch(**{batch!r})"],
+        env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 60
+    while len(received(sandbox, "twilio")) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    task.send_signal(signal.SIGKILL)
+    task.wait()
+    sent_before_kill = len(received(sandbox, "twilio"))
+    assert 10 <= sent_before_kill < 60, "the kill must land mid-batch"
+    # the retry of the same task
+    counts = Counter(dispatch.send_batch(**batch))
+    assert counts["already_recorded"] + counts["reconciled"] > 0, counts
+    assert sum(counts.values()) == 60, counts
+    batches.fold(duck)
+    statuses = Counter(status for status, *_ in ledger(duck).values())
+    # the sandbox's Twilio has a seeded 2% of numbers that answered STOP
+    assert statuses["sent"] + statuses["suppressed"] == 60
+    assert set(sent_by_touchpoint(sandbox).values()) == {1}
+    assert len(received(sandbox, "twilio")) == statuses["sent"]
+
+
+def test_names_are_data_never_template_code(duck: sa.Engine, provider_connections: Any) -> None:
+    sandbox, config = provider_connections, load_config()
+    candidate(duck, 1, mobile_e164=None, first_name="{{ 7*7 }}{% for %}")
+    placement(duck, 11, 1, start_date=D, job_title="<script>x</script>")
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    run_dispatch(duck, config)
+    [email] = received(sandbox, "sendgrid")
+    content = {c["type"]: c["value"] for c in email["content"]}
+    assert "{{ 7*7 }}{% for %}" in content["text/plain"]
+    assert "49" not in content["text/plain"].split("{{ 7*7 }}")[0][-5:]
+    assert "{{ 7*7 }}{% for %}" in content["text/html"]
+    assert "<script>" not in content["text/html"]
+
+
+def test_dry_run_sends_nothing_and_leaves_the_ledger(
+    duck: sa.Engine, provider_connections: Any
+) -> None:
+    sandbox, config = provider_connections, load_config()
+    expected = day_of_every_channel(duck, sandbox)
+    plan.plan(duck, config, D)
+    before = ledger(duck)
+    set_clock(sandbox, "2026-11-23T12:00:00Z")
+    counts = run_dispatch(duck, config, dry_run=True)
+    assert sum(v for k, v in counts.items() if k.startswith("would_send_")) == len(expected)
+    assert ledger(duck) == before
+    for service in ("twilio", "sendgrid", "video", "trustpilot"):
+        assert received(sandbox, service) == []
+    # the real run then sends them all
+    run_dispatch(duck, config)
+    assert {s for s, *_ in ledger(duck).values()} == {"sent"}
+
+
+def test_logs_carry_no_personal_data(
+    duck: sa.Engine, provider_connections: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox, config = provider_connections, load_config()
+    day_of_every_channel(duck, sandbox)
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T12:00:00Z")
+    faults(sandbox, "twilio", share_429=0.5)
+    with caplog.at_level("DEBUG"):
+        run_dispatch(duck, config)
+    text = caplog.text
+    assert "batch" in text  # the logs were captured
+    for secret in ("c@example.com", MOBILE, MOBILE[3:], "Ann", "Cand1"):
+        assert secret not in text
