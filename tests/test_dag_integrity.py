@@ -149,3 +149,24 @@ def test_deletion_sweep_is_due_on_the_configured_weekday(
     }
     assert load_config().ats.full_sweep_weekday == "sunday"
     assert sweep_due(context) is due
+
+
+def test_dispatch_shape(dagbag: DagBag) -> None:
+    dag = dagbag.dags["aftercare_dispatch"]
+    assert isinstance(dag.timetable, CronTriggerTimetable)
+    assert dag.timetable.expression == "*/15 * * * *"
+    assert dag.max_active_runs == 1
+    channels = ("email", "sms", "video", "phone")
+    upstream = {task.task_id: task.upstream_task_ids for task in dag.tasks}
+    assert upstream == {
+        "prepare_batches": set(),
+        **{f"batches_{c}": {"prepare_batches"} for c in channels},
+        **{f"send_{c}": {f"batches_{c}"} for c in channels},
+        "record_outcomes": {f"send_{c}" for c in channels},
+    }
+    pools = {task.task_id: task.pool for task in dag.tasks}
+    assert pools["prepare_batches"] == pools["record_outcomes"] == WAREHOUSE_POOL
+    assert {pools[f"send_{c}"] for c in channels} == {f"aftercare_send_{c}" for c in channels}
+    # what the send tasks journaled reaches the ledger even when some of them failed
+    assert dag.get_task("record_outcomes").trigger_rule == "all_done"
+    assert dag.params["dry_run"] is False

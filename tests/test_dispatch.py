@@ -26,7 +26,7 @@ from aftercare.config import Config, load_config
 from aftercare.dispatch import batches
 from aftercare.dispatch.clock import clock
 from aftercare.messages import verify_unsubscribe
-from tests import test_plan
+from tests import ROOT, test_plan
 from tests.test_plan import ledger, placement
 
 D = date(2026, 11, 23)  # a Monday: the sandbox clock's first day
@@ -381,3 +381,36 @@ def test_logs_carry_no_personal_data(
     assert "batch" in text  # the logs were captured
     for secret in ("c@example.com", MOBILE, MOBILE[3:], "Ann", "Cand1"):
         assert secret not in text
+
+
+@pytest.mark.e2e
+def test_the_dag_sends_every_channel_once(
+    airflow_db: None, duck: sa.Engine, provider_connections: Any
+) -> None:
+    """aftercare_dispatch through dag.test(): mapped send tasks per channel, the record task."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import DagRunState
+
+    sandbox, config = provider_connections, load_config()
+    expected = day_of_every_channel(duck, sandbox)
+    plan.plan(duck, config, D)
+    duck.dispose()  # the DAG's tasks open the DuckDB file themselves
+    set_clock(sandbox, "2026-11-23T12:00:00Z")
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["aftercare_dispatch"]
+
+    run = dag.test()
+    assert run.state == DagRunState.SUCCESS
+    instances = run.get_task_instances()
+    mapped = Counter(ti.task_id for ti in instances if ti.map_index >= 0)
+    assert mapped == {"send_email": 1, "send_sms": 1, "send_video": 1, "send_phone": 1}
+    assert {k: v[0] for k, v in ledger(duck).items()} == dict.fromkeys(expected, "sent")
+    assert set(sent_by_touchpoint(sandbox).values()) == {1}
+    assert len(sent_by_touchpoint(sandbox)) == sum(
+        1 for _, service in expected.values() if service in ("sendgrid", "twilio")
+    )
+
+    # the next run finds nothing due: its send tasks map over nothing
+    run = dag.test()
+    assert run.state == DagRunState.SUCCESS
+    assert not [ti for ti in run.get_task_instances() if ti.map_index >= 0]
+    assert set(sent_by_touchpoint(sandbox).values()) == {1}

@@ -17,10 +17,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,14 +30,19 @@ import requests
 from sqlalchemy.engine import Connection
 
 from aftercare import PROJECT_ROOT
-from aftercare.bootstrap import bootstrap
+from aftercare.bootstrap import LOCAL_WAREHOUSE, bootstrap
 from aftercare.config import load_config
 from aftercare.connections import WAREHOUSE
+from aftercare.dispatch.journal import staging_root
 from aftercare.sandbox import DEFAULT_PORT, SandboxSettings
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
 from aftercare.sandbox.server import start_process, wait_for_http
 
 NIGHTLY = "aftercare_nightly"
+DISPATCH = "aftercare_dispatch"
+#: When the demo runs dispatch each day (UTC): mornings in Europe, afternoons and evenings in
+#: the Americas; what falls in a candidate's quiet hours waits for their morning.
+DISPATCH_HOURS_UTC = (9, 15, 21)
 AIRFLOW_UI = "http://localhost:8080"
 
 
@@ -83,14 +89,15 @@ def demo_dates(days: int, today: date) -> list[datetime]:
     ]
 
 
-def run_nightly(logical: datetime, log_dir: Path, conf: dict[str, object]) -> None:
-    """One in-process run of the nightly DAG (``airflow dags test``); output goes to a log file."""
-    log_file = log_dir / f"{NIGHTLY}_{logical.date()}.log"
-    print(f"run       {logical.date()}  (follow: tail -f {log_file.relative_to(PROJECT_ROOT)})")
+def run_dag(dag_id: str, logical: datetime, log_dir: Path, conf: dict[str, object]) -> None:
+    """One in-process run of a DAG (``airflow dags test``); output goes to a log file."""
+    label = f"{dag_id.removeprefix('aftercare_'):<9} {logical:%Y-%m-%d %H:%M %Z}"
+    log_file = log_dir / f"{dag_id}_{logical:%Y-%m-%dT%H%M}.log"
+    print(f"run       {label}  (follow: tail -f {log_file.relative_to(PROJECT_ROOT)})")
     started = time.monotonic()
     with log_file.open("w") as out:
         result = subprocess.run(
-            ["airflow", "dags", "test", NIGHTLY, logical.isoformat(), "-c", json.dumps(conf)],
+            ["airflow", "dags", "test", dag_id, logical.isoformat(), "-c", json.dumps(conf)],
             stdout=out,
             stderr=subprocess.STDOUT,
             check=False,
@@ -99,8 +106,16 @@ def run_nightly(logical: datetime, log_dir: Path, conf: dict[str, object]) -> No
     if result.returncode != 0:
         tail = log_file.read_text(errors="replace").splitlines()[-40:]
         print("\n".join(tail))
-        sys.exit(f"run for {logical.date()} FAILED after {took:.0f} s; full log: {log_file}")
-    print(f"run       {logical.date()}  ok ({took:.1f} s)")
+        sys.exit(f"run {label} FAILED after {took:.0f} s; full log: {log_file}")
+    print(f"run       {label}  ok ({took:.1f} s)")
+
+
+def set_clock(url: str, at: datetime) -> None:
+    """Move the sandbox's one clock (ATS, providers, dispatch) forward to ``at``."""
+    response = requests.post(
+        f"{url}/sandbox/clock/set", params={"at": at.astimezone(UTC).isoformat()}, timeout=120
+    )
+    response.raise_for_status()
 
 
 @contextmanager
@@ -140,17 +155,48 @@ def local_warehouse() -> Iterator[Connection]:
 
 
 def print_summary(run_dates: list[date]) -> None:
-    from aftercare import summary
+    from aftercare import summary, warehouse
     from aftercare.quality import docs_index
 
     with local_warehouse() as conn:
         runs = summary.recent_runs(conn, NIGHTLY, limit=50)
+        ledger = warehouse.query_file(
+            conn,
+            "record/ledger_by_day.sql",
+            {"first_day": run_dates[0], "last_day": run_dates[-1]},
+        )
     latest = {run["run_date"]: run["counts"] for run in runs}
     columns = {str(day): latest[day] for day in run_dates if day in latest}
     print(f"\nRun summary of {NIGHTLY} (aftercare.run_summaries):\n")
     print(summary.format_table(columns))
+    days: dict[str, dict[str, dict[str, int]]] = {str(day): {} for day in run_dates}
+    for row in ledger:
+        status = row["status"] if row["reason"] is None else f"{row['status']}_{row['reason']}"
+        days[str(row["due_date"])].setdefault(row["channel"], {})[status] = row["touchpoints"]
+    print("\nTouchpoints by due date, channel and what became of them (aftercare.touchpoints):\n")
+    print(summary.format_table(days).replace("stage     ", "channel   ", 1))
     docs = docs_index(load_config())
     print(f"\nQuality: quality.quarantine, quality.validation_runs; Data Docs: file://{docs}")
+
+
+def fresh_start() -> None:
+    """The sandbox's world starts afresh each demo, so the demo's local warehouse and dispatch
+    files do too (only the local DuckDB file of `bootstrap`; a warehouse you pointed elsewhere
+    is left alone)."""
+    found = subprocess.run(
+        ["airflow", "connections", "get", WAREHOUSE, "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if Path(json.loads(found.stdout)[0]["host"] or "") != LOCAL_WAREHOUSE:
+        return
+    for path in (LOCAL_WAREHOUSE, LOCAL_WAREHOUSE.with_suffix(".duckdb.wal")):
+        path.unlink(missing_ok=True)
+    root = staging_root(load_config().dispatch.staging_root) / "dispatch"
+    if root.exists():
+        root.rmdir(recursive=True)
+    print(f"warehouse fresh: {LOCAL_WAREHOUSE.relative_to(PROJECT_ROOT)} and the dispatch files")
 
 
 def demo(days: int, sandbox_port: int) -> None:
@@ -161,6 +207,7 @@ def demo(days: int, sandbox_port: int) -> None:
     bootstrap(_sandbox_url(sandbox_port))
     with local_warehouse():  # fail fast if the DuckDB file is held (e.g. by `make airflow`)
         pass
+    fresh_start()
     zone = ZoneInfo(load_config().agency.time_zone)
     runs = demo_dates(days, datetime.now(zone).date())
     with sandbox(sandbox_port, runs[0].date(), log_dir) as url:
@@ -170,8 +217,23 @@ def demo(days: int, sandbox_port: int) -> None:
                 print(f"sandbox   clock advanced a day: {changes.get('changes')}")
             # night 1 is a full refresh: the sandbox starts its world afresh each demo, so a
             # rerun of the demo replays the same story instead of finding nothing new
-            run_nightly(logical, log_dir, {"full_refresh": night == 0})
+            run_dag(NIGHTLY, logical, log_dir, {"full_refresh": night == 0})
+            # the day's sends: dispatch at a few moments of the (simulated) day
+            for hour in DISPATCH_HOURS_UTC:
+                moment = datetime.combine(logical.date(), clock(hour), tzinfo=UTC)
+                set_clock(url, moment)
+                run_dag(DISPATCH, moment, log_dir, {})
     print_summary([logical.date() for logical in runs])
+
+
+def follow_wall_clock(url: str, every_seconds: float = 30) -> None:
+    """Keep the sandbox's clock on the system clock (until the process ends)."""
+    while True:
+        try:
+            set_clock(url, datetime.now(UTC))
+        except requests.RequestException:
+            pass  # the sandbox is stopping or busy: try again next time
+        time.sleep(every_seconds)
 
 
 def airflow_ui(sandbox_port: int) -> None:
@@ -179,7 +241,9 @@ def airflow_ui(sandbox_port: int) -> None:
     log_dir = home / "logs"
     bootstrap(_sandbox_url(sandbox_port))
     today = datetime.now(ZoneInfo(load_config().agency.time_zone)).date()
-    with sandbox(sandbox_port, today, log_dir):
+    with sandbox(sandbox_port, today, log_dir) as url:
+        # the sandbox's clock (dispatch's, through aftercare_clock) follows the wall clock here
+        threading.Thread(target=follow_wall_clock, args=(url,), daemon=True).start()
         log_file = log_dir / "standalone.log"
         with log_file.open("a") as out:
             process = subprocess.Popen(

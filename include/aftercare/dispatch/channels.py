@@ -131,6 +131,17 @@ class Providers:
             str(self.config.messages.referral_link_base), self._secret, item["candidate_id"]
         )
 
+    def open(self, routes: set[str], links: set[str]) -> None:
+        """Open what a batch needs up front, in the task's main thread: the Task SDK serves
+        connections over one channel to its supervisor, which the sending threads must not
+        share."""
+        wanted = {"email": "email", "sms": "sms", "phone": "ats"}
+        wanted |= {"video_link": "video", "review_link": "reviews"}
+        for name in (routes | links) & set(wanted):
+            getattr(self, wanted[name])
+        if links & {"referral_link", "unsubscribe_link"}:
+            _ = self._secret
+
     def close(self) -> None:
         if "email" in self.__dict__ and isinstance(self.email, Smtp):
             self.email.close()

@@ -216,6 +216,9 @@ def send_batch(
             counts[f"would_send_{item['milestone']}_{item['route']}"] += 1
         log.info("dry run: %d touchpoints rendered, nothing sent: %s", len(items), dict(counts))
         return counts
+    delivery.providers.open(
+        {item["route"] for item in items}, {link for item in items for link in delivery.needs(item)}
+    )
     journal_file = journals.journal_path(path)
     entries = journals.read_journal(journal_file)
     with journals.Journal(journal_file) as journal:
