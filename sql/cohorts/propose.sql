@@ -151,26 +151,27 @@ anchor_ranges as (
 -- its anchor date and the placement's columns planning reads (so that nothing below joins the
 -- placements again): once-milestones by range (a range join, not a scan per milestone), yearly
 -- ones for every subject near in the year, in the years whose anniversary can concern the plan
--- date, and the subjects of the ledger's planned rows wherever they moved (union all: the few
--- duplicates this makes go at `near`)
+-- date, and the subjects of the ledger's planned rows wherever they moved (from_ledger: `near`
+-- keeps those only when they moved away, so no occurrence comes twice)
 subject_anchors as (
     select
         r.milestone, p.placement_id, p.candidate_id, p.start_date as anchor_date, 0 as back,
-        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id
+        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id,
+        false as from_ledger
     from anchor_ranges as r
     inner join staging.placements as p on p.start_date between r.earliest and r.latest
     where r.anchor = 'start_date' and not p.is_deleted
     union all
     select
         r.milestone, p.placement_id, p.candidate_id, p.end_date, 0,
-        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id
+        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id, false
     from anchor_ranges as r
     inner join staging.placements as p on p.end_date between r.earliest and r.latest
     where r.anchor = 'end_date' and not p.is_deleted
     union all
     select
         a.milestone, a.placement_id, a.candidate_id, a.start_date, y.back,
-        a.employment_class, a.is_active, a.placement_end, a.owner_id
+        a.employment_class, a.is_active, a.placement_end, a.owner_id, false
     from (
         select
             ms.milestone, p.placement_id, p.candidate_id, p.start_date,
@@ -186,7 +187,8 @@ subject_anchors as (
     union all
     select
         a.*, y.back,
-        cast(null as varchar), cast(null as boolean), cast(null as date), cast(null as bigint)
+        cast(null as varchar), cast(null as boolean), cast(null as date), cast(null as bigint),
+        false
     from (
         select ms.milestone, cast(null as bigint), c.candidate_id, c.date_of_birth
         from milestones as ms
@@ -203,7 +205,7 @@ subject_anchors as (
         p.candidate_id,
         case ms.anchor when 'start_date' then p.start_date when 'end_date' then p.end_date end,
         y.back,
-        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id
+        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id, true
     from open_ledger as o
     inner join milestones as ms on ms.milestone = o.milestone and ms.subject = 'placement'
     inner join staging.placements as p on p.placement_id = o.subject_id
@@ -237,6 +239,7 @@ nominal as (
         a.is_active,
         a.placement_end,
         a.owner_id,
+        a.from_ledger,
         case
             when ms.repeat_rule = 'once' then 1
             when ms.occurrence_rule = 'calendar_year' then extract(year from p.d) - a.back
@@ -263,14 +266,23 @@ occurrences as (
 ),
 
 -- only what can concern the plan date (a weekend moves a due date by up to two days), and
--- the ledger's planned rows (which may come from two branches above: once)
+-- the ledger's planned rows: the branches above find every occurrence near the plan date, the
+-- ledger's branch adds the ones that moved away (once: a subject may have two planned rows)
 near as (
+    select o.*
+    from occurrences as o
+    inner join milestones as ms on ms.milestone = o.milestone
+    cross join plan_day as p
+    where not o.from_ledger
+        and o.nominal_due between p.d - greatest(ms.window_days, :look_back) - 2 and p.d
+    union all
     select distinct o.*
     from occurrences as o
     inner join milestones as ms on ms.milestone = o.milestone
     cross join plan_day as p
-    where o.nominal_due between p.d - greatest(ms.window_days, :look_back) - 2 and p.d
-        or {{ touchpoint_id('o') }} in (select touchpoint_id from open_ledger)
+    where o.from_ledger
+        and o.nominal_due not between p.d - greatest(ms.window_days, :look_back) - 2 and p.d
+        and {{ touchpoint_id('o') }} in (select touchpoint_id from open_ledger)
 ),
 
 -- weekend due dates move to the Monday; the window counts from there
