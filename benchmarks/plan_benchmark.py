@@ -9,7 +9,9 @@ with end dates, consents, birthdays, time zones), then times, in the same run:
 * baseline: one plain scan of staging.placements joined to staging.candidates
   (``sql/benchmarks/scan_join.sql``);
 * plan: ``aftercare.plan.plan`` for one day on an empty ledger (every milestone decided and
-  written), and again the next day (the ledger now holds a day of decisions).
+  written), and again the next day (the ledger now holds a day of decisions); each with its
+  phases: propose (sql/cohorts/propose.sql), apply (apply_plan.sql), the rest of the run's
+  statements, and the commit (DuckDB writes the WAL, and checkpoints when it is large).
 
 Targets: plan under 10 s, and under 5x the scan. Machines are noisy: compare ratios.
 """
@@ -19,6 +21,9 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,6 +32,36 @@ import common
 #: DuckDB settings of the benchmark's warehouse (the extras of aftercare_warehouse): both
 #: cores, no sandbox runs beside it
 DUCKDB_SETTINGS = {"threads": 2, "memory_limit": "2GB"}
+
+
+#: the sql files of a plan run timed as phases of their own (the others count as "other")
+PHASES = {"cohorts/propose.sql": "propose", "cohorts/apply_plan.sql": "apply"}
+
+
+@contextmanager
+def phase_timer() -> Iterator[Counter[str]]:
+    """Seconds spent in each phase of the plan runs inside (propose, apply, other statements),
+    by timing the sql files the plan stage runs through `warehouse`."""
+    from aftercare import warehouse
+
+    spent: Counter[str] = Counter()
+    originals = warehouse.execute_file, warehouse.query_file
+
+    def timed(run):  # noqa: ANN001, ANN202
+        def wrapper(conn, name, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            started = time.perf_counter()
+            try:
+                return run(conn, name, *args, **kwargs)
+            finally:
+                spent[PHASES.get(name, "other")] += time.perf_counter() - started
+
+        return wrapper
+
+    warehouse.execute_file, warehouse.query_file = (timed(run) for run in originals)
+    try:
+        yield spent
+    finally:
+        warehouse.execute_file, warehouse.query_file = originals
 
 
 def main() -> None:
@@ -59,20 +94,34 @@ def main() -> None:
         with warehouse.transaction(engine) as conn:
             warehouse.query_file(conn, "benchmarks/scan_join.sql")
         scan = time.perf_counter() - started
-        with warehouse.transaction(engine) as conn:  # every round plans on an empty ledger
+        # every round plans on an empty ledger, as if no day had been planned yet
+        with warehouse.transaction(engine) as conn:
             conn.exec_driver_sql("delete from aftercare.touchpoints")
+            conn.exec_driver_sql("delete from aftercare.plan_runs")
+        with engine.connect() as conn:  # and no round's commit checkpoints the last one's rows
+            conn.exec_driver_sql("checkpoint")
         timings = []
+        phases = []
         for offset in range(2):
-            started = time.perf_counter()
-            counts = plan.plan(engine, config, day + timedelta(days=offset))
-            timings.append(time.perf_counter() - started)
+            with phase_timer() as spent:
+                started = time.perf_counter()
+                counts = plan.plan(engine, config, day + timedelta(days=offset))
+                timings.append(time.perf_counter() - started)
+            spent["commit"] = timings[-1] - sum(spent.values())
+            phases.append(spent)
         decided = sum(counts.values())
         print(f"\nround {round_number}: {args.placements:,} placements")
         print(f"  baseline scan + join          {scan:>7.2f} s")
-        for label, seconds in zip(
-            ("plan, empty ledger", "plan the next day"), timings, strict=True
+        for label, seconds, spent in zip(
+            ("plan, empty ledger", "plan the next day"), timings, phases, strict=True
         ):
             print(f"  {label:<28} {seconds:>7.2f} s   x{seconds / scan:.1f} the scan")
+            print(
+                "    "
+                + ", ".join(
+                    f"{name} {spent[name]:.2f}" for name in ("propose", "apply", "other", "commit")
+                )
+            )
         print(f"  decisions the next day: {decided:,}  (targets: < 10 s and < 5x the scan)")
     engine.dispose()
 

@@ -38,6 +38,15 @@ end
     else 'placement:' || cast({{ alias }}.placement_id as varchar)
 end || ':' || cast(cast({{ alias }}.occurrence as integer) as varchar)
 {%- endmacro %}
+{#- the places in the milestone's list (channel_ranks `r`) of the channels the candidate
+    (candidates `c`) may be reached on for subject `h`: video goes out by email, else by sms;
+    phone needs the placement's owner; the first eligible channel has the least -#}
+{% macro eligible_ranks() -%}
+case when c.email_ok then r.email end,
+    case when c.sms_ok then r.sms end,
+    case when c.email_ok or c.sms_ok then r.video end,
+    case when c.phone_ok and h.owner_id is not null then r.phone end
+{%- endmacro %}
 insert into plan_proposals (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
     window_end, send_at, status, reason, planned_at, attempts, provider_message_id
@@ -111,6 +120,20 @@ years_back as (
     select 1
 ),
 
+-- the years back in which a yearly milestone's anniversary (plus its offset) can fall within
+-- its window or the look-back of the plan date (a weekend move of up to two days included):
+-- last year's only in the first days of the year
+year_reach as (
+    select ms.milestone, y.back
+    from milestones as ms
+    cross join years_back as y
+    cross join plan_day as p
+    where ms.repeat_rule = 'yearly'
+        and extract(year from p.d) - y.back
+        between extract(year from p.d - ms.offset_days - greatest(ms.window_days, :look_back) - 2)
+        and extract(year from p.d - ms.offset_days)
+),
+
 -- once-milestones: the anchor dates whose occurrence can concern the plan date (due by it,
 -- inside the window or the look-back, a weekend move of up to two days included)
 anchor_ranges as (
@@ -125,42 +148,64 @@ anchor_ranges as (
 ),
 
 -- one row per milestone and subject (and year back, for yearly ones) worth deciding, with
--- its anchor date: once-milestones by range (a range join, not a scan per milestone), yearly
--- ones for every subject, and the subjects of the ledger's planned rows wherever they moved
--- (union all: the few duplicates this makes go at `near`)
+-- its anchor date and the placement's columns planning reads (so that nothing below joins the
+-- placements again): once-milestones by range (a range join, not a scan per milestone), yearly
+-- ones for every subject near in the year, in the years whose anniversary can concern the plan
+-- date, and the subjects of the ledger's planned rows wherever they moved (from_ledger: `near`
+-- keeps those only when they moved away, so no occurrence comes twice)
 subject_anchors as (
-    select r.milestone, p.placement_id, p.candidate_id, p.start_date as anchor_date, 0 as back
+    select
+        r.milestone, p.placement_id, p.candidate_id, p.start_date as anchor_date, 0 as back,
+        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id,
+        false as from_ledger
     from anchor_ranges as r
     inner join staging.placements as p on p.start_date between r.earliest and r.latest
     where r.anchor = 'start_date' and not p.is_deleted
     union all
-    select r.milestone, p.placement_id, p.candidate_id, p.end_date, 0
+    select
+        r.milestone, p.placement_id, p.candidate_id, p.end_date, 0,
+        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id, false
     from anchor_ranges as r
     inner join staging.placements as p on p.end_date between r.earliest and r.latest
     where r.anchor = 'end_date' and not p.is_deleted
     union all
-    select ms.milestone, p.placement_id, p.candidate_id, p.start_date, y.back
-    from milestones as ms
-    inner join staging.placements as p on ms.repeat_rule = 'yearly' and ms.subject = 'placement'
-    cross join years_back as y
-    cross join plan_day as pd
-    where ms.anchor = 'start_date' and not p.is_deleted
-        and {{ near_in_year('p.start_date', 'pd.d - ms.offset_days', 'ms.window_days') }}
+    select
+        a.milestone, a.placement_id, a.candidate_id, a.start_date, y.back,
+        a.employment_class, a.is_active, a.placement_end, a.owner_id, false
+    from (
+        select
+            ms.milestone, p.placement_id, p.candidate_id, p.start_date,
+            p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id
+        from milestones as ms
+        inner join staging.placements as p
+            on ms.repeat_rule = 'yearly' and ms.subject = 'placement'
+        cross join plan_day as pd
+        where ms.anchor = 'start_date' and not p.is_deleted
+            and {{ near_in_year('p.start_date', 'pd.d - ms.offset_days', 'ms.window_days') }}
+    ) as a
+    inner join year_reach as y on y.milestone = a.milestone
     union all
-    select ms.milestone, cast(null as bigint), c.candidate_id, c.date_of_birth, y.back
-    from milestones as ms
-    inner join staging.candidates as c on ms.subject = 'candidate'
-    cross join years_back as y
-    cross join plan_day as pd
-    where c.date_of_birth is not null
-        and {{ near_in_year('c.date_of_birth', 'pd.d - ms.offset_days', 'ms.window_days') }}
+    select
+        a.*, y.back,
+        cast(null as varchar), cast(null as boolean), cast(null as date), cast(null as bigint),
+        false
+    from (
+        select ms.milestone, cast(null as bigint), c.candidate_id, c.date_of_birth
+        from milestones as ms
+        inner join staging.candidates as c on ms.subject = 'candidate'
+        cross join plan_day as pd
+        where c.date_of_birth is not null
+            and {{ near_in_year('c.date_of_birth', 'pd.d - ms.offset_days', 'ms.window_days') }}
+    ) as a
+    inner join year_reach as y on y.milestone = a.milestone
     union all
     select
         ms.milestone,
         p.placement_id,
         p.candidate_id,
         case ms.anchor when 'start_date' then p.start_date when 'end_date' then p.end_date end,
-        y.back
+        y.back,
+        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id, true
     from open_ledger as o
     inner join milestones as ms on ms.milestone = o.milestone and ms.subject = 'placement'
     inner join staging.placements as p on p.placement_id = o.subject_id
@@ -172,14 +217,13 @@ subject_anchors as (
 anchors as (
     select a.*
     from subject_anchors as a
-    left join staging.placements as p on p.placement_id = a.placement_id
     where a.anchor_date is not null
         and (
             not exists (select 1 from milestone_classes as k where k.milestone = a.milestone)
             or exists (
                 select 1
                 from milestone_classes as k
-                where k.milestone = a.milestone and k.employment_class = p.employment_class
+                where k.milestone = a.milestone and k.employment_class = a.employment_class
             )
         )
 ),
@@ -191,6 +235,11 @@ nominal as (
         a.placement_id,
         a.candidate_id,
         a.anchor_date,
+        a.employment_class,
+        a.is_active,
+        a.placement_end,
+        a.owner_id,
+        a.from_ledger,
         case
             when ms.repeat_rule = 'once' then 1
             when ms.occurrence_rule = 'calendar_year' then extract(year from p.d) - a.back
@@ -217,14 +266,23 @@ occurrences as (
 ),
 
 -- only what can concern the plan date (a weekend moves a due date by up to two days), and
--- the ledger's planned rows (which may come from two branches above: once)
+-- the ledger's planned rows: the branches above find every occurrence near the plan date, the
+-- ledger's branch adds the ones that moved away (once: a subject may have two planned rows)
 near as (
+    select o.*
+    from occurrences as o
+    inner join milestones as ms on ms.milestone = o.milestone
+    cross join plan_day as p
+    where not o.from_ledger
+        and o.nominal_due between p.d - greatest(ms.window_days, :look_back) - 2 and p.d
+    union all
     select distinct o.*
     from occurrences as o
     inner join milestones as ms on ms.milestone = o.milestone
     cross join plan_day as p
-    where o.nominal_due between p.d - greatest(ms.window_days, :look_back) - 2 and p.d
-        or {{ touchpoint_id('o') }} in (select touchpoint_id from open_ledger)
+    where o.from_ledger
+        and o.nominal_due not between p.d - greatest(ms.window_days, :look_back) - 2 and p.d
+        and {{ touchpoint_id('o') }} in (select touchpoint_id from open_ledger)
 ),
 
 -- weekend due dates move to the Monday; the window counts from there
@@ -235,6 +293,9 @@ dated as (
         o.candidate_id,
         cast(o.occurrence as integer) as occurrence,
         o.anchor_date,
+        o.is_active,
+        o.placement_end,
+        o.owner_id,
         {{ touchpoint_id('o') }} as touchpoint_id,
         {{ weekday_on_or_after('o.nominal_due', 'ms.weekdays_only') }} as due_date
     from near as o
@@ -272,11 +333,10 @@ subject_holds as (
     select r.*
     from relevant as r
     inner join milestones as ms on ms.milestone = r.milestone
-    left join staging.placements as p on p.placement_id = r.placement_id
     where (
         ms.subject = 'placement'
-        and p.is_active
-        and (p.end_date is null or p.end_date >= r.due_date)
+        and r.is_active
+        and (r.placement_end is null or r.placement_end >= r.due_date)
     ) or (
         ms.subject = 'candidate'
         and exists (
@@ -322,24 +382,16 @@ candidates as (
     where c.candidate_id in (select candidate_id from subject_holds)
 ),
 
--- the first eligible channel of each occurrence (video goes out by email, else by sms)
-channels as (
-    select touchpoint_id, channel
-    from (
-        select
-            h.touchpoint_id,
-            mc.channel,
-            row_number() over (partition by h.touchpoint_id order by mc.channel_rank) as pick
-        from subject_holds as h
-        inner join candidates as c on c.candidate_id = h.candidate_id
-        inner join milestone_channels as mc on mc.milestone = h.milestone
-        left join staging.placements as p on p.placement_id = h.placement_id
-        where (mc.channel = 'email' and c.email_ok)
-            or (mc.channel = 'sms' and c.sms_ok)
-            or (mc.channel = 'video' and (c.email_ok or c.sms_ok))
-            or (mc.channel = 'phone' and c.phone_ok and p.owner_id is not null)
-    ) as eligible
-    where pick = 1
+-- where each milestone lists each channel (its first place; null when not listed)
+channel_ranks as (
+    select
+        milestone,
+        min(case when channel = 'email' then channel_rank end) as email,
+        min(case when channel = 'sms' then channel_rank end) as sms,
+        min(case when channel = 'video' then channel_rank end) as video,
+        min(case when channel = 'phone' then channel_rank end) as phone
+    from milestone_channels
+    group by milestone
 ),
 
 -- the first verdict that applies, in this order
@@ -347,8 +399,14 @@ judged as (
     select
         h.*,
         coalesce(c.zone, :zone) as zone,
-        ch.channel,
+        case least({{ eligible_ranks() }})
+            when r.email then 'email'
+            when r.sms then 'sms'
+            when r.video then 'video'
+            when r.phone then 'phone'
+        end as channel,
         ms.cap_exempt,
+        ms.not_within_days,
         ms.weekdays_only,
         ms.priority,
         ms.send_time,
@@ -391,29 +449,33 @@ judged as (
                 where o.touchpoint_id = h.touchpoint_id and o.due_date <> h.due_date
             ) then 'cancelled:placement_changed'
             when h.window_end < p.d then 'expired:missed_window'
-            when ch.channel is null then 'suppressed:no_eligible_channel'
+            when least({{ eligible_ranks() }}) is null
+                then 'suppressed:no_eligible_channel'
         end as verdict
     from subject_holds as h
     left join candidates as c on c.candidate_id = h.candidate_id
     inner join milestones as ms on ms.milestone = h.milestone
-    left join channels as ch on ch.touchpoint_id = h.touchpoint_id
+    inner join channel_ranks as r on r.milestone = h.milestone
     cross join plan_day as p
 ),
 
 -- one occurrence per candidate of a milestone that must not repeat within days: the earliest
--- due (then the lowest id) goes ahead, the others are suppressed as recently sent
+-- due (then the lowest id) goes ahead, the others are suppressed as recently sent (numbered
+-- among those open occurrences only, not over every row)
 deduplicated as (
+    select j.*, j.verdict as decided
+    from judged as j
+    where j.verdict is not null or j.not_within_days is null
+    union all
     select
         j.*,
         case
-            when j.verdict is null and ms.not_within_days is not null and row_number() over (
-                partition by j.candidate_id, j.milestone, j.verdict is null
-                order by j.due_date, j.touchpoint_id
+            when row_number() over (
+                partition by j.candidate_id, j.milestone order by j.due_date, j.touchpoint_id
             ) > 1 then 'suppressed:recently_sent'
-            else j.verdict
-        end as decided
+        end
     from judged as j
-    inner join milestones as ms on ms.milestone = j.milestone
+    where j.verdict is null and j.not_within_days is not null
 ),
 
 -- what the cap already counts: messages sent to the candidate on the plan date and in the
