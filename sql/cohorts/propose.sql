@@ -363,21 +363,9 @@ candidates as (
         -- a newer version in quarantine may carry an opt-out or an anonymisation: nothing
         -- goes out on the staged one until a valid version arrives
         {{ m.quarantined('candidate', 'c.candidate_id') }} as quarantined,
-        not (c.is_anonymized or c.is_deleted) and c.email is not null and not c.email_opt_out
-            and not exists (
-                select 1 from aftercare.suppressions as s
-                where s.candidate_id = c.candidate_id and s.channel in ('email', 'all')
-            ) as email_ok,
-        not (c.is_anonymized or c.is_deleted) and c.mobile_e164 is not null and c.sms_opt_in
-            and not exists (
-                select 1 from aftercare.suppressions as s
-                where s.candidate_id = c.candidate_id and s.channel in ('sms', 'all')
-            ) as sms_ok,
-        not (c.is_anonymized or c.is_deleted) and coalesce(c.phone_e164, c.mobile_e164) is not null
-            and not exists (
-                select 1 from aftercare.suppressions as s
-                where s.candidate_id = c.candidate_id and s.channel = 'all'
-            ) as phone_ok
+        {{ m.email_ok('c') }} as email_ok,
+        {{ m.sms_ok('c') }} as sms_ok,
+        {{ m.phone_ok('c') }} as phone_ok
     from staging.candidates as c
     where c.candidate_id in (select candidate_id from subject_holds)
 ),
