@@ -62,22 +62,26 @@ def client(url: str):  # noqa: ANN201 - a BullhornAts, imported late
     return BullhornAts(credentials, settings)
 
 
-@contextmanager
-def sandbox(placements: int, cpus: set[int] | None = None) -> Iterator[str]:
-    """A sandbox ATS with ``placements`` in a process of its own (on ``cpus`` when given and
-    the machine has more than one); yields its URL."""
-    from aftercare.sandbox import SandboxSettings
-    from aftercare.sandbox.ats.settings import AtsSandboxSettings
-    from aftercare.sandbox.server import start_process
-
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings = SandboxSettings(
-        ats=AtsSandboxSettings(placements=placements, rate_limit_per_minute=10_000_000)
-    )
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def sandbox(
+    placements: int, cpus: set[int] | None = None, **services: dict[str, Any]
+) -> Iterator[str]:
+    """A sandbox ATS with ``placements`` (and the other services' settings given) in a process
+    of its own (on ``cpus`` when given and the machine has more than one); yields its URL."""
+    from aftercare.sandbox import SandboxSettings
+    from aftercare.sandbox.server import start_process
+
+    ats = {"placements": placements, "rate_limit_per_minute": 10_000_000}
+    settings = SandboxSettings.model_validate({"ats": ats, **services})
     print(f"sandbox: generating {placements:,} placements ...", flush=True)
-    process = start_process(port, settings)
+    port = free_port()
+    process = start_process(port, settings, smtp_port=free_port())
     if cpus and len(os.sched_getaffinity(0)) > 1:
         os.sched_setaffinity(process.pid, cpus)
     try:
