@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -78,8 +77,20 @@ def _environment(url: str, smtp_port: int, folder: Path) -> None:
 
 
 def _ats_placements(url: str, count: int) -> list[dict[str, int]]:
-    """Placements of the sandbox ATS with a candidate and an owner, for the call tasks."""
+    """Placements of the sandbox ATS with a candidate and an owner, one per candidate, for the
+    call tasks."""
     found: list[dict[str, int]] = []
+    seen: set[int] = set()  # candidates taken
+    candidates: set[int] = set()  # candidates the ATS holds (it refuses tasks for others)
+    start = 0
+    while True:
+        page = requests.get(
+            f"{url}/sandbox/ats/truth/Candidate", params={"start": start, "count": 1000}, timeout=60
+        ).json()["data"]
+        if not page:
+            break
+        candidates.update(c["id"] for c in page)
+        start += len(page)
     start = 0
     while len(found) < count:
         page = requests.get(
@@ -94,7 +105,10 @@ def _ats_placements(url: str, count: int) -> list[dict[str, int]]:
                 "owner_id": p["owner"]["id"],
             }
             for p in page
-            if (p.get("candidate") or {}).get("id") and (p.get("owner") or {}).get("id")
+            if (p.get("candidate") or {}).get("id")
+            and (p.get("owner") or {}).get("id")
+            and p["candidate"]["id"] in candidates
+            and not (p["candidate"]["id"] in seen or seen.add(p["candidate"]["id"]))
         ]
         start += len(page)
     return found[:count]
@@ -148,14 +162,23 @@ def _fold() -> tuple[dict[str, int], float]:
     return dict(counts), seconds
 
 
-def send_task(batch: dict[str, Any]) -> dict[str, int]:
-    """One mapped send task (in a worker process)."""
+def _peak_mb() -> float:
+    """This process's peak resident memory since it started its program (VmHWM; ru_maxrss
+    would also count the parent's memory at the fork)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return common.peak_rss_mb()
+
+
+def send_task(batch: dict[str, Any]) -> tuple[int, float]:
+    """One mapped send task (in a worker process): touchpoints done, peak memory."""
     from aftercare import dispatch
 
-    return dispatch.send_batch(**batch)
+    return sum(dispatch.send_batch(**batch).values()), _peak_mb()
 
 
-def baseline_task(batch: dict[str, Any]) -> dict[str, int]:
+def baseline_task(batch: dict[str, Any]) -> tuple[int, float]:
     """The same provider calls as the batch's send task, by the same clients and threads, with
     nothing of ours around them: no journal, no templates, no links, no look-ups."""
     from aftercare.ats.base import RecruiterTask
@@ -198,26 +221,26 @@ def baseline_task(batch: dict[str, Any]) -> dict[str, int]:
 
     with ThreadPoolExecutor(providers.concurrency) as pool:
         list(pool.map(call, items))
-    return {"sent": len(items)}
+    return len(items), _peak_mb()
 
 
-def _children_peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
-def _run_channel(task: Any, batches: list[dict[str, Any]], slots: int) -> tuple[int, float]:
-    """The channel's batches over ``slots`` worker processes; returns (messages, seconds)."""
+def _run_channel(task: Any, batches: list[dict[str, Any]], slots: int) -> tuple[int, float, float]:
+    """The channel's batches over ``slots`` worker processes; returns messages, seconds and
+    the largest peak memory of a worker (MB)."""
     with ProcessPoolExecutor(slots, mp_context=get_context("spawn")) as pool:
         list(pool.map(len, [[]] * slots))  # the workers are up before the clock starts
         started = time.perf_counter()
         results = list(pool.map(task, batches))
         seconds = time.perf_counter() - started
-    return sum(sum(r.values()) for r in results), seconds
+    return sum(n for n, _ in results), seconds, max(mb for _, mb in results)
 
 
 def _faults(url: str, latency_ms: int) -> None:
+    """Every provider answers after ``latency_ms`` (the ATS: every call is "slow" by as much)."""
     for service in ("twilio", "sendgrid", "video", "trustpilot"):
         requests.put(f"{url}/sandbox/{service}/faults", json={"latency_ms": latency_ms}, timeout=10)
+    slow = {"share_slow": 1.0 if latency_ms else 0.0, "slow_seconds": latency_ms / 1000}
+    requests.put(f"{url}/sandbox/ats/faults", json=slow, timeout=10).raise_for_status()
 
 
 def main() -> None:
@@ -228,7 +251,7 @@ def main() -> None:
     per_channel = args.touchpoints // 4
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-    with common.sandbox(per_channel + per_channel // 4 + 1000, None, **SANDBOX) as url:
+    with common.sandbox(3 * per_channel + 1000, None, **SANDBOX) as url:
         requests.post(f"{url}/sandbox/clock/set", params={"at": NOW.isoformat()}, timeout=600)
         ats_placements = _ats_placements(url, per_channel)
         smtp_port = 0  # SendGrid is the email transport here; SMTP is not used
@@ -249,11 +272,13 @@ def main() -> None:
                 f"  {'channel':<8} {'slots':>5} {'baseline msg/s':>15} {'dispatch msg/s':>15}"
                 f" {'ratio':>6}"
             )
+            worker_mb = 0.0
             for channel in CHANNELS:
                 slots = config.airflow.pools[f"aftercare_send_{channel}"].slots
                 # the baseline first, against the same sandbox state, then ours
-                base_n, base_s = _run_channel(baseline_task, prepared[channel], slots)
-                ours_n, ours_s = _run_channel(send_task, prepared[channel], slots)
+                base_n, base_s, _ = _run_channel(baseline_task, prepared[channel], slots)
+                ours_n, ours_s, mb = _run_channel(send_task, prepared[channel], slots)
+                worker_mb = max(worker_mb, mb)
                 print(
                     f"  {channel:<8} {slots:>5} {base_n / base_s:>15,.0f} {ours_n / ours_s:>15,.0f}"
                     f" {(ours_n / ours_s) / (base_n / base_s):>6.2f}"
@@ -261,8 +286,8 @@ def main() -> None:
             counts, fold_seconds = _fold()
             print(f"  record: {fold_seconds:.1f} s for {sum(counts.values()):,} outcomes {counts}")
             print(
-                f"  peak RSS: a send worker {_children_peak_mb():.0f} MB,"
-                f" this process {common.peak_rss_mb():.0f} MB"
+                f"  peak memory: a send task {worker_mb:.0f} MB;"
+                f" prepare, record and this script together {_peak_mb():.0f} MB"
             )
 
 

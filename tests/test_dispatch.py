@@ -414,3 +414,32 @@ def test_the_dag_sends_every_channel_once(
     assert run.state == DagRunState.SUCCESS
     assert not [ti for ti in run.get_task_instances() if ti.map_index >= 0]
     assert set(sent_by_touchpoint(sandbox).values()) == {1}
+
+
+def test_a_torn_journal_line_turns_an_outcome_back_into_a_look_up(tmp_path: Any) -> None:
+    from airflow.sdk import ObjectStoragePath
+
+    from aftercare.dispatch import journal
+
+    path = ObjectStoragePath(f"file://{tmp_path}/email-0001.journal.jsonl")
+    with journal.Journal(path) as writer:
+        writer.links("a", {"video_link": "https://v/1"})
+        writer.attempt("a")
+        writer.outcome("a", "sent", provider_message_id="m1")
+        writer.attempt("b")
+    with path.open("a") as out:  # killed mid-write: half of b's outcome
+        out.write('{"touchpoint_id": "b", "kind": "outc')
+    entries = journal.read_journal(path)
+    assert entries["a"].outcome["provider_message_id"] == "m1" and not entries["a"].in_doubt
+    assert entries["a"].links == {"video_link": "https://v/1"}
+    assert entries["b"].in_doubt and entries["b"].outcome is None
+
+
+@pytest.mark.parametrize(("due", "size"), [(1_000, 500), (100_000, 500), (1_000_000, 4_238)])
+def test_batches_grow_so_a_run_maps_at_most_max_batches(due: int, size: int) -> None:
+    config = load_config()
+    assert config.dispatch.batch_size == 500 and config.dispatch.max_batches == 240
+    assert batches._batch_size(config, due) == size
+    # the worst split over four channels still fits
+    per_channel = [due // 4 + (1 if i < due % 4 else 0) for i in range(4)]
+    assert sum(-(-n // size) for n in per_channel) <= config.dispatch.max_batches

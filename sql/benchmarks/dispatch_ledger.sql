@@ -1,8 +1,8 @@
 {% import "macros.sql" as m with context %}
--- benchmarks only (DuckDB): :per_channel planned touchpoints on each channel, due at :send_at,
+-- benchmarks only (DuckDB): per_channel planned touchpoints on each channel, due at send_at,
 -- with their candidates and placements in staging. Email, sms and video go to synthetic
 -- candidates (ids from 10,000,001); the recruiter call tasks (phone) to the sandbox ATS's own
--- placements (:ats_placements, a json array of {placement_id, candidate_id, owner_id}), since
+-- placements (ats_placements, a json array of {placement_id, candidate_id, owner_id}), since
 -- the ATS refuses tasks for records it does not hold.
 create temporary table bench_subjects as
 select
@@ -53,7 +53,7 @@ insert into aftercare.touchpoints (
     window_end, send_at, status, plan_date
 )
 select
-    m.milestone || ':placement:' || s.placement_id || ':1',
+    m.milestone || ':' || 'placement:' || s.placement_id || ':' || '1',
     m.milestone,
     s.placement_id,
     s.candidate_id,

@@ -151,6 +151,11 @@ def _retry_after(response: requests.Response) -> float:
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER_SECONDS)
 
 
+#: Connections kept open to the ATS: enough for the threads of a dispatch task creating call
+#: tasks (dispatch.providers.ats.concurrency at most), so none is opened per call.
+_POOL_SIZE = 32
+
+
 class BullhornAts:
     """`aftercare.ats.base.Ats` over the Bullhorn REST API."""
 
@@ -161,8 +166,12 @@ class BullhornAts:
         # limit_statuses=(): a 429 is handled below (wait Retry-After, retry), not by stalling
         # every call for a whole window as the adapter would by default
         limiter = LimiterAdapter(
-            per_minute=settings.rate_limit_per_minute, per_host=False, limit_statuses=()
+            per_minute=settings.rate_limit_per_minute,
+            per_host=False,
+            limit_statuses=(),
+            pool_maxsize=_POOL_SIZE,
         )
+        self._session_lock = threading.Lock()
         self._session.mount("http://", limiter)
         self._session.mount("https://", limiter)
         self._oauth_url = credentials.oauth_url
@@ -301,19 +310,23 @@ class BullhornAts:
     def _rest(
         self, method: str, path: str, *, retry_server_errors: bool = True, **kwargs: Any
     ) -> requests.Response:
-        if self._bh_rest_token is None:
-            self._authenticate()
+        with self._session_lock:  # threads (dispatch's call tasks) share one session
+            if self._bh_rest_token is None:
+                self._authenticate()
         for renewed in (False, True):
+            token = self._bh_rest_token
             response = self._send(
                 method,
                 f"{self._rest_url}{path}",
-                headers={"BhRestToken": self._bh_rest_token},
+                headers={"BhRestToken": token},
                 retry_server_errors=retry_server_errors,
                 **kwargs,
             )
             if response.status_code not in (401, 412) or renewed:
                 break
-            self._renew(response.status_code)
+            with self._session_lock:
+                if self._bh_rest_token == token:  # no other thread renewed it meanwhile
+                    self._renew(response.status_code)
         if response.status_code >= 400:
             raise AtsError(
                 f"ATS {method} {path}: HTTP {response.status_code} {_error(response)}",

@@ -174,6 +174,8 @@ class Table:
         if set(columns) != set(self.kinds):
             raise ValueError(f"{name}: columns {sorted(columns)} != {sorted(self.kinds)}")
         self.columns = {name: columns[name] for name in self.kinds}
+        self._spare: dict[str, np.ndarray] = dict(self.columns)  # see append
+        self._capacity = len(self.columns["id"])
         self._indexes: dict[str, KeysetIndex] = {}
 
     def __len__(self) -> int:
@@ -198,17 +200,26 @@ class Table:
         self._indexes.clear()
 
     def append(self, columns: Mapping[str, np.ndarray]) -> None:
-        """Add rows; their ids must be above every id already here."""
+        """Add rows; their ids must be above every id already here. The columns are views of
+        arrays with room to spare, grown by doubling: adding rows one at a time (tasks the
+        pipeline creates) costs amortised constant time, not a copy of the table each."""
         if len(columns["id"]) and len(self) and columns["id"][0] <= self.ids[-1]:
             raise ValueError(f"{self.name}: new ids must be above {self.ids[-1]}")
-        self.columns = {
-            name: np.concatenate([column, np.asarray(columns[name], dtype=column.dtype)])
-            for name, column in self.columns.items()
-        }
+        length, added = len(self), len(columns["id"])
+        if length + added > self._capacity:
+            self._capacity = max(2 * self._capacity, length + added, 16)
+            for name, column in self.columns.items():
+                grown = np.empty(self._capacity, dtype=column.dtype)
+                grown[:length] = column
+                self._spare[name] = grown
+        for name, spare in self._spare.items():
+            spare[length : length + added] = np.asarray(columns[name], dtype=spare.dtype)
+        self.columns = {name: spare[: length + added] for name, spare in self._spare.items()}
         self.changed()
 
     def delete(self, positions: np.ndarray) -> None:
         self.columns = {name: np.delete(column, positions) for name, column in self.columns.items()}
+        self._spare, self._capacity = dict(self.columns), len(self.columns["id"])
         self.changed()
 
     def index(self, key: str) -> KeysetIndex:
