@@ -247,6 +247,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--touchpoints", type=int, default=100_000)
     parser.add_argument("--latency-ms", type=int, nargs="+", default=[0, 100])
+    parser.add_argument("--channels", nargs="+", choices=CHANNELS, default=list(CHANNELS))
     args = parser.parse_args()
     per_channel = args.touchpoints // 4
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -273,7 +274,7 @@ def main() -> None:
                 f" {'ratio':>6}"
             )
             worker_mb = 0.0
-            for channel in CHANNELS:
+            for channel in args.channels:
                 slots = config.airflow.pools[f"aftercare_send_{channel}"].slots
                 # the baseline first, against the same sandbox state, then ours
                 base_n, base_s, _ = _run_channel(baseline_task, prepared[channel], slots)

@@ -385,7 +385,7 @@ def test_logs_carry_no_personal_data(
 
 @pytest.mark.e2e
 def test_the_dag_sends_every_channel_once(
-    airflow_db: None, duck: sa.Engine, provider_connections: Any
+    airflow_db: None, duck: sa.Engine, provider_connections: Any, capfd: pytest.CaptureFixture
 ) -> None:
     """aftercare_dispatch through dag.test(): mapped send tasks per channel, the record task."""
     from airflow.dag_processing.dagbag import DagBag
@@ -409,6 +409,12 @@ def test_the_dag_sends_every_channel_once(
         1 for _, service in expected.values() if service in ("sendgrid", "twilio")
     )
 
+    # the task logs name ids and counts, never the people
+    logs = capfd.readouterr()
+    assert "send_email" in logs.out + logs.err
+    for personal in ("c@example.com", MOBILE, MOBILE[3:], "Ann", "Cand1"):
+        assert personal not in logs.out + logs.err
+
     # the next run finds nothing due: its send tasks map over nothing
     run = dag.test()
     assert run.state == DagRunState.SUCCESS
@@ -423,10 +429,9 @@ def test_a_torn_journal_line_turns_an_outcome_back_into_a_look_up(tmp_path: Any)
 
     path = ObjectStoragePath(f"file://{tmp_path}/email-0001.journal.jsonl")
     with journal.Journal(path) as writer:
-        writer.links("a", {"video_link": "https://v/1"})
-        writer.attempt("a")
+        writer.attempt("a", {"video_link": "https://v/1"})
         writer.outcome("a", "sent", provider_message_id="m1")
-        writer.attempt("b")
+        writer.attempt("b", {})
     with path.open("a") as out:  # killed mid-write: half of b's outcome
         out.write('{"touchpoint_id": "b", "kind": "outc')
     entries = journal.read_journal(path)
@@ -443,3 +448,39 @@ def test_batches_grow_so_a_run_maps_at_most_max_batches(due: int, size: int) -> 
     # the worst split over four channels still fits
     per_channel = [due // 4 + (1 if i < due % 4 else 0) for i in range(4)]
     assert sum(-(-n // size) for n in per_channel) <= config.dispatch.max_batches
+
+
+def test_an_invalid_number_fails_with_twilios_code(
+    duck: sa.Engine, provider_connections: Any
+) -> None:
+    sandbox, config = provider_connections, load_config()
+    candidate(duck, 1, mobile_e164="+4479110")  # too short: Twilio refuses it (21211)
+    placement(duck, 11, 1, start_date=D)
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    run_dispatch(duck, config)
+    assert ledger(duck)["first_day:placement:11:1"][:2] == ("failed", "twilio_21211")
+    with duck.connect() as conn:  # a refusal is no opt-out
+        assert conn.execute(sa.text("select count(*) from aftercare.suppressions")).scalar() == 0
+
+
+def test_smtp_transport_sends_text_and_html(
+    duck: sa.Engine, provider_connections: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = provider_connections
+    config = load_config()
+    dispatch_settings = config.dispatch.model_copy(update={"email_transport": "smtp"})
+    config = config.model_copy(update={"dispatch": dispatch_settings})
+    monkeypatch.setattr(dispatch, "load_config", lambda: config)
+    candidate(duck, 1, mobile_e164=None)
+    placement(duck, 11, 1, start_date=D)
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    run_dispatch(duck, config)
+    [message] = received(sandbox, "smtp")
+    assert message["rcpt_tos"] == ["c@example.com"]
+    assert message["headers"]["X-Aftercare-Touchpoint"] == "first_day:placement:11:1"
+    assert "Cand1" in message["text"] and "Cand1" in message["html"]
+    assert received(sandbox, "sendgrid") == []
+    row = ledger_rows(duck)["first_day:placement:11:1"]
+    assert (row["status"], row["provider_message_id"]) == ("sent", message["message_id"])

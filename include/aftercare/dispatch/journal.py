@@ -3,10 +3,11 @@ folder by default; any store that supports appends).
 
 A batch file holds the touchpoints one send task sends (JSON Lines, written once by the
 prepare task). Its journal, beside it, is appended to by the send task and flushed line by
-line: ``links`` (the links created for a message, so a retry renders the very same text),
-``attempt`` (written *before* the provider is called) and ``outcome`` (its answer). A retried
-task skips every touchpoint with an outcome; one with an attempt but no outcome may have gone
-out (the task was killed mid-call), so it is looked up at the provider before any resend.
+line: ``attempt`` (written *before* the provider is called, with the links made for the
+message, so a retry renders the very same text) and ``outcome`` (its answer). A retried task
+skips every touchpoint with an outcome; one with an attempt but no outcome may have gone out
+(the task was killed mid-call), so it is looked up at the provider before any resend. Links
+made but never attempted are simply made again.
 """
 
 from __future__ import annotations
@@ -75,12 +76,10 @@ def read_journal(path: ObjectStoragePath) -> dict[str, Entry]:
             except json.JSONDecodeError:
                 continue
             entry = entries.setdefault(record["touchpoint_id"], Entry())
-            kind = record["kind"]
-            if kind == "links":
-                entry.links = record["links"]
-            elif kind == "attempt":
+            if record["kind"] == "attempt":
                 entry.attempted, entry.outcome = True, None
-            elif kind == "outcome":
+                entry.links = record.get("links") or entry.links
+            elif record["kind"] == "outcome":
                 entry.outcome = record
     return entries
 
@@ -100,11 +99,9 @@ class Journal:
             self._file.write(line)
             self._file.flush()
 
-    def links(self, touchpoint_id: str, links: dict[str, str]) -> None:
-        self._write({"touchpoint_id": touchpoint_id, "kind": "links", "links": links})
-
-    def attempt(self, touchpoint_id: str) -> None:
-        self._write({"touchpoint_id": touchpoint_id, "kind": "attempt"})
+    def attempt(self, touchpoint_id: str, links: dict[str, str]) -> None:
+        """Before the provider is called: the message is about to go out, with these links."""
+        self._write({"touchpoint_id": touchpoint_id, "kind": "attempt", "links": links})
 
     def outcome(self, touchpoint_id: str, outcome: str, **detail: Any) -> None:
         self._write(

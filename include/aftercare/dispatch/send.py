@@ -8,8 +8,8 @@ touchpoint of the batch, in a pool of ``concurrency`` threads under the provider
    ledger marks it in doubt), look it up at the provider first: found means sent;
 3. hold it (no journal line, it stays planned) when the clock says it is not yet time, or the
    candidate's local time is inside the quiet hours, or its window has closed;
-4. create its links (video share, review invitation) once, journal them, render the message,
-   journal the attempt, send, journal the outcome. A lost answer is looked up at once; if the
+4. create its links (video share, review invitation) once, render the message, journal the
+   attempt with its links, send, journal the outcome. A lost answer is looked up at once; if the
    provider cannot tell, the touchpoint stays in doubt for the next try.
 
 Outcomes: ``sent`` (with the provider's id), ``failed`` and ``suppressed`` (with a reason),
@@ -266,10 +266,8 @@ def _send_one(
         if wait:
             return f"held_{wait}"
         links = known or delivery.make_links(item)
-        if not entry.links:
-            journal.links(touchpoint_id, links)
         text = delivery.render(item, links)
-        journal.attempt(touchpoint_id)
+        journal.attempt(touchpoint_id, links)
         try:
             outcome = delivery.deliver(item, text)
         except Ambiguous:
