@@ -429,9 +429,9 @@ def test_a_torn_journal_line_turns_an_outcome_back_into_a_look_up(tmp_path: Any)
 
     path = ObjectStoragePath(f"file://{tmp_path}/email-0001.journal.jsonl")
     with journal.Journal(path) as writer:
-        writer.attempt("a", {"video_link": "https://v/1"})
+        writer.attempt("a", {"route": "email", "links": {"video_link": "https://v/1"}})
         writer.outcome("a", "sent", provider_message_id="m1")
-        writer.attempt("b", {})
+        writer.attempt("b", {"route": "sms"})
     with path.open("a") as out:  # killed mid-write: half of b's outcome
         out.write('{"touchpoint_id": "b", "kind": "outc')
     entries = journal.read_journal(path)
@@ -477,6 +477,7 @@ def test_smtp_transport_sends_text_and_html(
     plan.plan(duck, config, D)
     set_clock(sandbox, "2026-11-23T09:00:00Z")
     run_dispatch(duck, config)
+    assert ledger(duck)["first_day:placement:11:1"][:2] == ("sent", None)
     [message] = received(sandbox, "smtp")
     assert message["rcpt_tos"] == ["c@example.com"]
     assert message["headers"]["X-Aftercare-Touchpoint"] == "first_day:placement:11:1"
@@ -484,3 +485,59 @@ def test_smtp_transport_sends_text_and_html(
     assert received(sandbox, "sendgrid") == []
     row = ledger_rows(duck)["first_day:placement:11:1"]
     assert (row["status"], row["provider_message_id"]) == ("sent", message["message_id"])
+
+
+def test_an_unconfirmed_send_is_looked_up_by_the_next_run_not_resent(
+    duck: sa.Engine, provider_connections: Any
+) -> None:
+    """The answer is lost and the look-up right after fails too: the touchpoint stays in doubt
+    (with what was tried), and the next run finds the message instead of sending it again."""
+    sandbox, config = provider_connections, load_config()
+    candidate(duck, 1)
+    placement(duck, 11, 1, start_date=D)
+    plan.plan(duck, config, D)
+    faults(sandbox, "twilio", hang_seconds=4)
+    # the send is taken but not answered in time; each try of the look-up gets a 500
+    force(sandbox, "twilio", "timeout_after_accept", *["500"] * config.dispatch.max_attempts)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    run_dispatch(duck, config)
+    row = ledger_rows(duck)["first_day:placement:11:1"]
+    assert (row["status"], row["in_doubt"]) == ("planned", True)
+    attempt = row["attempt"] if isinstance(row["attempt"], dict) else json.loads(row["attempt"])
+    assert (attempt["route"], attempt["to"]) == ("sms", MOBILE)
+    # a nightly plan meanwhile leaves the row alone, even with the placement ended
+    placement(duck, 11, 1, start_date=D, status="Terminated", is_active=False)
+    plan.plan(duck, config, D)
+    assert ledger(duck)["first_day:placement:11:1"][0] == "planned"
+
+    set_clock(sandbox, "2026-11-23T09:15:00Z")
+    counts = run_dispatch(duck, config)
+    assert counts["reconciled"] == 1 and counts["sent"] == 0
+    [message] = received(sandbox, "twilio")
+    row = ledger_rows(duck)["first_day:placement:11:1"]
+    assert (row["status"], row["provider_message_id"], row["in_doubt"]) == (
+        "sent",
+        message["sid"],
+        False,
+    )
+
+
+def test_a_send_task_cleared_after_its_batch_was_folded_sends_nothing(
+    duck: sa.Engine, provider_connections: Any
+) -> None:
+    sandbox, config = provider_connections, load_config()
+    candidate(duck, 1)
+    placement(duck, 11, 1, start_date=D)
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    prepared, _ = batches.prepare(
+        duck, config, clock().now(), run_id="r1", try_number=1, dry_run=False
+    )
+    [batch] = prepared["sms"]
+    batches.fold(duck)  # the send task never ran (it failed for good): its batch is folded
+    assert Counter(dispatch.send_batch(**batch)) == {"already_folded": 1}
+    assert received(sandbox, "twilio") == []
+    # the touchpoint is the next run's to send, once
+    run_dispatch(duck, config)
+    assert len(received(sandbox, "twilio")) == 1
+    assert ledger(duck)["first_day:placement:11:1"][0] == "sent"

@@ -270,9 +270,10 @@ class ProviderLimit(_Strict):
 class DispatchSettings(_Strict):
     """How the dispatch stage sends the ledger's due touchpoints (aftercare.dispatch)."""
 
-    #: where batch and journal files live: a local folder (relative to the project) or an
-    #: object-store URL that supports appends
-    staging_root: str = Field(min_length=1)
+    #: where batch and journal files live: a folder (relative to the project) or a file:// URL.
+    #: Journals are appended to and flushed line by line, which object stores (S3, GCS) do
+    #: not do: workers on many hosts share a network file system here instead.
+    staging_root: str = Field(min_length=1, pattern=r"^(file://|[^:]*$)")
     #: touchpoints per batch file, i.e. per mapped send task ...
     batch_size: int = Field(ge=1)
     #: ... grown when a run would otherwise map more send tasks than this
@@ -282,8 +283,6 @@ class DispatchSettings(_Strict):
     timeout_seconds: float = Field(gt=0)
     #: tries per provider call within a task (429, 5xx, connection errors), with backoff
     max_attempts: int = Field(ge=1)
-    #: runs a touchpoint may fail transiently before it is given up as failed
-    max_send_attempts: int = Field(ge=1)
     providers: dict[Provider, ProviderLimit]
     #: the pre-recorded video of each milestone that goes out on the video channel
     videos: dict[str, str]
@@ -295,6 +294,31 @@ class DispatchSettings(_Strict):
         return self
 
 
+class Keywords(_Strict):
+    """How inbound text replies are read: a reply is the first list it matches (whole reply,
+    case and punctuation aside, for stop, start and the answers; any word for the
+    sentiments)."""
+
+    stop: list[str] = Field(min_length=1)
+    start: list[str] = Field(min_length=1)
+    #: answers to an availability check (YAML reads a bare yes/no key as a boolean)
+    answer_yes: list[str] = Field(min_length=1)
+    answer_no: list[str] = Field(min_length=1)
+    negative: list[str] = Field(min_length=1)
+    positive: list[str] = Field(min_length=1)
+
+
+class EngagementSettings(_Strict):
+    """What the engagement stage loads back and how it reads it (aftercare.engagement)."""
+
+    keywords: Keywords
+    #: a referral counts for the latest touchpoint sent to the referrer within this many days
+    #: (a referral ask first)
+    referral_window_days: int = Field(ge=1)
+    #: the first load reaches back this far
+    first_load_days: int = Field(ge=1)
+
+
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
@@ -303,6 +327,7 @@ class Config(_Strict):
     planning: PlanningSettings
     messages: MessageSettings
     dispatch: DispatchSettings
+    engagement: EngagementSettings
 
     @model_validator(mode="after")
     def _videos_for_video_milestones(self) -> Config:

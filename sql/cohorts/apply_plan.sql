@@ -1,7 +1,9 @@
+{% import "macros.sql" as m with context %}
 -- aftercare.touchpoints: the ledger takes what the run for local date :plan_date decided
 -- (plan_proposals). Sent and otherwise final rows never change; planned rows are
 -- decided again by every run, but never by a run for an earlier date than the one that last
--- decided them (a backfill leaves later decisions alone).
+-- decided them (a backfill leaves later decisions alone), and never while dispatch has them
+-- in flight or in doubt (a send that may have gone out is looked up first, as it was tried).
 
 -- planned rows decided again (changed, or last decided by an earlier run): updated in place,
 -- keeping the time they were first planned, their attempts and provider id; unchanged rows this
@@ -19,6 +21,8 @@ set status = (select p.status from plan_proposals as p where p.touchpoint_id = t
     updated_at = current_timestamp
 where t.status = 'planned'
     and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
+    and not t.in_doubt
+    and not {{ m.in_flight('t.touchpoint_id') }}
     and exists (
         select 1
         from plan_proposals as p
@@ -52,6 +56,8 @@ set status = 'cancelled',
     updated_at = current_timestamp
 where t.status = 'planned'
     and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
+    and not t.in_doubt
+    and not {{ m.in_flight('t.touchpoint_id') }}
     and not exists (
         select 1 from plan_proposals as p where p.touchpoint_id = t.touchpoint_id
     );

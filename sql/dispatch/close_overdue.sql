@@ -1,9 +1,8 @@
 {% import "macros.sql" as m with context %}
--- aftercare.touchpoints: planned rows that can no longer go out, closed at the instant :now
--- (the dispatch clock). Rows in a batch not yet folded into the ledger are left alone: their
--- journal may say they went out.
-
--- the window passed without a send (local date in the candidate's zone, else the agency's)
+-- aftercare.touchpoints: planned rows whose window passed without a send (local date in the
+-- candidate's zone, else the agency's) expire, at the instant :now (the dispatch clock). Rows in
+-- a batch not yet folded into the ledger are left alone (their journal may say they went out),
+-- and so are rows in doubt: a send may have gone out, so the provider is asked first.
 update aftercare.touchpoints
 set status = 'expired',
     reason = 'missed_window',
@@ -13,17 +12,8 @@ where touchpoint_id in (
     from aftercare.touchpoints as t
     left join staging.candidates as c on c.candidate_id = t.candidate_id
     where t.status = 'planned'
+        and not t.in_doubt
         and t.window_end
             < {{ m.local_day('cast(:now as timestamptz)', 'coalesce(c.time_zone, :zone)') }}
         and not {{ m.in_flight('t.touchpoint_id') }}
 );
-
--- tried too often: every try failed transiently (provider down, throttled)
-update aftercare.touchpoints as t
-set status = 'failed',
-    reason = 'retries_exhausted',
-    updated_at = current_timestamp
-where t.status = 'planned'
-    and t.attempts >= :max_send_attempts
-    and not t.in_doubt
-    and not {{ m.in_flight('t.touchpoint_id') }};

@@ -45,7 +45,7 @@ select
     o.window_end,
     o.send_at,
     o.in_doubt,
-    o.links,
+    o.attempt,
     o.attempts,
     o.zone,
     c.first_name,
@@ -60,5 +60,6 @@ from open_rows as o
 left join consent as k on k.touchpoint_id = o.touchpoint_id
 left join staging.candidates as c on c.candidate_id = o.candidate_id
 left join staging.placements as p on p.placement_id = o.placement_id
-where o.window_end >= {{ m.local_day('cast(:now as timestamptz)', 'o.zone') }}
+-- a row in doubt goes to its batch even past its window: to be looked up (and closed)
+where o.window_end >= {{ m.local_day('cast(:now as timestamptz)', 'o.zone') }} or o.in_doubt
 order by o.channel, o.send_at, o.touchpoint_id

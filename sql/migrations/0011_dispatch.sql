@@ -4,9 +4,10 @@
 -- after the request left): the next try looks it up at the provider before sending again
 alter table aftercare.touchpoints add column in_doubt boolean not null default false;
 
--- the links the message carried or will carry (video share, review invitation, ...): made once,
--- so a try after an unconfirmed one renders the very same message and can find it
-alter table aftercare.touchpoints add column links {{ types.json }};
+-- the last try: {"route", "at", "links", "body_sha256"}: the route and instant it went out on,
+-- the links it carried (video share, review invitation: made once, reused by a later try) and
+-- the hash of an sms body, by which an unconfirmed send is found at the provider
+alter table aftercare.touchpoints add column attempt {{ types.json }};
 
 -- aftercare.dispatch_batches: one row per batch file a dispatch run wrote. Until its journal is
 -- folded into the ledger (recorded_at), its touchpoints are in flight: no other batch takes

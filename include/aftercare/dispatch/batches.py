@@ -1,11 +1,12 @@
 """The warehouse side of dispatch: batch the due touchpoints, fold the journals back.
 
 `prepare` first folds every journal not yet folded (a crashed earlier run's included), then,
-at the clock's instant, closes what can no longer go out (window passed: ``expired``; tried
-``max_send_attempts`` times: ``failed``) and writes the due touchpoints into batch files per
-channel under the staging root, recording them in ``aftercare.dispatch_batches`` / ``_items``
-(in flight from then on: no later batch takes them until their journal is folded). `fold`
-reads the journals and brings the ledger to what they say, in bulk.
+at the clock's instant, expires what can no longer go out (window passed, not in doubt) and
+writes the due touchpoints into batch files per channel under the staging root, recording them
+in ``aftercare.dispatch_batches`` / ``_items`` (in flight from then on: no later batch takes
+them until their journal is folded). `fold` seals each batch (its send task, if cleared later,
+refuses to run), reads the journal, brings the ledger to what it says in bulk, and deletes the
+batch and journal files (they hold addresses; the ledger now holds what matters).
 """
 
 from __future__ import annotations
@@ -38,22 +39,12 @@ def fold(engine: Engine) -> Counter[str]:
         pending = warehouse.query_file(conn, "dispatch/pending_batches.sql")
     for batch in pending:
         path = ObjectStoragePath(batch["path"])
-        outcomes = []
-        for touchpoint_id, entry in journals.read_journal(journals.journal_path(path)).items():
-            record = entry.outcome or ({"outcome": "in_doubt"} if entry.in_doubt else None)
-            if record is None:  # links made, never tried: still planned, nothing to count
-                continue
-            outcomes.append(
-                {
-                    "touchpoint_id": touchpoint_id,
-                    "candidate_id": record.get("candidate_id"),
-                    "outcome": record["outcome"],
-                    "reason": record.get("reason"),
-                    "provider_message_id": record.get("provider_message_id"),
-                    "at": record.get("at"),
-                    "links": entry.links or None,
-                }
-            )
+        journals.seal(path)  # first: a send task cleared after this must not run again
+        outcomes = [
+            _outcome(touchpoint_id, entry)
+            for touchpoint_id, entry in journals.read_journal(journals.journal_path(path)).items()
+            if entry.attempted or entry.outcome  # links made but never tried: still planned
+        ]
         counts = Counter(o["outcome"] for o in outcomes)
         with warehouse.transaction(engine) as conn:
             if outcomes:
@@ -65,10 +56,27 @@ def fold(engine: Engine) -> Counter[str]:
                 "dispatch/mark_recorded.sql",
                 {"batch_id": batch["batch_id"], "outcomes": json.dumps(dict(counts))},
             )
+        journals.discard(path)
         totals.update(counts)
     if pending:
         log.info("folded %d batch journals into the ledger: %s", len(pending), dict(totals))
     return totals
+
+
+def _outcome(touchpoint_id: str, entry: journals.Entry) -> dict[str, Any]:
+    """One touchpoint's row for fold_outcomes.sql: its outcome, or in doubt when it was tried
+    without an answer. An ``attempt`` key only when there was one (json null would erase the
+    ledger's)."""
+    record = entry.outcome or {"outcome": "in_doubt"}
+    row = {
+        "touchpoint_id": touchpoint_id,
+        "candidate_id": record.get("candidate_id"),
+        "outcome": record["outcome"],
+        "reason": record.get("reason"),
+        "provider_message_id": record.get("provider_message_id"),
+        "at": record.get("at"),
+    }
+    return {**row, "attempt": entry.attempt} if entry.attempt else row
 
 
 def _batch_size(config: Config, total: int) -> int:
@@ -98,7 +106,6 @@ def prepare(
         "zone": config.agency.time_zone,
         "quiet_start": config.planning.quiet_hours_start.isoformat(),
         "quiet_end": config.planning.quiet_hours_end.isoformat(),
-        "max_send_attempts": config.dispatch.max_send_attempts,
     }
     with warehouse.transaction(engine) as conn:
         if not dry_run:

@@ -3,8 +3,9 @@ folder by default; any store that supports appends).
 
 A batch file holds the touchpoints one send task sends (JSON Lines, written once by the
 prepare task). Its journal, beside it, is appended to by the send task and flushed line by
-line: ``attempt`` (written *before* the provider is called, with the links made for the
-message, so a retry renders the very same text) and ``outcome`` (its answer). A retried task
+line: ``attempt`` (written *before* the provider is called: the route, the instant, the
+links made for the message and the hash of an sms body, so a later look-up asks the right
+provider the right question) and ``outcome`` (its answer). A retried task
 skips every touchpoint with an outcome; one with an attempt but no outcome may have gone out
 (the task was killed mid-call), so it is looked up at the provider before any resend. Links
 made but never attempted are simply made again.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
@@ -49,13 +50,42 @@ def journal_path(batch_path: ObjectStoragePath) -> ObjectStoragePath:
     return batch_path.parent / (batch_path.name.removesuffix(".jsonl") + JOURNAL_SUFFIX)
 
 
+def seal_path(batch_path: ObjectStoragePath) -> ObjectStoragePath:
+    return batch_path.parent / (batch_path.name.removesuffix(".jsonl") + ".sealed")
+
+
+def seal(batch_path: ObjectStoragePath) -> None:
+    """Mark a batch as folded into the ledger: its send task must not run again (its
+    touchpoints are back in the ledger's hands)."""
+    seal_path(batch_path).write_text("folded into the ledger\n")
+
+
+def sealed(batch_path: ObjectStoragePath) -> bool:
+    return seal_path(batch_path).exists()
+
+
+def discard(batch_path: ObjectStoragePath) -> None:
+    """Delete a folded batch's files (they hold addresses); the seal stays."""
+    for path in (batch_path, journal_path(batch_path)):
+        if path.exists():
+            path.unlink()
+
+
 @dataclass
 class Entry:
-    """What a journal says about one touchpoint."""
+    """What a journal says about one touchpoint: its last attempt ({"route", "at", "links",
+    "body_sha256"}) and the outcome after it."""
 
-    links: dict[str, str] = field(default_factory=dict)
-    attempted: bool = False
+    attempt: dict[str, Any] | None = None
     outcome: dict[str, Any] | None = None
+
+    @property
+    def attempted(self) -> bool:
+        return self.attempt is not None
+
+    @property
+    def links(self) -> dict[str, str]:
+        return (self.attempt or {}).get("links") or {}
 
     @property
     def in_doubt(self) -> bool:
@@ -77,8 +107,7 @@ def read_journal(path: ObjectStoragePath) -> dict[str, Entry]:
                 continue
             entry = entries.setdefault(record["touchpoint_id"], Entry())
             if record["kind"] == "attempt":
-                entry.attempted, entry.outcome = True, None
-                entry.links = record.get("links") or entry.links
+                entry.attempt, entry.outcome = record["attempt"], None
             elif record["kind"] == "outcome":
                 entry.outcome = record
     return entries
@@ -99,9 +128,10 @@ class Journal:
             self._file.write(line)
             self._file.flush()
 
-    def attempt(self, touchpoint_id: str, links: dict[str, str]) -> None:
-        """Before the provider is called: the message is about to go out, with these links."""
-        self._write({"touchpoint_id": touchpoint_id, "kind": "attempt", "links": links})
+    def attempt(self, touchpoint_id: str, attempt: dict[str, Any]) -> None:
+        """Before the provider is called: the message is about to go out, as ``attempt`` says
+        (route, instant, links, body hash)."""
+        self._write({"touchpoint_id": touchpoint_id, "kind": "attempt", "attempt": attempt})
 
     def outcome(self, touchpoint_id: str, outcome: str, **detail: Any) -> None:
         self._write(

@@ -14,14 +14,17 @@ the message up before it sends again.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import smtplib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, datetime
+from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -157,6 +160,15 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+def _checked(code: int, answer: bytes) -> None:
+    """An SMTP reply: 2xx/3xx go on; 4xx is a temporary refusal (nothing taken: `Unavailable`);
+    5xx a permanent one (`ProviderError`)."""
+    if 400 <= code < 500:
+        raise Unavailable(f"SMTP {code}")
+    if code >= 500:
+        raise ProviderError("SMTP", 550, code)
+
+
 def _json_error(response: requests.Response, key: str) -> Any:
     try:
         return response.json().get(key)
@@ -236,6 +248,34 @@ class SendGrid:
         # each recipient's msg_id is the request's X-Message-Id plus ".filter..."
         return messages[0]["msg_id"].split(".", 1)[0] if messages else None
 
+    def changed(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """The messages with an event between two instants (Email Activity API, at most 1,000
+        a call: the caller asks for windows small enough)."""
+        query = f'last_event_time BETWEEN TIMESTAMP "{_iso(since)}" AND TIMESTAMP "{_iso(until)}"'
+        response = self.transport.call(
+            "GET",
+            f"{self.base_url}/v3/messages",
+            sends=False,
+            params={"limit": 1000, "query": query},
+            headers=self.headers,
+        )
+        if response.status_code != 200:
+            raise ProviderError("SendGrid email activity", response.status_code)
+        return response.json().get("messages") or []
+
+    def message(self, msg_id: str) -> dict[str, Any]:
+        """One message with its events (and unique args: our touchpoint id)."""
+        response = self.transport.call(
+            "GET", f"{self.base_url}/v3/messages/{msg_id}", sends=False, headers=self.headers
+        )
+        if response.status_code != 200:
+            raise ProviderError("SendGrid email activity", response.status_code)
+        return response.json()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 class Smtp:
     """An SMTP relay (Airflow connection ``aftercare_smtp``: host, port, login, password;
@@ -248,16 +288,27 @@ class Smtp:
         self._clients: list[smtplib.SMTP] = []
 
     def _client(self) -> smtplib.SMTP:
+        """This thread's session, opened (and logged in) when it has none. Nothing is sent
+        yet, so any failure here is safe to retry: `Unavailable`; refused credentials stop the
+        task (every send would fail)."""
         client = getattr(self._local, "client", None)
-        if client is None:
-            conn = self.connection
+        if client is not None:
+            return client
+        conn = self.connection
+        try:
             client = smtplib.SMTP(conn.host, conn.port or 25, timeout=self.timeout)
+            client.ehlo_or_helo_if_needed()
             if (conn.extra_dejson or {}).get("starttls"):
                 client.starttls()
+                client.ehlo()
             if conn.login:
                 client.login(conn.login, conn.password or "")
-            self._local.client = client
-            self._clients.append(client)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ProviderError("SMTP login", 401, exc.smtp_code) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise Unavailable(f"SMTP connect: {type(exc).__name__}") from None
+        self._local.client = client
+        self._clients.append(client)
         return client
 
     def close(self) -> None:
@@ -277,20 +328,36 @@ class Smtp:
         message["Date"] = format_datetime(datetime.now().astimezone())
         message["Message-ID"] = make_msgid(domain="aftercare")
         message["X-Aftercare-Touchpoint"] = email.touchpoint_id
-        message.set_content(email.text)
-        message.add_alternative(email.html, subtype="html")
+        # quoted-printable: 7-bit safe for any relay (no 8BITMIME or SMTPUTF8 needed)
+        message.set_content(email.text, cte="quoted-printable")
+        message.add_alternative(email.html, subtype="html", cte="quoted-printable")
+        for fresh in (False, True):  # a pooled session the relay closed: one new session
+            client = self._client()
+            try:
+                # the envelope first: a refusal or a dropped session here sent nothing
+                try:
+                    _checked(*client.mail(self.sender.email))
+                    _checked(*client.rcpt(email.to))
+                except (ProviderError, Unavailable):
+                    client.rset()  # the session stays usable for the next message
+                    raise
+            except smtplib.SMTPServerDisconnected:
+                self._local.client = None
+                if fresh:
+                    raise Unavailable("SMTP: the relay closed the session") from None
+                continue
+            except (smtplib.SMTPException, OSError) as exc:
+                self._local.client = None
+                raise Unavailable(f"SMTP envelope: {type(exc).__name__}") from None
+            break
         try:
-            refused = self._client().send_message(message)
-        except smtplib.SMTPRecipientsRefused:
-            raise ProviderError("SMTP", 550, "recipient refused") from None
-        except (smtplib.SMTPConnectError, ConnectionRefusedError) as exc:
+            _checked(*client.data(message.as_bytes(policy=email_policy.SMTP)))  # CRLF lines
+        except smtplib.SMTPDataError as exc:  # a reply: the relay did not take the message
+            _checked(exc.smtp_code, exc.smtp_error)
+            raise Ambiguous(f"SMTP data: reply {exc.smtp_code}") from None
+        except (smtplib.SMTPException, OSError) as exc:  # the message may have been taken
             self._local.client = None
-            raise Unavailable(f"SMTP: {type(exc).__name__}") from None
-        except (smtplib.SMTPException, OSError) as exc:
-            self._local.client = None
-            raise Ambiguous(f"SMTP: {type(exc).__name__}") from None
-        if refused:
-            raise ProviderError("SMTP", 550, "recipient refused")
+            raise Ambiguous(f"SMTP data: {type(exc).__name__}") from None
         return message["Message-ID"]
 
     def find(self, touchpoint_id: str) -> str | None:
@@ -332,9 +399,23 @@ class Twilio:
             )
         return response.json()["sid"]
 
-    def find(self, to: str, body: str, since: date) -> str | None:
-        """The sid of a message to ``to`` with exactly this body sent on or after ``since``."""
-        params: dict[str, Any] | None = {"To": to, "DateSent>": since.isoformat(), "PageSize": 100}
+    def find(self, to: str, body_sha256: str, since: datetime) -> str | None:
+        """The sid of a message we sent to ``to`` since ``since`` whose body hashes to
+        ``body_sha256``. By creation time (a queued message has no ``date_sent`` yet), newest
+        first, so the listing stops at the first older one."""
+        for message in self.messages({"To": to}):
+            if parsedate_to_datetime(message["date_created"]) < since:
+                return None
+            body = (message.get("body") or "").encode()
+            outbound = message.get("direction", "").startswith("outbound")
+            if outbound and hashlib.sha256(body).hexdigest() == body_sha256:
+                return message["sid"]
+        return None
+
+    def messages(self, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
+        """Every message matching Twilio's list filters (``To``, ``From``, ``DateSent>``, ...),
+        page by page, newest first."""
+        params: dict[str, Any] | None = {**filters, "PageSize": 1000}
         url: str | None = self.url
         # next_page_uri is relative to the API's root: api.twilio.com (or the sandbox's mount)
         root = self.url.split("/2010-04-01/")[0]
@@ -346,18 +427,14 @@ class Twilio:
                     "Twilio list messages", response.status_code, _json_error(response, "code")
                 )
             page = response.json()
-            for message in page.get("messages", []):
-                if message.get("body") == body and message.get("direction", "").startswith(
-                    "outbound"
-                ):
-                    return message["sid"]
+            yield from page.get("messages", [])
             next_uri = page.get("next_page_uri")
-            if next_uri:
-                url = (root if next_uri.startswith("/2010-04-01/") else origin) + next_uri
-            else:
-                url = None
+            url = (
+                (root if next_uri.startswith("/2010-04-01/") else origin) + next_uri
+                if next_uri
+                else None
+            )
             params = None
-        return None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -388,6 +465,18 @@ class VideoPlatform:
         if response.status_code != 201:
             raise ProviderError("video share", response.status_code)
         return response.json()["url"]
+
+    def views(self, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Views of personalised shares after a cursor (None: from the start): one page, and
+        the cursor to ask next (None: nothing more for now)."""
+        params: dict[str, Any] = {"limit": 1000, **({"after": after} if after else {})}
+        response = self.transport.call(
+            "GET", f"{self.base_url}/v1/views", sends=False, params=params, headers=self.headers
+        )
+        if response.status_code != 200:
+            raise ProviderError("video views", response.status_code)
+        body = response.json()
+        return body.get("data") or [], body.get("next")
 
 
 class ReviewPlatform:
@@ -428,6 +517,27 @@ class ReviewPlatform:
                 lifetime = float(token.get("expires_in") or 3600)
                 self._token = (token["access_token"], time.monotonic() + lifetime * 0.9)
             return self._token[0]
+
+    def reviews(self, since: datetime) -> Iterator[dict[str, Any]]:
+        """The business unit's reviews created from ``since`` on, oldest first, page by page."""
+        url: str | None = (
+            f"{self.api_url}/v1/private/business-units/{self.business_unit_id}/reviews"
+        )
+        params: dict[str, Any] | None = {"perPage": 100, "page": 1, "startDateTime": _iso(since)}
+        while url:
+            response = self.transport.call(
+                "GET",
+                url,
+                sends=False,
+                params=params,
+                headers={"Authorization": f"Bearer {self._bearer()}"},
+            )
+            if response.status_code != 200:
+                raise ProviderError("review platform reviews", response.status_code)
+            body = response.json()
+            yield from body.get("reviews") or []
+            following = [link for link in body.get("links") or [] if link.get("rel") == "next-page"]
+            url, params = (following[0]["href"], None) if following else (None, None)
 
     def invitation_link(self, reference: str, email: str | None, name: str, locale: str) -> str:
         body = {"referenceId": reference, "name": name, "locale": locale, "tags": ["aftercare"]}

@@ -19,6 +19,7 @@ Outcomes: ``sent`` (with the provider's id), ``failed`` and ``suppressed`` (with
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -153,24 +154,32 @@ class Delivery:
                 return Outcome("failed", f"ats_{exc.status}")
             return Outcome("in_doubt")  # a PUT with no answer, or a 5xx, may have gone through
 
-    def find(self, item: dict[str, Any], text: Rendered | None) -> Outcome | None:
-        """The touchpoint's message if the provider has it, ``None`` if it never went out, or
-        ``in_doubt`` when the provider keeps no record to ask (SMTP)."""
-        route = item["route"]
+    def find(self, item: dict[str, Any], attempt: dict[str, Any]) -> Outcome | None:
+        """The message of an earlier ``attempt`` if its provider has it, ``None`` if it never
+        went out, ``in_doubt`` when the provider keeps no record to ask (SMTP). Asked of the
+        route and recipient the attempt used, whatever the ledger says now."""
+        route = attempt["route"]
         if route == "email":
             try:
                 found = self.providers.email.find(item["touchpoint_id"])
             except CannotTell:  # never resend what may have gone out: it stays in doubt
                 return Outcome("in_doubt")
         elif route == "sms":
-            if text is None:  # its links were never journaled: the send was never reached
-                return None
-            since = date.fromisoformat(item["send_at"][:10]) - timedelta(days=1)
-            found = self.providers.sms.find(item["mobile"], text.text, since)
+            since = datetime.fromisoformat(attempt["at"]) - timedelta(days=1)
+            found = self.providers.sms.find(attempt["to"], attempt["body_sha256"], since)
         else:
             tasks = self.providers.ats.find_tasks(item["touchpoint_id"])
             found = str(tasks[0]["id"]) if tasks else None
         return Outcome("sent", provider_message_id=found) if found else None
+
+    def attempt(self, item: dict[str, Any], links: dict[str, str], text: Rendered) -> dict:
+        """What a try is about to send, journaled before it: enough to find it later."""
+        route = item["route"]
+        attempt = {"route": route, "at": self.now().isoformat(), "links": links}
+        if route == "sms":
+            attempt["to"] = item["mobile"]
+            attempt["body_sha256"] = hashlib.sha256(text.text.encode()).hexdigest()
+        return attempt
 
     def _email(self, item: dict[str, Any], text: Rendered) -> Email:
         return Email(
@@ -208,11 +217,18 @@ def send_batch(
     from airflow.sdk import ObjectStoragePath
 
     path = ObjectStoragePath(batch_path)
+    if journals.sealed(path):  # cleared after the run folded it: its touchpoints moved on
+        log.warning("batch %s is folded into the ledger already: nothing to send", path.name)
+        return Counter(already_folded=1)
     items = journals.read_batch(path)
     counts: Counter[str] = Counter()
     if dry_run:
         for item in items:
-            delivery.render(item, dict.fromkeys(delivery.needs(item), DRY_RUN_LINK))
+            try:
+                delivery.render(item, dict.fromkeys(delivery.needs(item), DRY_RUN_LINK))
+            except MessageError:
+                counts[f"unrenderable_{item['milestone']}_{item['route']}"] += 1
+                continue
             counts[f"would_send_{item['milestone']}_{item['route']}"] += 1
         log.info("dry run: %d touchpoints rendered, nothing sent: %s", len(items), dict(counts))
         return counts
@@ -227,6 +243,8 @@ def send_batch(
             entry = entries.get(item["touchpoint_id"], journals.Entry())
             if entry.outcome is not None:
                 return "already_recorded"
+            if journals.sealed(path):  # folded while this task ran (a zombie): stop sending
+                return "already_folded"
             return _send_one(item, entry, delivery, journal, config)
 
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="send") as pool:
@@ -253,27 +271,39 @@ def _send_one(
 ) -> str:
     """One touchpoint (steps 2-4 of the module docstring); returns what became of it."""
     touchpoint_id = item["touchpoint_id"]
-    # the links of an earlier try: from this journal, or from the ledger (an earlier batch)
-    known = entry.links or item.get("links") or {}
+    # the last try: from this journal, or (an earlier batch's) from the ledger
+    earlier = entry.attempt or item.get("attempt")
+    doubt = entry.in_doubt or bool(item["in_doubt"])
     try:
-        if entry.in_doubt or item["in_doubt"]:
-            text = delivery.render(item, known) if known or not delivery.needs(item) else None
-            found = delivery.find(item, text)
+        if doubt and earlier:
+            found = delivery.find(item, earlier)
+            closed = _sendable(item, delivery.now(), config) == "window_closed"
+            if found and found.outcome == "in_doubt" and closed:
+                found = Outcome("failed", "unconfirmed")  # SMTP: no one can tell, and too late
             if found:
-                _journal_outcome(journal, item, found, delivery, reconciled=True)
+                _journal_outcome(journal, item, found, delivery)
                 return "reconciled" if found.outcome == "sent" else found.outcome
+            doubt = False  # the provider has no such message: it never went out
         wait = _sendable(item, delivery.now(), config)
-        if wait:
+        if wait == "window_closed" and item["in_doubt"]:
+            # looked up, not found, too late now: what dispatch would have expired
+            outcome = Outcome("expired", "missed_window")
+        elif wait:
             return f"held_{wait}"
-        links = known or delivery.make_links(item)
-        text = delivery.render(item, links)
-        journal.attempt(touchpoint_id, links)
-        try:
-            outcome = delivery.deliver(item, text)
-        except Ambiguous:
-            outcome = delivery.find(item, text) or Outcome("in_doubt")
+        else:
+            links = (earlier or {}).get("links") or delivery.make_links(item)
+            text = delivery.render(item, links)
+            tried = delivery.attempt(item, links, text)
+            journal.attempt(touchpoint_id, tried)
+            doubt = True  # from here until an answer, it may have gone out
+            try:
+                outcome = delivery.deliver(item, text)
+            except Ambiguous:
+                outcome = delivery.find(item, tried) or Outcome("in_doubt")
     except Unavailable:
-        outcome = Outcome("transient")
+        # the provider (or its look-up) kept failing: a send that may have gone out stays in
+        # doubt, to be looked up again; one that surely did not is simply tried again
+        outcome = Outcome("in_doubt" if doubt else "transient")
     except ProviderError as exc:
         if exc.status in (401, 403):  # our credentials: every send would fail; stop the task
             raise
@@ -286,11 +316,7 @@ def _send_one(
 
 
 def _journal_outcome(
-    journal: journals.Journal,
-    item: dict[str, Any],
-    outcome: Outcome,
-    delivery: Delivery,
-    **extra: Any,
+    journal: journals.Journal, item: dict[str, Any], outcome: Outcome, delivery: Delivery
 ) -> None:
     journal.outcome(
         item["touchpoint_id"],
@@ -299,5 +325,4 @@ def _journal_outcome(
         provider_message_id=outcome.provider_message_id,
         at=delivery.now().isoformat(),
         candidate_id=item["candidate_id"],
-        **extra,
     )
