@@ -4,13 +4,16 @@ staging rows, each checked against hand-computed expectations, on DuckDB and on 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from aftercare import marts, warehouse
+from aftercare import marts, report, warehouse
 
 D = date.fromisoformat
 
@@ -466,3 +469,86 @@ def test_example_query(filled: sa.Engine, name: str) -> None:
     with filled.connect() as conn:
         got = warehouse.query_file(conn, f"examples/{name}.sql", params)
     assert [tuple(row.values()) for row in got] == expected
+
+
+# ------------------------------------------------------------------------------------------
+# the static HTML report
+
+CHARTS = ("funnel", "delivery", "reviews", "referrals", "reasons")
+
+
+def figures(html: str) -> dict[str, str]:
+    """chart id -> the markup of its figure."""
+    found = {}
+    for chart in CHARTS:
+        start = html.index(f'<figure id="chart-{chart}"')
+        found[chart] = html[start : html.index("</figure>", start)]
+    return found
+
+
+def test_report_of_an_empty_warehouse(engine: sa.Engine, tmp_path: Path) -> None:
+    marts.rebuild(engine)
+    html = report.build(engine, tmp_path / "out" / "report.html").read_text()
+    assert all(
+        "No data yet." in figure and "<svg" not in figure for figure in figures(html).values()
+    )
+    assert '<span class="value" data-key="sent">0</span>' in html
+
+
+def test_report_of_a_filled_warehouse(filled: sa.Engine, tmp_path: Path) -> None:
+    counts = {"<b>reviews</b>": 4}
+    html = report.build(filled, tmp_path / "report.html", run_counts=counts).read_text()
+    for chart, figure in figures(html).items():
+        assert figure.count("<svg") == 1, chart
+    assert '<span class="value" data-key="sent">8</span>' in html
+    assert '<span class="value" data-key="reviews">3</span>' in html  # rv4: no touchpoint
+    assert '<span class="value" data-key="referrals_converted">1</span>' in html
+    # what the charts show: milestones, channels, reasons, the month of the referrals
+    for text in ("review_request", "referral_ask", "no_eligible_channel", "2026-03-01"):
+        assert text in html
+    # values are escaped; nothing is fetched or run
+    assert "&lt;b&gt;reviews&lt;/b&gt;" in html and "<b>reviews</b>" not in html
+    for needle in ("<script", "<link", " src=", "url(http", "@import"):
+        assert needle not in html
+    # no personal data of the test candidates
+    for personal in PII.values():
+        for value in personal:
+            assert value not in html
+
+
+def test_report_opens_in_a_browser_without_console_errors(
+    duckdb_warehouse: Path, tmp_path: Path
+) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed here (.ci/run installs Debian's chromium)")
+    engine = warehouse.get_engine()
+    try:
+        warehouse.migrate(engine)
+        fill(engine)
+        marts.rebuild(engine)
+        path = report.build(engine, tmp_path / "report.html")
+    finally:
+        engine.dispose()
+
+    def open_page(page: Path) -> tuple[str, list[str]]:
+        result = subprocess.run(
+            [
+                browser, "--headless=new", "--no-sandbox", "--disable-gpu",
+                f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+                "--dump-dom", page.as_uri(),
+            ],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout, [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+
+    # the check sees a console message when there is one
+    noisy = tmp_path / "noisy.html"
+    noisy.write_text("<!doctype html><script>console.error('broken')</script>")
+    assert any("broken" in line for line in open_page(noisy)[1])
+
+    dom, console = open_page(path)
+    assert console == []
+    assert all(figure.count("<svg") == 1 for figure in figures(dom).values())
+    assert "Aftercare report" in dom
