@@ -12,6 +12,7 @@ from aftercare.sandbox import reviews, sendgrid, smtp, twilio, video
 from aftercare.sandbox.ats import AtsSandboxSettings
 from aftercare.sandbox.ats import install as install_ats
 from aftercare.sandbox.clock import install as install_clock
+from aftercare.sandbox.engagement import EngagementSettings
 from aftercare.sandbox.reviews import TrustpilotSettings
 from aftercare.sandbox.sendgrid import SendGridSettings
 from aftercare.sandbox.smtp import SmtpSettings
@@ -32,6 +33,7 @@ class SandboxSettings(BaseModel):
     video: VideoSettings = VideoSettings()
     trustpilot: TrustpilotSettings = TrustpilotSettings()
     smtp: SmtpSettings = SmtpSettings()
+    engagement: EngagementSettings = EngagementSettings()
 
 
 def _mount_ats(app: FastAPI, settings: SandboxSettings) -> None:
@@ -42,7 +44,9 @@ def _mount_ats(app: FastAPI, settings: SandboxSettings) -> None:
 #: The services of the sandbox and how each mounts itself (with its own state) on an app.
 SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {
     "ats": _mount_ats,
-    "twilio": lambda app, settings: twilio.install(app, settings.twilio, settings.seed),
+    "twilio": lambda app, settings: twilio.install(
+        app, settings.twilio, settings.seed, settings.engagement
+    ),
     "sendgrid": lambda app, settings: sendgrid.install(app, settings.sendgrid, settings.seed),
     "video": lambda app, settings: video.install(app, settings.video, settings.seed),
     "trustpilot": lambda app, settings: reviews.install(app, settings.trustpilot, settings.seed),

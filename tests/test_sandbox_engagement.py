@@ -1,0 +1,226 @@
+"""The sandbox plays the candidates over real HTTP: deliveries, replies and opt-outs (Twilio),
+email events (SendGrid), video views, reviews, and the ATS's notes, tasks done and referrals.
+Shares are pinned to 0 or 1 to make each behaviour certain; the clock is set forward to reveal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from aftercare.sandbox import SandboxServer, SandboxSettings
+from aftercare.sandbox.ats import AtsSandboxSettings
+from aftercare.sandbox.engagement import EngagementSettings
+from tests.test_sandbox_providers import TW, message_conforms, twilio_error, twilio_url
+
+START = "2026-11-23T09:00:00Z"
+NUMBER = "+447701900{:03d}"
+#: Every behaviour off: each test switches on what it checks.
+QUIET = {name: 0.0 for name in EngagementSettings.model_fields if name.endswith("_share")}
+
+
+@contextmanager
+def sandbox(seed: int = 42, placements: int = 50, **shares: float) -> Iterator[SandboxServer]:
+    settings = SandboxSettings(
+        seed=seed,
+        ats=AtsSandboxSettings(placements=placements),
+        engagement=EngagementSettings(**{**QUIET, **shares}),
+    )
+    with SandboxServer(settings) as server:
+        set_clock(server, START)
+        yield server
+
+
+def set_clock(server: SandboxServer, at: str) -> None:
+    response = requests.post(f"{server.url}/sandbox/clock/set", params={"at": at}, timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def admin(server: SandboxServer, path: str) -> Any:
+    response = requests.get(f"{server.url}/sandbox/{path}", timeout=5)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def send_sms(server: SandboxServer, to: str, body: str = "How is the new job going?") -> Any:
+    response = requests.post(
+        twilio_url(server),
+        data={"To": to, "From": TW.from_numbers[0], "Body": body},
+        auth=(TW.account_sid, TW.auth_token),
+        timeout=5,
+    )
+    return response
+
+
+def twilio_get(server: SandboxServer, path: str = "Messages.json", **params: Any) -> Any:
+    response = requests.get(
+        twilio_url(server, path), params=params, auth=(TW.account_sid, TW.auth_token), timeout=5
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def when(rfc: str) -> datetime:
+    return parsedate_to_datetime(rfc)
+
+
+# ------------------------------------------------------------------------------------------------
+# Twilio
+
+
+def test_sms_is_delivered_minutes_after_it_was_sent() -> None:
+    with sandbox() as server:
+        sid = send_sms(server, NUMBER.format(1)).json()["sid"]
+        assert twilio_get(server, f"Messages/{sid}.json")["status"] == "sent"
+        set_clock(server, "2026-11-23T09:00:59Z")  # under a minute: nothing yet
+        assert twilio_get(server, f"Messages/{sid}.json")["status"] == "sent"
+        set_clock(server, "2026-11-23T09:05:00Z")  # five minutes: always done
+        message = twilio_get(server, f"Messages/{sid}.json")
+        message_conforms(message)
+        assert (message["status"], message["error_code"]) == ("delivered", None)
+        updated = when(message["date_updated"])
+        assert 60 <= (updated - when(message["date_sent"])).total_seconds() <= 300
+        listed = twilio_get(server, To=NUMBER.format(1))["messages"]
+        assert [(m["sid"], m["status"]) for m in listed] == [(sid, "delivered")]
+
+
+def test_sms_undelivered_carries_a_delivery_error_code() -> None:
+    with sandbox(sms_undelivered_share=1.0, sms_reply_share=1.0) as server:
+        sids = [send_sms(server, NUMBER.format(n)).json()["sid"] for n in range(10, 20)]
+        set_clock(server, "2026-11-30T09:00:00Z")
+        for sid in sids:
+            message = twilio_get(server, f"Messages/{sid}.json")
+            message_conforms(message)
+            assert message["status"] == "undelivered"
+            assert message["error_code"] in (30003, 30005, 30006, 30007)
+            assert message["error_message"]
+        assert admin(server, "twilio/replies")["data"] == []  # undelivered: nobody replies
+
+
+def test_sms_replies_appear_inbound_hours_later_and_filter_and_page() -> None:
+    with sandbox(sms_reply_share=1.0) as server:
+        ours = TW.from_numbers[0]
+        sent = {NUMBER.format(n): send_sms(server, NUMBER.format(n)).json() for n in range(30, 36)}
+        set_clock(server, "2026-11-23T10:00:00Z")  # replies come an hour or more after delivery
+        assert twilio_get(server, To=ours)["messages"] == []
+        set_clock(server, "2026-11-25T12:00:00Z")  # ... and within two days
+        replies = twilio_get(server, To=ours)["messages"]
+        assert {reply["from"] for reply in replies} == set(sent)
+        for reply in replies:
+            message_conforms(reply)
+            assert (reply["direction"], reply["status"], reply["to"]) == (
+                "inbound",
+                "received",
+                ours,
+            )
+            assert reply["sid"].startswith("SM") and len(reply["sid"]) == 34
+            assert reply["sid"] not in {message["sid"] for message in sent.values()}
+            assert reply["date_sent"] == reply["date_created"]
+            gap = when(reply["date_sent"]) - when(sent[reply["from"]]["date_created"])
+            assert 3600 <= gap.total_seconds() <= 49 * 3600
+            assert reply["body"] in (
+                "All good thanks, loving it",
+                "Going really well, thank you!",
+                "Great so far, thanks for checking in",
+                "Really happy here, cheers",
+            )
+            assert twilio_get(server, f"Messages/{reply['sid']}.json") == reply
+        dates = [when(reply["date_sent"]) for reply in replies]
+        assert dates == sorted(dates, reverse=True)  # newest first
+        # one candidate's thread: our message and their reply
+        thread = twilio_get(server, To=NUMBER.format(30))["messages"]
+        assert [m["direction"] for m in thread] == ["outbound-api"]
+        assert len(twilio_get(server, From=NUMBER.format(30))["messages"]) == 1
+        # DateSent by the reply's UTC date
+        days = {when(reply["date_sent"]).date().isoformat() for reply in replies}
+        by_day = sum(len(twilio_get(server, To=ours, DateSent=day)["messages"]) for day in days)
+        assert by_day == len(replies)
+        after = twilio_get(server, To=ours, **{"DateSent>": "2026-11-26"})["messages"]
+        assert after == []
+        # paging over the replies
+        pages, page = [], twilio_get(server, To=ours, PageSize=4)
+        while True:
+            pages += page["messages"]
+            if not page["next_page_uri"]:
+                break
+            page = requests.get(
+                f"{server.url}/twilio{page['next_page_uri']}",
+                auth=(TW.account_sid, TW.auth_token),
+                timeout=5,
+            ).json()
+        assert [m["sid"] for m in pages] == [m["sid"] for m in replies]
+        listed = admin(server, "twilio/replies")["data"]
+        assert {reply["in_reply_to"] for reply in listed} == {m["sid"] for m in sent.values()}
+
+
+def test_sms_negative_and_availability_replies() -> None:
+    with sandbox(sms_reply_share=1.0, sms_negative_share=1.0, sms_yes_share=1.0) as server:
+        send_sms(server, NUMBER.format(40))
+        send_sms(server, NUMBER.format(41), "Are you available for more work next month?")
+        set_clock(server, "2026-11-26T00:00:00Z")
+        bodies = {
+            m["from"]: m["body"] for m in twilio_get(server, To=TW.from_numbers[0])["messages"]
+        }
+        assert bodies[NUMBER.format(41)] == "YES"
+        assert "struggling" in bodies[NUMBER.format(40)] or "hard" in bodies[NUMBER.format(40)]
+    with sandbox(sms_reply_share=1.0, sms_yes_share=0.0) as server:
+        send_sms(server, NUMBER.format(42), "Still available for shifts? Reply YES or NO")
+        set_clock(server, "2026-11-26T00:00:00Z")
+        assert [m["body"] for m in twilio_get(server, To=TW.from_numbers[0])["messages"]] == ["NO"]
+
+
+def test_sms_stop_opts_the_number_out_until_start() -> None:
+    shares = {"sms_reply_share": 1.0, "sms_stop_share": 1.0, "sms_start_share": 1.0}
+    with sandbox(**shares) as server:
+        number = NUMBER.format(50)
+        send_sms(server, number)
+        assert send_sms(server, number).status_code == 201  # before the STOP: still fine
+        set_clock(server, "2026-11-25T12:00:00Z")
+        stops = [m for m in twilio_get(server, To=TW.from_numbers[0])["messages"]]
+        assert {m["body"] for m in stops} == {"STOP"} and {m["from"] for m in stops} == {number}
+        twilio_error(send_sms(server, number), 400, 21610)
+        assert send_sms(server, NUMBER.format(51)).status_code == 201  # others unaffected
+        set_clock(server, "2027-01-01T00:00:00Z")  # START comes 1-30 days after the STOP
+        bodies = [m["body"] for m in twilio_get(server, From=number)["messages"]]
+        assert "START" in bodies
+        assert send_sms(server, number).status_code == 201
+    with sandbox(sms_reply_share=1.0, sms_stop_share=1.0) as server:  # no START: stays out
+        send_sms(server, NUMBER.format(52))
+        set_clock(server, "2027-01-01T00:00:00Z")
+        twilio_error(send_sms(server, NUMBER.format(52)), 400, 21610)
+
+
+def _twilio_story(seed: int) -> list[tuple[str, str, str]]:
+    with SandboxServer(SandboxSettings(seed=seed, ats=AtsSandboxSettings(placements=20))) as server:
+        set_clock(server, START)
+        for n in range(60):
+            send_sms(server, NUMBER.format(100 + n))
+        set_clock(server, "2026-12-31T00:00:00Z")
+        rows = twilio_get(server, PageSize=1000)["messages"]
+        return [(m["sid"], m["status"], m["body"]) for m in rows]
+
+
+def test_sms_outcomes_replay_for_a_seed() -> None:
+    first = _twilio_story(7)
+    assert first == _twilio_story(7)
+    assert first != _twilio_story(8)
+    statuses = {status for _, status, _ in first}
+    assert {"delivered", "received"} <= statuses  # default shares: deliveries and replies
+
+
+def test_engagement_shares_are_validated() -> None:
+    for bad in (-0.1, 1.5):
+        try:
+            EngagementSettings(review_share=bad)
+        except ValueError as exc:
+            assert "review_share" in str(exc)
+        else:
+            raise AssertionError(f"review_share={bad} was accepted")
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
