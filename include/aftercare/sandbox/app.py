@@ -47,7 +47,9 @@ SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {
     "twilio": lambda app, settings: twilio.install(
         app, settings.twilio, settings.seed, settings.engagement
     ),
-    "sendgrid": lambda app, settings: sendgrid.install(app, settings.sendgrid, settings.seed),
+    "sendgrid": lambda app, settings: sendgrid.install(
+        app, settings.sendgrid, settings.seed, settings.engagement
+    ),
     "video": lambda app, settings: video.install(app, settings.video, settings.seed),
     "trustpilot": lambda app, settings: reviews.install(app, settings.trustpilot, settings.seed),
     "smtp": lambda app, settings: smtp.install(app, settings.smtp),
