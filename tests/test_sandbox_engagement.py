@@ -401,3 +401,162 @@ def test_email_outcomes_replay_for_a_seed() -> None:
     assert first == _email_story(3)
     assert {status for status, _, _ in first} >= {"delivered"}
     assert any(opens for _, opens, _ in first)
+
+
+# ------------------------------------------------------------------------------------------------
+# video views
+
+VIDEO_AUTH = {"Authorization": "Bearer sandbox-video-api-key"}
+
+
+def share(server: SandboxServer, reference: str) -> dict[str, Any]:
+    body = {"video_id": "check_in", "reference": reference, "first_name": "Jane"}
+    response = requests.post(
+        f"{server.url}/video/v1/shares", json=body, headers=VIDEO_AUTH, timeout=5
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def views(server: SandboxServer, **params: Any) -> requests.Response:
+    return requests.get(
+        f"{server.url}/video/v1/views", params=params, headers=VIDEO_AUTH, timeout=5
+    )
+
+
+def all_views(server: SandboxServer, limit: int) -> list[dict[str, Any]]:
+    found, params = [], {"limit": limit}
+    while True:
+        page = views(server, **params)
+        assert page.status_code == 200, page.text
+        found += page.json()["data"]
+        if page.json()["next"] is None:
+            return found
+        params = {"limit": limit, "after": page.json()["next"]}
+
+
+def test_video_views_come_later_in_order_with_a_cursor() -> None:
+    with sandbox(video_view_share=1.0, video_repeat_view_share=1.0) as server:
+        shares = {share(server, f"check_in:placement:{n}:1")["id"]: n for n in range(5)}
+        assert views(server).json() == {"data": [], "next": None}
+        set_clock(server, "2026-11-23T09:59:00Z")  # the first view comes an hour or more later
+        assert all_views(server, 3) == []
+        set_clock(server, "2026-12-31T00:00:00Z")
+        seen = all_views(server, 1000)
+        assert all_views(server, 2) == seen  # paging with the cursor loses nothing
+        assert {view["share_id"] for view in seen} == set(shares)
+        per_share = {sid: sum(v["share_id"] == sid for v in seen) for sid in shares}
+        assert set(per_share.values()) <= {2, 3}  # repeats pinned on: viewed again
+        assert [(v["viewed_at"], v["id"]) for v in seen] == sorted(
+            (v["viewed_at"], v["id"]) for v in seen
+        )
+        for view in seen:
+            assert set(view) == {"id", "share_id", "reference", "viewed_at", "seconds_watched"}
+            assert view["id"].startswith("view_") and view["viewed_at"] > "2026-11-23T10"
+            assert view["reference"] == f"check_in:placement:{shares[view['share_id']]}:1"
+            assert isinstance(view["seconds_watched"], int) and view["seconds_watched"] > 0
+        # a cursor from the middle gives what follows
+        middle = f"{seen[2]['viewed_at']}|{seen[2]['id']}"
+        assert views(server, after=middle, limit=1000).json()["data"] == seen[3:]
+        assert views(server, after="nonsense").status_code == 400
+        assert views(server, limit=0).status_code == 400
+        assert requests.get(f"{server.url}/video/v1/views", timeout=5).status_code == 401
+    with sandbox() as server:  # views pinned off
+        share(server, "check_in:placement:1:1")
+        set_clock(server, "2026-12-31T00:00:00Z")
+        assert views(server).json()["data"] == []
+
+
+# ------------------------------------------------------------------------------------------------
+# Trustpilot reviews
+
+BU = "5a4d1b0c0ffee00000000042"
+
+
+def trustpilot_token(server: SandboxServer) -> dict[str, str]:
+    response = requests.post(
+        f"{server.url}/trustpilot/v1/oauth/oauth-business-users-for-applications/accesstoken",
+        data={"grant_type": "client_credentials"},
+        auth=("sandbox-trustpilot-api-key", "sandbox-trustpilot-api-secret"),
+        timeout=5,
+    )
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def invite(server: SandboxServer, auth: dict[str, str], reference: str) -> None:
+    body = {"referenceId": reference, "email": "jane@example.com", "name": "Jane Doe"}
+    response = requests.post(
+        f"{server.url}/trustpilot/v1/private/business-units/{BU}/invitation-links",
+        json=body,
+        headers=auth,
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+
+
+def review_page(server: SandboxServer, auth: dict[str, str], **params: Any) -> Any:
+    return requests.get(
+        f"{server.url}/trustpilot/v1/private/business-units/{BU}/reviews",
+        params=params,
+        headers=auth,
+        timeout=5,
+    )
+
+
+def test_reviews_come_days_after_the_invitation_and_page() -> None:
+    with sandbox(review_share=1.0) as server:
+        auth = trustpilot_token(server)
+        for n in range(7):
+            invite(server, auth, f"review_request:placement:{n}:1")
+        set_clock(server, "2026-11-24T08:59:00Z")  # under a day: none yet
+        assert review_page(server, auth).json() == {"reviews": [], "links": []}
+        set_clock(server, "2026-12-04T09:00:00Z")  # ten days: all
+        found, response = [], review_page(server, auth, perPage=3)
+        while True:
+            assert response.status_code == 200, response.text
+            found += response.json()["reviews"]
+            nxt = [link for link in response.json()["links"] if link["rel"] == "next-page"]
+            if not nxt:
+                break
+            assert nxt[0]["method"] == "GET"
+            response = requests.get(nxt[0]["href"], headers=auth, timeout=5)
+        assert sorted(r["referenceId"] for r in found) == [
+            f"review_request:placement:{n}:1" for n in range(7)
+        ]
+        assert [r["createdAt"] for r in found] == sorted(r["createdAt"] for r in found)
+        for review in found:
+            assert set(review) == {
+                "id",
+                "stars",
+                "title",
+                "text",
+                "createdAt",
+                "referenceId",
+                "consumer",
+            }
+            assert review["stars"] in range(1, 6) and review["title"] and review["text"]
+            assert review["consumer"] == {"displayName": "Jane D."}
+            assert "2026-11-24T09" <= review["createdAt"] <= "2026-12-03T09:00:00.000Z"
+        since = review_page(server, auth, perPage=100, startDateTime=found[3]["createdAt"])
+        assert since.json()["reviews"] == found[3:]
+        assert review_page(server, auth, perPage=101).status_code == 400
+        assert review_page(server, {"Authorization": "Bearer nope"}).status_code == 401
+    with sandbox() as server:  # reviews pinned off
+        auth = trustpilot_token(server)
+        invite(server, auth, "review_request:placement:1:1")
+        set_clock(server, "2026-12-31T00:00:00Z")
+        assert review_page(server, auth).json()["reviews"] == []
+
+
+def test_review_stars_are_mostly_four_and_five() -> None:
+    with sandbox(review_share=1.0) as server:
+        auth = trustpilot_token(server)
+        for n in range(200):
+            invite(server, auth, f"r{n}")
+        set_clock(server, "2026-12-31T00:00:00Z")
+        stars = [r["stars"] for r in review_page(server, auth, perPage=100).json()["reviews"]]
+        stars += [
+            r["stars"] for r in review_page(server, auth, perPage=100, page=2).json()["reviews"]
+        ]
+        assert len(stars) == 200
+        assert sum(star >= 4 for star in stars) > 140 and min(stars) >= 1

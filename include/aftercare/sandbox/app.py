@@ -50,8 +50,12 @@ SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {
     "sendgrid": lambda app, settings: sendgrid.install(
         app, settings.sendgrid, settings.seed, settings.engagement
     ),
-    "video": lambda app, settings: video.install(app, settings.video, settings.seed),
-    "trustpilot": lambda app, settings: reviews.install(app, settings.trustpilot, settings.seed),
+    "video": lambda app, settings: video.install(
+        app, settings.video, settings.seed, settings.engagement
+    ),
+    "trustpilot": lambda app, settings: reviews.install(
+        app, settings.trustpilot, settings.seed, settings.engagement
+    ),
     "smtp": lambda app, settings: smtp.install(app, settings.smtp),
 }
 
