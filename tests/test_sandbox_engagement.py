@@ -16,6 +16,8 @@ import requests
 from aftercare.sandbox import SandboxServer, SandboxSettings
 from aftercare.sandbox.ats import AtsSandboxSettings
 from aftercare.sandbox.engagement import EngagementSettings
+from tests.test_sandbox_ats import Bullhorn, truth
+from tests.test_sandbox_ats import admin as ats_admin
 from tests.test_sandbox_providers import (
     JSON_200,
     TW,
@@ -560,3 +562,145 @@ def test_review_stars_are_mostly_four_and_five() -> None:
         ]
         assert len(stars) == 200
         assert sum(star >= 4 for star in stars) > 140 and min(stars) >= 1
+
+
+# ------------------------------------------------------------------------------------------------
+# ATS: notes, call tasks done, referrals
+
+
+def _put(bh: Bullhorn, entity: str, body: dict[str, Any]) -> requests.Response:
+    headers = {"BhRestToken": bh.token}
+    return requests.put(f"{bh.rest_url}entity/{entity}", json=body, headers=headers, timeout=5)
+
+
+def _ms(at: str) -> int:
+    return round(datetime.fromisoformat(at).timestamp() * 1000)
+
+
+def test_ats_notes_are_created_queried_and_in_the_truth() -> None:
+    with sandbox() as server:
+        bh = Bullhorn(server)
+        placement = bh.ok("query/Placement", where="id > 0", fields="candidate,owner", count=1)
+        candidate, owner = placement["data"][0]["candidate"], placement["data"][0]["owner"]
+        body = {
+            "comments": "Check-in reply: Not great to be honest, struggling",
+            "action": "Aftercare",
+            "personReference": {"id": candidate["id"]},
+            "commentingPerson": {"id": owner["id"]},
+        }
+        created = _put(bh, "Note", body)
+        assert created.status_code == 200, created.text
+        envelope = created.json()
+        note_id = envelope["changedEntityId"]
+        assert envelope == {
+            "changedEntityType": "Note",
+            "changedEntityId": note_id,
+            "changeType": "INSERT",
+            "data": {"id": note_id},
+        }
+        fields = "id,comments,action,personReference,commentingPerson,dateAdded"
+        rows = bh.ok("query/Note", where=f"personReference.id = {candidate['id']}", fields=fields)
+        assert rows["data"] == [
+            {
+                "id": note_id,
+                **body,
+                "dateAdded": rows["data"][0]["dateAdded"],
+            }
+        ]
+        found = bh.ok("search/Note", query=f"personReference.id:{candidate['id']}")
+        assert found["data"] == [note_id]
+        notes = ats_admin(server, "GET", "truth/Note").json()["data"]
+        assert [note["id"] for note in notes] == [note_id]
+        missing = _put(bh, "Note", {"action": "Aftercare", "personReference": {"id": 1}})
+        assert missing.status_code == 400
+        kinds = {(m["propertyName"], m["type"]) for m in missing.json()["messages"]}
+        assert kinds == {
+            ("comments", "MISSING_REQUIRED_PROPERTY"),
+            ("personReference", "INVALID_ASSOCIATION"),
+        }
+
+
+def test_ats_call_tasks_get_completed_days_after_they_begin() -> None:
+    with sandbox(task_completion_share=1.0) as server:
+        bh = Bullhorn(server)
+        begin = _ms("2026-11-24T09:00:00Z")
+        body = {"subject": "Check-in call", "type": "Follow-Up", "dateBegin": begin}
+        task_ids = [bh.put_task(body).json()["changedEntityId"] for _ in range(5)]
+        before = bh.ok("query/Task", where="isCompleted = true", fields="id")["data"]
+        assert before == []
+        since = max(task["dateLastModified"] for task in truth(server, "Task"))
+        set_clock(server, "2026-11-28T00:00:00Z")  # within 0-3 days after dateBegin: all done
+        done = bh.ok(
+            "query/Task",
+            where=f"isCompleted = true AND dateLastModified > {since}",
+            fields="id,isCompleted,dateCompleted,dateBegin,dateLastModified",
+            orderBy="dateLastModified",
+        )["data"]
+        assert sorted(task["id"] for task in done) == task_ids
+        for task in done:
+            assert begin <= task["dateCompleted"] <= begin + 3 * 86_400_000
+            assert task["dateLastModified"] >= task["dateCompleted"]
+    with sandbox() as server:  # completion pinned off
+        bh = Bullhorn(server)
+        bh.put_task({"subject": "Check-in call", "type": "Follow-Up"})
+        set_clock(server, "2026-12-10T00:00:00Z")
+        assert bh.ok("query/Task", where="isCompleted = true", fields="id")["data"] == []
+
+
+def _ask_by_video(server: SandboxServer, placement_id: int) -> None:
+    body = {
+        "video_id": "referral_ask",
+        "reference": f"referral_ask:placement:{placement_id}:1",
+        "first_name": "Jane",
+    }
+    response = requests.post(
+        f"{server.url}/video/v1/shares", json=body, headers=VIDEO_AUTH, timeout=5
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_ats_referral_asks_turn_into_referred_candidates_and_placements() -> None:
+    shares = {"referral_share": 1.0, "referral_placed_share": 1.0}
+    with sandbox(placements=200, **shares) as server:
+        bh = Bullhorn(server)
+        placements = bh.ok(
+            "query/Placement", where="id > 0", fields="id,candidate", count=4, orderBy="id"
+        )["data"]
+        _ask_by_video(server, placements[0]["id"])
+        _ask_by_video(server, placements[0]["id"])  # the same ask twice: one referral
+        send_email(server, f"referral_ask:placement:{placements[1]['id']}:1", "check_in:x:1")
+        asked_at = _ms(START)
+        referred_query = {
+            "where": f"referredByPerson.id IS NOT NULL AND dateAdded > {asked_at}",
+            "fields": "id,referredByPerson,source,dateAdded",
+        }
+        set_clock(server, "2026-11-25T00:00:00Z")  # under two days: nobody yet from the asks
+        ours = {p["candidate"]["id"] for p in placements[:2]}
+        early = bh.ok("query/Candidate", **referred_query, count=500)["data"]
+        assert not [c for c in early if c["referredByPerson"]["id"] in ours]
+        set_clock(server, "2026-12-14T00:00:00Z")  # within 20 days: both referred
+        referred = [
+            candidate
+            for candidate in bh.ok("query/Candidate", **referred_query, count=500)["data"]
+            if candidate["referredByPerson"]["id"] in ours
+        ]
+        assert sorted(c["referredByPerson"]["id"] for c in referred) == sorted(ours)
+        for candidate in referred:
+            assert candidate["source"] == "Candidate Referral"
+            assert asked_at + 2 * 86_400_000 <= candidate["dateAdded"]
+        set_clock(server, "2027-01-31T00:00:00Z")  # placed 3-30 days after the referral
+        for candidate in referred:
+            placed = bh.ok(
+                "query/Placement", where=f"candidate.id = {candidate['id']}", fields="id"
+            )["data"]
+            assert len(placed) == 1
+    with sandbox(placements=200) as server:  # referrals pinned off
+        bh = Bullhorn(server)
+        placement = bh.ok("query/Placement", where="id > 0", fields="id,candidate", count=1)
+        _ask_by_video(server, placement["data"][0]["id"])
+        set_clock(server, "2026-12-31T00:00:00Z")
+        asker = placement["data"][0]["candidate"]["id"]
+        referred = bh.ok(
+            "query/Candidate", where=f"referredByPerson.id = {asker}", fields="id", count=500
+        )["data"]
+        assert referred == []

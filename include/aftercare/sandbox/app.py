@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict
@@ -60,6 +62,31 @@ SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {
 }
 
 
+class ReferralAsks:
+    """The referral asks the video platform and SendGrid received since the last call:
+    (touchpoint id, time), from a share's ``reference`` or a mail's ``touchpoint_id`` custom arg
+    starting ``referral_ask:``. The ATS world reads them as it lives each day."""
+
+    def __init__(self, providers: dict[str, Any]) -> None:
+        self.providers = providers
+        self.seen = {"video": 0, "sendgrid": 0}
+
+    def __call__(self) -> list[tuple[str, int]]:
+        found = []
+        for name in self.seen:
+            received = self.providers[name].received
+            for item in received[self.seen[name] :]:
+                if name == "video":
+                    touchpoint, at = item["reference"], item["created_at"]
+                else:
+                    touchpoint = (item.get("custom_args") or {}).get("touchpoint_id", "")
+                    at = item["received_at"]
+                if touchpoint.startswith("referral_ask:"):
+                    found.append((touchpoint, round(datetime.fromisoformat(at).timestamp() * 1000)))
+            self.seen[name] = len(received)
+        return sorted(found, key=lambda ask: ask[1])
+
+
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     """A fresh sandbox whose data derive from its settings alone; apps share no state."""
     settings = settings or SandboxSettings()
@@ -68,6 +95,8 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.state.providers = {}
     for mount in SERVICES.values():
         mount(app, settings)
+    plays = app.state.ats.world.plays
+    plays.settings, plays.asks = settings.engagement, ReferralAsks(app.state.providers)
 
     @app.get("/health", tags=["sandbox"])
     def health(request: Request) -> dict[str, object]:
