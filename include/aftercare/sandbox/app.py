@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict
@@ -12,6 +14,7 @@ from aftercare.sandbox import reviews, sendgrid, smtp, twilio, video
 from aftercare.sandbox.ats import AtsSandboxSettings
 from aftercare.sandbox.ats import install as install_ats
 from aftercare.sandbox.clock import install as install_clock
+from aftercare.sandbox.engagement import EngagementSettings
 from aftercare.sandbox.reviews import TrustpilotSettings
 from aftercare.sandbox.sendgrid import SendGridSettings
 from aftercare.sandbox.smtp import SmtpSettings
@@ -32,6 +35,7 @@ class SandboxSettings(BaseModel):
     video: VideoSettings = VideoSettings()
     trustpilot: TrustpilotSettings = TrustpilotSettings()
     smtp: SmtpSettings = SmtpSettings()
+    engagement: EngagementSettings = EngagementSettings()
 
 
 def _mount_ats(app: FastAPI, settings: SandboxSettings) -> None:
@@ -42,12 +46,45 @@ def _mount_ats(app: FastAPI, settings: SandboxSettings) -> None:
 #: The services of the sandbox and how each mounts itself (with its own state) on an app.
 SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {
     "ats": _mount_ats,
-    "twilio": lambda app, settings: twilio.install(app, settings.twilio, settings.seed),
-    "sendgrid": lambda app, settings: sendgrid.install(app, settings.sendgrid, settings.seed),
-    "video": lambda app, settings: video.install(app, settings.video, settings.seed),
-    "trustpilot": lambda app, settings: reviews.install(app, settings.trustpilot, settings.seed),
+    "twilio": lambda app, settings: twilio.install(
+        app, settings.twilio, settings.seed, settings.engagement
+    ),
+    "sendgrid": lambda app, settings: sendgrid.install(
+        app, settings.sendgrid, settings.seed, settings.engagement
+    ),
+    "video": lambda app, settings: video.install(
+        app, settings.video, settings.seed, settings.engagement
+    ),
+    "trustpilot": lambda app, settings: reviews.install(
+        app, settings.trustpilot, settings.seed, settings.engagement
+    ),
     "smtp": lambda app, settings: smtp.install(app, settings.smtp),
 }
+
+
+class ReferralAsks:
+    """The referral asks the video platform and SendGrid received since the last call:
+    (touchpoint id, time), from a share's ``reference`` or a mail's ``touchpoint_id`` custom arg
+    starting ``referral_ask:``. The ATS world reads them as it lives each day."""
+
+    def __init__(self, providers: dict[str, Any]) -> None:
+        self.providers = providers
+        self.seen = {"video": 0, "sendgrid": 0}
+
+    def __call__(self) -> list[tuple[str, int]]:
+        found = []
+        for name in self.seen:
+            received = self.providers[name].received
+            for item in received[self.seen[name] :]:
+                if name == "video":
+                    touchpoint, at = item["reference"], item["created_at"]
+                else:
+                    touchpoint = (item.get("custom_args") or {}).get("touchpoint_id", "")
+                    at = item["received_at"]
+                if touchpoint.startswith("referral_ask:"):
+                    found.append((touchpoint, round(datetime.fromisoformat(at).timestamp() * 1000)))
+            self.seen[name] = len(received)
+        return sorted(found, key=lambda ask: ask[1])
 
 
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
@@ -58,6 +95,8 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.state.providers = {}
     for mount in SERVICES.values():
         mount(app, settings)
+    plays = app.state.ats.world.plays
+    plays.settings, plays.asks = settings.engagement, ReferralAsks(app.state.providers)
 
     @app.get("/health", tags=["sandbox"])
     def health(request: Request) -> dict[str, object]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import re
 import secrets
 import time
-from typing import Literal
-from urllib.parse import parse_qsl
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode
 
 import numpy as np
 from fastapi import APIRouter, FastAPI, Request
@@ -17,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from aftercare.sandbox.clock import iso
+from aftercare.sandbox.engagement import DAY_MS, EngagementSettings, draw, hex_id, later
 from aftercare.sandbox.faults import Provider, ProviderFaults, admin_router, provider_route
 
 PREFIX = "/trustpilot"
@@ -29,6 +32,25 @@ INVALID_TOKEN = {
         "detail": {"errorcode": "oauth.v2.InvalidAccessToken"},
     }
 }
+
+
+#: Stars of reviews: mostly 4 and 5 (cumulative shares of 1, 2, 3, 4 stars; the rest are 5).
+STARS = ((0.04, 1), (0.08, 2), (0.18, 3), (0.45, 4))
+REVIEW_WORDS = {
+    1: (("Disappointing", "Nobody followed up after I started."),),
+    2: (("Could be better", "The placement was fine but communication was slow."),),
+    3: (("OK experience", "Got the job, some ups and downs along the way."),),
+    4: (
+        ("Good agency", "Helpful recruiter who kept in touch after I started."),
+        ("Very helpful", "Found me a role quickly and checked in after the first weeks."),
+    ),
+    5: (
+        ("Brilliant support", "They found me a great job and still check in on me."),
+        ("Highly recommend", "Friendly, quick and they really care after the placement."),
+        ("Excellent", "Best agency I have worked with, great aftercare."),
+    ),
+}
+MAX_PER_PAGE = 100
 
 
 class TrustpilotSettings(BaseModel):
@@ -55,6 +77,38 @@ class TrustpilotService(Provider):
         self.settings = settings
         self._ids = np.random.default_rng([seed, 42])
         self.tokens: dict[str, float] = {}
+        self.seed = seed
+        self.engagement = EngagementSettings()
+        #: Every review, including those to come, in (createdAt, id) order, and their keys.
+        self.reviews: list[dict[str, Any]] = []
+        self._keys: list[tuple[str, str]] = []
+
+    def play(self, link: dict[str, Any], created_ms: int) -> None:
+        """Decide whether an invitation link turns into a review, 1-10 days later."""
+        seed, link_id = self.seed, link["id"]
+        if draw(seed, "review", link_id) >= self.engagement.review_share:
+            return
+        roll = draw(seed, "review-stars", link_id)
+        stars = next((value for edge, value in STARS if roll < edge), 5)
+        title, text = REVIEW_WORDS[stars][
+            int(draw(seed, "review-words", link_id) * len(REVIEW_WORDS[stars]))
+        ]
+        words = str(link.get("name", "")).split()
+        display = f"{words[0]} {words[-1][0]}." if len(words) > 1 else (words or ["Customer"])[0]
+        created = later(seed, created_ms, DAY_MS, 10 * DAY_MS, "review-at", link_id)
+        review = {
+            "id": hex_id(seed, 12, "review", link_id),
+            "stars": stars,
+            "title": title,
+            "text": text,
+            "createdAt": iso(created),
+            "referenceId": link["referenceId"],
+            "consumer": {"displayName": display},
+        }
+        key = (review["createdAt"], review["id"])
+        position = bisect.bisect(self._keys, key)
+        self._keys.insert(position, key)
+        self.reviews.insert(position, review)
 
 
 router = APIRouter(route_class=provider_route("trustpilot", PREFIX), tags=["trustpilot"])
@@ -134,14 +188,57 @@ async def invitation_link(business_unit_id: str, request: Request) -> Response:
     link = {"id": link_id, "url": f"https://www.trustpilot.com/evaluate-link/{link_id}"}
     now = request.app.state.clock.now()
     service.record({**body, "businessUnitId": business_unit_id, **link, "received_at": iso(now)})
+    service.play({**body, **link}, now)
     return JSONResponse(link)
+
+
+@router.get("/v1/private/business-units/{business_unit_id}/reviews")
+async def reviews(business_unit_id: str, request: Request) -> Response:
+    """The business unit's reviews whose time has come, oldest first, from ``startDateTime``,
+    ``perPage`` (1-100, default 20) on page ``page`` (from 1), with a ``next-page`` link."""
+    service = _service(request)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or service.tokens.get(token, 0) < time.time():
+        return JSONResponse(INVALID_TOKEN, 401)
+    if business_unit_id != service.settings.business_unit_id:
+        return JSONResponse({"message": "Business unit not found"}, 404)
+    params = request.query_params
+    try:
+        per_page, page = int(params.get("perPage", 20)), int(params.get("page", 1))
+        start = params.get("startDateTime")
+        since = datetime.fromisoformat(start) if start else None
+        if since is not None and since.tzinfo is None:
+            raise ValueError("startDateTime needs a time zone")
+    except ValueError:
+        return JSONResponse({"message": "Invalid perPage, page or startDateTime"}, 400)
+    if not 1 <= per_page <= MAX_PER_PAGE or page < 1:
+        return JSONResponse({"message": "perPage must be 1 to 100, page at least 1"}, 400)
+    now = iso(request.app.state.clock.now())
+    low = iso(round(since.timestamp() * 1000)) if since else ""
+    first = bisect.bisect_left(service._keys, (low, ""))
+    visible = [review for review in service.reviews[first:] if review["createdAt"] <= now]
+    rows = visible[(page - 1) * per_page : page * per_page]
+    links = []
+    if page * per_page < len(visible):
+        query = [("perPage", per_page), ("page", page + 1)] + (
+            [("startDateTime", start)] * bool(start)
+        )
+        href = f"{str(request.base_url).rstrip('/')}{request.url.path}?{urlencode(query)}"
+        links.append({"rel": "next-page", "href": href, "method": "GET"})
+    return JSONResponse({"reviews": rows, "links": links})
 
 
 admin = admin_router("trustpilot")
 
 
-def install(app: FastAPI, settings: TrustpilotSettings, seed: int) -> None:
+def install(
+    app: FastAPI,
+    settings: TrustpilotSettings,
+    seed: int,
+    engagement: EngagementSettings | None = None,
+) -> None:
     """Mount a fresh sandbox Trustpilot business on ``app``."""
     app.state.providers["trustpilot"] = TrustpilotService(settings, seed)
+    app.state.providers["trustpilot"].engagement = engagement or EngagementSettings()
     app.include_router(router, prefix=PREFIX)
     app.include_router(admin, prefix=ADMIN_PREFIX)

@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import time
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -16,6 +17,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from aftercare.sandbox.clock import iso
+from aftercare.sandbox.engagement import (
+    DAY_MS,
+    HOUR_MS,
+    MINUTE_MS,
+    EngagementSettings,
+    draw,
+    later,
+)
 from aftercare.sandbox.faults import Provider, ProviderFaults, admin_router, provider_route
 
 PREFIX = "/sendgrid"
@@ -25,6 +34,21 @@ MAX_RECIPIENTS = 1000
 MAX_CUSTOM_ARGS_BYTES = 10_000
 HELP = {"url": "https://www.twilio.com/docs/sendgrid/api-reference/mail-send/errors"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LINK = re.compile(r"https?://[^\s\"'<>]+")
+BOUNCE_REASONS = {
+    "hard": "550 5.1.1 The email account that you tried to reach does not exist.",
+    "soft": "452 4.2.2 The email account that you tried to reach is over quota.",
+}
+USER_AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"
+#: Fixed values of the message detail's fields the sandbox has no use for (the spec wants them).
+DETAIL_CONSTANTS = {
+    "api_key_id": "sandboxkey42",
+    "asm_group_id": 1,
+    "teammate": "",
+    "originating_ip": "192.0.2.10",
+    "outbound_ip": "198.51.100.25",
+    "outbound_ip_type": "shared",
+}
 
 
 class SendGridSettings(BaseModel):
@@ -60,9 +84,13 @@ def _fault(kind: Literal["429", "500"]) -> Response:
 class SendGridService(Provider):
     """Accepted mail, one activity row per recipient, and the rate-limit window."""
 
-    def __init__(self, settings: SendGridSettings, seed: int) -> None:
+    def __init__(
+        self, settings: SendGridSettings, seed: int, engagement: EngagementSettings | None = None
+    ) -> None:
         super().__init__("sendgrid", settings.faults, seed, 21, _fault)
-        self.settings = settings
+        self.settings, self.seed = settings, seed
+        self.engagement = engagement or EngagementSettings()
+        self.by_msg_id: dict[str, dict[str, Any]] = {}
         self._ids = np.random.default_rng([seed, 22])
         self.activity: list[dict[str, Any]] = []
         self._window, self._used = 0, 0
@@ -83,6 +111,72 @@ class SendGridService(Provider):
             "X-RateLimit-Reset": str(now + 1),
         }
         return headers, self._used > limit
+
+    def play(self, row: dict[str, Any], links: list[str], undeliverable: bool) -> None:
+        """Decide a recipient's events (kept on the row as ``_events``: time, event), in time
+        order: processed, then delivered or bounced 1-5 minutes later, then opens, a click,
+        an unsubscribe, a spam report, hours to days later."""
+        seed, msg_id, rates = self.seed, row["msg_id"], self.engagement
+        sent = row["_sent_ms"]
+        events: list[tuple[int, dict[str, Any]]] = [(sent, {"event_name": "processed"})]
+        done = later(seed, sent, MINUTE_MS, 5 * MINUTE_MS, "email-done", msg_id)
+        if undeliverable or draw(seed, "email-bounce", msg_id) < rates.email_bounce_share:
+            hard = undeliverable or draw(seed, "email-hard", msg_id) < rates.email_hard_bounce_share
+            kind = "hard" if hard else "soft"
+            bounce = {"event_name": "bounced", "bounce_type": kind, "reason": BOUNCE_REASONS[kind]}
+            row["_events"] = [*events, (done, bounce)]
+            return
+        events.append((done, {"event_name": "delivered"}))
+        if draw(seed, "email-open", msg_id) < rates.email_open_share:
+            opened = later(seed, done, HOUR_MS, 3 * DAY_MS, "email-open-at", msg_id)
+            events.append((opened, {"event_name": "opened"}))
+            again = opened
+            for number in range(int(draw(seed, "email-reopens", msg_id) * 3)):
+                again = later(seed, again, 10 * MINUTE_MS, DAY_MS, "email-reopen", msg_id, number)
+                events.append((again, {"event_name": "opened"}))
+            if draw(seed, "email-click", msg_id) < rates.email_click_share:
+                clicked = later(seed, opened, MINUTE_MS, 30 * MINUTE_MS, "email-click-at", msg_id)
+                url = links[0] if links else "https://www.example.com/"
+                events.append((clicked, {"event_name": "clicked", "url": url}))
+            done = opened
+        for name, share in (
+            ("unsubscribe", rates.email_unsubscribe_share),
+            ("spam_report", rates.email_spam_report_share),
+        ):
+            if draw(seed, f"email-{name}", msg_id) < share:
+                at = later(seed, done, 5 * MINUTE_MS, 2 * DAY_MS, f"email-{name}-at", msg_id)
+                events.append((at, {"event_name": name}))
+        row["_events"] = sorted(events, key=lambda event: event[0])
+
+
+def current(row: dict[str, Any], now: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A recipient's activity row and its events as they stand at ``now``."""
+    events = [(at, event) for at, event in row["_events"] if at <= now]
+    names = [event["event_name"] for _, event in events]
+    status = (
+        "not_delivered"
+        if "bounced" in names
+        else "delivered"
+        if "delivered" in names
+        else "processed"
+    )
+    shown = {key: value for key, value in row.items() if not key.startswith("_")}
+    shown.update(
+        status=status,
+        opens_count=names.count("opened"),
+        clicks_count=names.count("clicked"),
+        last_event_time=iso(events[-1][0]),
+    )
+    mx_server = "mx." + row["to_email"].rpartition("@")[2]
+    return shown, [
+        {
+            **event,
+            "processed": iso(at),
+            "http_user_agent": USER_AGENT if event["event_name"] in ("opened", "clicked") else "",
+            "mx_server": mx_server,
+        }
+        for at, event in events
+    ]
 
 
 def _service(request: Request) -> SendGridService:
@@ -221,25 +315,30 @@ async def mail_send(request: Request) -> Response:
     now = request.app.state.clock.now()
     message_id = service.new_message_id()
     sender = mail["from"]["email"]
+    links = LINK.findall(json.dumps([mail.get("content"), mail["personalizations"]]))
     for index, person in enumerate(people):
         msg_ids = []
         for number, address in enumerate(person["to"] + person["cc"] + person["bcc"]):
             msg_id = f"{message_id}.filterdrecv-{index}-{number}-0"
             msg_ids.append(msg_id)
-            delivered = address not in service.settings.undeliverable_emails
-            service.activity.append(
-                {
-                    "from_email": sender,
-                    "msg_id": msg_id,
-                    "subject": person["subject"] or "",
-                    "to_email": address,
-                    "status": "delivered" if delivered else "not_delivered",
-                    "opens_count": 0,
-                    "clicks_count": 0,
-                    "last_event_time": iso(now),
-                    "_unique_args": person["custom_args"],
-                }
-            )
+            row = {
+                "from_email": sender,
+                "msg_id": msg_id,
+                "subject": person["subject"] or "",
+                "to_email": address,
+                "status": "processed",
+                "opens_count": 0,
+                "clicks_count": 0,
+                "last_event_time": iso(now),
+                "_unique_args": person["custom_args"],
+                "_categories": mail.get("categories") or [],
+                "_template_id": mail.get("template_id") or "",
+                "_sent_ms": now,
+            }
+            undeliverable = address in service.settings.undeliverable_emails
+            service.play(row, links, undeliverable)
+            service.activity.append(row)
+            service.by_msg_id[msg_id] = row
         service.record(
             {
                 "x_message_id": message_id,
@@ -266,10 +365,32 @@ CONDITION = re.compile(
 )
 
 
+BETWEEN = re.compile(
+    r"""last_event_time\s+BETWEEN\s+TIMESTAMP\s*(?P<q1>['"])(?P<low>[^'"]*)(?P=q1)
+        \s+AND\s+TIMESTAMP\s*(?P<q2>['"])(?P<high>[^'"]*)(?P=q2)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _instant(value: str) -> str:
+    """An ISO 8601 timestamp with an offset as the sandbox's ISO form (sorts as time does)."""
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"give the time zone of TIMESTAMP {value!r}, e.g. Z")
+    return iso(round(moment.timestamp() * 1000))
+
+
 def parse_query(query: str) -> list[tuple[str, str | None, str, str]]:
-    """``field = "v"`` / ``field LIKE 'v%'`` conditions joined by AND; ValueError otherwise."""
-    conditions = []
-    for part in re.split(r"\s+AND\s+", query.strip(), flags=re.IGNORECASE):
+    """``field = "v"`` / ``field LIKE 'v%'`` / ``last_event_time BETWEEN TIMESTAMP "t1" AND
+    TIMESTAMP "t2"`` conditions joined by AND; ValueError otherwise."""
+    conditions: list[tuple[str, str | None, str, str]] = []
+    for match in BETWEEN.finditer(query):
+        conditions.append(("last_event_time", None, ">=", _instant(match["low"])))
+        conditions.append(("last_event_time", None, "<=", _instant(match["high"])))
+    rest = BETWEEN.sub(" __between__ ", query).strip()
+    for part in re.split(r"\s+AND\s+", rest, flags=re.IGNORECASE) if rest else []:
+        if part.strip() == "__between__":
+            continue
         match = CONDITION.fullmatch(part)
         if match is None:
             raise ValueError(f"invalid query near: {part[:60]}")
@@ -285,6 +406,10 @@ def _holds(row: dict[str, Any], condition: tuple[str, str | None, str, str]) -> 
         return False
     if op == "=":
         return actual == value
+    if op == ">=":
+        return actual >= value
+    if op == "<=":
+        return actual <= value
     pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value)
     return re.fullmatch(pattern, actual, re.DOTALL) is not None
 
@@ -304,20 +429,50 @@ async def messages(request: Request) -> Response:
         response = JSONResponse({"errors": [{"field": "query", "message": str(exc)}]}, 400)
         response.headers.update(headers)
         return response
-    found = []
+    found, now = [], request.app.state.clock.now()
     for row in reversed(service.activity):
-        if all(_holds(row, condition) for condition in conditions):
-            found.append({key: value for key, value in row.items() if not key.startswith("_")})
+        shown, _ = current(row, now)
+        if all(_holds({**row, **shown}, condition) for condition in conditions):
+            found.append(shown)
             if len(found) == limit:
                 break
     return JSONResponse({"messages": found}, headers=headers)
 
 
+@router.get("/v3/messages/{msg_id}")
+async def message(msg_id: str, request: Request) -> Response:
+    """One recipient's message with its custom args (``unique_args``), categories and the
+    events whose time has come, oldest first."""
+    service, headers, refusal = _guard(request)
+    if refusal is not None:
+        return refusal
+    row = service.by_msg_id.get(msg_id)
+    if row is None:
+        return JSONResponse(
+            {"errors": [{"field": "msg_id", "message": "message not found"}]}, 404, headers=headers
+        )
+    shown, events = current(row, request.app.state.clock.now())
+    detail = {
+        **shown,
+        "template_id": row["_template_id"],
+        "categories": row["_categories"],
+        "unique_args": row["_unique_args"],
+        **DETAIL_CONSTANTS,
+        "events": events,
+    }
+    return JSONResponse(detail, headers=headers)
+
+
 admin = admin_router("sendgrid")
 
 
-def install(app: FastAPI, settings: SendGridSettings, seed: int) -> None:
+def install(
+    app: FastAPI,
+    settings: SendGridSettings,
+    seed: int,
+    engagement: EngagementSettings | None = None,
+) -> None:
     """Mount a fresh sandbox SendGrid account on ``app``."""
-    app.state.providers["sendgrid"] = SendGridService(settings, seed)
+    app.state.providers["sendgrid"] = SendGridService(settings, seed, engagement)
     app.include_router(router, prefix=PREFIX)
     app.include_router(admin, prefix=ADMIN_PREFIX)

@@ -18,6 +18,16 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from aftercare.sandbox.clock import iso, rfc2822
+from aftercare.sandbox.engagement import (
+    DAY_MS,
+    HOUR_MS,
+    MINUTE_MS,
+    EngagementSettings,
+    draw,
+    hex_id,
+    later,
+    pick,
+)
 from aftercare.sandbox.faults import Provider, ProviderFaults, admin_router, provider_route
 from aftercare.sandbox.faults import unit_draw as _unit_draw
 
@@ -31,6 +41,24 @@ GSM_BASIC = set(
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM_EXTENDED = set("^{}\\[~]|€\f")
+#: Delivery-time error codes of undelivered messages, and their messages.
+UNDELIVERED = {
+    30003: "Unreachable destination handset",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30007: "Message filtered",
+}
+POSITIVE_REPLIES = (
+    "All good thanks, loving it",
+    "Going really well, thank you!",
+    "Great so far, thanks for checking in",
+    "Really happy here, cheers",
+)
+NEGATIVE_REPLIES = (
+    "Not great to be honest, struggling",
+    "Not going well, struggling a bit",
+    "Finding it hard to be honest, can we talk?",
+)
 
 
 class TwilioSettings(BaseModel):
@@ -88,20 +116,123 @@ def e164(number: str) -> str | None:
 class TwilioService(Provider):
     """The sandbox account's messages (newest last) and its opt-out list."""
 
-    def __init__(self, settings: TwilioSettings, seed: int) -> None:
+    def __init__(
+        self, settings: TwilioSettings, seed: int, engagement: EngagementSettings | None = None
+    ) -> None:
         super().__init__("twilio", settings.faults, seed, 11, _fault)
         self.settings, self.seed = settings, seed
+        self.engagement = engagement or EngagementSettings()
         self.opted_out: set[str] = set(settings.opted_out_numbers)
         self._sids = np.random.default_rng([seed, 12])
         self.messages: dict[str, dict[str, Any]] = {}
+        #: Inbound replies by sid, including those whose time has not come yet.
+        self.inbound: dict[str, dict[str, Any]] = {}
+        #: STOP and START replies per candidate number: (time, keyword), in time order.
+        self.keywords: dict[str, list[tuple[int, str]]] = {}
+        self._seq = 0
 
     def new_sid(self) -> str:
         return "SM" + self._sids.bytes(16).hex()
 
-    def is_opted_out(self, number: str) -> bool:
-        """Opted out by settings or the admin endpoint, or one of the seeded share."""
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def is_opted_out(self, number: str, now: int | None = None) -> bool:
+        """Opted out by settings or the admin endpoint, one of the seeded share, or by a STOP
+        reply (not lifted by a later START) whose time has passed by ``now`` (None: ever)."""
         share = self.settings.opted_out_share
-        return number in self.opted_out or _unit_draw(self.seed, "sms-opt-out", number) < share
+        if number in self.opted_out or _unit_draw(self.seed, "sms-opt-out", number) < share:
+            return True
+        said = [k for at, k in self.keywords.get(number, ()) if now is None or at <= now]
+        return bool(said) and said[-1] == "STOP"
+
+    def play(self, message: dict[str, Any]) -> None:
+        """Decide what happens to an outbound message: its delivery (kept on the message) and
+        the candidate's replies (kept in ``inbound`` until their time)."""
+        seed, sid, rates = self.seed, message["sid"], self.engagement
+        done = later(seed, message["_sent_ms"], MINUTE_MS, 5 * MINUTE_MS, "sms-done", sid)
+        message["_done_ms"] = done
+        if draw(seed, "sms-undelivered", sid) < rates.sms_undelivered_share:
+            code = list(UNDELIVERED)[int(draw(seed, "sms-error", sid) * len(UNDELIVERED))]
+            message["_final"] = {"status": "undelivered", "error_code": code}
+            return
+        message["_final"] = {"status": "delivered", "error_code": None}
+        if draw(seed, "sms-reply", sid) >= rates.sms_reply_share:
+            return
+        reply_at = later(seed, done, HOUR_MS, 48 * HOUR_MS, "sms-reply-at", sid)
+        question = "available" in message["body"].lower()
+        if draw(seed, "sms-stop", sid) < rates.sms_stop_share:
+            text = "STOP"
+        elif question:
+            text = "YES" if draw(seed, "sms-yes", sid) < rates.sms_yes_share else "NO"
+        elif draw(seed, "sms-negative", sid) < rates.sms_negative_share:
+            text = pick(seed, NEGATIVE_REPLIES, "sms-negative-text", sid)
+        else:
+            text = pick(seed, POSITIVE_REPLIES, "sms-positive-text", sid)
+        self._reply(message, text, reply_at, "reply")
+        if text == "STOP" and draw(seed, "sms-start", sid) < rates.sms_start_share:
+            start_at = later(seed, reply_at, DAY_MS, 30 * DAY_MS, "sms-start-at", sid)
+            self._reply(message, "START", start_at, "start")
+
+    def _reply(self, message: dict[str, Any], text: str, at: int, kind: str) -> None:
+        sid = "SM" + hex_id(self.seed, 16, "sms-inbound", kind, message["sid"])
+        uri = _message_uri(message["account_sid"], sid)
+        self.inbound[sid] = {
+            "account_sid": message["account_sid"],
+            "api_version": "2010-04-01",
+            "body": text,
+            "date_created": rfc2822(at),
+            "date_sent": rfc2822(at),
+            "date_updated": rfc2822(at),
+            "direction": "inbound",
+            "error_code": None,
+            "error_message": None,
+            "from": message["to"],
+            "messaging_service_sid": message["messaging_service_sid"],
+            "num_media": "0",
+            "num_segments": str(segments(text)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "received",
+            "subresource_uris": {
+                "media": uri.removesuffix(".json") + "/Media.json",
+                "feedback": uri.removesuffix(".json") + "/Feedback.json",
+            },
+            "to": message["from"],
+            "uri": uri,
+            "_sent_ms": at,
+            "_seq": self.next_seq(),
+            "_in_reply_to": message["sid"],
+        }
+        if text in ("STOP", "START"):
+            self.keywords.setdefault(message["to"], []).append((at, text))
+            self.keywords[message["to"]].sort()
+
+    def visible(self, now: int) -> list[dict[str, Any]]:
+        """Every message as it stands at ``now`` (outbound, and replies whose time has come),
+        newest first."""
+        found = [current(message, now) for message in self.messages.values()]
+        found += [reply for reply in self.inbound.values() if reply["_sent_ms"] <= now]
+        found.sort(key=lambda message: (message["_sent_ms"], message["_seq"]), reverse=True)
+        return found
+
+
+def current(message: dict[str, Any], now: int) -> dict[str, Any]:
+    """An outbound message as it stands at ``now``: ``sent`` until its delivery time, then
+    ``delivered`` or ``undelivered`` (with ``error_code``), ``date_updated`` the last change."""
+    if "_done_ms" not in message or now < message["_done_ms"]:
+        return message
+    final = message["_final"]
+    code = final["error_code"]
+    return {
+        **message,
+        "status": final["status"],
+        "error_code": code,
+        "error_message": UNDELIVERED.get(code) if code else None,
+        "date_updated": rfc2822(message["_done_ms"]),
+    }
 
 
 def _service(request: Request) -> TwilioService:
@@ -165,9 +296,9 @@ async def create_message(account_sid: str, request: Request) -> Response:
         return twilio_error(21617, "The concatenated message body exceeds 1600 characters.", 400)
     if e164(to) is None or to in settings.invalid_numbers:
         return twilio_error(21211, f"The 'To' number {to} is not a valid phone number.", 400)
-    if service.is_opted_out(to):
-        return twilio_error(21610, "Attempt to send to unsubscribed recipient", 400)
     now = request.app.state.clock.now()
+    if service.is_opted_out(to, now):
+        return twilio_error(21610, "Attempt to send to unsubscribed recipient", 400)
     sid = service.new_sid()
     uri = _message_uri(account_sid, sid)
     message = {
@@ -203,7 +334,8 @@ async def create_message(account_sid: str, request: Request) -> Response:
         "status": "sent",
         "date_sent": rfc2822(now),
     }
-    service.messages[sid] = {**sent, "_sent_ms": now}
+    service.messages[sid] = {**sent, "_sent_ms": now, "_seq": service.next_seq()}
+    service.play(service.messages[sid])
     service.record({**sent, "received_at": iso(now)})
     return JSONResponse(message, 201)
 
@@ -214,10 +346,14 @@ async def fetch_message(account_sid: str, sid: str, request: Request) -> Respons
     checked = _checked(request, account_sid)
     if isinstance(checked, JSONResponse):
         return checked
+    now = request.app.state.clock.now()
     message = checked.messages.get(sid)
-    if message is None:
+    if message is not None:
+        return JSONResponse(_public(current(message, now)))
+    reply = checked.inbound.get(sid)
+    if reply is None or reply["_sent_ms"] > now:
         return twilio_error(20404, f"The requested resource {request.url.path} was not found", 404)
-    return JSONResponse(_public(message))
+    return JSONResponse(_public(reply))
 
 
 def _public(message: dict[str, Any]) -> dict[str, Any]:
@@ -233,7 +369,8 @@ FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 
 @router.get(f"{API}/Messages.json")
 async def list_messages(account_sid: str, request: Request) -> Response:
-    """Messages newest first, filtered by To, From, DateSent (=, <=, >=), paged."""
+    """Messages newest first (outbound, and inbound replies whose time has come), filtered by
+    To, From, DateSent (=, <=, >=), paged."""
     checked = _checked(request, account_sid)
     if isinstance(checked, JSONResponse):
         return checked
@@ -247,11 +384,8 @@ async def list_messages(account_sid: str, request: Request) -> Response:
     if not 1 <= page_size <= MAX_PAGE_SIZE or page < 0:
         return twilio_error(20001, f"PageSize must be 1 to {MAX_PAGE_SIZE}, Page at least 0", 400)
     token = params.get("PageToken", "")
-    found = [
-        message
-        for message in reversed(checked.messages.values())
-        if _matches(message, params, days)
-    ]
+    now = request.app.state.clock.now()
+    found = [message for message in checked.visible(now) if _matches(message, params, days)]
     if token[:2] == "PA":  # the page after the message named
         position = next((i for i, m in enumerate(found) if m["sid"] == token[2:]), None)
         start = (position + 1) if position is not None else len(found)
@@ -318,8 +452,22 @@ async def add_opt_outs(request: Request, opt_outs: Annotated[OptOuts, Body()]) -
     return {"opted_out": sorted(service.opted_out)}
 
 
-def install(app: FastAPI, settings: TwilioSettings, seed: int) -> None:
+@admin.get("/replies")
+async def replies(request: Request) -> dict[str, Any]:
+    """The candidates' replies whose time has come, oldest first, each with ``in_reply_to``
+    (the sid of our message)."""
+    service, now = _service(request), request.app.state.clock.now()
+    shown = sorted(
+        (reply for reply in service.inbound.values() if reply["_sent_ms"] <= now),
+        key=lambda reply: (reply["_sent_ms"], reply["_seq"]),
+    )
+    return {"data": [{**_public(reply), "in_reply_to": reply["_in_reply_to"]} for reply in shown]}
+
+
+def install(
+    app: FastAPI, settings: TwilioSettings, seed: int, engagement: EngagementSettings | None = None
+) -> None:
     """Mount a fresh sandbox Twilio account on ``app``."""
-    app.state.providers["twilio"] = TwilioService(settings, seed)
+    app.state.providers["twilio"] = TwilioService(settings, seed, engagement)
     app.include_router(router, prefix=PREFIX)
     app.include_router(admin, prefix=ADMIN_PREFIX)

@@ -297,24 +297,30 @@ async def get_entity(entity: str, ids: str, request: Request) -> JSONResponse:
     return JSONResponse({"data": data[0] if len(wanted) == 1 else data})
 
 
+#: What the pipeline may create: required fields and defaults, per entity.
+CREATABLE = {
+    "Task": (("subject", "type"), {"description": ""}),
+    "Note": (("comments", "personReference"), {}),
+}
+
+
 @rest.put("/entity/{entity}")
 async def put_entity(entity: str, request: Request) -> JSONResponse:
-    """Create a Task (the one entity the sandbox lets the pipeline create)."""
-    if entity != "Task":
-        raise QueryError(f"The sandbox creates only Task entities, not '{entity}'")
+    """Create a Task or a Note (the entities the sandbox lets the pipeline create)."""
+    if entity not in CREATABLE:
+        raise QueryError(f"The sandbox creates only Task and Note entities, not '{entity}'")
     try:
         body = await request.json()
     except ValueError:
         raise QueryError("The request body is not valid JSON") from None
-    task_id = _service(request).world.insert(
-        "Task", body, required=("subject", "type"), defaults={"description": ""}
-    )
+    required, defaults = CREATABLE[entity]
+    record_id = _service(request).world.insert(entity, body, required=required, defaults=defaults)
     return JSONResponse(
         {
-            "changedEntityType": "Task",
-            "changedEntityId": task_id,
+            "changedEntityType": entity,
+            "changedEntityId": record_id,
             "changeType": "INSERT",
-            "data": {"id": task_id},
+            "data": {"id": record_id},
         }
     )
 
@@ -366,7 +372,7 @@ async def delete_placement(record_id: int, request: Request) -> dict[str, Any]:
 
 @admin.get("/truth/{entity}")
 async def truth(
-    entity: Literal["Placement", "Candidate", "Task"],
+    entity: Literal["Placement", "Candidate", "Task", "Note"],
     request: Request,
     start: Annotated[int, Query(ge=0)] = 0,
     count: Annotated[int, Query(ge=0)] = 1000,

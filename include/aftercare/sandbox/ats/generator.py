@@ -745,4 +745,5 @@ def generate(placements: int, clock_start: date, dirty_share: float, seed: int) 
         "Candidate": Table("Candidate", candidates),
         "Placement": Table("Placement", table),
         "Task": Table("Task", _empty("Task", 0)),
+        "Note": Table("Note", _empty("Note", 0)),
     }

@@ -109,6 +109,16 @@ SCHEMAS: dict[str, Schema] = {
         "dateEnd": _DATE,
         "priority": _INT,
         "isCompleted": _BOOL,
+        "dateCompleted": _DATE,
+        "dateAdded": _AUDIT,
+        "dateLastModified": _AUDIT,
+    },
+    "Note": {
+        "id": _ID,
+        "comments": _STR,
+        "action": _STR,
+        "personReference": ToOne("Candidate", _ID_ONLY, _ID_ONLY),
+        "commentingPerson": ToOne("CorporateUser", _ID_ONLY, _ID_ONLY),
         "dateAdded": _AUDIT,
         "dateLastModified": _AUDIT,
     },
@@ -123,7 +133,7 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 #: The entities the REST API serves (query, search, entity).
-SERVED = ("Placement", "Candidate", "Task")
+SERVED = ("Placement", "Candidate", "Task", "Note")
 
 
 def column_kinds(schema: Schema) -> dict[str, Kind]:

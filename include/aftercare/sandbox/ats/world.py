@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from aftercare.sandbox.ats import generator as gen
+from aftercare.sandbox.ats.engagement import Plays
 from aftercare.sandbox.ats.generator import DAY_MS
 from aftercare.sandbox.ats.query import all_fields, render
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
@@ -84,11 +85,14 @@ class World:
             settings.placements, settings.clock_start, settings.dirty_share, seed
         )
         self.start = self.now = gen.epoch_ms(settings.clock_start)
-        audited = [self.tables[name] for name in ("Placement", "Candidate", "Task")]
+        audited = [self.tables[name] for name in ("Placement", "Candidate", "Task", "Note")]
         self.last_stamp = max(
             (int(table.columns["dateLastModified"].max()) for table in audited if len(table)),
             default=self.now - 1,
         )
+        #: What candidates and recruiters do in answer to our touchpoints (its settings and
+        #: the source of referral asks are set by the sandbox app).
+        self.plays = Plays(self)
 
     # ------------------------------------------------------------------------------------------
     # records
@@ -208,6 +212,7 @@ class World:
         for _ in range(days):
             day = (self.now - self.start) // DAY_MS
             changes.update(_Day(self, np.random.default_rng([self.seed, 2, day])).live())
+            changes.update(self.plays.live_day())
             self.now += DAY_MS
         return changes
 
