@@ -10,7 +10,7 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 
 from aftercare.config import load_config
-from aftercare.dagkit import default_args, warehouse_task
+from aftercare.dagkit import LEDGER, default_args, warehouse_task
 
 CONFIG = load_config()
 AGENCY_TZ = CONFIG.agency.time_zone
@@ -75,7 +75,7 @@ def aftercare_dispatch() -> None:
         return dispatch.record_outcomes()
 
     # whatever the send tasks did: what they journaled must reach the ledger
-    sends >> record_outcomes.override(trigger_rule=TriggerRule.ALL_DONE)()
+    sends >> record_outcomes.override(trigger_rule=TriggerRule.ALL_DONE, outlets=[LEDGER])()
 
 
 aftercare_dispatch()

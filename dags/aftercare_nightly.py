@@ -10,7 +10,7 @@ from airflow.sdk import CronTriggerTimetable, Param, TaskGroup, TriggerRule, cha
 from airflow.sdk.exceptions import AirflowSkipException
 
 from aftercare.config import load_config
-from aftercare.dagkit import default_args, warehouse_task
+from aftercare.dagkit import LEDGER, default_args, warehouse_task
 
 CONFIG = load_config()
 AGENCY_TZ = CONFIG.agency.time_zone
@@ -107,7 +107,9 @@ def aftercare_nightly() -> None:
             return nightly.plan(context)
 
         # after the weekly sweep, which is skipped on other days
-        planned = plan_touchpoints.override(trigger_rule=TriggerRule.NONE_FAILED)()
+        planned = plan_touchpoints.override(
+            trigger_rule=TriggerRule.NONE_FAILED, outlets=[LEDGER]
+        )()
 
     with TaskGroup("record", tooltip="run summary: counts per stage"):
 

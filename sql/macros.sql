@@ -191,3 +191,8 @@ exists (
     where i.touchpoint_id = {{ touchpoint_id }} and b.recorded_at is null
 )
 {%- endmacro %}
+
+{#- a json object from a list of alternating key and value expressions -#}
+{% macro json_object(pairs) -%}
+{% if dialect == 'postgresql' %}jsonb_build_object({{ pairs | join(', ') }}){% else %}json_object({{ pairs | join(', ') }}){% endif %}
+{%- endmacro %}

@@ -170,3 +170,25 @@ def test_dispatch_shape(dagbag: DagBag) -> None:
     # what the send tasks journaled reaches the ledger even when some of them failed
     assert dag.get_task("record_outcomes").trigger_rule == "all_done"
     assert dag.params["dry_run"] is False
+
+
+def test_engagement_shape(dagbag: DagBag) -> None:
+    from aftercare.dagkit import LEDGER
+
+    dag = dagbag.dags["aftercare_engagement"]
+    assert dag.max_active_runs == 1
+    # on its own schedule and whenever the ledger changes, which the plan and dispatch announce
+    assert LEDGER in dag.timetable.asset_condition.objects
+    nightly, dispatch = dagbag.dags["aftercare_nightly"], dagbag.dags["aftercare_dispatch"]
+    assert LEDGER in nightly.get_task("plan.plan_touchpoints").outlets
+    assert LEDGER in dispatch.get_task("record_outcomes").outlets
+    feeds = {f"load.load_{feed}" for feed in ("sms", "email", "video", "reviews", "ats")}
+    upstream = {task.task_id: task.upstream_task_ids for task in dag.tasks}
+    assert upstream == {
+        **dict.fromkeys(feeds, set()),
+        "follow_up": feeds,
+        "rebuild_marts": {"follow_up"},
+        "build_report": {"follow_up", "rebuild_marts"},
+    }
+    assert {task.pool for task in dag.tasks} == {WAREHOUSE_POOL}
+    assert dag.get_task("rebuild_marts").trigger_rule == "all_done"

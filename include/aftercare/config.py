@@ -317,6 +317,8 @@ class EngagementSettings(_Strict):
     referral_window_days: int = Field(ge=1)
     #: the first load reaches back this far
     first_load_days: int = Field(ge=1)
+    #: the analysts' static HTML report, rebuilt each run (relative to the project folder)
+    report_path: Path
 
 
 class Config(_Strict):

@@ -10,9 +10,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import task
+from airflow.sdk import Asset, task
 
 from aftercare.config import Config
+
+#: The ledger aftercare.touchpoints: updated by the nightly plan and by dispatch; the engagement
+#: DAG runs when it changes (besides its own schedule).
+LEDGER = Asset(name="aftercare_touchpoints", uri="aftercare://warehouse/aftercare.touchpoints")
 
 #: Every task that opens the warehouse runs in this pool (1 slot by default): DuckDB admits one
 #: writer process at a time. `aftercare.warehouse.get_engine` enforces it at run time.

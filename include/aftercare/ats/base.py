@@ -94,6 +94,19 @@ class Ats(Protocol):
         """Tasks whose description contains ``text`` (e.g. our touchpoint id)."""
         ...
 
+    def completed_tasks(self, modified_after_ms: int) -> Iterator[Page]:
+        """Tasks completed (and so changed) after the instant, page by page."""
+        ...
+
+    def create_note(self, candidate_id: int, comments: str, action: str) -> int:
+        """Add a note to a candidate's record; returns its id. Like `create_task`, not retried
+        on server errors: look it up (`find_notes`) first."""
+        ...
+
+    def find_notes(self, text: str) -> list[dict[str, Any]]:
+        """Notes whose comments contain ``text``."""
+        ...
+
     def referred_candidates(self, added_after_ms: int) -> Iterator[Page]:
         """Candidates added after the instant who were referred by another person."""
         ...

@@ -55,7 +55,8 @@ FIELDS: dict[str, str] = {
         "dateAdded,dateLastModified"
     ),
     "Task": "id,subject,type,description,candidate(id),placement(id),owner(id),dateBegin,"
-    "isCompleted,dateAdded,dateLastModified",
+    "isCompleted,dateCompleted,dateAdded,dateLastModified",
+    "Note": "id,comments,action,personReference(id),dateAdded",
 }
 
 
@@ -462,30 +463,52 @@ class BullhornAts:
         return int(response.json()["changedEntityId"])
 
     def find_tasks(self, text: str) -> list[dict[str, Any]]:
-        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-        params = {
-            "query": f'description:"{escaped}"',
-            "fields": FIELDS["Task"],
-            "count": self._settings.page_size,
-        }
-        body = self._rest_json("search/Task", params, "Task", 1)
-        return self._records("Task", 1, body, ["id"])
+        return self._search("Task", "description", text)
+
+    def completed_tasks(self, modified_after_ms: int) -> Iterator[Page]:
+        where = f"isCompleted=true AND dateLastModified>{int(modified_after_ms)}"
+        yield from self._query_pages("Task", where, "dateLastModified,id")
+
+    def create_note(self, candidate_id: int, comments: str, action: str) -> int:
+        body = {"comments": comments, "action": action, "personReference": {"id": candidate_id}}
+        # a 5xx may have created the note: the caller looks it up before trying again
+        response = self._rest("PUT", "entity/Note", json=body, retry_server_errors=False)
+        return int(response.json()["changedEntityId"])
+
+    def find_notes(self, text: str) -> list[dict[str, Any]]:
+        return self._search("Note", "comments", text)
 
     def referred_candidates(self, added_after_ms: int) -> Iterator[Page]:
+        where = f"referredByPerson.id IS NOT NULL AND dateAdded>{int(added_after_ms)}"
+        yield from self._query_pages("Candidate", where, "dateAdded,id")
+
+    def _search(self, entity: str, field: str, text: str) -> list[dict[str, Any]]:
+        """Records whose ``field`` holds the phrase ``text`` (one page: a look-up)."""
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        params = {
+            "query": f'{field}:"{escaped}"',
+            "fields": FIELDS[entity],
+            "count": self._settings.page_size,
+        }
+        body = self._rest_json(f"search/{entity}", params, entity, 1)
+        return self._records(entity, 1, body, ["id"])
+
+    def _query_pages(self, entity: str, where: str, order_by: str) -> Iterator[Page]:
+        """Every record matching a JPQL ``where``, page by page."""
         start, number = 0, 1
         size = self._settings.page_size
         while True:
             params = {
-                "where": f"referredByPerson.id IS NOT NULL AND dateAdded>{int(added_after_ms)}",
-                "fields": FIELDS["Candidate"],
-                "orderBy": "dateAdded,id",
+                "where": where,
+                "fields": FIELDS[entity],
+                "orderBy": order_by,
                 "start": start,
                 "count": size,
             }
-            body, text = self._rest_page("query/Candidate", params, "Candidate", number)
-            records = self._records("Candidate", number, body, _REQUIRED["Candidate"])
+            body, text = self._rest_page(f"query/{entity}", params, entity, number)
+            records = self._records(entity, number, body, _REQUIRED[entity])
             if records:
-                yield Page("Candidate", number, records, text)
+                yield Page(entity, number, records, text)
             if len(records) < size:
                 return
             start, number = start + size, number + 1

@@ -1,0 +1,100 @@
+"""The engagement stage: what happened after each send, loaded back from the providers into
+``engagement.delivery_events`` and ``engagement.responses`` (`loads`), the follow-ups it asks
+for made in the ATS (`followups`), and the marts rebuilt for analysts.
+
+The bodies of ``aftercare_engagement``'s tasks (runbook: dags/aftercare_engagement.md). Imported
+by the DAG file at parse time: heavy modules are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from aftercare.config import load_config
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    from aftercare import warehouse
+
+    engine = warehouse.get_engine()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _load(feed: Callable[..., Any], provider: Callable[[Any], Any]) -> dict[str, int]:
+    """Run one feed's load against its provider (opened from the connections), at the clock's
+    present."""
+    from aftercare.dispatch.channels import Providers
+    from aftercare.dispatch.clock import clock
+
+    config = load_config()
+    providers = Providers(config, "email")
+    with _engine() as engine:
+        return dict(feed(engine, config, provider(providers), clock().now()))
+
+
+def load_sms() -> dict[str, int]:
+    from aftercare.engagement import loads
+
+    return _load(loads.load_sms, lambda p: p.sms)
+
+
+def load_email() -> dict[str, int]:
+    from aftercare.engagement import loads
+
+    return _load(loads.load_email, lambda p: p.email)
+
+
+def load_video() -> dict[str, int]:
+    from aftercare.engagement import loads
+
+    return _load(loads.load_video, lambda p: p.video)
+
+
+def load_reviews() -> dict[str, int]:
+    from aftercare.engagement import loads
+
+    return _load(loads.load_reviews, lambda p: p.reviews)
+
+
+def load_ats() -> dict[str, int]:
+    from aftercare.engagement import loads
+
+    return _load(loads.load_ats, lambda p: p.ats)
+
+
+def follow_up() -> dict[str, int]:
+    from aftercare.dispatch.channels import Providers
+    from aftercare.engagement.followups import follow_up as make_follow_ups
+
+    with _engine() as engine:
+        return dict(make_follow_ups(engine, Providers(load_config(), "phone").ats))
+
+
+def rebuild_marts() -> dict[str, int]:
+    from aftercare import marts
+
+    with _engine() as engine:
+        return marts.rebuild(engine)
+
+
+def build_report(counts: dict[str, Any]) -> str:
+    """The report (path from the config), with this run's counts; returns its path."""
+    from aftercare import PROJECT_ROOT, report
+
+    path = PROJECT_ROOT / load_config().engagement.report_path
+    flat = {
+        f"{stage} {key}": value
+        for stage, values in counts.items()
+        for key, value in (values or {}).items()
+    }
+    with _engine() as engine:
+        return str(report.build(engine, path, flat))

@@ -1,0 +1,261 @@
+"""The engagement stage against the sandbox playing the candidates: each provider feed lands
+as the right rows, replaying adds nothing, what the responses say about consent becomes a
+suppression, and the follow-ups are made once (DuckDB; the SQL is shared with Postgres and
+its rows are checked there by test_marts)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from aftercare import plan, warehouse
+from aftercare.bootstrap import local_connections
+from aftercare.config import load_config
+from aftercare.dispatch.channels import Providers
+from aftercare.dispatch.clock import clock
+from aftercare.engagement import followups, loads
+from aftercare.sandbox import SandboxServer, SandboxSettings
+from tests.test_dispatch import (
+    D,
+    candidate,
+    day_of_every_channel,
+    ledger,
+    placement,
+    run_dispatch,
+    set_clock,
+)
+
+#: every delivered message opened, clicked, viewed, reviewed, replied to, referred from
+CERTAIN = {
+    "sms_undelivered_share": 0.0,
+    "sms_reply_share": 1.0,
+    "sms_stop_share": 0.0,
+    "sms_negative_share": 1.0,
+    "email_bounce_share": 0.0,
+    "email_open_share": 1.0,
+    "email_click_share": 1.0,
+    "email_unsubscribe_share": 0.0,
+    "email_spam_report_share": 0.0,
+    "video_view_share": 1.0,
+    "video_repeat_view_share": 0.0,
+    "review_share": 1.0,
+    "task_completion_share": 1.0,
+    "referral_share": 1.0,
+    "referral_placed_share": 0.0,
+}
+
+
+def _serve(monkeypatch: pytest.MonkeyPatch, **engagement: float) -> Iterator[SandboxServer]:
+    settings = SandboxSettings(seed=42, engagement=engagement, twilio={"opted_out_share": 0.0})
+    with SandboxServer(settings) as server:
+        for conn_id, connection in local_connections(
+            server.url, smtp_port=server.smtp_port
+        ).items():
+            if conn_id != "aftercare_warehouse":
+                monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+        yield server
+
+
+@pytest.fixture
+def certain(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
+    yield from _serve(monkeypatch, **CERTAIN)
+
+
+@pytest.fixture
+def duck(duckdb_warehouse: Any) -> Iterator[sa.Engine]:
+    engine = warehouse.get_engine()
+    warehouse.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def load_all(engine: sa.Engine) -> Counter[str]:
+    """Every feed once, at the sandbox clock's instant, as the DAG's load tasks do."""
+    config, providers, now = load_config(), Providers(load_config(), "email"), clock().now()
+    counts: Counter[str] = Counter()
+    counts.update(loads.load_sms(engine, config, providers.sms, now))
+    counts.update(loads.load_email(engine, config, providers.email, now))
+    counts.update(loads.load_video(engine, config, providers.video, now))
+    counts.update(loads.load_reviews(engine, config, providers.reviews, now))
+    counts.update(loads.load_ats(engine, config, providers.ats, now))
+    return counts
+
+
+def rows(engine: sa.Engine, sql: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.text(sql)).all()]
+
+
+def test_each_feed_lands_as_its_rows_and_a_replay_adds_nothing(
+    duck: sa.Engine, certain: SandboxServer
+) -> None:
+    config = load_config()
+    expected = day_of_every_channel(duck, certain)
+    # a referral ask to a candidate of the ATS's own (the ATS adds the friend they refer)
+    truth = requests.get(f"{certain.url}/sandbox/ats/truth/Placement?count=2", timeout=10)
+    ats = truth.json()["data"][1]
+    candidate(duck, ats["candidate"]["id"])
+    placement(duck, ats["id"], ats["candidate"]["id"], start_date=date(2026, 8, 25))
+    ask = f"referral_ask:placement:{ats['id']}:1"
+    plan.plan(duck, config, D)
+    set_clock(certain, "2026-11-23T12:00:00Z")
+    run_dispatch(duck, config)
+    assert {v[0] for v in ledger(duck).values()} == {"sent"}
+    # the engagement DAG runs every few hours: a load the next day, then weeks later, when every
+    # outcome has happened (reviews take up to 10 days, referrals up to 20)
+    set_clock(certain, "2026-11-24T12:00:00Z")
+    counts = load_all(duck)
+    set_clock(certain, "2026-12-20T12:00:00Z")
+    counts.update(load_all(duck))
+    events = Counter(
+        (touchpoint, event)
+        for touchpoint, event in rows(
+            duck, "select touchpoint_id, event from engagement.delivery_events"
+        )
+    )
+    by_route = {k: service for k, (_, service) in expected.items()}
+    for touchpoint, service in by_route.items():
+        if service == "sendgrid":  # every email delivered, opened and clicked
+            assert {e for t, e in events if t == touchpoint} >= {"delivered", "opened", "clicked"}
+        if service == "twilio":
+            assert (touchpoint, "delivered") in events
+    videos = [k for k, (channel, _) in expected.items() if channel == "video"]
+    assert all((t, "viewed") in events for t in videos)
+    [call] = [k for k, (channel, _) in expected.items() if channel == "phone"]
+    assert (call, "completed") in events
+    responses = Counter(kind for (kind,) in rows(duck, "select kind from engagement.responses"))
+    # one review (the review request's invitation), one referral (the ATS candidate's referral
+    # ask: the synthetic placement 14 is unknown to the ATS), and a reply to each of the two
+    # texts (negative: sms_negative_share is 1)
+    assert responses == {"review": 1, "referral": 1, "reply": 2}
+    [(stars, touchpoint)] = rows(
+        duck,
+        "select cast(detail ->> 'stars' as integer), touchpoint_id from engagement.responses"
+        " where kind = 'review'",
+    )
+    assert 1 <= stars <= 5 and touchpoint == "review_request:placement:16:1"
+    [(referrer, attributed)] = rows(
+        duck, "select candidate_id, touchpoint_id from engagement.responses where kind = 'referral'"
+    )
+    assert (referrer, attributed) == (ats["candidate"]["id"], ask)
+    assert counts["reviews"] == 1
+
+    # a replay of every feed (watermarks put back) adds nothing
+    before = rows(duck, "select count(*) from engagement.delivery_events")
+    with duck.begin() as conn:
+        conn.execute(sa.text("delete from engagement.watermarks"))
+    load_all(duck)
+    assert rows(duck, "select count(*) from engagement.delivery_events") == before
+    assert (
+        sum(
+            Counter(
+                kind for (kind,) in rows(duck, "select kind from engagement.responses")
+            ).values()
+        )
+        == 4
+    )
+
+
+def test_a_negative_reply_gets_a_call_task_once_and_blocks_the_review_request(
+    duck: sa.Engine, certain: SandboxServer
+) -> None:
+    """A check-in by text answered negatively: a recruiter call task in the ATS, made once,
+    and no review request for that placement."""
+    config = load_config()
+    truth = requests.get(f"{certain.url}/sandbox/ats/truth/Placement?count=1", timeout=10)
+    [ats] = truth.json()["data"]
+    candidate(duck, ats["candidate"]["id"], email=None)  # the check-in goes by sms
+    placement(
+        duck,
+        ats["id"],
+        ats["candidate"]["id"],
+        owner_id=ats["owner"]["id"],
+        start_date=date(2026, 10, 19),
+    )
+    plan.plan(duck, config, D)
+    check_in = f"check_in:placement:{ats['id']}:1"
+    assert ledger(duck)[check_in][:3] == ("planned", None, "sms")
+    set_clock(certain, "2026-11-23T12:00:00Z")
+    run_dispatch(duck, config)
+    set_clock(certain, "2026-11-26T12:00:00Z")
+    load_all(duck)
+    [(kind, sentiment, touchpoint)] = rows(
+        duck,
+        "select kind, detail ->> 'sentiment', touchpoint_id from engagement.responses",
+    )
+    assert (kind, sentiment, touchpoint) == ("reply", "negative", check_in)
+
+    ats_client = Providers(config, "phone").ats
+    assert followups.follow_up(duck, ats_client) == {"call_tasks_made": 1}
+    assert followups.follow_up(duck, ats_client) == {}  # made once
+    tasks = requests.get(f"{certain.url}/sandbox/ats/truth/Task", timeout=10).json()["data"]
+    calls = [t for t in tasks if "aftercare response:" in t["description"]]
+    assert len(calls) == 1 and calls[0]["owner"]["id"] == ats["owner"]["id"]
+    # the placement's review request, due three weeks later, is blocked by the reply
+    plan.plan(duck, config, date(2026, 12, 14))
+    review = f"review_request:placement:{ats['id']}:1"
+    assert ledger(duck)[review][:2] == ("suppressed", "negative_reply")
+
+
+@pytest.fixture
+def stopping(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
+    yield from _serve(
+        monkeypatch,
+        **{
+            **CERTAIN,
+            "sms_stop_share": 1.0,
+            "email_bounce_share": 1.0,
+            "email_hard_bounce_share": 1.0,
+        },
+    )
+
+
+def test_stop_and_hard_bounce_suppress_the_next_plan(
+    duck: sa.Engine, stopping: SandboxServer
+) -> None:
+    config = load_config()
+    candidate(duck, 1)  # first day by sms: answered STOP
+    placement(duck, 11, 1, start_date=D)
+    candidate(duck, 2, mobile_e164=None)  # first day by email: bounces hard
+    placement(duck, 12, 2, start_date=D)
+    plan.plan(duck, config, D)
+    set_clock(stopping, "2026-11-23T12:00:00Z")
+    run_dispatch(duck, config)
+    set_clock(stopping, "2026-11-26T12:00:00Z")
+    load_all(duck)
+    assert rows(duck, "select candidate_id, channel from aftercare.suppressions order by 1") == [
+        (1, "sms"),
+        (2, "email"),
+    ]
+    assert rows(duck, "select kind, candidate_id from engagement.responses") == [("opt_out", 1)]
+    # their next milestones: by email for the first, nothing left for the second
+    placement(duck, 21, 1, start_date=date(2026, 11, 27))
+    placement(duck, 22, 2, start_date=date(2026, 11, 27))
+    plan.plan(duck, config, date(2026, 11, 27))
+    assert ledger(duck)["first_day:placement:21:1"][:3] == ("planned", None, "email")
+    assert ledger(duck)["first_day:placement:22:1"][:2] == ("suppressed", "no_eligible_channel")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("STOP", "stop"),
+        ("Stop.", "stop"),
+        ("start", "start"),
+        ("YES", "answer_yes"),
+        ("no!", "answer_no"),
+        ("Not great to be honest, struggling", "negative"),
+        ("All good thanks, loving it", "positive"),
+        ("see you at the weekend", "none"),
+        ("please stop texting me", "none"),  # not the whole reply: read for sentiment only
+    ],
+)
+def test_reading_a_reply(text: str, expected: str) -> None:
+    assert loads.reading(text, load_config().engagement.keywords) == expected
