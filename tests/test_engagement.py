@@ -259,3 +259,112 @@ def test_stop_and_hard_bounce_suppress_the_next_plan(
 )
 def test_reading_a_reply(text: str, expected: str) -> None:
     assert loads.reading(text, load_config().engagement.keywords) == expected
+
+
+def sent(engine: sa.Engine, touchpoint_id: str, candidate_id: int, at: str) -> None:
+    milestone = touchpoint_id.split(":")[0]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into aftercare.touchpoints (touchpoint_id, milestone, candidate_id,"
+                " occurrence, channel, due_date, status, sent_at)"
+                " values (:t, :m, :c, 1, 'email', cast(:at as date), 'sent',"
+                " cast(:at as timestamptz))"
+            ),
+            {"t": touchpoint_id, "m": milestone, "c": candidate_id, "at": at},
+        )
+
+
+def test_referrals_are_attributed_within_the_window_and_converted_when_placed(
+    warehouse_engine: sa.Engine,
+) -> None:
+    engine = warehouse_engine
+    warehouse.migrate(engine)
+    config = load_config()
+    assert config.engagement.referral_window_days == 60
+    for candidate_id in (1, 2, 3):
+        candidate(engine, candidate_id)
+    sent(engine, "birthday:candidate:1:2026", 1, "2026-10-01T09:00:00+00:00")
+    sent(engine, "referral_ask:placement:11:1", 1, "2026-09-20T11:00:00+00:00")
+    sent(engine, "check_in:placement:12:1", 2, "2026-07-01T10:00:00+00:00")
+    referrals = [
+        # 1 was asked 41 days before: the ask wins over the later birthday message
+        {
+            "referred_candidate_id": 901,
+            "referrer_id": 1,
+            "occurred_at": "2026-10-31T12:00:00+00:00",
+        },
+        # 2's only touchpoint is 122 days old: outside the window, unattributed
+        {
+            "referred_candidate_id": 902,
+            "referrer_id": 2,
+            "occurred_at": "2026-10-31T12:00:00+00:00",
+        },
+        # 3 was never touched: still their referral
+        {
+            "referred_candidate_id": 903,
+            "referrer_id": 3,
+            "occurred_at": "2026-10-31T12:00:00+00:00",
+        },
+    ]
+    loads._store(engine, "referrals", "c1", referrals=referrals, window_days=60)
+    loads._store(engine, "referrals", "c2", referrals=referrals, window_days=60)  # a replay
+    got = rows(
+        engine,
+        "select candidate_id, touchpoint_id, detail ->> 'converted' from engagement.responses"
+        " where kind = 'referral' order by candidate_id",
+    )
+    assert got == [
+        (1, "referral_ask:placement:11:1", "false"),
+        (2, None, "false"),
+        (3, None, "false"),
+    ]
+    # the friend 1 referred is placed: converted on the next load
+    candidate(engine, 901)
+    placement(engine, 5001, 901, start_date=date(2026, 11, 20))
+    loads._store(engine, "referrals", "c3")
+    got = rows(
+        engine,
+        "select candidate_id, detail ->> 'converted', cast(detail ->> 'placement_id' as integer)"
+        " from engagement.responses where kind = 'referral' order by candidate_id",
+    )
+    assert got == [(1, "true", 5001), (2, "false", None), (3, "false", None)]
+
+
+@pytest.fixture
+def answering(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
+    yield from _serve(monkeypatch, **{**CERTAIN, "sms_yes_share": 1.0})
+
+
+def test_a_yes_to_an_availability_check_is_an_answer_and_a_note_in_the_ats(
+    duck: sa.Engine, answering: SandboxServer
+) -> None:
+    config = load_config()
+    truth = requests.get(f"{answering.url}/sandbox/ats/truth/Placement?count=1", timeout=10)
+    [ats] = truth.json()["data"]
+    candidate(duck, ats["candidate"]["id"])
+    # a temp whose contract ends two weeks after D: asked on D whether they are available
+    placement(
+        duck,
+        ats["id"],
+        ats["candidate"]["id"],
+        owner_id=ats["owner"]["id"],
+        employment_class="temp",
+        start_date=date(2026, 9, 1),
+        end_date=date(2026, 12, 7),
+    )
+    plan.plan(duck, config, D)
+    check = f"availability_check:placement:{ats['id']}:1"
+    assert ledger(duck)[check][:3] == ("planned", None, "sms")
+    set_clock(answering, "2026-11-23T12:00:00Z")
+    run_dispatch(duck, config)
+    set_clock(answering, "2026-11-26T12:00:00Z")
+    load_all(duck)
+    assert rows(
+        duck, "select kind, detail ->> 'answer', touchpoint_id from engagement.responses"
+    ) == [("availability", "yes", check)]
+    ats_client = Providers(config, "phone").ats
+    assert followups.follow_up(duck, ats_client) == {"notes_made": 1}
+    notes = requests.get(f"{answering.url}/sandbox/ats/truth/Note", timeout=10).json()["data"]
+    assert [n["personReference"]["id"] for n in notes] == [ats["candidate"]["id"]]
+    assert "answered yes" in notes[0]["comments"]

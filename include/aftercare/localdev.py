@@ -40,6 +40,7 @@ from aftercare.sandbox.server import start_process, wait_for_http
 
 NIGHTLY = "aftercare_nightly"
 DISPATCH = "aftercare_dispatch"
+ENGAGEMENT = "aftercare_engagement"
 #: When the demo runs dispatch each day (UTC): mornings in Europe, afternoons and evenings in
 #: the Americas; what falls in a candidate's quiet hours waits for their morning.
 DISPATCH_HOURS_UTC = (9, 15, 21)
@@ -175,8 +176,12 @@ def print_summary(run_dates: list[date]) -> None:
         days[str(row["due_date"])].setdefault(row["channel"], {})[status] = row["touchpoints"]
     print("\nTouchpoints by due date, channel and what became of them (aftercare.touchpoints):\n")
     print(summary.format_table(days).replace("stage     ", "channel   ", 1))
-    docs = docs_index(load_config())
-    print(f"\nQuality: quality.quarantine, quality.validation_runs; Data Docs: file://{docs}")
+    config = load_config()
+    print(
+        f"\nQuality: quality.quarantine, quality.validation_runs;"
+        f" Data Docs: file://{docs_index(config)}"
+    )
+    print(f"Report (marts.*, engagement.*): file://{PROJECT_ROOT / config.engagement.report_path}")
 
 
 def fresh_start() -> None:
@@ -223,6 +228,14 @@ def demo(days: int, sandbox_port: int) -> None:
                 moment = datetime.combine(logical.date(), clock(hour), tzinfo=UTC)
                 set_clock(url, moment)
                 run_dag(DISPATCH, moment, log_dir, {})
+            # what the candidates did with it, late in the day
+            moment = datetime.combine(logical.date(), clock(23, 30), tzinfo=UTC)
+            set_clock(url, moment)
+            run_dag(ENGAGEMENT, moment, log_dir, {})
+        # and two weeks on: the reviews and referrals those days earned (no more sends)
+        later = datetime.combine(runs[-1].date() + timedelta(days=14), clock(12), tzinfo=UTC)
+        set_clock(url, later)
+        run_dag(ENGAGEMENT, later, log_dir, {})
     print_summary([logical.date() for logical in runs])
 
 
