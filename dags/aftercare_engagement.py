@@ -60,7 +60,8 @@ def aftercare_engagement() -> None:
             """The ATS: call tasks done, candidates referred by ours."""
             return engagement.load_ats()
 
-        for load_feed in (load_sms, load_email, load_video, load_reviews, load_ats):
+        sms = load_sms()
+        for load_feed in (load_email, load_video, load_reviews, load_ats):
             load_feed()
 
     @warehouse_task
@@ -78,13 +79,15 @@ def aftercare_engagement() -> None:
         """The static HTML report (engagement.report_path)."""
         return engagement.build_report(counts)
 
+    # the follow-ups answer text replies: they need the sms feed, not the others
     followed = follow_up()
     # a feed that failed (its provider down) leaves the others loaded: the marts still rebuild
     marts = rebuild_marts.override(trigger_rule=TriggerRule.ALL_DONE)()
     report = build_report.override(trigger_rule=TriggerRule.ALL_DONE)(
         counts={"marts": marts, "follow_up": followed}
     )
-    load >> followed >> marts >> report
+    sms >> followed
+    [load, followed] >> marts >> report
 
 
 aftercare_engagement()

@@ -186,8 +186,8 @@ def test_engagement_shape(dagbag: DagBag) -> None:
     upstream = {task.task_id: task.upstream_task_ids for task in dag.tasks}
     assert upstream == {
         **dict.fromkeys(feeds, set()),
-        "follow_up": feeds,
-        "rebuild_marts": {"follow_up"},
+        "follow_up": {"load.load_sms"},
+        "rebuild_marts": {*feeds, "follow_up"},
         "build_report": {"follow_up", "rebuild_marts"},
     }
     assert {task.pool for task in dag.tasks} == {WAREHOUSE_POOL}

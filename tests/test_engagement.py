@@ -368,3 +368,28 @@ def test_a_yes_to_an_availability_check_is_an_answer_and_a_note_in_the_ats(
     notes = requests.get(f"{answering.url}/sandbox/ats/truth/Note", timeout=10).json()["data"]
     assert [n["personReference"]["id"] for n in notes] == [ats["candidate"]["id"]]
     assert "answered yes" in notes[0]["comments"]
+
+
+@pytest.fixture
+def restarting(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
+    yield from _serve(monkeypatch, **{**CERTAIN, "sms_stop_share": 1.0, "sms_start_share": 1.0})
+
+
+def test_start_after_stop_lifts_the_sms_suppression(
+    duck: sa.Engine, restarting: SandboxServer
+) -> None:
+    config = load_config()
+    candidate(duck, 1)
+    placement(duck, 11, 1, start_date=D)
+    plan.plan(duck, config, D)
+    set_clock(restarting, "2026-11-23T12:00:00Z")
+    run_dispatch(duck, config)
+    set_clock(restarting, "2026-11-26T12:00:00Z")  # STOP came within two days
+    load_all(duck)
+    assert rows(duck, "select channel, reason from aftercare.suppressions") == [("sms", "sms_stop")]
+    set_clock(restarting, "2026-12-28T12:00:00Z")  # START within 30 days of it
+    load_all(duck)
+    assert rows(duck, "select count(*) from aftercare.suppressions") == [(0,)]
+    # and it stays lifted when the feeds run again
+    load_all(duck)
+    assert rows(duck, "select count(*) from aftercare.suppressions") == [(0,)]

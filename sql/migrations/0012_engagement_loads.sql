@@ -10,10 +10,13 @@ create table engagement.watermarks (
 );
 
 -- engagement.actions: one row per follow-up made for a response (a recruiter call task after
--- a negative reply, a note on the candidate after an availability answer), so none is made twice
+-- a negative reply, a note on the candidate after an availability answer), so none is made
+-- twice; or refused by the ATS for good (the candidate gone, say): then no id, and the reason
 create table engagement.actions (
     response_id varchar primary key,
     action varchar not null check (action in ('call_task', 'note')),
-    ats_id bigint not null,
-    done_at timestamptz not null default current_timestamp
+    ats_id bigint,
+    failed_reason varchar,
+    done_at timestamptz not null default current_timestamp,
+    check (ats_id is not null or failed_reason is not null)
 );

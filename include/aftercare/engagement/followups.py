@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from aftercare import warehouse
-from aftercare.ats.base import RecruiterTask
+from aftercare.ats.base import AtsError, RecruiterTask
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +29,19 @@ def follow_up(engine: Engine, ats: Any) -> Counter[str]:
     with warehouse.transaction(engine) as conn:
         pending = warehouse.query_file(conn, "engagement/pending_actions.sql")
     for response in pending:
-        marker = f"aftercare response: {response['response_id']}"
-        if response["action"] == "note":
-            found = ats.find_notes(marker)
-            ats_id = (
-                found[0]["id"]
-                if found
-                else ats.create_note(
-                    int(response["candidate_id"]),
-                    f"Availability check answered {response['answer']!s}.\n\n{marker}",
-                    NOTE_ACTION,
-                )
-            )
-        else:
-            found = ats.find_tasks(marker)
-            ats_id = found[0]["id"] if found else ats.create_task(_call(response, marker))
+        reason = None
+        try:
+            ats_id, found = _make(ats, response)
+        except AtsError as exc:
+            if exc.status in (401, 403):  # our credentials: every follow-up would fail
+                raise
+            if exc.status is None or exc.status >= 500:  # may have been made: looked up next run
+                log.warning("follow-up for %s: %s; next run", response["response_id"], exc)
+                counts[f"{response['action']}s_retry"] += 1
+                continue
+            # refused for good (the candidate gone from the ATS, say): recorded, so it does not
+            # stand in front of the others at every run
+            ats_id, found, reason = None, False, f"ats_{exc.status}"
         with warehouse.transaction(engine) as conn:
             warehouse.execute_file(
                 conn,
@@ -52,11 +50,28 @@ def follow_up(engine: Engine, ats: Any) -> Counter[str]:
                     "response_id": response["response_id"],
                     "action": response["action"],
                     "ats_id": ats_id,
+                    "failed_reason": reason,
                 },
             )
-        counts[f"{response['action']}s_made" if not found else f"{response['action']}s_found"] += 1
+        outcome = "refused" if reason else "found" if found else "made"
+        counts[f"{response['action']}s_{outcome}"] += 1
     log.info("follow-ups: %s", dict(counts))
     return counts
+
+
+def _make(ats: Any, response: dict[str, Any]) -> tuple[int, bool]:
+    """The follow-up's id in the ATS, and whether it was there already."""
+    marker = f"aftercare response: {response['response_id']}"
+    if response["action"] == "note":
+        found = ats.find_notes(marker)
+        if found:
+            return int(found[0]["id"]), True
+        comments = f"Availability check answered {response['answer']!s}.\n\n{marker}"
+        return ats.create_note(int(response["candidate_id"]), comments, NOTE_ACTION), False
+    found = ats.find_tasks(marker)
+    if found:
+        return int(found[0]["id"]), True
+    return ats.create_task(_call(response, marker)), False
 
 
 def _call(response: dict[str, Any], marker: str) -> RecruiterTask:

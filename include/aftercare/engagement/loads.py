@@ -102,15 +102,18 @@ def _store(
                 "engagement/insert_referrals.sql",
                 {"referrals": json.dumps(list(referrals)), "window_days": window_days},
             )
+        # events stored before dispatch recorded what it sent: their touchpoint, now known
+        warehouse.execute_file(conn, "engagement/fill_touchpoints.sql")
         warehouse.execute_file(conn, "engagement/mark_conversions.sql")
-        warehouse.execute_file(
-            conn, "engagement/apply_suppressions.sql", {"since": (loaded - OVERLAP).isoformat()}
-        )
-        starts = [r for r in replies if r["reading"] == "start"]
-        if starts:  # after the STOPs of this load became suppressions: a later START lifts
-            warehouse.execute_file(
-                conn, "engagement/lift_sms_suppressions.sql", {"numbers": json.dumps(starts)}
-            )
+        since = {"since": (loaded - OVERLAP).isoformat()}
+        warehouse.execute_file(conn, "engagement/suppress_email.sql", since)
+        if replies:  # the sms feed alone decides sms consent: its STOPs, then later STARTs
+            warehouse.execute_file(conn, "engagement/suppress_sms.sql", since)
+            starts = [r for r in replies if r["reading"] == "start"]
+            if starts:
+                warehouse.execute_file(
+                    conn, "engagement/lift_sms_suppressions.sql", {"numbers": json.dumps(starts)}
+                )
         warehouse.execute_file(
             conn, "engagement/set_watermark.sql", {"feed": feed, "cursor": cursor}
         )
@@ -129,6 +132,11 @@ def load_sms(engine: Engine, config: Config, twilio: Any, now: datetime) -> Coun
     """Twilio: the delivery status of our messages and the replies to them."""
     with warehouse.transaction(engine) as conn:
         since = _instant(_cursor(conn, "sms"), now, config)
+        # while dispatch has batches in flight, the ledger does not yet know every text that
+        # went out: a reply now could be pinned on the one before. Replies wait for the next
+        # load (the feed re-reads the last day), statuses do not (they find their touchpoint
+        # by the provider's id once it is recorded).
+        in_flight = bool(warehouse.query_file(conn, "dispatch/pending_batches.sql"))
     events, replies = [], []
     # DateSent filters by day: a day more than needed, the keys drop what was seen
     for message in twilio.messages({"DateSent>": (since - timedelta(days=1)).date().isoformat()}):
@@ -154,6 +162,8 @@ def load_sms(engine: Engine, config: Config, twilio: Any, now: datetime) -> Coun
                     "detail": {"error_code": message.get("error_code")},
                 }
             )
+    if in_flight:
+        replies = []
     _store(engine, "sms", now.isoformat(), events=events, replies=replies)
     return Counter(sms_events=len(events), sms_replies=len(replies))
 
@@ -165,7 +175,7 @@ def load_email(engine: Engine, config: Config, sendgrid: Any, now: datetime) -> 
     events, responses = [], []
     for summary in _changed(sendgrid, since, now):
         message = sendgrid.message(summary["msg_id"])
-        touchpoint_id = (message.get("unique_args") or {}).get("touchpoint_id")
+        touchpoint_id = _unique_args(message).get("touchpoint_id")
         base_id = summary["msg_id"].split(".", 1)[0]
         for event in message.get("events") or []:
             ours = EMAIL_EVENTS.get(event.get("event_name"))
@@ -199,6 +209,18 @@ def load_email(engine: Engine, config: Config, sendgrid: Any, now: datetime) -> 
                 )
     _store(engine, "email", now.isoformat(), events=events, responses=responses)
     return Counter(email_events=len(events), email_opt_outs=len(responses))
+
+
+def _unique_args(message: dict[str, Any]) -> dict[str, Any]:
+    """The custom args of an Email Activity message: an object, or (as the published spec
+    types it) a JSON string."""
+    args = message.get("unique_args") or {}
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except json.JSONDecodeError:
+            return {}
+    return args if isinstance(args, dict) else {}
 
 
 def _changed(sendgrid: Any, since: datetime, until: datetime) -> Iterable[dict[str, Any]]:

@@ -1,14 +1,5 @@
--- aftercare.suppressions: what the responses and delivery events loaded from :since on (the
--- warehouse's time of loading) say about consent.
--- An sms STOP suppresses sms; a hard bounce, an unsubscribe or a spam report suppresses email.
--- A suppression already there stays as it was.
-insert into aftercare.suppressions (candidate_id, channel, reason, source)
-select distinct r.candidate_id, 'sms', 'sms_stop', 'engagement'
-from engagement.responses as r
-where r.kind = 'opt_out' and r.detail ->> 'channel' = 'sms'
-    and r.loaded_at >= cast(:since as timestamptz)
-on conflict do nothing;
-
+-- aftercare.suppressions: a hard bounce, an unsubscribe or a spam report loaded from :since on
+-- (the warehouse's time of loading) suppresses email; a suppression already there stays
 insert into aftercare.suppressions (candidate_id, channel, reason, source)
 select distinct t.candidate_id, 'email',
     case e.event when 'bounced' then 'email_hard_bounce' when 'unsubscribed' then 'email_unsubscribe'
