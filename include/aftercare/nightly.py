@@ -8,28 +8,13 @@ phonenumbers) are imported inside the functions, which only run in tasks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from aftercare.config import load_config
 from aftercare.runs import run_date, run_moment
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from aftercare.ats.base import Entity
-
-
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    from aftercare import warehouse
-
-    engine = warehouse.get_engine()
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def prepare_warehouse() -> dict[str, int]:
@@ -39,10 +24,11 @@ def prepare_warehouse() -> dict[str, int]:
 
 
 def pull(entity: Entity, context: Any) -> dict[str, int]:
-    from aftercare import extract
+    from aftercare import extract, warehouse
 
     config = load_config()
-    with _engine() as engine:
+
+    with warehouse.connected() as engine:
         return extract.pull(
             engine,
             extract.open_ats(config),
@@ -58,9 +44,10 @@ def validate(context: Any) -> dict[str, int]:
     the same data the same way)."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from aftercare import warehouse
     from aftercare.quality import gate
 
-    with _engine() as engine:
+    with warehouse.connected() as engine:
         try:
             return gate.validate(
                 engine,
@@ -74,20 +61,21 @@ def validate(context: Any) -> dict[str, int]:
 
 
 def stage() -> dict[str, int]:
-    from aftercare import extract
+    from aftercare import extract, warehouse
 
-    with _engine() as engine:
+    with warehouse.connected() as engine:
         return extract.stage(engine)
 
 
 def plan(context: Any) -> dict[str, int]:
     """Plan the run's business date into the ledger; with the param ``preview_days`` only
     print what the next days would bring, and write nothing."""
-    from aftercare import plan
+    from aftercare import plan, warehouse
 
     config = load_config()
     day = run_date(context, config.agency.time_zone)
-    with _engine() as engine:
+
+    with warehouse.connected() as engine:
         days = int(context["params"]["preview_days"])
         if days:
             print(plan.format_preview(plan.preview(engine, config, day, days)))
@@ -103,10 +91,11 @@ def sweep_due(context: Any) -> bool:
 
 
 def sweep(context: Any) -> dict[str, int]:
-    from aftercare import extract
+    from aftercare import extract, warehouse
 
     config = load_config()
-    with _engine() as engine:
+
+    with warehouse.connected() as engine:
         return extract.sweep(engine, extract.open_ats(config), run_id=context["run_id"])
 
 

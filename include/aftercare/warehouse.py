@@ -131,6 +131,17 @@ def _require_warehouse_pool() -> None:
 
 
 @contextmanager
+def connected() -> Iterator[Engine]:
+    """An engine on the warehouse connection for a task's work, disposed of afterwards (which
+    releases DuckDB's file lock)."""
+    engine = get_engine()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def transaction(engine: Engine | None = None) -> Iterator[Connection]:
     """One transaction on the warehouse; commits on success, rolls back on error.
 

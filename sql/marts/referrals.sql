@@ -1,4 +1,5 @@
 {% import "macros.sql" as m with context %}
+{% import "marts/_attribution.sql" as a %}
 -- marts.referrals: one row per referral (engagement.responses of kind 'referral'): the
 -- referrer, the referred candidate, the touchpoint it is attributed to (milestone, channel,
 -- sent_at), whether the referred candidate was placed (converted, converted_placement_id), and
@@ -20,33 +21,7 @@ with referrals as (
     where kind = 'referral'
 ),
 
--- each candidate's placements, the latest (by start date) first
-ranked_placements as (
-    select
-        candidate_id,
-        placement_id,
-        row_number() over (
-            partition by candidate_id order by start_date desc, placement_id desc
-        ) as placement_rank
-    from staging.placements
-),
-
-attributed as (
-    select
-        r.*,
-        t.milestone,
-        t.channel,
-        t.sent_at,
-        coalesce(t.placement_id, lp.placement_id) as placement_id,
-        case
-            when t.placement_id is not null then 'touchpoint'
-            when lp.placement_id is not null then 'latest_placement'
-        end as placement_source
-    from referrals as r
-    left join aftercare.touchpoints as t on t.touchpoint_id = r.touchpoint_id
-    left join ranked_placements as lp
-        on lp.candidate_id = r.referrer_candidate_id and lp.placement_rank = 1
-)
+{{ a.attributed('referrals', 'referrer_candidate_id') }}
 
 select
     a.response_id,

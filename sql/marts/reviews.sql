@@ -1,4 +1,5 @@
 {% import "macros.sql" as m with context %}
+{% import "marts/_attribution.sql" as a %}
 -- marts.reviews: one row per review (engagement.responses of kind 'review'), with the
 -- touchpoint it is attributed to (milestone, channel, sent_at), its placement and recruiter
 -- (the placement's owner_id). A review whose touchpoint has no placement (a birthday) or that
@@ -18,33 +19,7 @@ with reviews as (
     where kind = 'review'
 ),
 
--- each candidate's placements, the latest (by start date) first
-ranked_placements as (
-    select
-        candidate_id,
-        placement_id,
-        row_number() over (
-            partition by candidate_id order by start_date desc, placement_id desc
-        ) as placement_rank
-    from staging.placements
-),
-
-attributed as (
-    select
-        r.*,
-        t.milestone,
-        t.channel,
-        t.sent_at,
-        coalesce(t.placement_id, lp.placement_id) as placement_id,
-        case
-            when t.placement_id is not null then 'touchpoint'
-            when lp.placement_id is not null then 'latest_placement'
-        end as placement_source
-    from reviews as r
-    left join aftercare.touchpoints as t on t.touchpoint_id = r.touchpoint_id
-    left join ranked_placements as lp
-        on lp.candidate_id = r.candidate_id and lp.placement_rank = 1
-)
+{{ a.attributed('reviews', 'candidate_id') }}
 
 select
     a.response_id,

@@ -26,8 +26,7 @@ def prepare_batches(context: Any) -> dict[str, Any]:
     from aftercare.dispatch.clock import clock
 
     config = load_config()
-    engine = warehouse.get_engine()
-    try:
+    with warehouse.connected() as engine:
         batched, counts = batches.prepare(
             engine,
             config,
@@ -36,8 +35,6 @@ def prepare_batches(context: Any) -> dict[str, Any]:
             try_number=context["ti"].try_number,
             dry_run=bool(context["params"]["dry_run"]),
         )
-    finally:
-        engine.dispose()
     return {**batched, "counts": dict(counts)}
 
 
@@ -66,8 +63,5 @@ def record_outcomes() -> dict[str, int]:
     from aftercare import warehouse
     from aftercare.dispatch import batches
 
-    engine = warehouse.get_engine()
-    try:
+    with warehouse.connected() as engine:
         return dict(batches.fold(engine))
-    finally:
-        engine.dispose()

@@ -8,36 +8,23 @@ by the DAG file at parse time: heavy modules are imported inside the functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from aftercare.config import load_config
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    from aftercare import warehouse
-
-    engine = warehouse.get_engine()
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def _load(feed: Callable[..., Any], provider: Callable[[Any], Any]) -> dict[str, int]:
     """Run one feed's load against its provider (opened from the connections), at the clock's
     present."""
+    from aftercare import warehouse
     from aftercare.dispatch.channels import Providers
     from aftercare.dispatch.clock import clock
 
     config = load_config()
     providers = Providers(config, "email")
-    with _engine() as engine:
+
+    with warehouse.connected() as engine:
         return dict(feed(engine, config, provider(providers), clock().now()))
 
 
@@ -77,23 +64,24 @@ def load_ats() -> dict[str, int]:
 
 
 def follow_up() -> dict[str, int]:
+    from aftercare import warehouse
     from aftercare.dispatch.channels import Providers
     from aftercare.engagement.followups import follow_up as make_follow_ups
 
-    with _engine() as engine:
+    with warehouse.connected() as engine:
         return dict(make_follow_ups(engine, Providers(load_config(), "phone").ats))
 
 
 def rebuild_marts() -> dict[str, int]:
-    from aftercare import marts
+    from aftercare import marts, warehouse
 
-    with _engine() as engine:
+    with warehouse.connected() as engine:
         return marts.rebuild(engine)
 
 
 def build_report(counts: dict[str, Any]) -> str:
     """The report (path from the config), with this run's counts; returns its path."""
-    from aftercare import PROJECT_ROOT, report
+    from aftercare import PROJECT_ROOT, report, warehouse
 
     path = PROJECT_ROOT / load_config().engagement.report_path
     flat = {
@@ -101,5 +89,6 @@ def build_report(counts: dict[str, Any]) -> str:
         for stage, values in counts.items()
         for key, value in (values or {}).items()
     }
-    with _engine() as engine:
+
+    with warehouse.connected() as engine:
         return str(report.build(engine, path, flat))
