@@ -147,6 +147,9 @@ def test_each_feed_lands_as_its_rows_and_a_replay_adds_nothing(
     assert (referrer, attributed) == (ats["candidate"]["id"], ask)
     assert counts["reviews"] == 1
 
+    # the next load reads on from the cursors: nothing new to read
+    assert load_all(duck)["video_views"] == 0
+
     # a replay of every feed (watermarks put back) adds nothing
     before = rows(duck, "select count(*) from engagement.delivery_events")
     with duck.begin() as conn:

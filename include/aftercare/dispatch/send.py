@@ -237,13 +237,14 @@ def send_batch(
     )
     journal_file = journals.journal_path(path)
     entries = journals.read_journal(journal_file)
+    seal = journals.seal_path(path)
     with journals.Journal(journal_file) as journal:
 
         def one(item: dict[str, Any]) -> str:
             entry = entries.get(item["touchpoint_id"], journals.Entry())
             if entry.outcome is not None:
                 return "already_recorded"
-            if journals.sealed(path):  # folded while this task ran (a zombie): stop sending
+            if seal.exists():  # folded while this task ran (a zombie): stop sending
                 return "already_folded"
             return _send_one(item, entry, delivery, journal, config)
 

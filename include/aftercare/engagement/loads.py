@@ -237,7 +237,7 @@ def load_video(engine: Engine, config: Config, video: Any, now: datetime) -> Cou
     with warehouse.transaction(engine) as conn:
         cursor = _cursor(conn, "video")
     events = []
-    while True:
+    while True:  # until a page comes back empty; its cursor is where the next load starts
         views, following = video.views(cursor)
         events += [
             {
@@ -251,7 +251,7 @@ def load_video(engine: Engine, config: Config, video: Any, now: datetime) -> Cou
             }
             for view in views
         ]
-        if not following or following == cursor:
+        if not views or not following:
             break
         cursor = following
     _store(engine, "video", cursor or "", events=events)

@@ -213,11 +213,10 @@ async def list_views(request: Request) -> Response:
         return video_error(400, "invalid_request", "'after' is not a cursor of ours.", "after")
     cursor = tuple(after.split("|")) if after else None
     now = iso(request.app.state.clock.now())
-    data = service.page(cursor, limit + 1, now)  # type: ignore[arg-type]
-    following = (
-        f"{data[limit - 1]['viewed_at']}|{data[limit - 1]['id']}" if len(data) > limit else None
-    )
-    return JSONResponse({"data": data[:limit], "next": following})
+    data = service.page(cursor, limit, now)  # type: ignore[arg-type]
+    # after the last view returned (null: none): the poll that follows, now or later, starts there
+    following = f"{data[-1]['viewed_at']}|{data[-1]['id']}" if data else None
+    return JSONResponse({"data": data, "next": following})
 
 
 admin = admin_router("video")
