@@ -186,7 +186,9 @@ class Templates:
         phone) for ``context``. A phone subject is cut to 100 characters."""
         if context.milestone != milestone:
             raise MessageError(f"context is for {context.milestone!r}, not {milestone!r}")
-        values = dataclasses.asdict(context)
+        # a shallow copy (every field is a string, a number or None): asdict's deep copy cost
+        # a third of a millisecond a message
+        values = {field.name: getattr(context, field.name) for field in dataclasses.fields(context)}
         messages = self._config.messages
         values["agency_name"] = context.agency_name or self._config.agency.name
         values["recruiter_name"] = context.recruiter_name or messages.sender_name
