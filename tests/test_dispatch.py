@@ -541,3 +541,18 @@ def test_a_send_task_cleared_after_its_batch_was_folded_sends_nothing(
     run_dispatch(duck, config)
     assert len(received(sandbox, "twilio")) == 1
     assert ledger(duck)["first_day:placement:11:1"][0] == "sent"
+
+
+def test_call_tasks_keep_to_their_share_of_the_ats_rate(provider_connections: Any) -> None:
+    from aftercare.dispatch.channels import Providers
+
+    config = load_config()
+    assert config.dispatch.providers["ats"].messages_per_second == 25
+    assert config.airflow.pools["aftercare_send_phone"].slots == 2
+    # 25 a second shared by 2 send tasks: 750 calls a minute each
+    assert Providers(config, "phone").ats._settings.rate_limit_per_minute == 750
+    # never above the ATS's own limit
+    capped = config.model_copy(
+        update={"ats": config.ats.model_copy(update={"rate_limit_per_minute": 100})}
+    )
+    assert Providers(capped, "phone").ats._settings.rate_limit_per_minute == 100

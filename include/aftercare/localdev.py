@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -119,22 +120,27 @@ def set_clock(url: str, at: datetime) -> None:
     response.raise_for_status()
 
 
-@contextmanager
-def local_warehouse() -> Iterator[Connection]:
-    """A transaction on the warehouse the ``aftercare_warehouse`` connection names, from this
-    (non-task) process: the Task SDK reads connections only inside tasks, so ask the Airflow
-    CLI. Exits with a clear message when another process holds a DuckDB file."""
-    from airflow.sdk import Connection as AirflowConnection
-
-    from aftercare import warehouse
-
+def _warehouse_connection() -> dict[str, Any]:
+    """The fields of the ``aftercare_warehouse`` connection, from this (non-task) process: the
+    Task SDK reads connections only inside tasks, so ask the Airflow CLI."""
     found = subprocess.run(
         ["airflow", "connections", "get", WAREHOUSE, "-o", "json"],
         capture_output=True,
         text=True,
         check=True,
     )
-    fields = json.loads(found.stdout)[0]
+    return json.loads(found.stdout)[0]
+
+
+@contextmanager
+def local_warehouse() -> Iterator[Connection]:
+    """A transaction on the warehouse the ``aftercare_warehouse`` connection names, from this
+    (non-task) process. Exits with a clear message when another process holds a DuckDB file."""
+    from airflow.sdk import Connection as AirflowConnection
+
+    from aftercare import warehouse
+
+    fields = _warehouse_connection()
     connection = AirflowConnection(
         conn_id=WAREHOUSE,
         conn_type=fields["conn_type"],
@@ -188,13 +194,7 @@ def fresh_start() -> None:
     """The sandbox's world starts afresh each demo, so the demo's local warehouse and dispatch
     files do too (only the local DuckDB file of `bootstrap`; a warehouse you pointed elsewhere
     is left alone)."""
-    found = subprocess.run(
-        ["airflow", "connections", "get", WAREHOUSE, "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    if Path(json.loads(found.stdout)[0]["host"] or "") != LOCAL_WAREHOUSE:
+    if Path(_warehouse_connection()["host"] or "") != LOCAL_WAREHOUSE:
         return
     for path in (LOCAL_WAREHOUSE, LOCAL_WAREHOUSE.with_suffix(".duckdb.wal")):
         path.unlink(missing_ok=True)

@@ -108,9 +108,14 @@ class Providers:
 
     @cached_property
     def ats(self) -> Any:
+        """The ATS client, held to this task's share of ``dispatch.providers.ats`` (and never
+        above the ATS's own ``ats.rate_limit_per_minute``)."""
         from aftercare.extract import open_ats
 
-        return open_ats(self.config)
+        share = self.config.dispatch.providers["ats"].messages_per_second * 60 / self._slots
+        limit = min(self.config.ats.rate_limit_per_minute, max(1, int(share)))
+        ats = self.config.ats.model_copy(update={"rate_limit_per_minute": limit})
+        return open_ats(self.config.model_copy(update={"ats": ats}))
 
     @cached_property
     def _secret(self) -> str:

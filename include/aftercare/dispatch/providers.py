@@ -251,29 +251,23 @@ class SendGrid:
 
     def find(self, touchpoint_id: str) -> str | None:
         """The X-Message-Id of the message sent for a touchpoint, if SendGrid has one."""
-        query = f"unique_args['touchpoint_id']=\"{touchpoint_id}\""
-        response = self.transport.call(
-            "GET",
-            f"{self.base_url}/v3/messages",
-            sends=False,
-            params={"limit": 10, "query": query},
-            headers=self.headers,
-        )
-        if response.status_code != 200:
-            raise ProviderError("SendGrid email activity", response.status_code)
-        messages = response.json().get("messages") or []
+        messages = self._search(f"unique_args['touchpoint_id']=\"{touchpoint_id}\"", limit=10)
         # each recipient's msg_id is the request's X-Message-Id plus ".filter..."
         return messages[0]["msg_id"].split(".", 1)[0] if messages else None
 
     def changed(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """The messages with an event between two instants (Email Activity API, at most 1,000
-        a call: the caller asks for windows small enough)."""
+        """The messages with an event between two instants (at most 1,000 a call: the caller
+        asks for windows small enough)."""
         query = f'last_event_time BETWEEN TIMESTAMP "{_iso(since)}" AND TIMESTAMP "{_iso(until)}"'
+        return self._search(query, limit=1000)
+
+    def _search(self, query: str, limit: int) -> list[dict[str, Any]]:
+        """Email Activity's messages matching a query."""
         response = self.transport.call(
             "GET",
             f"{self.base_url}/v3/messages",
             sends=False,
-            params={"limit": 1000, "query": query},
+            params={"limit": limit, "query": query},
             headers=self.headers,
         )
         if response.status_code != 200:
