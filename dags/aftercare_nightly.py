@@ -30,8 +30,9 @@ AGENCY_TZ = CONFIG.agency.time_zone
         "full_refresh": Param(
             False,
             type="boolean",
-            description="Pull every placement and candidate, not just changes, and sweep for "
-            "deleted placements (first load, recovery).",
+            description="Pull every placement and candidate, not just changes, sweep for "
+            "deleted placements, and plan every subject again, not just what changed (first "
+            "load, recovery).",
         ),
         "preview_days": Param(
             0,

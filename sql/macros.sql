@@ -192,6 +192,20 @@ exists (
 )
 {%- endmacro %}
 
+{#- the instant from which staging rows may be invisible to this transaction: its start (the
+    time its staging rows were loaded at, were it loading), and on Postgres the start of any
+    older transaction still open on this database (its rows commit later, with an earlier
+    loaded_at); DuckDB has one writer process at a time -#}
+{% macro snapshot_start() -%}
+{% if dialect == 'postgresql' -%}
+(select least(current_timestamp, min(a.xact_start))
+    from pg_stat_activity as a
+    where a.datname = current_database())
+{%- else -%}
+current_timestamp
+{%- endif %}
+{%- endmacro %}
+
 {#- a json object from a list of alternating key and value expressions -#}
 {% macro json_object(pairs) -%}
 {% if dialect == 'postgresql' %}jsonb_build_object({{ pairs | join(', ') }}){% else %}json_object({{ pairs | join(', ') }}){% endif %}

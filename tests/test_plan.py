@@ -109,8 +109,8 @@ def ledger(engine: sa.Engine) -> dict[str, tuple]:
     }
 
 
-def run(engine: sa.Engine, config: Config, day: str) -> dict[str, tuple]:
-    plan.plan(engine, config, date.fromisoformat(day))
+def run(engine: sa.Engine, config: Config, day: str, **options: bool) -> dict[str, tuple]:
+    plan.plan(engine, config, date.fromisoformat(day), **options)
     return ledger(engine)
 
 
@@ -498,11 +498,16 @@ def test_the_nightly_preview_param_prints_and_writes_nothing(
     placement(engine, 10, 1, start_date=D("2026-12-01"))
     night = datetime(2026, 11, 30, 2, tzinfo=UTC)
 
-    assert nightly.plan({"params": {"preview_days": 3}, "logical_date": night}) == {}
+    assert (
+        nightly.plan({"params": {"preview_days": 3, "full_refresh": False}, "logical_date": night})
+        == {}
+    )
     printed = capsys.readouterr().out
     assert "2026-12-01  first_day" in printed and "planned" in printed
     assert ledger(engine) == {}
-    counts = nightly.plan({"params": {"preview_days": 0}, "logical_date": night})
+    counts = nightly.plan(
+        {"params": {"preview_days": 0, "full_refresh": False}, "logical_date": night}
+    )
     assert counts == {} and ledger(engine) == {}  # nothing due on the 30th itself
     engine.dispose()
 
@@ -591,3 +596,71 @@ def test_a_backfill_after_a_later_day_changes_nothing(engine: sa.Engine) -> None
     later = run(engine, config, "2026-12-01")
 
     assert run(engine, config, "2026-11-30") == later
+
+
+# ------------------------------------------------------------------------------------------
+# a night decides what changed since the last one (the same ledger as deciding everything:
+# tests/test_plan_properties.py); the changes it must not miss
+
+
+def test_a_night_decides_only_what_changed_since_the_last(
+    engine: sa.Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = only("first_day")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2027-03-01"))
+    run(engine, config, "2026-11-30")
+
+    with caplog.at_level("INFO", logger="aftercare.plan"):
+        run(engine, config, "2026-12-01")
+        run(engine, config, "2026-12-01", everything=True)
+    assert "deciding what changed since 2026-11-30" in caplog.text
+    assert "deciding everything in reach" in caplog.text
+
+
+def test_a_start_date_moved_into_the_past_is_expired_not_lost(engine: sa.Engine) -> None:
+    config = only("first_day")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2027-03-01"))
+    assert run(engine, config, "2026-11-30") == {}
+
+    placement(engine, 10, 1, start_date=D("2026-11-24"))  # it started last week after all
+    assert run(engine, config, "2026-12-01") == {
+        "first_day:placement:10:1": ("expired", "missed_window", "sms", D("2026-11-24"), None)
+    }
+
+
+def test_a_corrected_birth_date_within_the_look_back_is_expired_not_lost(
+    engine: sa.Engine,
+) -> None:
+    config = only("birthday")
+    candidate(engine, 1, date_of_birth=D("1990-06-15"))
+    placement(engine, 10, 1, start_date=D("2026-06-01"))
+    assert run(engine, config, "2026-11-30") == {}
+
+    candidate(engine, 1, date_of_birth=D("1990-11-25"))
+    assert run(engine, config, "2026-12-01") == {
+        "birthday:candidate:1:2026": ("expired", "missed_window", "sms", D("2026-11-25"), None)
+    }
+
+
+def test_a_placement_staged_late_makes_a_past_birthday_count(engine: sa.Engine) -> None:
+    config = only("birthday")
+    candidate(engine, 1, date_of_birth=D("1990-11-20"))
+    assert run(engine, config, "2026-11-30") == {}  # not placed: no birthday message
+
+    placement(engine, 10, 1, start_date=D("2026-06-01"))  # placed since June, staged late
+    assert run(engine, config, "2026-12-01") == {
+        "birthday:candidate:1:2026": ("expired", "missed_window", "sms", D("2026-11-20"), None)
+    }
+
+
+def test_new_planning_settings_decide_everything_again(engine: sa.Engine) -> None:
+    candidate(engine, 1)
+    # check-in due Monday 23 November, its window closed on the 30th
+    placement(engine, 10, 1, start_date=D("2026-10-19"))
+    assert run(engine, only("first_day"), "2026-11-30") == {}
+
+    assert run(engine, only("first_day", "check_in"), "2026-12-01") == {
+        "check_in:placement:10:1": ("expired", "missed_window", "email", D("2026-11-23"), None)
+    }

@@ -221,3 +221,196 @@ def test_sql_plans_what_the_rules_say(
     plan.plan(engine, CONFIG, day)
 
     assert ledger(engine) == expected(CONFIG, day, people, jobs)
+
+
+# ------------------------------------------------------------------------------------------
+# deciding only what changed since the last night writes the ledger deciding everything would
+
+
+def job_changes(jobs: dict[int, dict], people: dict[int, dict]) -> st.SearchStrategy:
+    """A change the ATS (through extract) makes to a placement, or a new placement."""
+    shifts = st.sampled_from([-30, -7, -2, -1, 1, 2, 7, 30])
+    return st.one_of(
+        st.tuples(st.just("start"), st.sampled_from(sorted(jobs)), shifts),
+        st.tuples(st.just("end"), st.sampled_from(sorted(jobs)), st.sampled_from([None, 0, 3, 20])),
+        st.tuples(st.just("inactive"), st.sampled_from(sorted(jobs)), st.just(None)),
+        st.tuples(st.just("deleted"), st.sampled_from(sorted(jobs)), st.just(None)),
+        st.tuples(
+            st.just("class"),
+            st.sampled_from(sorted(jobs)),
+            st.sampled_from(["permanent", "temp", "contract"]),
+        ),
+        st.tuples(
+            st.just("new"),
+            st.sampled_from(sorted(people)),
+            st.sampled_from([0, 1, 35, 56, 90, 365]),
+        ),
+    )
+
+
+def births_near(day: date) -> st.SearchStrategy:
+    """Dates of birth whose birthday falls on the day or in the weeks before it."""
+    return st.builds(
+        lambda back, age: add_years(day - timedelta(days=back), -age),
+        st.sampled_from([0, 1, 3, 10, 20, 40]),
+        st.integers(18, 60),
+    )
+
+
+def person_changes(people: dict[int, dict], day: date) -> st.SearchStrategy:
+    """A change to a candidate in the ATS, or one of ours: a suppression, a quarantined
+    version of a record."""
+    ids = st.sampled_from(sorted(people))
+    return st.one_of(
+        st.tuples(st.just("birth"), ids, births_near(day)),
+        st.tuples(st.just("email_opt_out"), ids, st.booleans()),
+        st.tuples(st.just("sms_opt_in"), ids, st.booleans()),
+        st.tuples(st.just("anonymized"), ids, st.just(True)),
+        st.tuples(st.just("zone"), ids, st.sampled_from(ZONES)),
+        st.tuples(st.just("suppress"), ids, st.sampled_from(["email", "sms", "all"])),
+        st.tuples(st.just("quarantine"), ids, st.just(None)),
+    )
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[date, dict, dict, list]:
+    """A world, and nights after it: days on (0: the same night again), the changes made
+    before that night, and whether dispatch sent what was due before it."""
+    day, people, jobs = draw(worlds())
+    for person in people.values():  # birthdays near the nights, so they fall due among them
+        if draw(st.booleans()):
+            person["date_of_birth"] = draw(births_near(day))
+    nights = [
+        (
+            draw(st.sampled_from([0, 1, 1, 1, 2, 3, 9])),
+            draw(
+                st.lists(
+                    st.one_of(job_changes(jobs, people), person_changes(people, day)), max_size=3
+                )
+            ),
+            draw(st.booleans()),
+        )
+        for _ in range(draw(st.integers(1, 4)))
+    ]
+    return day, people, jobs, nights
+
+
+def apply_change(
+    engines: list[sa.Engine], change: tuple, night: date, people: dict, jobs: dict
+) -> None:
+    kind, key, value = change
+    if kind in ("suppress", "quarantine"):
+        for engine in engines:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "insert into aftercare.suppressions (candidate_id, channel, reason, source)"
+                        " values (:c, :ch, 'opt_out', 'test') on conflict do nothing"
+                        if kind == "suppress"
+                        else "insert into quality.quarantine (entity, record_id, load_id, reasons)"
+                        " values ('candidate', cast(:c as varchar), :load, '[\"test\"]')"
+                        " on conflict do nothing"
+                    ),
+                    {"c": key, "ch": value, "load": f"load-{night}"},
+                )
+        return
+    if kind in ("birth", "email_opt_out", "sms_opt_in", "anonymized", "zone"):
+        field = {"birth": "date_of_birth", "anonymized": "is_anonymized", "zone": "time_zone"}
+        people[key][field.get(kind, kind)] = value
+        for engine in engines:
+            candidate(engine, key, **people[key])
+        return
+    if kind == "new":
+        key, value = (
+            max(jobs) + 1,
+            {
+                **next(iter(jobs.values())),
+                "candidate_id": key,
+                "start_date": night - timedelta(days=value),
+                "end_date": None,
+            },
+        )
+        jobs[key] = value
+    else:
+        job = jobs[key]
+        if kind == "start":
+            job["start_date"] += timedelta(days=value)
+            if job["end_date"] is not None and job["end_date"] < job["start_date"]:
+                job["end_date"] = job["start_date"]
+        elif kind == "end":
+            job["end_date"] = (
+                None if value is None else max(night + timedelta(days=value), job["start_date"])
+            )
+        elif kind == "inactive":
+            job["is_active"] = False
+        elif kind == "deleted":
+            job["is_deleted"] = True
+        else:
+            job["employment_class"] = value
+    for engine in engines:
+        placement(engine, key, **jobs[key])
+
+
+def full_ledger(engine: sa.Engine) -> dict[str, tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "select touchpoint_id, status, reason, channel, due_date, window_end, send_at,"
+                " plan_date, sent_at from aftercare.touchpoints"
+            )
+        ).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+@pytest.mark.parametrize("warehouse_engine", ["duckdb"], indirect=True)
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=histories())
+def test_deciding_what_changed_writes_what_deciding_everything_would(
+    warehouse_engine: sa.Engine, tmp_path_factory: pytest.TempPathFactory, history: tuple
+) -> None:
+    everything = sa.create_engine(f"duckdb:///{tmp_path_factory.mktemp('full')}/full.duckdb")
+    engines = [warehouse_engine, everything]
+    day, people, jobs, nights = history
+    for engine in engines:
+        warehouse.migrate(engine)
+        with engine.begin() as conn:
+            for table in (
+                "aftercare.touchpoints",
+                "aftercare.plan_runs",
+                "aftercare.suppressions",
+                "quality.quarantine",
+                "staging.placements",
+                "staging.candidates",
+            ):
+                conn.execute(sa.text(f"delete from {table}"))  # noqa: S608 - fixed names
+        for cid, person in people.items():
+            candidate(engine, cid, **person)
+        for pid, job in jobs.items():
+            placement(engine, pid, **job)
+
+    night = day
+    plan.plan(warehouse_engine, CONFIG, night)
+    plan.plan(everything, CONFIG, night, everything=True)
+    assert full_ledger(warehouse_engine) == full_ledger(everything)
+    for days_on, changes, dispatched in nights:
+        night += timedelta(days=days_on)
+        for change in changes:
+            apply_change(engines, change, night, people, jobs)
+        if dispatched:  # what was due to go out before the night went out
+            for engine in engines:
+                with engine.begin() as conn:
+                    conn.execute(
+                        sa.text(
+                            "update aftercare.touchpoints set status = 'sent', sent_at = send_at"
+                            " where status = 'planned' and send_at < :night"
+                        ),
+                        {"night": datetime.combine(night, datetime.min.time(), tzinfo=UTC)},
+                    )
+        plan.plan(warehouse_engine, CONFIG, night)
+        plan.plan(everything, CONFIG, night, everything=True)
+        assert full_ledger(warehouse_engine) == full_ledger(everything), night
+    everything.dispose()

@@ -80,7 +80,8 @@ def plan(context: Any) -> dict[str, int]:
         if days:
             print(plan.format_preview(plan.preview(engine, config, day, days)))
             return {}
-        return plan.plan(engine, config, day)
+        # a full refresh re-reads the ATS: planning looks at every subject again too
+        return plan.plan(engine, config, day, everything=bool(context["params"]["full_refresh"]))
 
 
 def sweep_due(context: Any) -> bool:

@@ -9,6 +9,11 @@ the look-back: expired; and every reason not to send), and ``apply_plan.sql`` br
 a later date is planned a run for an earlier one (a backfill) writes nothing. The milestones
 are config only (``planning.milestones``), passed to the SQL as bound json parameters.
 
+After a run with the same settings, a run looks again only at what can have changed since: the
+occurrences falling due after that run's date, the subjects staged since it saw staging, and
+the ledger's planned rows (every other occurrence in reach is decided already). The first run,
+a run with other settings and a full refresh decide everything in reach.
+
 `preview` runs the same for the next days in a transaction it rolls back, treating each day's
 planned touchpoints as sent, and reports what would be planned, by milestone, channel and
 reason: nothing is written.
@@ -16,6 +21,7 @@ reason: nothing is written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -31,6 +37,8 @@ log = logging.getLogger(__name__)
 
 
 def _params(config: Config, plan_date: date) -> dict[str, Any]:
+    """The bound parameters of the run for ``plan_date``: the date and the planning settings
+    (their digest too, so the next run knows whether it ran with the same)."""
     planning = config.planning
     rank = {name: position for position, name in enumerate(planning.priority)}
     milestones = [
@@ -54,8 +62,7 @@ def _params(config: Config, plan_date: date) -> dict[str, Any]:
         for name, milestone in planning.milestones.items()
         for employment_class in milestone.employment_classes
     ]
-    return {
-        "plan_date": plan_date.isoformat(),
+    settings = {
         "look_back": planning.look_back_days,
         "zone": config.agency.time_zone,
         "per_day": planning.frequency_cap.per_day,
@@ -64,12 +71,34 @@ def _params(config: Config, plan_date: date) -> dict[str, Any]:
         "channels": json.dumps(channels),
         "classes": json.dumps(classes),
     }
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    return {"plan_date": plan_date.isoformat(), "config_digest": digest, **settings}
 
 
-def _decide(conn: Connection, config: Config, plan_date: date) -> list[dict[str, Any]]:
+def _decide(
+    conn: Connection, config: Config, plan_date: date, *, everything: bool = False
+) -> list[dict[str, Any]]:
     """Decide ``plan_date`` into the ledger (inside the caller's transaction); returns the
-    decisions counted by milestone, channel, status and reason."""
+    decisions counted by milestone, channel, status and reason. Only what can have changed
+    since the latest run is looked at again, unless there is none, it ran with other settings
+    or for a later date, or ``everything`` is asked for."""
     params = _params(config, plan_date)
+    [previous] = warehouse.query_file(conn, "cohorts/latest_plan_run.sql") or [None]
+    if (
+        everything
+        or previous is None
+        or previous["snapshot_at"] is None
+        or previous["config_digest"] != params["config_digest"]
+        or previous["latest"] > plan_date
+    ):
+        previous = None
+    params["since"] = None if previous is None else previous["snapshot_at"]
+    params["last_plan_date"] = None if previous is None else previous["latest"].isoformat()
+    log.info(
+        "plan %s: deciding %s",
+        plan_date,
+        "everything in reach" if previous is None else f"what changed since {previous['latest']}",
+    )
     warehouse.execute_file(conn, "cohorts/reset_proposals.sql")
     warehouse.execute_file(conn, "cohorts/propose.sql", params)
     decisions = warehouse.query_file(conn, "cohorts/proposal_counts.sql")
@@ -78,16 +107,21 @@ def _decide(conn: Connection, config: Config, plan_date: date) -> list[dict[str,
     return decisions
 
 
-def plan(engine: Engine, config: Config, plan_date: date) -> dict[str, int]:
+def plan(
+    engine: Engine, config: Config, plan_date: date, *, everything: bool = False
+) -> dict[str, int]:
     """Plan local date ``plan_date``; returns the run's decisions counted by status (and
     reason), for the run summary. Once a later date is planned, an earlier one (a backfill)
-    changes nothing: the later run already decided everything still open."""
+    changes nothing: the later run already decided everything still open. ``everything``
+    looks at every subject in reach again, not only what changed since the last run."""
     with warehouse.transaction(engine) as conn:
-        [latest] = warehouse.query_file(conn, "cohorts/latest_plan_date.sql")
-        if latest["latest"] is not None and latest["latest"] > plan_date:
-            log.info("plan %s: %s is planned already, nothing to do", plan_date, latest["latest"])
+        latest = warehouse.query_file(conn, "cohorts/latest_plan_run.sql")
+        if latest and latest[0]["latest"] > plan_date:
+            log.info(
+                "plan %s: %s is planned already, nothing to do", plan_date, latest[0]["latest"]
+            )
             return {}
-        decisions = _decide(conn, config, plan_date)
+        decisions = _decide(conn, config, plan_date, everything=everything)
     counts: Counter[str] = Counter()
     for row in decisions:
         key = row["status"] if row["reason"] is None else f"{row['status']}_{row['reason']}"

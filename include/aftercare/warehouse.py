@@ -30,6 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlparse
+from sqlparse.tokens import Token
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import URL, Connection, Engine
 
@@ -221,12 +222,17 @@ def _render(name: str, dialect: str, template_vars: tuple[tuple[str, Any], ...])
     text = _jinja.get_template(name).render(
         dialect=dialect, types=_TYPES[dialect], **dict(template_vars)
     )
-    statements = tuple(
-        s.strip().rstrip(";")
-        for s in sqlparse.split(text)
-        if sqlparse.format(s, strip_comments=True).strip()
-    )
+    statements = tuple(s.strip().rstrip(";") for s in sqlparse.split(text) if _has_code(s))
     return SqlFile(name, statements)
+
+
+def _has_code(statement: str) -> bool:
+    """Whether a statement holds more than comments and whitespace (read token by token:
+    sqlparse's formatter refuses statements of over 10,000 tokens)."""
+    return any(
+        token not in Token.Comment and token not in Token.Text.Whitespace
+        for token, _ in sqlparse.lexer.tokenize(statement)
+    )
 
 
 def execute_file(

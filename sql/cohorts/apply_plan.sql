@@ -5,9 +5,9 @@
 -- decided them (a backfill leaves later decisions alone), and never while dispatch has them
 -- in flight or in doubt (a send that may have gone out is looked up first, as it was tried).
 
--- planned rows decided again (changed, or last decided by an earlier run): updated in place,
--- keeping the time they were first planned, their attempts and provider id; unchanged rows this
--- date decided already are not written. An update of the non-key columns: a delete and insert
+-- planned rows decided again and changed: updated in place (plan_date: the run that changed
+-- them last), keeping the time they were first planned, their attempts and provider id;
+-- unchanged rows are not written (a night's planned rows mostly stay as they were). An update of the non-key columns: a delete and insert
 -- of the same ids costs DuckDB ~1 s a 50k rows at commit (its primary-key index), and an
 -- `update ... from plan_proposals` ~10x more than these lookups (it writes in the join's order)
 update aftercare.touchpoints as t
@@ -34,7 +34,6 @@ where t.status = 'planned'
                 or t.due_date is distinct from p.due_date
                 or t.window_end is distinct from p.window_end
                 or t.send_at is distinct from p.send_at
-                or t.plan_date is distinct from cast(:plan_date as date)
             )
     );
 

@@ -12,14 +12,20 @@
 --   cancelled   next_placement: the candidate is placed again within reach of the end
 -- The milestones are config (:milestones, their :channels in order, their employment
 -- :classes); local dates and times are the candidate's (else the agency's :zone).
+-- After a run for :last_plan_date (same settings) that saw staging up to :since, only what can
+-- have changed is looked at again: subjects whose occurrences fall due after that date, subjects
+-- staged since, and the subjects of the ledger's planned rows; every other occurrence in reach
+-- was decided by an earlier run (it is in the ledger) or could not concern it then or now. A run
+-- without them (the first, new settings, a full refresh) looks at every subject in reach.
 {#- whether the yearly anniversaries of date `anchor` can fall near date `target`: their days
-    of the year lie within the window or look-back of each other, with days to spare for leap
-    years (a cheap superset test on every subject; the exact dates are worked out after it) -#}
-{% macro near_in_year(anchor, target, window) -%}
+    of the year lie within `reach` days of each other, with days to spare for leap years and
+    weekend moves (a cheap superset test on every subject; the exact dates are worked out
+    after it) -#}
+{% macro near_in_year(anchor, target, reach) -%}
 least(
     abs(extract(doy from {{ anchor }}) - extract(doy from {{ target }})),
     366 - abs(extract(doy from {{ anchor }}) - extract(doy from {{ target }}))
-) <= greatest({{ window }}, :look_back) + 4
+) <= {{ reach }} + 4
 {%- endmacro %}
 {#- date expression `day`, moved to the Monday when it falls on a weekend and `weekdays_only`
     (a boolean expression) holds -#}
@@ -52,26 +58,37 @@ insert into plan_proposals (
     window_end, send_at, status, reason, planned_at, attempts, provider_message_id
 )
 with
+-- full_reach: the days back an occurrence can concern the plan date from (its window or the
+-- look-back); reach: the days back one can be new to this run (since :last_plan_date)
 milestones as (
     select
-        r.value ->> 'name' as milestone,
-        r.value ->> 'subject' as subject,
-        r.value ->> 'anchor' as anchor,
-        cast(r.value ->> 'offset_days' as integer) as offset_days,
-        r.value ->> 'repeat' as repeat_rule,
-        r.value ->> 'occurrence' as occurrence_rule,
-        cast(r.value ->> 'first_occurrence' as integer) as first_occurrence,
-        cast(r.value ->> 'window_days' as integer) as window_days,
-        cast(r.value ->> 'window_ends_by_anchor' as boolean) as window_ends_by_anchor,
-        cast(r.value ->> 'send_time' as time) as send_time,
-        cast(r.value ->> 'weekdays_only' as boolean) as weekdays_only,
-        cast(r.value ->> 'cap_exempt' as boolean) as cap_exempt,
-        cast(r.value ->> 'not_within_days' as integer) as not_within_days,
-        cast(r.value ->> 'blocked_by_negative_reply' as boolean) as blocked_by_negative_reply,
-        cast(r.value ->> 'no_next_placement_within_days' as integer) as next_placement_days,
-        cast(r.value ->> 'recent_placement_days' as integer) as recent_placement_days,
-        cast(r.value ->> 'priority' as integer) as priority
-    from {{ m.json_rows('milestones') }} as r
+        ms.*,
+        cast(least(
+            ms.full_reach,
+            coalesce(cast(:plan_date as date) - cast(:last_plan_date as date), ms.full_reach)
+        ) as integer) as reach
+    from (
+        select
+            r.value ->> 'name' as milestone,
+            r.value ->> 'subject' as subject,
+            r.value ->> 'anchor' as anchor,
+            cast(r.value ->> 'offset_days' as integer) as offset_days,
+            r.value ->> 'repeat' as repeat_rule,
+            r.value ->> 'occurrence' as occurrence_rule,
+            cast(r.value ->> 'first_occurrence' as integer) as first_occurrence,
+            cast(r.value ->> 'window_days' as integer) as window_days,
+            cast(r.value ->> 'window_ends_by_anchor' as boolean) as window_ends_by_anchor,
+            cast(r.value ->> 'send_time' as time) as send_time,
+            cast(r.value ->> 'weekdays_only' as boolean) as weekdays_only,
+            cast(r.value ->> 'cap_exempt' as boolean) as cap_exempt,
+            cast(r.value ->> 'not_within_days' as integer) as not_within_days,
+            cast(r.value ->> 'blocked_by_negative_reply' as boolean) as blocked_by_negative_reply,
+            cast(r.value ->> 'no_next_placement_within_days' as integer) as next_placement_days,
+            cast(r.value ->> 'recent_placement_days' as integer) as recent_placement_days,
+            cast(r.value ->> 'priority' as integer) as priority,
+            greatest(cast(r.value ->> 'window_days' as integer), :look_back) as full_reach
+        from {{ m.json_rows('milestones') }} as r
+    ) as ms
 ),
 
 milestone_channels as (
@@ -130,29 +147,55 @@ year_reach as (
     cross join plan_day as p
     where ms.repeat_rule = 'yearly'
         and extract(year from p.d) - y.back
-        between extract(year from p.d - ms.offset_days - greatest(ms.window_days, :look_back) - 2)
+        between extract(year from p.d - ms.offset_days - ms.full_reach - 2)
         and extract(year from p.d - ms.offset_days)
 ),
 
 -- once-milestones: the anchor dates whose occurrence can concern the plan date (due by it,
--- inside the window or the look-back, a weekend move of up to two days included)
+-- inside the window or the look-back, a weekend move of up to two days included), and from
+-- which on one can be new to this run
 anchor_ranges as (
     select
         ms.milestone,
         ms.anchor,
-        p.d - ms.offset_days - greatest(ms.window_days, :look_back) - 2 as earliest,
+        p.d - ms.offset_days - ms.full_reach - 2 as earliest,
+        p.d - ms.offset_days - ms.reach - 2 as recent,
         p.d - ms.offset_days as latest
     from milestones as ms
     cross join plan_day as p
     where ms.repeat_rule = 'once' and ms.subject = 'placement'
 ),
 
+-- the subjects looked at over the whole reach of a milestone, not only for what fell due
+-- since the last run: the ones staged since it saw staging (for a candidate milestone, the
+-- candidate or one of their placements), and the subjects of the ledger's planned rows
+full_subjects as (
+    select ms.milestone, p.placement_id as subject_id
+    from milestones as ms
+    inner join staging.placements as p on ms.subject = 'placement'
+    where p.loaded_at >= cast(:since as timestamptz)
+    union
+    select ms.milestone, c.candidate_id
+    from milestones as ms
+    inner join staging.candidates as c on ms.subject = 'candidate'
+    where c.loaded_at >= cast(:since as timestamptz)
+    union
+    select ms.milestone, p.candidate_id
+    from milestones as ms
+    inner join staging.placements as p on ms.subject = 'candidate'
+    where p.loaded_at >= cast(:since as timestamptz)
+    union
+    select milestone, subject_id
+    from open_ledger
+),
+
 -- one row per milestone and subject (and year back, for yearly ones) worth deciding, with
 -- its anchor date and the placement's columns planning reads (so that nothing below joins the
 -- placements again): once-milestones by range (a range join, not a scan per milestone), yearly
 -- ones for every subject near in the year, in the years whose anniversary can concern the plan
--- date, and the subjects of the ledger's planned rows wherever they moved (from_ledger: `near`
--- keeps those only when they moved away, so no occurrence comes twice)
+-- date (each within its reach, or its full reach when looked at in full), and the subjects of
+-- the ledger's planned rows wherever they moved (from_ledger: `near` keeps those only when they
+-- moved away, so no occurrence comes twice)
 subject_anchors as (
     select
         r.milestone, p.placement_id, p.candidate_id, p.start_date as anchor_date, 0 as back,
@@ -160,14 +203,18 @@ subject_anchors as (
         false as from_ledger
     from anchor_ranges as r
     inner join staging.placements as p on p.start_date between r.earliest and r.latest
+    left join full_subjects as f on f.milestone = r.milestone and f.subject_id = p.placement_id
     where r.anchor = 'start_date' and not p.is_deleted
+        and (p.start_date >= r.recent or f.subject_id is not null)
     union all
     select
         r.milestone, p.placement_id, p.candidate_id, p.end_date, 0,
         p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id, false
     from anchor_ranges as r
     inner join staging.placements as p on p.end_date between r.earliest and r.latest
+    left join full_subjects as f on f.milestone = r.milestone and f.subject_id = p.placement_id
     where r.anchor = 'end_date' and not p.is_deleted
+        and (p.end_date >= r.recent or f.subject_id is not null)
     union all
     select
         a.milestone, a.placement_id, a.candidate_id, a.start_date, y.back,
@@ -181,9 +228,14 @@ subject_anchors as (
             on ms.repeat_rule = 'yearly' and ms.subject = 'placement'
         cross join plan_day as pd
         where ms.anchor = 'start_date' and not p.is_deleted
-            and {{ near_in_year('p.start_date', 'pd.d - ms.offset_days', 'ms.window_days') }}
+            and {{ near_in_year('p.start_date', 'pd.d - ms.offset_days', 'ms.full_reach') }}
     ) as a
+    inner join milestones as ms on ms.milestone = a.milestone
+    cross join plan_day as pd
+    left join full_subjects as f on f.milestone = a.milestone and f.subject_id = a.placement_id
     inner join year_reach as y on y.milestone = a.milestone
+    where {{ near_in_year('a.start_date', 'pd.d - ms.offset_days', 'ms.reach') }}
+        or f.subject_id is not null
     union all
     select
         a.*, y.back,
@@ -195,9 +247,14 @@ subject_anchors as (
         inner join staging.candidates as c on ms.subject = 'candidate'
         cross join plan_day as pd
         where c.date_of_birth is not null
-            and {{ near_in_year('c.date_of_birth', 'pd.d - ms.offset_days', 'ms.window_days') }}
+            and {{ near_in_year('c.date_of_birth', 'pd.d - ms.offset_days', 'ms.full_reach') }}
     ) as a
+    inner join milestones as ms on ms.milestone = a.milestone
+    cross join plan_day as pd
+    left join full_subjects as f on f.milestone = a.milestone and f.subject_id = a.candidate_id
     inner join year_reach as y on y.milestone = a.milestone
+    where {{ near_in_year('a.date_of_birth', 'pd.d - ms.offset_days', 'ms.reach') }}
+        or f.subject_id is not null
     union all
     select
         ms.milestone,
@@ -274,14 +331,14 @@ near as (
     inner join milestones as ms on ms.milestone = o.milestone
     cross join plan_day as p
     where not o.from_ledger
-        and o.nominal_due between p.d - greatest(ms.window_days, :look_back) - 2 and p.d
+        and o.nominal_due between p.d - ms.full_reach - 2 and p.d
     union all
     select distinct o.*
     from occurrences as o
     inner join milestones as ms on ms.milestone = o.milestone
     cross join plan_day as p
     where o.from_ledger
-        and o.nominal_due not between p.d - greatest(ms.window_days, :look_back) - 2 and p.d
+        and o.nominal_due not between p.d - ms.full_reach - 2 and p.d
         and {{ touchpoint_id('o') }} in (select touchpoint_id from open_ledger)
 ),
 

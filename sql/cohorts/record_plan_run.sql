@@ -1,5 +1,11 @@
--- aftercare.plan_runs: the run for local date :plan_date decided (again)
-insert into aftercare.plan_runs (plan_date)
-values (cast(:plan_date as date))
+{% import "macros.sql" as m with context %}
+-- aftercare.plan_runs: the run for local date :plan_date decided (again), seeing staging as
+-- of its snapshot, with the planning settings of digest :config_digest
+insert into aftercare.plan_runs (plan_date, planned_at, snapshot_at, config_digest)
+values (
+    cast(:plan_date as date), current_timestamp, {{ m.snapshot_start() }}, :config_digest
+)
 on conflict (plan_date) do update
-set planned_at = excluded.planned_at
+set planned_at = excluded.planned_at,
+    snapshot_at = excluded.snapshot_at,
+    config_digest = excluded.config_digest

@@ -1,6 +1,9 @@
 -- plan_proposals: one row per milestone occurrence the current run decided; a temporary
--- table (this session's only, never in the WAL), emptied before each run decides into it
-create temp table if not exists plan_proposals (
+-- table (this session's only, never in the WAL), made afresh before each run decides into it
+-- (emptying it instead leaves the last run's deleted rows and keys to clean up at commit)
+drop table if exists plan_proposals;
+
+create temp table plan_proposals (
     touchpoint_id varchar primary key,
     milestone varchar not null,
     placement_id bigint,
@@ -16,6 +19,4 @@ create temp table if not exists plan_proposals (
     planned_at timestamptz not null,
     attempts integer not null,
     provider_message_id varchar
-);
-
-delete from plan_proposals
+)
