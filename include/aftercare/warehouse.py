@@ -30,9 +30,9 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlparse
-from sqlparse.tokens import Token
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import URL, Connection, Engine
+from sqlparse.tokens import Token
 
 from aftercare import PROJECT_ROOT, SQL_DIR
 from aftercare.connections import WAREHOUSE
