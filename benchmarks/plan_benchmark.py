@@ -1,7 +1,7 @@
 """Planning speed at volume (a benchmark, not a test).
 
     .venv/bin/python benchmarks/plan_benchmark.py [--placements 1000000] [--rounds 3]
-        [--changed-share 0.01]
+        [--changed-share 0.01] [--history]
 
 Fills a fresh DuckDB warehouse with N synthetic placements and 0.8 N candidates
 (``sql/benchmarks/synthetic_staging.sql``: starts over three years around the plan day, temps
@@ -14,7 +14,10 @@ with end dates, consents, birthdays, time zones), then times, in the same run:
   a day (``sql/benchmarks/day_passes.sql``: dispatch sent what was planned, and the extract
   staged again a share of the placements and candidates, 1% by default); and, from an empty
   ledger again, the next night after a day in which nothing went out and nothing changed (every
-  planned row decided and written again: dispatch down for a day). Each with its phases:
+  planned row decided and written again: dispatch down for a day). With ``--history``, also
+  the first and the next night over a ledger holding three years of the book's touchpoints
+  (``sql/benchmarks/ledger_history.sql``). Each plan run and each baseline opens the warehouse
+  afresh, as a nightly task does. Each run is split into its phases:
   propose (sql/cohorts/propose.sql), apply (apply_plan.sql), the rest of the run's statements,
   and the commit (DuckDB writes the WAL, and checkpoints when it is large).
 
@@ -70,15 +73,28 @@ def phase_timer() -> Iterator[Counter[str]]:
 
 
 def timed_plan(engine, config, day: date) -> tuple[float, Counter[str], dict[str, int]]:  # noqa: ANN001
-    """One plan run: its seconds, its phases' seconds and its decisions."""
+    """One plan run, on a warehouse opened afresh as a nightly task opens it: its seconds, its
+    phases' seconds and its decisions."""
     from aftercare import plan
 
+    engine.dispose()
     with phase_timer() as spent:
         started = time.perf_counter()
         counts = plan.plan(engine, config, day)
         seconds = time.perf_counter() - started
     spent["commit"] = seconds - sum(spent.values())
     return seconds, spent, counts
+
+
+def timed_scan(engine) -> float:  # noqa: ANN001
+    """The baseline's seconds, on a warehouse opened afresh (as each plan run's)."""
+    from aftercare import warehouse
+
+    engine.dispose()
+    started = time.perf_counter()
+    with warehouse.transaction(engine) as conn:
+        warehouse.query_file(conn, "benchmarks/scan_join.sql")
+    return time.perf_counter() - started
 
 
 def fresh_ledger(engine) -> None:  # noqa: ANN001
@@ -90,6 +106,34 @@ def fresh_ledger(engine) -> None:  # noqa: ANN001
         conn.exec_driver_sql("delete from aftercare.touchpoints")
         conn.exec_driver_sql("delete from aftercare.plan_runs")
     checkpoint(engine)
+
+
+def day_passes(engine, next_day: date, changed_share: float, salt: int) -> None:  # noqa: ANN001
+    """The day before the night of ``next_day``: its sends, and its changes staged."""
+    from aftercare import warehouse
+
+    with warehouse.transaction(engine) as conn:
+        warehouse.execute_file(
+            conn,
+            "benchmarks/day_passes.sql",
+            {
+                # the nightly run is at 02:00: everything planned for the day went out
+                "until": f"{next_day.isoformat()}T02:00:00+00:00",
+                "changed_share": changed_share,
+                "salt": salt,
+            },
+        )
+    checkpoint(engine)
+
+
+def report(label: str, scan: float, timed: tuple[float, Counter[str], dict[str, int]]) -> None:
+    seconds, spent, counts = timed
+    print(f"  {label:<29}{seconds:>7.2f} s   x{seconds / scan:.1f} the scan")
+    print(
+        "    "
+        + ", ".join(f"{name} {spent[name]:.2f}" for name in ("propose", "apply", "other", "commit"))
+        + f"; {sum(counts.values()):,} decisions"
+    )
 
 
 def checkpoint(engine) -> None:  # noqa: ANN001
@@ -107,9 +151,15 @@ def main() -> None:
         default=0.01,
         help="share of the placements and of the candidates staged again between the nights",
     )
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="also time the nights with three years of settled history in the ledger "
+        "(about 8 rows per placement; its insert takes a minute)",
+    )
     args = parser.parse_args()
 
-    from aftercare import warehouse
+    from aftercare import plan, warehouse
     from aftercare.config import load_config
 
     config = load_config()
@@ -130,25 +180,11 @@ def main() -> None:
     )
 
     for round_number in range(1, args.rounds + 1):
-        started = time.perf_counter()
-        with warehouse.transaction(engine) as conn:
-            warehouse.query_file(conn, "benchmarks/scan_join.sql")
-        scan = time.perf_counter() - started
+        scan = timed_scan(engine)
 
         fresh_ledger(engine)
         first = timed_plan(engine, config, day)
-        with warehouse.transaction(engine) as conn:
-            warehouse.execute_file(
-                conn,
-                "benchmarks/day_passes.sql",
-                {
-                    # the nightly run is at 02:00: everything planned for the day went out
-                    "until": f"{next_day.isoformat()}T02:00:00+00:00",
-                    "changed_share": args.changed_share,
-                    "salt": round_number,
-                },
-            )
-        checkpoint(engine)
+        day_passes(engine, next_day, args.changed_share, salt=round_number)
         typical = timed_plan(engine, config, next_day)
 
         fresh_ledger(engine)
@@ -158,20 +194,29 @@ def main() -> None:
 
         print(f"\nround {round_number}: {args.placements:,} placements")
         print(f"  baseline scan + join          {scan:>7.2f} s")
-        for label, (seconds, spent, counts) in (
-            ("plan, empty ledger", first),
-            (f"the next night ({args.changed_share:.0%} staged)", typical),
-            ("the next night, nothing sent", idle),
-        ):
-            print(f"  {label:<29}{seconds:>7.2f} s   x{seconds / scan:.1f} the scan")
-            print(
-                "    "
-                + ", ".join(
-                    f"{name} {spent[name]:.2f}" for name in ("propose", "apply", "other", "commit")
-                )
-                + f"; {sum(counts.values()):,} decisions"
-            )
+        report("plan, empty ledger", scan, first)
+        report(f"the next night ({args.changed_share:.0%} staged)", scan, typical)
+        report("the next night, nothing sent", scan, idle)
         print("  (targets: < 10 s and < 5x the scan)")
+
+    if args.history:
+        # the same nights after years of planning: the ledger holds the book's history
+        fresh_ledger(engine)
+        with warehouse.transaction(engine) as conn:
+            history = warehouse.execute_file(
+                conn,
+                "benchmarks/ledger_history.sql",
+                {"milestones": plan._params(config, day)["milestones"], "plan_date": day},
+            )
+        checkpoint(engine)
+        first = timed_plan(engine, config, day)
+        day_passes(engine, next_day, args.changed_share, salt=0)
+        scan = timed_scan(engine)
+        typical = timed_plan(engine, config, next_day)
+        print(f"\nwith {history:,} settled touchpoints of history in the ledger")
+        print(f"  baseline scan + join          {scan:>7.2f} s")
+        report("plan, the first night", scan, first)
+        report(f"the next night ({args.changed_share:.0%} staged)", scan, typical)
     engine.dispose()
 
 

@@ -166,6 +166,12 @@ def test_every_channel_once_and_the_ledger_says_so(
         k: (bool(r["provider_message_id"] and r["sent_at"]), r["attempts"]) for k, r in rows.items()
     }
     assert sends == {k: (True, 1) for k in expected}
+    with engine.connect() as conn:  # folded batches keep no items: only those in flight do
+        items = conn.execute(sa.text("select count(*) from aftercare.dispatch_items")).scalar()
+        batches = conn.execute(
+            sa.text("select count(*) from aftercare.dispatch_batches where recorded_at is not null")
+        ).scalar()
+    assert (items, batches > 0) == (0, True)
 
     emails = {e["custom_args"]["touchpoint_id"]: e for e in received(sandbox, "sendgrid")}
     assert set(emails) == {k for k, (_, service) in expected.items() if service == "sendgrid"}

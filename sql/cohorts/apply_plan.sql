@@ -83,6 +83,7 @@ select
     p.attempts,
     p.provider_message_id
 from plan_proposals as p
-where not exists (
-    select 1 from aftercare.touchpoints as t where t.touchpoint_id = p.touchpoint_id
-)
+-- propose knows: a proposal not among the ledger's planned rows is not in it (the settled
+-- ones it left out), so the ledger's millions of ids are not read again here; should one be
+-- there after all, its primary key refuses the run
+where p.is_new

@@ -55,7 +55,7 @@ case when c.email_ok then r.email end,
 {%- endmacro %}
 insert into plan_proposals (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
-    window_end, send_at, status, reason, planned_at, attempts, provider_message_id
+    window_end, send_at, status, reason, planned_at, attempts, provider_message_id, is_new
 )
 with
 -- full_reach: the days back an occurrence can concern the plan date from (its window or the
@@ -109,7 +109,9 @@ plan_day as (
 ),
 
 -- the ledger's rows still open (a planned row is decided again whatever its due date now),
--- and the ones this run must leave alone: final rows, and rows a later run decided
+-- and the occurrences this run must leave alone: final rows, and rows a later run decided (by
+-- milestone, subject and number: the ids of the millions of rows a ledger settles over the
+-- years are never read; text is what costs in a scan)
 open_ledger as (
     select
         touchpoint_id,
@@ -124,7 +126,7 @@ open_ledger as (
 ),
 
 settled_ledger as (
-    select touchpoint_id
+    select milestone, coalesce(placement_id, candidate_id) as subject_id, occurrence
     from aftercare.touchpoints
     where status <> 'planned' or plan_date > cast(:plan_date as date)
 ),
@@ -381,7 +383,13 @@ relevant as (
         (w.due_date <= p.d and (w.window_end >= p.d or w.due_date >= p.d - :look_back))
         or exists (select 1 from open_ledger as o where o.touchpoint_id = w.touchpoint_id)
     )
-        and not exists (select 1 from settled_ledger as s where s.touchpoint_id = w.touchpoint_id)
+        and not exists (
+            select 1
+            from settled_ledger as s
+            where s.milestone = w.milestone
+                and s.subject_id = coalesce(w.placement_id, w.candidate_id)
+                and s.occurrence = w.occurrence
+        )
 ),
 
 -- the subject must still hold: placement active on the due date; a candidate milestone needs a
@@ -475,7 +483,8 @@ judged as (
                 from aftercare.touchpoints as t
                 where t.candidate_id = h.candidate_id
                     and t.milestone = h.milestone
-                    and t.touchpoint_id <> h.touchpoint_id
+                    -- another occurrence (not by id: see settled_ledger)
+                    and (t.occurrence <> h.occurrence or t.placement_id <> h.placement_id)
                     and t.status = 'sent'
                     and {{ m.local_day('t.sent_at', 'c.zone') }} > h.due_date - ms.not_within_days
             ) then 'suppressed:recently_sent'
@@ -524,7 +533,8 @@ deduplicated as (
 ),
 
 -- what the cap already counts: messages sent to the candidate on the plan date and in the
--- seven days to it (recruiter tasks and other exempt milestones do not count)
+-- seven days to it (recruiter tasks and other exempt milestones do not count); a bound on the
+-- instant first, with days to spare for any zone, so that only the last days' sends are read
 sent_counts as (
     select
         t.candidate_id,
@@ -535,6 +545,7 @@ sent_counts as (
     inner join candidates as c on c.candidate_id = t.candidate_id
     cross join plan_day as p
     where t.status = 'sent'
+        and t.sent_at >= cast(cast(:plan_date as date) - 8 as timestamptz)
         and {{ m.local_day('t.sent_at', 'c.zone') }} between p.d - 6 and p.d
     group by t.candidate_id
 ),
@@ -613,6 +624,8 @@ select
     end as reason,
     coalesce(o.planned_at, current_timestamp) as planned_at,
     coalesce(o.attempts, 0) as attempts,
-    o.provider_message_id
+    o.provider_message_id,
+    -- not in the ledger at all (every other proposal is one of its planned rows)
+    o.touchpoint_id is null as is_new
 from scheduled as d
 left join open_ledger as o on o.touchpoint_id = d.touchpoint_id

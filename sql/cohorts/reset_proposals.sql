@@ -18,5 +18,7 @@ create temp table plan_proposals (
     -- kept from the ledger row it replaces
     planned_at timestamptz not null,
     attempts integer not null,
-    provider_message_id varchar
+    provider_message_id varchar,
+    -- new to the ledger (else one of its planned rows)
+    is_new boolean not null
 )
