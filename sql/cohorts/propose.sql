@@ -108,10 +108,7 @@ plan_day as (
     select cast(:plan_date as date) as d
 ),
 
--- the ledger's rows still open (a planned row is decided again whatever its due date now),
--- and the occurrences this run must leave alone: final rows, and rows a later run decided (by
--- milestone, subject and number: the ids of the millions of rows a ledger settles over the
--- years are never read; text is what costs in a scan)
+-- the ledger's rows still open (a planned row is decided again whatever its due date now)
 open_ledger as (
     select
         touchpoint_id,
@@ -123,12 +120,6 @@ open_ledger as (
         coalesce(placement_id, candidate_id) as subject_id
     from aftercare.touchpoints
     where status = 'planned' and coalesce(plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
-),
-
-settled_ledger as (
-    select milestone, coalesce(placement_id, candidate_id) as subject_id, occurrence
-    from aftercare.touchpoints
-    where status <> 'planned' or plan_date > cast(:plan_date as date)
 ),
 
 -- yearly milestones: this year's occurrence and last year's (a window or the look-back may
@@ -373,6 +364,29 @@ windowed as (
     inner join milestones as ms on ms.milestone = dd.milestone
 ),
 
+-- the ledger's rows this run must leave alone (final rows, and rows a later run decided) of
+-- the subjects and candidates it decides: the occurrences already settled, and the sends that
+-- count against a candidate. One pass over a ledger that grows by millions of rows over the
+-- years, by its integer columns (its ids are never read: text is what costs in a scan); an
+-- occurrence is matched by milestone, subject and number
+settled_ledger as (
+    select
+        t.milestone,
+        coalesce(t.placement_id, t.candidate_id) as subject_id,
+        t.occurrence,
+        t.placement_id,
+        t.candidate_id,
+        t.status,
+        t.sent_at
+    from aftercare.touchpoints as t
+    where (t.status <> 'planned' or t.plan_date > cast(:plan_date as date))
+        and (
+            coalesce(t.placement_id, t.candidate_id)
+            in (select coalesce(w.placement_id, w.candidate_id) from windowed as w)
+            or t.candidate_id in (select w.candidate_id from windowed as w)
+        )
+),
+
 -- what this run decides: due by the plan date and still open, or missed within the look-back;
 -- and every planned row of the ledger, wherever its due date moved
 relevant as (
@@ -480,7 +494,7 @@ judged as (
             ) then 'cancelled:next_placement'
             when ms.not_within_days is not null and exists (
                 select 1
-                from aftercare.touchpoints as t
+                from settled_ledger as t
                 where t.candidate_id = h.candidate_id
                     and t.milestone = h.milestone
                     -- another occurrence (not by id: see settled_ledger)
