@@ -192,10 +192,10 @@ exists (
 )
 {%- endmacro %}
 
-{#- the instant from which staging rows may be invisible to this transaction: its start (the
-    time its staging rows were loaded at, were it loading), and on Postgres the start of any
-    older transaction still open on this database (its rows commit later, with an earlier
-    loaded_at); DuckDB has one writer process at a time -#}
+{#- the instant from which staging rows may be invisible to this transaction, taken before it
+    reads staging: its start (the time its staging rows were loaded at, were it loading), and
+    on Postgres the start of any older transaction still open on this database (its rows
+    commit later, with an earlier loaded_at); DuckDB has one writer process at a time -#}
 {% macro snapshot_start() -%}
 {% if dialect == 'postgresql' -%}
 (select least(current_timestamp, min(a.xact_start))

@@ -4,11 +4,12 @@ expectation, on DuckDB and on Postgres."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from aftercare import plan, warehouse
+from aftercare import SQL_DIR, plan, warehouse
 from aftercare.config import Config, Milestone, load_config
 
 CANDIDATE = {
@@ -664,3 +665,82 @@ def test_new_planning_settings_decide_everything_again(engine: sa.Engine) -> Non
     assert run(engine, only("first_day", "check_in"), "2026-12-01") == {
         "check_in:placement:10:1": ("expired", "missed_window", "email", D("2026-11-23"), None)
     }
+
+
+@pytest.mark.parametrize("warehouse_engine", ["postgres"], indirect=True)
+def test_a_load_committed_while_a_night_plans_counts_as_a_change_the_next_night(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = only("first_day")
+    candidate(engine, 1)
+    placement(engine, 10, 1, start_date=D("2027-03-01"))
+    run(engine, config, "2026-11-30")
+    # a load that began before the night's plan (its loaded_at) and commits while it decides
+    loader = engine.connect()
+    load = loader.begin()
+    loader.execute(
+        sa.text(
+            "update staging.placements set start_date = date '2026-11-24',"
+            " loaded_at = current_timestamp where placement_id = 10"
+        )
+    )
+    execute_file = warehouse.execute_file
+
+    def commit_the_load_midway(conn: sa.Connection, name: str, *args: object) -> int:
+        if name == "cohorts/apply_plan.sql" and load.is_active:
+            load.commit()
+        return execute_file(conn, name, *args)
+
+    monkeypatch.setattr(warehouse, "execute_file", commit_the_load_midway)
+    assert run(engine, config, "2026-12-01") == {}  # the plan did not see it
+    monkeypatch.setattr(warehouse, "execute_file", execute_file)
+    loader.close()
+
+    assert run(engine, config, "2026-12-02") == {
+        "first_day:placement:10:1": ("expired", "missed_window", "sms", D("2026-11-24"), None)
+    }
+
+
+def test_a_milestone_moved_to_another_subject_keeps_its_occurrences_apart(
+    engine: sa.Engine,
+) -> None:
+    candidate(engine, 1, date_of_birth=D("1990-11-30"))
+    placement(engine, 1, 1, start_date=D("2020-06-01"))  # placement 1 of candidate 1
+    assert "birthday:candidate:1:2026" in run(engine, only("birthday"), "2026-11-30")
+    mark_sent(engine, "birthday:candidate:1:2026")
+
+    # the agency makes "birthday" a yearly message on the placement's start date instead
+    config = only("birthday")
+    on_the_start_date = Milestone(
+        anchor="start_date",
+        repeat="yearly",
+        occurrence="calendar_year",
+        window_days=0,
+        send_time=time(9),
+        channels=["sms"],
+    )
+    planning = config.planning.model_copy(update={"milestones": {"birthday": on_the_start_date}})
+    config = config.model_copy(update={"planning": planning})
+    placement(engine, 1, 1, start_date=D("2020-12-01"))
+
+    assert run(engine, config, "2026-12-01")["birthday:placement:1:2026"][:3] == (
+        "planned",
+        None,
+        "sms",
+    )
+
+
+def test_new_rules_in_a_release_decide_everything_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config()
+    for name in plan.RULES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes((SQL_DIR / name).read_bytes())
+    monkeypatch.setattr(plan, "SQL_DIR", tmp_path)
+    before = plan._params(config, D("2026-12-01"))["config_digest"]
+    assert plan._params(config, D("2026-12-02"))["config_digest"] == before
+
+    with (tmp_path / "cohorts" / "propose.sql").open("a") as rules:
+        rules.write("\n-- a release changed a rule\n")
+    assert plan._params(config, D("2026-12-02"))["config_digest"] != before

@@ -30,15 +30,20 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from aftercare import warehouse
+from aftercare import SQL_DIR, warehouse
 from aftercare.config import Config
 
 log = logging.getLogger(__name__)
 
 
+#: the SQL whose rules decide: a run with other rules (a new release) decides everything again
+RULES = ("cohorts/propose.sql", "macros.sql")
+
+
 def _params(config: Config, plan_date: date) -> dict[str, Any]:
     """The bound parameters of the run for ``plan_date``: the date and the planning settings
-    (their digest too, so the next run knows whether it ran with the same)."""
+    (and a digest of them and of the rules, so the next run knows whether it runs with the
+    same)."""
     planning = config.planning
     rank = {name: position for position, name in enumerate(planning.priority)}
     milestones = [
@@ -71,8 +76,10 @@ def _params(config: Config, plan_date: date) -> dict[str, Any]:
         "channels": json.dumps(channels),
         "classes": json.dumps(classes),
     }
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
-    return {"plan_date": plan_date.isoformat(), "config_digest": digest, **settings}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for name in RULES:
+        digest.update((SQL_DIR / name).read_bytes())
+    return {"plan_date": plan_date.isoformat(), "config_digest": digest.hexdigest(), **settings}
 
 
 def _decide(
@@ -83,6 +90,9 @@ def _decide(
     since the latest run is looked at again, unless there is none, it ran with other settings
     or for a later date, or ``everything`` is asked for."""
     params = _params(config, plan_date)
+    # before anything reads staging: what loads after this instant is new to the next run
+    [snapshot] = warehouse.query_file(conn, "cohorts/snapshot_start.sql")
+    params["snapshot_at"] = snapshot["snapshot_at"]
     [previous] = warehouse.query_file(conn, "cohorts/latest_plan_run.sql") or [None]
     if (
         everything

@@ -402,6 +402,7 @@ relevant as (
             from settled_ledger as s
             where s.milestone = w.milestone
                 and s.subject_id = coalesce(w.placement_id, w.candidate_id)
+                and (s.placement_id is null) = (w.placement_id is null)
                 and s.occurrence = w.occurrence
         )
 ),
@@ -498,7 +499,10 @@ judged as (
                 where t.candidate_id = h.candidate_id
                     and t.milestone = h.milestone
                     -- another occurrence (not by id: see settled_ledger)
-                    and (t.occurrence <> h.occurrence or t.placement_id <> h.placement_id)
+                    and (
+                        t.occurrence <> h.occurrence
+                        or t.placement_id is distinct from h.placement_id
+                    )
                     and t.status = 'sent'
                     and {{ m.local_day('t.sent_at', 'c.zone') }} > h.due_date - ms.not_within_days
             ) then 'suppressed:recently_sent'

@@ -1,9 +1,9 @@
-{% import "macros.sql" as m with context %}
 -- aftercare.plan_runs: the run for local date :plan_date decided (again), seeing staging as
--- of its snapshot, with the planning settings of digest :config_digest
+-- of :snapshot_at (cohorts/snapshot_start.sql), with the planning settings and rules of digest
+-- :config_digest
 insert into aftercare.plan_runs (plan_date, planned_at, snapshot_at, config_digest)
 values (
-    cast(:plan_date as date), current_timestamp, {{ m.snapshot_start() }}, :config_digest
+    cast(:plan_date as date), current_timestamp, cast(:snapshot_at as timestamptz), :config_digest
 )
 on conflict (plan_date) do update
 set planned_at = excluded.planned_at,
