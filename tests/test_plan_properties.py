@@ -245,6 +245,9 @@ def job_changes(jobs: dict[int, dict], people: dict[int, dict]) -> st.SearchStra
             st.sampled_from(sorted(people)),
             st.sampled_from([0, 1, 35, 56, 90, 365]),
         ),
+        st.tuples(
+            st.just("candidate"), st.sampled_from(sorted(jobs)), st.sampled_from(sorted(people))
+        ),
     )
 
 
@@ -257,9 +260,27 @@ def births_near(day: date) -> st.SearchStrategy:
     )
 
 
+#: changes of ours to a candidate (:c), by SQL: a suppression and its lifting (START), a
+#: version of the record quarantined and released, a negative reply to what they were sent
+OURS = {
+    "suppress": "insert into aftercare.suppressions (candidate_id, channel, reason, source)"
+    " values (:c, :value, 'opt_out', 'test') on conflict do nothing",
+    "lift": "delete from aftercare.suppressions where candidate_id = :c",
+    "quarantine": "insert into quality.quarantine (entity, record_id, load_id, reasons)"
+    " values ('candidate', cast(:c as varchar), :load, '[\"test\"]') on conflict do nothing",
+    "release": "update quality.quarantine set released_at = current_timestamp"
+    " where record_id = cast(:c as varchar) and released_at is null",
+    "negative_reply": "insert into engagement.responses"
+    " (response_id, candidate_id, kind, occurred_at, touchpoint_id, detail)"
+    " select 'reply:' || t.touchpoint_id, t.candidate_id, 'reply', current_timestamp,"
+    ' t.touchpoint_id, cast(\'{"sentiment": "negative"}\' as json)'
+    " from aftercare.touchpoints as t where t.candidate_id = :c and t.status = 'sent'"
+    " on conflict do nothing",
+}
+
+
 def person_changes(people: dict[int, dict], day: date) -> st.SearchStrategy:
-    """A change to a candidate in the ATS, or one of ours: a suppression, a quarantined
-    version of a record."""
+    """A change to a candidate in the ATS, or one of ours (OURS)."""
     ids = st.sampled_from(sorted(people))
     return st.one_of(
         st.tuples(st.just("birth"), ids, births_near(day)),
@@ -268,7 +289,7 @@ def person_changes(people: dict[int, dict], day: date) -> st.SearchStrategy:
         st.tuples(st.just("anonymized"), ids, st.just(True)),
         st.tuples(st.just("zone"), ids, st.sampled_from(ZONES)),
         st.tuples(st.just("suppress"), ids, st.sampled_from(["email", "sms", "all"])),
-        st.tuples(st.just("quarantine"), ids, st.just(None)),
+        *(st.tuples(st.just(kind), ids, st.just(None)) for kind in OURS if kind != "suppress"),
     )
 
 
@@ -282,7 +303,7 @@ def histories(draw: st.DrawFn) -> tuple[date, dict, dict, list]:
             person["date_of_birth"] = draw(births_near(day))
     nights = [
         (
-            draw(st.sampled_from([0, 1, 1, 1, 2, 3, 9])),
+            draw(st.sampled_from([0, 1, 1, 1, 2, 3, 9, 20])),
             draw(
                 st.lists(
                     st.one_of(job_changes(jobs, people), person_changes(people, day)), max_size=3
@@ -299,19 +320,11 @@ def apply_change(
     engines: list[sa.Engine], change: tuple, night: date, people: dict, jobs: dict
 ) -> None:
     kind, key, value = change
-    if kind in ("suppress", "quarantine"):
+    if kind in OURS:
         for engine in engines:
             with engine.begin() as conn:
                 conn.execute(
-                    sa.text(
-                        "insert into aftercare.suppressions (candidate_id, channel, reason, source)"
-                        " values (:c, :ch, 'opt_out', 'test') on conflict do nothing"
-                        if kind == "suppress"
-                        else "insert into quality.quarantine (entity, record_id, load_id, reasons)"
-                        " values ('candidate', cast(:c as varchar), :load, '[\"test\"]')"
-                        " on conflict do nothing"
-                    ),
-                    {"c": key, "ch": value, "load": f"load-{night}"},
+                    sa.text(OURS[kind]), {"c": key, "value": value, "load": f"load-{night}"}
                 )
         return
     if kind in ("birth", "email_opt_out", "sms_opt_in", "anonymized", "zone"):
@@ -345,6 +358,8 @@ def apply_change(
             job["is_active"] = False
         elif kind == "deleted":
             job["is_deleted"] = True
+        elif kind == "candidate":  # the ATS moved the placement to another candidate
+            job["candidate_id"] = value
         else:
             job["employment_class"] = value
     for engine in engines:
