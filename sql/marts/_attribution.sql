@@ -1,9 +1,6 @@
-{#- the marts of responses (reviews, referrals): the CTEs `ranked_placements` and `attributed`,
-    the responses of CTE `source` with their touchpoint (milestone, channel, sent_at) and
-    placement: the touchpoint's, else the latest placement of the candidate in column
-    `candidate` (placement_source says which) -#}
-{% macro attributed(source, candidate) -%}
--- each candidate's placements, the latest (by start date) first
+{#- the CTE `ranked_placements`: each candidate's placements, the latest (by start date) first
+    (placement_rank 1), for what has no placement of its own -#}
+{% macro ranked_placements() -%}
 ranked_placements as (
     select
         candidate_id,
@@ -12,7 +9,15 @@ ranked_placements as (
             partition by candidate_id order by start_date desc, placement_id desc
         ) as placement_rank
     from staging.placements
-),
+)
+{%- endmacro %}
+
+{#- the marts of responses (reviews, referrals): the CTEs `ranked_placements` and `attributed`,
+    the responses of CTE `source` with their touchpoint (milestone, channel, sent_at) and
+    placement: the touchpoint's, else the latest placement of the candidate in column
+    `candidate` (placement_source says which) -#}
+{% macro attributed(source, candidate) -%}
+{{ ranked_placements() }},
 
 attributed as (
     select

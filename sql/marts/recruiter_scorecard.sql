@@ -1,4 +1,5 @@
 {% import "macros.sql" as m with context %}
+{% import "marts/_attribution.sql" as a %}
 -- marts.recruiter_scorecard: one row per recruiter (staging.placements.owner_id; null when a
 -- row cannot be tied to a placement) x month (first day of the calendar month). Each measure
 -- counts in the month it happened: placements under aftercare by their touchpoints' local due
@@ -10,15 +11,8 @@
 drop table if exists marts.recruiter_scorecard;
 
 create table marts.recruiter_scorecard as
-with ranked_placements as (
-    select
-        candidate_id,
-        placement_id,
-        row_number() over (
-            partition by candidate_id order by start_date desc, placement_id desc
-        ) as placement_rank
-    from staging.placements
-),
+with
+{{ a.ranked_placements() }},
 
 -- every touchpoint with the recruiter it counts for
 owned_touchpoints as (
