@@ -118,6 +118,19 @@ def _service(request: Request) -> TrustpilotService:
     return request.app.state.providers["trustpilot"]
 
 
+def _refusal(
+    service: TrustpilotService, request: Request, business_unit_id: str
+) -> Response | None:
+    """The answer to a business-unit call without a live bearer token (401) or for another
+    business unit (404); None when it may go ahead."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or service.tokens.get(token, 0) < time.time():
+        return JSONResponse(INVALID_TOKEN, 401)
+    if business_unit_id != service.settings.business_unit_id:
+        return JSONResponse({"message": "Business unit not found"}, 404)
+    return None
+
+
 @router.post("/v1/oauth/oauth-business-users-for-applications/accesstoken")
 async def access_token(request: Request) -> Response:
     """Client credentials (Basic base64(key:secret), ``grant_type=client_credentials``)."""
@@ -159,11 +172,8 @@ async def access_token(request: Request) -> Response:
 async def invitation_link(business_unit_id: str, request: Request) -> Response:
     """A review invitation link for one consumer: ``{"id", "url"}``."""
     service = _service(request)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or service.tokens.get(token, 0) < time.time():
-        return JSONResponse(INVALID_TOKEN, 401)
-    if business_unit_id != service.settings.business_unit_id:
-        return JSONResponse({"message": "Business unit not found"}, 404)
+    if (refusal := _refusal(service, request, business_unit_id)) is not None:
+        return refusal
     try:
         body = await request.json()
     except ValueError:
@@ -197,11 +207,8 @@ async def reviews(business_unit_id: str, request: Request) -> Response:
     """The business unit's reviews whose time has come, oldest first, from ``startDateTime``,
     ``perPage`` (1-100, default 20) on page ``page`` (from 1), with a ``next-page`` link."""
     service = _service(request)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or service.tokens.get(token, 0) < time.time():
-        return JSONResponse(INVALID_TOKEN, 401)
-    if business_unit_id != service.settings.business_unit_id:
-        return JSONResponse({"message": "Business unit not found"}, 404)
+    if (refusal := _refusal(service, request, business_unit_id)) is not None:
+        return refusal
     params = request.query_params
     try:
         per_page, page = int(params.get("perPage", 20)), int(params.get("page", 1))
