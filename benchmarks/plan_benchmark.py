@@ -1,7 +1,7 @@
 """Planning speed at volume (a benchmark, not a test).
 
     .venv/bin/python benchmarks/plan_benchmark.py [--placements 1000000] [--rounds 3]
-        [--changed-share 0.01] [--history]
+        [--changed-share 0.01] [--history] [--everything]
 
 Fills a fresh DuckDB warehouse with N synthetic placements and 0.8 N candidates
 (``sql/benchmarks/synthetic_staging.sql``: starts over three years around the plan day, temps
@@ -17,7 +17,8 @@ with end dates, consents, birthdays, time zones), then times, in the same run:
   planned row decided and written again: dispatch down for a day). With ``--history``, also
   the first and the next night over a ledger holding three years of the book's touchpoints
   (``sql/benchmarks/ledger_history.sql``). Each plan run and each baseline opens the warehouse
-  afresh, as a nightly task does. Each run is split into its phases:
+  afresh, as a nightly task does. With ``--everything``, every night decides everything in
+  reach (as the first run and a full refresh do). Each run is split into its phases:
   propose (sql/cohorts/propose.sql), apply (apply_plan.sql), the rest of the run's statements,
   and the commit (DuckDB writes the WAL, and checkpoints when it is large).
 
@@ -73,7 +74,12 @@ def phase_timer() -> Iterator[Counter[str]]:
         warehouse.execute_file, warehouse.query_file = originals
 
 
-def timed_plan(engine, config, day: date) -> tuple[float, Counter[str], dict[str, int]]:  # noqa: ANN001
+def timed_plan(
+    engine,  # noqa: ANN001
+    config,  # noqa: ANN001
+    day: date,
+    everything: bool,
+) -> tuple[float, Counter[str], dict[str, int]]:
     """One plan run, on a warehouse opened afresh as a nightly task opens it: its seconds, its
     phases' seconds and its decisions."""
     from aftercare import plan
@@ -81,7 +87,7 @@ def timed_plan(engine, config, day: date) -> tuple[float, Counter[str], dict[str
     engine.dispose()
     with phase_timer() as spent:
         started = time.perf_counter()
-        counts = plan.plan(engine, config, day)
+        counts = plan.plan(engine, config, day, everything=everything)
         seconds = time.perf_counter() - started
     spent["commit"] = seconds - sum(spent.values())
     return seconds, spent, counts
@@ -157,6 +163,12 @@ def main() -> None:
         help="share of the placements and of the candidates staged again between the nights",
     )
     parser.add_argument(
+        "--everything",
+        action="store_true",
+        help="every night decides everything in reach, as a full refresh does (to see what "
+        "deciding only what changed saves)",
+    )
+    parser.add_argument(
         "--history",
         action="store_true",
         help="also time the nights with three years of settled history in the ledger "
@@ -188,14 +200,14 @@ def main() -> None:
         scan = timed_scan(engine)
 
         fresh_ledger(engine)
-        first = timed_plan(engine, config, day)
+        first = timed_plan(engine, config, day, args.everything)
         day_passes(engine, next_day, args.changed_share, salt=round_number)
-        typical = timed_plan(engine, config, next_day)
+        typical = timed_plan(engine, config, next_day, args.everything)
 
         fresh_ledger(engine)
-        timed_plan(engine, config, day)
+        timed_plan(engine, config, day, args.everything)
         checkpoint(engine)
-        idle = timed_plan(engine, config, next_day)
+        idle = timed_plan(engine, config, next_day, args.everything)
 
         print(f"\nround {round_number}: {args.placements:,} placements")
         print(f"  baseline scan + join          {scan:>7.2f} s")
@@ -214,10 +226,10 @@ def main() -> None:
                 {"milestones": plan._params(config, day)["milestones"], "plan_date": day},
             )
         checkpoint(engine)
-        first = timed_plan(engine, config, day)
+        first = timed_plan(engine, config, day, args.everything)
         day_passes(engine, next_day, args.changed_share, salt=0)
         scan = timed_scan(engine)
-        typical = timed_plan(engine, config, next_day)
+        typical = timed_plan(engine, config, next_day, args.everything)
         print(f"\nwith {history:,} settled touchpoints of history in the ledger")
         print(f"  baseline scan + join          {scan:>7.2f} s")
         report("plan, the first night", scan, first)

@@ -9,10 +9,11 @@ the look-back: expired; and every reason not to send), and ``apply_plan.sql`` br
 a later date is planned a run for an earlier one (a backfill) writes nothing. The milestones
 are config only (``planning.milestones``), passed to the SQL as bound json parameters.
 
-After a run with the same settings, a run looks again only at what can have changed since: the
-occurrences falling due after that run's date, the subjects staged since it saw staging, and
-the ledger's planned rows (every other occurrence in reach is decided already). The first run,
-a run with other settings and a full refresh decide everything in reach.
+After a run with the same settings and planning SQL (``RULES``), a run looks again only at what
+can have changed since: the occurrences falling due after that run's date, the subjects staged
+since it saw staging, and the ledger's planned rows (every other occurrence in reach is decided
+already). The first run, a run with other settings or SQL, and a full refresh decide everything
+in reach.
 
 `preview` runs the same for the next days in a transaction it rolls back, treating each day's
 planned touchpoints as sent, and reports what would be planned, by milestone, channel and
@@ -88,7 +89,7 @@ def _decide(
     """Decide ``plan_date`` into the ledger (inside the caller's transaction); returns the
     decisions counted by milestone, channel, status and reason. Only what can have changed
     since the latest run is looked at again, unless there is none, it ran with other settings
-    or for a later date, or ``everything`` is asked for."""
+    or SQL or for a later date, or ``everything`` is asked for."""
     params = _params(config, plan_date)
     # before anything reads staging: what loads after this instant is new to the next run
     [snapshot] = warehouse.query_file(conn, "cohorts/snapshot_start.sql")

@@ -2,14 +2,15 @@
 -- aftercare.touchpoints: the ledger takes what the run for local date :plan_date decided
 -- (plan_proposals). Sent and otherwise final rows never change; planned rows are
 -- decided again by every run, but never by a run for an earlier date than the one that last
--- decided them (a backfill leaves later decisions alone), and never while dispatch has them
+-- changed them (a backfill leaves later decisions alone), and never while dispatch has them
 -- in flight or in doubt (a send that may have gone out is looked up first, as it was tried).
 
 -- planned rows decided again and changed: updated in place (plan_date: the run that changed
 -- them last), keeping the time they were first planned, their attempts and provider id;
--- unchanged rows are not written (a night's planned rows mostly stay as they were). An update of the non-key columns: a delete and insert
--- of the same ids costs DuckDB ~1 s a 50k rows at commit (its primary-key index), and an
--- `update ... from plan_proposals` ~10x more than these lookups (it writes in the join's order)
+-- unchanged rows are not written (a night's planned rows mostly stay as they were). An update
+-- of the non-key columns: a delete and insert of the same ids costs DuckDB ~1 s a 50k rows at
+-- commit (its primary-key index), and an `update ... from plan_proposals` ~10x more than these
+-- lookups (it writes in the join's order)
 update aftercare.touchpoints as t
 set status = (select p.status from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),
     reason = (select p.reason from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),

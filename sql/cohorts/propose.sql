@@ -12,11 +12,12 @@
 --   cancelled   next_placement: the candidate is placed again within reach of the end
 -- The milestones are config (:milestones, their :channels in order, their employment
 -- :classes); local dates and times are the candidate's (else the agency's :zone).
--- After a run for :last_plan_date (same settings) that saw staging up to :since, only what can
--- have changed is looked at again: subjects whose occurrences fall due after that date, subjects
--- staged since, and the subjects of the ledger's planned rows; every other occurrence in reach
--- was decided by an earlier run (it is in the ledger) or could not concern it then or now. A run
--- without them (the first, new settings, a full refresh) looks at every subject in reach.
+-- After a run for :last_plan_date (same settings and SQL) that saw staging up to :since, only
+-- what can have changed is looked at again: subjects whose occurrences fall due after that
+-- date, subjects staged since, and the subjects of the ledger's planned rows; every other
+-- occurrence in reach was decided by an earlier run (it is in the ledger) or could not concern
+-- it then or now. A run without them (the first, new settings or SQL, a full refresh) looks at
+-- every subject in reach.
 {#- whether the yearly anniversaries of date `anchor` can fall near date `target`: their days
     of the year lie within `reach` days of each other, with days to spare for leap years and
     weekend moves (a cheap superset test on every subject; the exact dates are worked out
@@ -368,7 +369,7 @@ windowed as (
 -- the subjects and candidates it decides: the occurrences already settled, and the sends that
 -- count against a candidate. One pass over a ledger that grows by millions of rows over the
 -- years, by its integer columns (its ids are never read: text is what costs in a scan); an
--- occurrence is matched by milestone, subject and number
+-- occurrence is matched by milestone, subject (kind and id) and number, as its id is made
 settled_ledger as (
     select
         t.milestone,
