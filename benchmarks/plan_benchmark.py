@@ -7,8 +7,8 @@ Fills a fresh DuckDB warehouse with N synthetic placements and 0.8 N candidates
 (``sql/benchmarks/synthetic_staging.sql``: starts over three years around the plan day, temps
 with end dates, consents, birthdays, time zones), then times, in the same run:
 
-* baseline: one plain scan of staging.placements joined to staging.candidates
-  (``sql/benchmarks/scan_join.sql``);
+* baseline: a plain scan of staging.placements joined to staging.candidates
+  (``sql/benchmarks/scan_join.sql``), the median of three;
 * plan: ``aftercare.plan.plan`` for one day on an empty ledger (the first run: every subject
   in reach decided, and written with the look-back's expired rows), then the next night after
   a day (``sql/benchmarks/day_passes.sql``: dispatch sent what was planned, and the extract

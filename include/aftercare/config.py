@@ -192,7 +192,8 @@ class FrequencyCap(_Strict):
 class PlanningSettings(_Strict):
     """How the plan stage turns milestones into the touchpoint ledger (sql/cohorts/)."""
 
-    #: how far back a run still writes occurrences whose window passed (as expired)
+    #: how many days back a run still writes occurrences that fell due and whose window
+    #: passed unsent (as expired)
     look_back_days: int = Field(ge=0)
     quiet_hours_start: time
     quiet_hours_end: time

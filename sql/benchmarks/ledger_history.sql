@@ -1,8 +1,8 @@
 {% import "macros.sql" as m with context %}
 -- benchmarks only (DuckDB): the ledger of a book planned for years before the plan date, every
--- touchpoint of it settled. Each placement's once-milestones (the milestones as the plan binds
--- them) due more than 30 days before, and its work anniversaries and its candidate's birthdays
--- in the years since it started, sent on their due date (the ids are the plan's own, so a
+-- touchpoint of it settled: each placement's once-milestones (the milestones as the plan binds
+-- them) and first three work anniversaries, and every candidate's birthdays of 2023-2025, those
+-- due more than 30 days before, each sent on its due date (the ids are the plan's own, so a
 -- night's occurrences meet their history)
 insert into aftercare.touchpoints (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,

@@ -9,7 +9,8 @@
 --   suppressed  quarantined (a newer version of the candidate or placement failed the gate),
 --               candidate_removed, recently_sent, negative_reply, no_eligible_channel,
 --               frequency_cap
---   cancelled   next_placement: the candidate is placed again within reach of the end
+--   cancelled   next_placement: the candidate is placed again within reach of the end;
+--               placement_changed: a planned row whose due date moved out of reach
 -- The milestones are config (:milestones, their :channels in order, their employment
 -- :classes); local dates and times are the candidate's (else the agency's :zone).
 -- After a run for :last_plan_date (same settings and SQL) that saw staging up to :since, only

@@ -40,7 +40,7 @@ from aftercare.quality import docs_index, project_dir, suites
 
 log = logging.getLogger(__name__)
 
-#: entity -> (its row suite, whose sql file is sql/quality/<suite>.sql; its changes table;
+#: entity -> (its row suite, whose sql file is sql/quality/collect_<suite>.sql; its changes table;
 #: its date columns, which GX compares as timestamps)
 ENTITIES = {
     "placement": ("placement_rows", "placement_changes", ("start_date", "end_date")),

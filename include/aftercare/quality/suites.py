@@ -6,8 +6,8 @@ column as a reason, and the rest proceed. The load suite judges each load as a w
 of its expectations fails (the circuit breaker), the run stops before planning and sending.
 
 Every expectation carries a ``description``: the rule as the Data Docs and the quarantine
-reasons show it. The columns are those of ``sql/quality/placement_rows.sql``,
-``candidate_rows.sql`` and ``load_checks.sql``; all thresholds come from ``quality`` in the
+reasons show it. The columns are those of ``sql/quality/collect_placement_rows.sql``,
+``collect_candidate_rows.sql`` and ``load_checks.sql``; all thresholds come from ``quality`` in the
 config.
 """
 
