@@ -10,12 +10,10 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 
 from aftercare.config import load_config
-from aftercare.dagkit import LEDGER, default_args, warehouse_task
+from aftercare.dagkit import LEDGER, SEND_POOLS, default_args, warehouse_task
 
 CONFIG = load_config()
 AGENCY_TZ = CONFIG.agency.time_zone
-#: the pool of each channel's send tasks (aftercare.dispatch.channels.SEND_POOLS)
-CHANNELS = ("email", "sms", "video", "phone")
 
 
 @dag(
@@ -50,7 +48,7 @@ def aftercare_dispatch() -> None:
     batches = prepare_batches()
 
     sends = []
-    for channel in CHANNELS:
+    for channel in SEND_POOLS:
 
         @task(task_id=f"batches_{channel}")
         def batches_of(batches: dict[str, Any], channel: str) -> list[dict[str, Any]]:
@@ -59,7 +57,7 @@ def aftercare_dispatch() -> None:
 
         @task(
             task_id=f"send_{channel}",
-            pool=f"aftercare_send_{channel}",
+            pool=SEND_POOLS[channel],
             map_index_template="{{ batch_label }}",
         )
         def send(batch_id: str, channel: str, path: str, count: int, dry_run: bool) -> dict:

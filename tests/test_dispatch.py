@@ -442,7 +442,7 @@ def test_a_torn_journal_line_turns_an_outcome_back_into_a_look_up(tmp_path: Any)
         out.write('{"touchpoint_id": "b", "kind": "outc')
     entries = journal.read_journal(path)
     assert entries["a"].outcome["provider_message_id"] == "m1" and not entries["a"].in_doubt
-    assert entries["a"].links == {"video_link": "https://v/1"}
+    assert entries["a"].attempt["links"] == {"video_link": "https://v/1"}
     assert entries["b"].in_doubt and entries["b"].outcome is None
 
 

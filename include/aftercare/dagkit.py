@@ -22,6 +22,11 @@ LEDGER = Asset(name="aftercare_touchpoints", uri="aftercare://warehouse/aftercar
 #: writer process at a time. `aftercare.warehouse.get_engine` enforces it at run time.
 WAREHOUSE_POOL = "aftercare_warehouse"
 
+#: The pool of each channel's send tasks (their slots and rates: config `airflow.pools`).
+SEND_POOLS = {
+    channel: f"aftercare_send_{channel}" for channel in ("email", "sms", "video", "phone")
+}
+
 
 def warehouse_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
     """``@warehouse_task`` (or ``@warehouse_task(**task_kwargs)``): a TaskFlow task in the

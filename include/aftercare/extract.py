@@ -42,17 +42,6 @@ _PROGRESS_EVERY_SECONDS = 10.0
 _BATCH_RECORDS = 5_000
 
 
-def open_ats(config: Config) -> Ats:
-    """The ATS of the ``aftercare_ats`` connection."""
-    from airflow.sdk import BaseHook
-
-    from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
-    from aftercare.connections import ATS
-
-    connection = BaseHook.get_connection(ATS)
-    return BullhornAts(BullhornCredentials.from_connection(connection), config.ats)
-
-
 def _new_load_id(entity: str) -> str:
     return f"{entity.lower()}-{uuid.uuid4().hex[:16]}"
 

@@ -25,13 +25,14 @@ def prepare_warehouse() -> dict[str, int]:
 
 def pull(entity: Entity, context: Any) -> dict[str, int]:
     from aftercare import extract, warehouse
+    from aftercare.ats import open_ats
 
     config = load_config()
 
     with warehouse.connected() as engine:
         return extract.pull(
             engine,
-            extract.open_ats(config),
+            open_ats(config),
             config,
             entity,
             full=bool(context["params"]["full_refresh"]),
@@ -93,11 +94,12 @@ def sweep_due(context: Any) -> bool:
 
 def sweep(context: Any) -> dict[str, int]:
     from aftercare import extract, warehouse
+    from aftercare.ats import open_ats
 
     config = load_config()
 
     with warehouse.connected() as engine:
-        return extract.sweep(engine, extract.open_ats(config), run_id=context["run_id"])
+        return extract.sweep(engine, open_ats(config), run_id=context["run_id"])
 
 
 def write_run_summary(stages: dict[str, list[dict[str, int] | None]], context: Any) -> dict:

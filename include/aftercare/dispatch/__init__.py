@@ -51,9 +51,7 @@ def send_batch(batch_id: str, channel: str, path: str, count: int, dry_run: bool
     delivery = Delivery(config, providers, Templates.load(config), clock())
     logging.getLogger(__name__).info("batch %s: %d %s touchpoints", batch_id, count, channel)
     try:
-        counts = send_batch(
-            config, path, delivery, concurrency=providers.concurrency, dry_run=dry_run
-        )
+        counts = send_batch(path, delivery, dry_run=dry_run)
     finally:
         providers.close()
     return dict(counts)

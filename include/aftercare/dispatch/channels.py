@@ -9,6 +9,7 @@ from typing import Any
 
 from aftercare import connections
 from aftercare.config import Config
+from aftercare.dagkit import SEND_POOLS
 from aftercare.dispatch.providers import (
     ReviewPlatform,
     Sender,
@@ -20,11 +21,6 @@ from aftercare.dispatch.providers import (
     VideoPlatform,
 )
 from aftercare.messages import referral_link, unsubscribe_link
-
-#: The pool of each channel's send tasks.
-SEND_POOLS = {
-    channel: f"aftercare_send_{channel}" for channel in ("email", "sms", "video", "phone")
-}
 
 
 def _connection(conn_id: str) -> Any:
@@ -110,7 +106,7 @@ class Providers:
     def ats(self) -> Any:
         """The ATS client, held to this task's share of ``dispatch.providers.ats`` (and never
         above the ATS's own ``ats.rate_limit_per_minute``)."""
-        from aftercare.extract import open_ats
+        from aftercare.ats import open_ats
 
         share = self.config.dispatch.providers["ats"].messages_per_second * 60 / self._slots
         limit = min(self.config.ats.rate_limit_per_minute, max(1, int(share)))

@@ -84,10 +84,6 @@ class Entry:
         return self.attempt is not None
 
     @property
-    def links(self) -> dict[str, str]:
-        return (self.attempt or {}).get("links") or {}
-
-    @property
     def in_doubt(self) -> bool:
         """Tried, no answer recorded: it may have gone out."""
         return self.attempted and self.outcome is None

@@ -1,7 +1,8 @@
 """The send side of dispatch: one batch file through its channel's providers, exactly once.
 
 Runs in a mapped send task and talks to providers only, never to the warehouse. For each
-touchpoint of the batch, in a pool of ``concurrency`` threads under the provider's rate limit:
+touchpoint of the batch, in a pool of the providers' ``concurrency`` threads under the
+provider's rate limit:
 
 1. skip it when the journal has its outcome (a retried task);
 2. when it may have gone out already (the journal has an attempt without an outcome, or the
@@ -204,14 +205,7 @@ class Delivery:
         )
 
 
-def send_batch(
-    config: Config,
-    batch_path: str,
-    delivery: Delivery,
-    *,
-    concurrency: int,
-    dry_run: bool,
-) -> Counter[str]:
+def send_batch(batch_path: str, delivery: Delivery, *, dry_run: bool) -> Counter[str]:
     """Send one batch file (see the module docstring); returns counts by outcome (and, in a
     dry run, by milestone and route: what would go out)."""
     from airflow.sdk import ObjectStoragePath
@@ -246,9 +240,10 @@ def send_batch(
                 return "already_recorded"
             if seal.exists():  # folded while this task ran (a zombie): stop sending
                 return "already_folded"
-            return _send_one(item, entry, delivery, journal, config)
+            return _send_one(item, entry, delivery, journal)
 
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="send") as pool:
+        threads = delivery.providers.concurrency
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
             for result in pool.map(one, items):
                 counts[result] += 1
                 if sum(counts.values()) % 1000 == 0:
@@ -268,7 +263,6 @@ def _send_one(
     entry: journals.Entry,
     delivery: Delivery,
     journal: journals.Journal,
-    config: Config,
 ) -> str:
     """One touchpoint (steps 2-4 of the module docstring); returns what became of it."""
     touchpoint_id = item["touchpoint_id"]
@@ -278,14 +272,14 @@ def _send_one(
     try:
         if doubt and earlier:
             found = delivery.find(item, earlier)
-            closed = _sendable(item, delivery.now(), config) == "window_closed"
+            closed = _sendable(item, delivery.now(), delivery.config) == "window_closed"
             if found and found.outcome == "in_doubt" and closed:
                 found = Outcome("failed", "unconfirmed")  # SMTP: no one can tell, and too late
             if found:
                 _journal_outcome(journal, item, found, delivery)
                 return "reconciled" if found.outcome == "sent" else found.outcome
             doubt = False  # the provider has no such message: it never went out
-        wait = _sendable(item, delivery.now(), config)
+        wait = _sendable(item, delivery.now(), delivery.config)
         if wait == "window_closed" and item["in_doubt"]:
             # looked up, not found, too late now: what dispatch would have expired
             outcome = Outcome("expired", "missed_window")

@@ -32,7 +32,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
@@ -43,7 +43,6 @@ from aftercare.messages.errors import MessageError
 from aftercare.messages.sms import segments
 
 TEMPLATE_ROOT = Path(__file__).parent / "templates"
-MessageChannel = Literal["email", "sms", "video_email", "video_sms", "phone"]
 
 #: the parts of each message channel: (subject file, text file, html file), None when absent
 PARTS: dict[str, tuple[str | None, str, str | None]] = {
