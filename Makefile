@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 DAYS ?= 3
 SANDBOX_PORT ?= 8765
+# uv installs the pinned set (seconds, not minutes); INSTALLER=pip is the slower fallback.
+INSTALLER ?= uv
+# when this make started (for the demo's total, install included)
+STARTED := $(shell date +%s.%N)
 
 # A project-local Airflow: its home (metadata DB, logs) is gitignored, the DAG folder is dags/.
 export AIRFLOW_HOME := $(CURDIR)/.airflow
@@ -19,7 +23,7 @@ export PATH := $(BIN):$(PATH)
 
 ## demo: install, prepare Airflow, run the nightly DAG for $(DAYS) days on DuckDB + sandbox
 demo: install
-	$(BIN)/python -m aftercare.localdev demo --days $(DAYS) --sandbox-port $(SANDBOX_PORT)
+	$(BIN)/python -m aftercare.localdev demo --days $(DAYS) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
 
 ## test: lint and the whole test suite (what .ci/run calls)
 test: lint
@@ -31,11 +35,29 @@ airflow: install
 
 install: $(VENV)/.installed
 
+# The venv and the pinned set (requirements + constraints), with uv (its own pin is in
+# requirements-dev.txt; the system Python's pip installs it into the venv when it is absent),
+# or with pip when INSTALLER=pip. Same pins, same result either way.
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -c constraints.txt
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
-	touch $@
+	@echo "install   .venv with the pinned dependencies ($(INSTALLER)) ..."
+	@start=$$(date +%s%N); \
+	set -e; \
+	if [ "$(INSTALLER)" = uv ]; then \
+	  test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV); \
+	  test -x $(BIN)/uv || $(PYTHON) -m pip install --quiet --disable-pip-version-check \
+	    --root-user-action=ignore --prefix $(VENV) "$$(grep '^uv==' requirements-dev.txt)"; \
+	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python \
+	    -r requirements.txt -r requirements-dev.txt -c constraints.txt; \
+	  $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .; \
+	else \
+	  $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+	    -r requirements.txt -r requirements-dev.txt -c constraints.txt; \
+	  $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .; \
+	fi; \
+	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
+	echo "install   .venv with the pinned dependencies: done in $$((ms / 1000)).$$((ms % 1000 / 100)) s"
+	@touch $@
 
 lint: install
 	$(BIN)/ruff check .
@@ -49,9 +71,9 @@ env:
 
 ## constraints: re-freeze the verified dependency set after changing requirements
 constraints: install
-	(echo "# The full dependency set verified together on Python 3.11 (pip freeze of a clean venv)."; \
+	(echo "# The full dependency set verified together on Python 3.11 (uv pip freeze of a clean venv)."; \
 	 echo "# Regenerate: make constraints"; \
-	 $(BIN)/pip freeze --exclude-editable | grep -v '^aftercare') > constraints.txt
+	 $(BIN)/uv pip freeze --python $(BIN)/python --exclude-editable | grep -v '^aftercare') > constraints.txt
 
 clean:
 	rm -rf $(VENV) .airflow data .pytest_cache .ruff_cache

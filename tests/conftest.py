@@ -63,15 +63,10 @@ def airflow_db() -> None:
     """An initialised Airflow metadata DB with the pools of the config (for dag.test())."""
     from airflow.utils.db import resetdb
 
-    from aftercare.bootstrap import pools_file_content
+    from aftercare.bootstrap import create_pools
 
     resetdb()
-    from airflow.models.pool import Pool
-
-    for name, pool in pools_file_content().items():
-        Pool.create_or_update_pool(
-            name, slots=pool["slots"], description=pool["description"], include_deferred=False
-        )
+    create_pools()
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ sandbox's ATS, providers and clock, and a link-signing secret made for this setu
 
 Idempotent: pools are set to the config's values; local connections are created only where
 missing, so a connection you pointed elsewhere (a Postgres warehouse, a real ATS) is kept.
-Uses the Airflow CLI (the public interface to the metadata database).
+Runs in this process with Airflow's own functions (what ``airflow db migrate``, ``airflow pools
+import`` and ``airflow connections import`` call), so Airflow is imported once, not once per step.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import secrets
-import subprocess
-import tempfile
 from pathlib import Path
 
 from aftercare import PROJECT_ROOT
@@ -126,29 +124,42 @@ def check_local_pools() -> None:
         )
 
 
-def _airflow(*args: str) -> None:
-    log.info("airflow %s", " ".join(args))
-    subprocess.run(["airflow", *args], check=True, stdout=subprocess.DEVNULL)
+def create_pools() -> None:
+    """Create or update the pools of the config file in the metadata database."""
+    from airflow.models.pool import Pool
+
+    for name, pool in pools_file_content().items():
+        Pool.create_or_update_pool(name, **pool)
+        log.info("pool %s: %s slots", name, pool["slots"])
 
 
-def _import_json(kind: str, content: dict[str, dict[str, object]], *flags: str) -> None:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(content, handle)
-    try:
-        _airflow(kind, "import", *flags, handle.name)
-    finally:
-        os.unlink(handle.name)
+def create_missing_connections(connections: dict[str, dict[str, object]]) -> None:
+    """Add the connections whose ids the metadata database lacks; existing ones are kept."""
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        existing = set(session.scalars(select(Connection.conn_id)))
+        for conn_id, fields in connections.items():
+            if conn_id in existing:
+                log.info("connection %s: kept as it is", conn_id)
+            else:
+                session.add(Connection(conn_id=conn_id, **fields))
+                log.info("connection %s: created", conn_id)
 
 
 def bootstrap(sandbox_url: str | None = None) -> None:
     """Migrate the metadata DB and set the pools; with a sandbox URL, also create the local
     connections that are missing."""
+    from airflow.utils import db
+
     if sandbox_url:
         check_local_pools()
-    _airflow("db", "migrate")
-    _import_json("pools", pools_file_content())
+    db.upgradedb()  # what `airflow db migrate` runs: a no-op when the schema is current
+    create_pools()
     if sandbox_url:
-        _import_json("connections", local_connections(sandbox_url))
+        create_missing_connections(local_connections(sandbox_url))
 
 
 def main(argv: list[str] | None = None) -> None:

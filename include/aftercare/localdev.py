@@ -1,12 +1,17 @@
 """The local commands behind ``make demo`` and ``make airflow``.
 
-    python -m aftercare.localdev demo [--days 3] [--sandbox-port 8765]
+    python -m aftercare.localdev demo [--days 3] [--sandbox-port 8765] [--started EPOCH]
     python -m aftercare.localdev airflow [--sandbox-port 8765]
 
 Both expect the Airflow environment the Makefile exports (project-local ``AIRFLOW_HOME``,
 ``dags/`` as the DAG folder). The demo starts the sandbox with its clock on the first demo day,
 runs the nightly DAG for that day, advances the sandbox's clock a day (the ATS changes the way a
 real one does), runs the next night, and so on; then it prints the run summaries.
+
+The demo runs every DAG run of its story in this one process, in order, with ``dag.test()`` (what
+``airflow dags test`` runs): Airflow, the DAG bag, the in-process Execution API and the heavy
+libraries (pandas, Great Expectations) are loaded once for the whole story instead of once per
+run. Each run's output goes to its own log file under ``$AIRFLOW_HOME/logs/demo/``.
 """
 
 from __future__ import annotations
@@ -19,25 +24,28 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import requests
-from sqlalchemy.engine import Connection
 
 from aftercare import PROJECT_ROOT
-from aftercare.bootstrap import LOCAL_WAREHOUSE, bootstrap
 from aftercare.config import load_config
 from aftercare.connections import WAREHOUSE
-from aftercare.dispatch.journal import staging_root
 from aftercare.sandbox import DEFAULT_PORT, SandboxSettings
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
-from aftercare.sandbox.server import start_process, wait_for_http
+from aftercare.sandbox.server import await_started, launch_process, wait_for_http
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+# Airflow (and with it bootstrap, the warehouse and the DAGs) is imported where it is used, so
+# the sandbox's process starts building its world while this one imports Airflow.
 
 NIGHTLY = "aftercare_nightly"
 DISPATCH = "aftercare_dispatch"
@@ -60,15 +68,25 @@ def _sandbox_url(port: int) -> str:
 
 
 @contextmanager
-def sandbox(port: int, first_day: date, log_dir: Path) -> Iterator[str]:
-    """The sandbox as a child process for the duration of the block, its clock on first_day."""
+def sandbox(port: int, first_day: date, log_dir: Path) -> Iterator[Callable[[], str]]:
+    """The sandbox as a child process for the duration of the block, its clock on first_day.
+    It starts at once and builds its world while the caller goes on; the block gets a function
+    that waits until the sandbox answers and returns its URL."""
     log_dir.mkdir(parents=True, exist_ok=True)
     settings = SandboxSettings(ats=AtsSandboxSettings(clock_start=first_day))
-    process = start_process(port, settings, log_path=str(log_dir / "sandbox.log"))
-    url = _sandbox_url(port)
-    print(f"sandbox   {url} (health: /health, API docs: /docs), clock at {first_day}")
+    url, log_path = _sandbox_url(port), str(log_dir / "sandbox.log")
+    print(f"sandbox   starting on {url}, clock at {first_day} (in the background) ...")
+    launched = time.monotonic()
+    process = launch_process(port, settings, log_path)
+
+    def ready() -> str:
+        await_started(process, port, settings, log_path)
+        took = time.monotonic() - launched
+        print(f"sandbox   {url} answers (health: /health, API docs: /docs): up in {took:.1f} s")
+        return url
+
     try:
-        yield url
+        yield ready
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -91,25 +109,80 @@ def demo_dates(days: int, today: date) -> list[datetime]:
     ]
 
 
-def run_dag(dag_id: str, logical: datetime, log_dir: Path, conf: dict[str, object]) -> None:
-    """One in-process run of a DAG (``airflow dags test``); output goes to a log file."""
-    label = f"{dag_id.removeprefix('aftercare_'):<9} {logical:%Y-%m-%d %H:%M %Z}"
-    log_file = log_dir / f"{dag_id}_{logical:%Y-%m-%dT%H%M}.log"
-    print(f"run       {label}  (follow: tail -f {log_file.relative_to(PROJECT_ROOT)})")
+@contextmanager
+def step(label: str, what: str) -> Iterator[None]:
+    """Print a step as it starts and as it ends, with its duration (or that it failed)."""
+    print(f"{label:<10}{what} ...", flush=True)
     started = time.monotonic()
-    with log_file.open("w") as out:
-        result = subprocess.run(
-            ["airflow", "dags", "test", dag_id, logical.isoformat(), "-c", json.dumps(conf)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    took = time.monotonic() - started
-    if result.returncode != 0:
-        tail = log_file.read_text(errors="replace").splitlines()[-40:]
-        print("\n".join(tail))
-        sys.exit(f"run {label} FAILED after {took:.0f} s; full log: {log_file}")
-    print(f"run       {label}  ok ({took:.1f} s)")
+    try:
+        yield
+    except BaseException:
+        print(f"{label:<10}{what}: FAILED after {time.monotonic() - started:.1f} s", flush=True)
+        raise
+    print(f"{label:<10}{what}: done in {time.monotonic() - started:.1f} s", flush=True)
+
+
+@contextmanager
+def output_to(log_file: Path) -> Iterator[None]:
+    """Send everything this process writes to stdout and stderr (Airflow's logs, the tasks'
+    logs, warnings from C libraries) to ``log_file`` for the duration of the block."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with log_file.open("a") as out:
+            os.dup2(out.fileno(), 1)
+            os.dup2(out.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+class Story:
+    """Runs DAG runs one after another in this process, as ``airflow dags test`` would run
+    each (``dag.test()``), paying Airflow's fixed costs once: the DAG bag is filled once and
+    the in-process Execution API, the imports and the tasks' libraries stay loaded between
+    runs."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self._dags: dict[str, Any] = {}
+
+    def _dag(self, dag_id: str) -> Any:
+        if not self._dags:
+            from airflow.dag_processing.dagbag import DagBag
+
+            bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+            if bag.import_errors:
+                sys.exit(f"the DAG files do not import: {bag.import_errors}")
+            self._dags = dict(bag.dags)
+        return self._dags[dag_id]
+
+    def run(self, dag_id: str, logical: datetime, conf: dict[str, object]) -> None:
+        """One run of ``dag_id`` at ``logical``; its output goes to a log file. Exits with the
+        log's tail when the run fails."""
+        from airflow.sdk import DagRunState
+
+        label = f"{dag_id.removeprefix('aftercare_'):<10} {logical:%Y-%m-%d %H:%M %Z}"
+        log_file = self.log_dir / f"{dag_id}_{logical:%Y-%m-%dT%H%M}.log"
+        log_file.unlink(missing_ok=True)
+        print(f"run       {label}  (log: {log_file.relative_to(PROJECT_ROOT)})", flush=True)
+        started = time.monotonic()
+        with output_to(log_file):
+            dag_run = self._dag(dag_id).test(logical_date=logical, run_conf=conf)
+        took = time.monotonic() - started
+        if dag_run.state != DagRunState.SUCCESS:
+            tail = log_file.read_text(errors="replace").splitlines()[-40:]
+            print("\n".join(tail))
+            sys.exit(f"run {label} FAILED after {took:.1f} s; full log: {log_file}")
+        print(f"run       {label}  ok in {took:.1f} s", flush=True)
 
 
 def set_clock(url: str, at: datetime) -> None:
@@ -120,38 +193,22 @@ def set_clock(url: str, at: datetime) -> None:
     response.raise_for_status()
 
 
-def _warehouse_connection() -> dict[str, Any]:
-    """The fields of the ``aftercare_warehouse`` connection, from this (non-task) process: the
-    Task SDK reads connections only inside tasks, so ask the Airflow CLI."""
-    found = subprocess.run(
-        ["airflow", "connections", "get", WAREHOUSE, "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(found.stdout)[0]
+def _warehouse_connection() -> Any:
+    """The ``aftercare_warehouse`` connection, from this (non-task) process: the Task SDK reads
+    connections only inside tasks, so ask Airflow core (environment, secrets backend, metadata
+    database, as a task would find it)."""
+    from airflow.models.connection import Connection
+
+    return Connection.get_connection_from_secrets(WAREHOUSE)
 
 
 @contextmanager
 def local_warehouse() -> Iterator[Connection]:
     """A transaction on the warehouse the ``aftercare_warehouse`` connection names, from this
     (non-task) process. Exits with a clear message when another process holds a DuckDB file."""
-    from airflow.sdk import Connection as AirflowConnection
-
     from aftercare import warehouse
 
-    fields = _warehouse_connection()
-    connection = AirflowConnection(
-        conn_id=WAREHOUSE,
-        conn_type=fields["conn_type"],
-        host=fields["host"],
-        login=fields["login"],
-        password=fields["password"],
-        schema=fields["schema"],
-        port=fields["port"],
-        extra=json.dumps(fields["extra_dejson"]),
-    )
-    engine = warehouse.engine_for(connection)
+    engine = warehouse.engine_for(_warehouse_connection())
     try:
         with warehouse.transaction(engine) as conn:
             yield conn
@@ -194,7 +251,10 @@ def fresh_start() -> None:
     """The sandbox's world starts afresh each demo, so the demo's local warehouse and dispatch
     files do too (only the local DuckDB file of `bootstrap`; a warehouse you pointed elsewhere
     is left alone)."""
-    if Path(_warehouse_connection()["host"] or "") != LOCAL_WAREHOUSE:
+    from aftercare.bootstrap import LOCAL_WAREHOUSE
+    from aftercare.dispatch.journal import staging_root
+
+    if Path(_warehouse_connection().host or "") != LOCAL_WAREHOUSE:
         return
     for path in (LOCAL_WAREHOUSE, LOCAL_WAREHOUSE.with_suffix(".duckdb.wal")):
         path.unlink(missing_ok=True)
@@ -204,39 +264,47 @@ def fresh_start() -> None:
     print(f"warehouse fresh: {LOCAL_WAREHOUSE.relative_to(PROJECT_ROOT)} and the dispatch files")
 
 
-def demo(days: int, sandbox_port: int) -> None:
+def demo(days: int, sandbox_port: int, started: float) -> None:
     home = _airflow_home()
     log_dir = home / "logs" / "demo"
     log_dir.mkdir(parents=True, exist_ok=True)
-    print("airflow   preparing the local metadata database, pools and connections")
-    bootstrap(_sandbox_url(sandbox_port))
-    with local_warehouse():  # fail fast if the DuckDB file is held (e.g. by `make airflow`)
-        pass
-    fresh_start()
     zone = ZoneInfo(load_config().agency.time_zone)
     runs = demo_dates(days, datetime.now(zone).date())
-    with sandbox(sandbox_port, runs[0].date(), log_dir) as url:
+    with sandbox(sandbox_port, runs[0].date(), log_dir) as ready:
+        with step(
+            "prepare", "Airflow's metadata database, pools and connections; a fresh warehouse"
+        ):
+            from aftercare.bootstrap import bootstrap
+
+            with output_to(log_dir / "prepare.log"):
+                bootstrap(_sandbox_url(sandbox_port))
+            with local_warehouse():  # fail fast if the DuckDB file is held (`make airflow`?)
+                pass
+            fresh_start()
+        url = ready()
+        story = Story(log_dir)
         for night, logical in enumerate(runs):
             if night:
                 changes = advance_clock(url)
                 print(f"sandbox   clock advanced a day: {changes.get('changes')}")
             # night 1 is a full refresh: the sandbox starts its world afresh each demo, so a
             # rerun of the demo replays the same story instead of finding nothing new
-            run_dag(NIGHTLY, logical, log_dir, {"full_refresh": night == 0})
+            story.run(NIGHTLY, logical, {"full_refresh": night == 0})
             # the day's sends: dispatch at a few moments of the (simulated) day
             for hour in DISPATCH_HOURS_UTC:
                 moment = datetime.combine(logical.date(), clock(hour), tzinfo=UTC)
                 set_clock(url, moment)
-                run_dag(DISPATCH, moment, log_dir, {})
+                story.run(DISPATCH, moment, {})
             # what the candidates did with it, late in the day
             moment = datetime.combine(logical.date(), clock(23, 30), tzinfo=UTC)
             set_clock(url, moment)
-            run_dag(ENGAGEMENT, moment, log_dir, {})
+            story.run(ENGAGEMENT, moment, {})
         # and two weeks on: the reviews and referrals those days earned (no more sends)
         later = datetime.combine(runs[-1].date() + timedelta(days=14), clock(12), tzinfo=UTC)
         set_clock(url, later)
-        run_dag(ENGAGEMENT, later, log_dir, {})
+        story.run(ENGAGEMENT, later, {})
     print_summary([logical.date() for logical in runs])
+    print(f"\ndemo      done in {time.time() - started:.0f} s in all (install included)")
 
 
 def follow_wall_clock(url: str, every_seconds: float = 30) -> None:
@@ -252,9 +320,12 @@ def follow_wall_clock(url: str, every_seconds: float = 30) -> None:
 def airflow_ui(sandbox_port: int) -> None:
     home = _airflow_home()
     log_dir = home / "logs"
-    bootstrap(_sandbox_url(sandbox_port))
     today = datetime.now(ZoneInfo(load_config().agency.time_zone)).date()
-    with sandbox(sandbox_port, today, log_dir) as url:
+    with sandbox(sandbox_port, today, log_dir) as ready:
+        from aftercare.bootstrap import bootstrap
+
+        bootstrap(_sandbox_url(sandbox_port))
+        url = ready()
         # the sandbox's clock (dispatch's, through aftercare_clock) follows the wall clock here
         threading.Thread(target=follow_wall_clock, args=(url,), daemon=True).start()
         log_file = log_dir / "standalone.log"
@@ -284,6 +355,13 @@ def main(argv: list[str] | None = None) -> None:
     demo_cmd = commands.add_parser("demo", help="run the nightly DAG for a few days, summarise")
     demo_cmd.add_argument("--days", type=int, default=3)
     demo_cmd.add_argument("--sandbox-port", type=int, default=DEFAULT_PORT)
+    demo_cmd.add_argument(
+        "--started",
+        type=float,
+        default=time.time(),
+        help="when the demo started (Unix time), for the total it prints; make demo passes the "
+        "time before its install step",
+    )
     ui_cmd = commands.add_parser("airflow", help="the Airflow UI (airflow standalone) and sandbox")
     ui_cmd.add_argument("--sandbox-port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
@@ -292,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "demo":
         if args.days < 1:
             parser.error("--days must be at least 1")
-        demo(args.days, args.sandbox_port)
+        demo(args.days, args.sandbox_port, args.started)
     else:
         airflow_ui(args.sandbox_port)
 

@@ -114,23 +114,34 @@ def wait_until_healthy(url: str, process: subprocess.Popen | None = None) -> dic
     return wait_for_http(f"{url}/health", process).json()
 
 
-def start_process(
+def launch_process(
     port: int,
     settings: SandboxSettings | None = None,
     log_path: str | None = None,
     smtp_port: int = DEFAULT_SMTP_PORT,
 ) -> subprocess.Popen[bytes]:
-    """``python -m aftercare.sandbox serve`` as a child process, returned once healthy (its SMTP
-    sink on ``smtp_port``; 0 for any free port)."""
+    """``python -m aftercare.sandbox serve`` as a child process, returned at once: it answers
+    once `await_started` says so (its SMTP sink on ``smtp_port``; 0 for any free port)."""
     settings = settings or SandboxSettings()
     with open(log_path, "ab") if log_path else nullcontext(subprocess.DEVNULL) as log:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "aftercare.sandbox", "serve"]
             + ["--port", str(port), "--smtp-port", str(smtp_port)]
             + ["--settings-json", settings.model_dump_json()],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+def await_started(
+    process: subprocess.Popen[bytes],
+    port: int,
+    settings: SandboxSettings | None = None,
+    log_path: str | None = None,
+) -> None:
+    """Wait until the launched sandbox answers on ``port``; stop it and fail clearly if it
+    exits first or another process answers there."""
+    settings = settings or SandboxSettings()
     try:
         health = wait_until_healthy(f"http://127.0.0.1:{port}", process)
     except Exception as exc:
@@ -141,4 +152,16 @@ def start_process(
     if health.get("seed") != settings.seed:  # another process answered on that port
         process.terminate()
         raise RuntimeError(f"port {port} is served by another process, not this sandbox")
+
+
+def start_process(
+    port: int,
+    settings: SandboxSettings | None = None,
+    log_path: str | None = None,
+    smtp_port: int = DEFAULT_SMTP_PORT,
+) -> subprocess.Popen[bytes]:
+    """``python -m aftercare.sandbox serve`` as a child process, returned once healthy (its SMTP
+    sink on ``smtp_port``; 0 for any free port)."""
+    process = launch_process(port, settings, log_path, smtp_port)
+    await_started(process, port, settings, log_path)
     return process
