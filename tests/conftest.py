@@ -35,6 +35,7 @@ def _test_config(home: Path) -> Path:
     overrides = yaml.safe_load((ROOT / "tests" / "config" / "overrides.yaml").read_text())
     overrides["quality"] = {"gx_project_dir": str(home / "gx")}
     overrides["dispatch"]["staging_root"] = str(home / "staging")
+    overrides["engagement"] = {"report_path": str(home / "report" / "aftercare.html")}
     path = home / "aftercare.yaml"
     path.write_text(yaml.safe_dump(_merged(shipped, overrides)))
     return path
@@ -51,6 +52,14 @@ def pytest_configure(config: pytest.Config) -> None:
             "GX_ANALYTICS_ENABLED": "false",
             "AFTERCARE_CONFIG": str(_test_config(home)),
         }
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (slow, e2e) first: spread over the workers (pytest-xdist), the short ones
+    fill the time around them, instead of one long test running alone at the end."""
+    items.sort(
+        key=lambda item: not any(item.iter_markers("slow")) and not any(item.iter_markers("e2e"))
     )
 
 

@@ -257,6 +257,7 @@ def test_stop_suppresses_sms_from_then_on(duck: sa.Engine, provider_connections:
     assert received(sandbox, "twilio") == []
 
 
+@pytest.mark.slow
 def test_storms_lose_nothing_and_double_nothing(duck: sa.Engine, provider_connections: Any) -> None:
     sandbox, config = provider_connections, load_config()
     for candidate_id in range(1, 41):

@@ -196,6 +196,7 @@ def worlds(draw: st.DrawFn) -> tuple[date, dict[int, dict], dict[int, dict]]:
     return day, people, jobs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("warehouse_engine", ["duckdb"], indirect=True)
 @settings(
     max_examples=60,
@@ -377,6 +378,7 @@ def full_ledger(engine: sa.Engine) -> dict[str, tuple]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("warehouse_engine", ["duckdb"], indirect=True)
 @settings(
     max_examples=40,
