@@ -15,11 +15,13 @@ import sys
 import time
 from collections import Counter
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import sqlalchemy as sa
+import yaml
 
 from aftercare import dispatch, plan, warehouse
 from aftercare.config import Config, load_config
@@ -339,6 +341,88 @@ def test_a_killed_send_task_resumes_without_sending_twice(
     assert statuses["sent"] + statuses["suppressed"] == 60
     assert set(sent_by_touchpoint(sandbox).values()) == {1}
     assert len(received(sandbox, "twilio")) == statuses["sent"]
+
+
+@pytest.mark.slow
+def test_two_tries_of_one_batch_never_send_at_once(
+    duck: sa.Engine, provider_connections: Any, tmp_path: Any
+) -> None:
+    """A scheduler restart resets a send task that still runs and starts a new try on the same
+    batch; the old try is told to stop (SIGTERM) only later. The new try waits for the old
+    one's claim, then reads the journal; every touchpoint reaches Twilio once."""
+    sandbox, config = provider_connections, load_config()
+    for candidate_id in range(1, 101):
+        candidate(duck, candidate_id, mobile_e164=f"+4479111{candidate_id:05d}")
+        placement(duck, 100 + candidate_id, candidate_id, start_date=D)
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+    faults(sandbox, "twilio", latency_ms=300)
+    prepared, _ = batches.prepare(
+        duck, config, clock().now(), run_id="twice", try_number=1, dry_run=False
+    )
+    [batch] = prepared["sms"]
+    # four sends in flight per try: the old try takes about 8 s over the batch
+    slow = yaml.safe_load(Path(os.environ["AFTERCARE_CONFIG"]).read_text())
+    slow["dispatch"]["providers"]["twilio"]["concurrency"] = 4
+    (tmp_path / "slow.yaml").write_text(yaml.safe_dump(slow))
+    task = [
+        sys.executable,
+        "-c",
+        "import json; from aftercare import dispatch;"
+        f" print(json.dumps(dispatch.send_batch(**{batch!r})))",
+    ]
+    env = {**os.environ, "AFTERCARE_CONFIG": str(tmp_path / "slow.yaml")}
+    run = {"env": env, "stdout": subprocess.PIPE, "text": True}
+    old = subprocess.Popen(task, **run)
+    deadline = time.monotonic() + 60
+    while not received(sandbox, "twilio") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    new = subprocess.Popen(task, **run)  # the new try, while the old one still sends
+    time.sleep(5)  # the new try has started (and, without a claim, would be sending)
+    old.send_signal(signal.SIGTERM)  # "the task shouldn't be running anymore"
+    old_counts = Counter(json.loads(old.communicate(timeout=30)[0].splitlines()[-1]))
+    sent_by_old = len(received(sandbox, "twilio"))
+    new_counts = Counter(json.loads(new.communicate(timeout=60)[0].splitlines()[-1]))
+
+    assert old_counts["stopped"] > 0, old_counts  # it stopped mid-batch ...
+    assert sent_by_old < 100
+    # ... and the new try did the rest, sending nothing twice
+    assert new_counts["already_recorded"] == sum(old_counts.values()) - old_counts["stopped"]
+    assert set(sent_by_touchpoint(sandbox).values()) == {1}
+    batches.fold(duck)
+    statuses = Counter(status for status, *_ in ledger(duck).values())
+    assert statuses["sent"] + statuses["suppressed"] == 100
+    assert len(received(sandbox, "twilio")) == statuses["sent"]
+
+
+def test_a_claim_is_exclusive_across_processes_and_dies_with_its_holder(tmp_path: Any) -> None:
+    from airflow.sdk import ObjectStoragePath
+
+    from aftercare.dispatch import journal
+
+    batch = ObjectStoragePath(f"file://{tmp_path}/sms-0001.jsonl")
+    hold = (
+        "import sys, time\n"
+        "from airflow.sdk import ObjectStoragePath\n"
+        "from aftercare.dispatch import journal\n"
+        "with journal.claim(ObjectStoragePath(sys.argv[1]), 1):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(batch)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with pytest.raises(journal.BatchClaimed), journal.claim(batch, 1.5):
+            pass
+        assert time.monotonic() - started >= 1.5  # it waited before it gave up
+    finally:
+        holder.kill()  # kill -9: no chance to let go
+        holder.wait()
+    with journal.claim(batch, 5):  # the kernel dropped the dead holder's claim
+        pass
 
 
 def test_names_are_data_never_template_code(duck: sa.Engine, provider_connections: Any) -> None:

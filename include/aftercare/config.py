@@ -284,6 +284,9 @@ class DispatchSettings(_Strict):
     timeout_seconds: float = Field(gt=0)
     #: tries per provider call within a task (429, 5xx, connection errors), with backoff
     max_attempts: int = Field(ge=1)
+    #: how long a try of a batch waits for an earlier try that still holds it (told to stop,
+    #: it finishes the calls it has in flight) before it fails, to be retried by Airflow
+    claim_wait_seconds: float = Field(gt=0)
     providers: dict[Provider, ProviderLimit]
     #: the pre-recorded video of each milestone that goes out on the video channel
     videos: dict[str, str]

@@ -43,7 +43,7 @@ def send_batch(batch_id: str, channel: str, path: str, count: int, dry_run: bool
 
     from aftercare.dispatch.channels import Providers
     from aftercare.dispatch.clock import clock
-    from aftercare.dispatch.send import Delivery, send_batch
+    from aftercare.dispatch.send import Delivery, send_batch, stop_on_terminate
     from aftercare.messages import Templates
 
     config = load_config()
@@ -51,7 +51,8 @@ def send_batch(batch_id: str, channel: str, path: str, count: int, dry_run: bool
     delivery = Delivery(config, providers, Templates.load(config), clock())
     logging.getLogger(__name__).info("batch %s: %d %s touchpoints", batch_id, count, channel)
     try:
-        counts = send_batch(path, delivery, dry_run=dry_run)
+        with stop_on_terminate(delivery.stop):
+            counts = send_batch(path, delivery, dry_run=dry_run)
     finally:
         providers.close()
     return dict(counts)

@@ -9,21 +9,43 @@ provider the right question) and ``outcome`` (its answer). A retried task
 skips every touchpoint with an outcome; one with an attempt but no outcome may have gone out
 (the task was killed mid-call), so it is looked up at the provider before any resend. Links
 made but never attempted are simply made again.
+
+A send try holds an exclusive *claim* on its batch for as long as it may send (`claim`): a
+second try of the same batch (a scheduler that restarted and reset a task still running, an
+operator's clear, a broker's redelivery) waits until the first has stopped, and only then reads
+the journal, so it looks up what the first had in flight instead of sending it again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import ObjectStoragePath
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from aftercare import PROJECT_ROOT
 
+log = logging.getLogger(__name__)
+
 JOURNAL_SUFFIX = ".journal.jsonl"
+
+
+class BatchClaimed(RuntimeError):
+    """Another try (another process, here or on another host) holds the batch."""
 
 
 def staging_root(location: str) -> ObjectStoragePath:
@@ -54,6 +76,53 @@ def seal_path(batch_path: ObjectStoragePath) -> ObjectStoragePath:
     return batch_path.parent / (batch_path.name.removesuffix(".jsonl") + ".sealed")
 
 
+def claim_path(batch_path: ObjectStoragePath) -> ObjectStoragePath:
+    return batch_path.parent / (batch_path.name.removesuffix(".jsonl") + ".claim")
+
+
+@contextmanager
+def claim(batch_path: ObjectStoragePath, wait_seconds: float) -> Iterator[None]:
+    """Hold the batch exclusively for the block; wait up to ``wait_seconds`` for another try
+    that holds it to stop, then raise `BatchClaimed` (the task fails and Airflow retries it).
+
+    The claim is a POSIX record lock (``fcntl.lockf``) on the batch's ``.claim`` file. The
+    kernel drops it when the holding process dies, however it dies (``kill -9`` included), so a
+    crashed try never blocks the batch. Across hosts it holds where the staging root is a
+    network file system with POSIX locks: NFSv4, and NFSv3 with its lock manager (``lockd``);
+    there the server drops a dead client's locks when its lease ends (NFSv4: 90 s by
+    default). A file system that ignores POSIX locks (NFS mounted ``nolock``, some FUSE
+    mounts) gives no claim at all: do not put the staging root on one.
+    """
+    path = Path(claim_path(batch_path).path)
+    with path.open("a") as handle:  # "a": created if missing, never truncated
+
+        def take() -> None:
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:  # EACCES or EAGAIN: another process holds it
+                raise BatchClaimed(
+                    f"batch {batch_path.name} is held by another try; waited {wait_seconds:g} s"
+                ) from exc
+
+        def waiting(retry: RetryCallState) -> None:
+            if retry.attempt_number == 1:
+                log.warning(
+                    "batch %s: another try holds it; waiting for it to stop", batch_path.name
+                )
+
+        Retrying(
+            retry=retry_if_exception_type(BatchClaimed),
+            wait=wait_fixed(min(1.0, wait_seconds)),
+            stop=stop_after_delay(wait_seconds),
+            before_sleep=waiting,
+            reraise=True,
+        )(take)
+        try:
+            yield
+        finally:
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
 def seal(batch_path: ObjectStoragePath) -> None:
     """Mark a batch as folded into the ledger: its send task must not run again (its
     touchpoints are back in the ledger's hands)."""
@@ -66,7 +135,7 @@ def sealed(batch_path: ObjectStoragePath) -> bool:
 
 def discard(batch_path: ObjectStoragePath) -> None:
     """Delete a folded batch's files (they hold addresses); the seal stays."""
-    for path in (batch_path, journal_path(batch_path)):
+    for path in (batch_path, journal_path(batch_path), claim_path(batch_path)):
         if path.exists():
             path.unlink()
 

@@ -13,6 +13,12 @@ provider's rate limit:
    attempt with its links, send, journal the outcome. A lost answer is looked up at once; if the
    provider cannot tell, the touchpoint stays in doubt for the next try.
 
+A try holds the batch's claim (`journal.claim`) from before it reads the journal until its
+last call has returned, so two tries of one batch never send at once. Told to stop (SIGTERM,
+which Airflow sends a task it no longer wants running; any error that ends the loop too), a try
+makes no further provider call: what it had in flight is journaled as an attempt, and the next
+try looks it up.
+
 Outcomes: ``sent`` (with the provider's id), ``failed`` and ``suppressed`` (with a reason),
 ``transient`` (the provider was unavailable: planned again, an attempt counted) and
 ``in_doubt``. The record task folds the journal into the ledger.
@@ -22,9 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import signal
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -75,6 +85,8 @@ class Delivery:
         self.config, self.providers, self.templates = config, providers, templates
         # the clock is read once (it may be a service); the task's own elapsed time runs on it
         self._started, self._elapsed = clock.now(), time.monotonic()
+        #: set when the try must stop: no provider call is made after it is set
+        self.stop = threading.Event()
 
     def now(self) -> datetime:
         return self._started + timedelta(seconds=time.monotonic() - self._elapsed)
@@ -215,8 +227,8 @@ def send_batch(batch_path: str, delivery: Delivery, *, dry_run: bool) -> Counter
         log.warning("batch %s is folded into the ledger already: nothing to send", path.name)
         return Counter(already_folded=1)
     items = journals.read_batch(path)
-    counts: Counter[str] = Counter()
     if dry_run:
+        counts: Counter[str] = Counter()
         for item in items:
             try:
                 delivery.render(item, dict.fromkeys(delivery.needs(item), DRY_RUN_LINK))
@@ -226,36 +238,82 @@ def send_batch(batch_path: str, delivery: Delivery, *, dry_run: bool) -> Counter
             counts[f"would_send_{item['milestone']}_{item['route']}"] += 1
         log.info("dry run: %d touchpoints rendered, nothing sent: %s", len(items), dict(counts))
         return counts
+    with journals.claim(path, delivery.config.dispatch.claim_wait_seconds):
+        if journals.sealed(path):  # folded while this try waited for the claim
+            return Counter(already_folded=1)
+        return _send_claimed(path, items, delivery)
+
+
+def _send_claimed(path: Any, items: list[dict[str, Any]], delivery: Delivery) -> Counter[str]:
+    """The batch's sends, its claim held: the journal read now holds whatever an earlier try
+    did, its attempts without an answer included."""
     delivery.providers.open(
         {item["route"] for item in items}, {link for item in items for link in delivery.needs(item)}
     )
     journal_file = journals.journal_path(path)
     entries = journals.read_journal(journal_file)
     seal = journals.seal_path(path)
+    counts: Counter[str] = Counter()
     with journals.Journal(journal_file) as journal:
 
         def one(item: dict[str, Any]) -> str:
             entry = entries.get(item["touchpoint_id"], journals.Entry())
             if entry.outcome is not None:
                 return "already_recorded"
+            if delivery.stop.is_set():
+                return "stopped"
             if seal.exists():  # folded while this task ran (a zombie): stop sending
                 return "already_folded"
             return _send_one(item, entry, delivery, journal)
 
         threads = delivery.providers.concurrency
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
-            for result in pool.map(one, items):
-                counts[result] += 1
-                if sum(counts.values()) % 1000 == 0:
-                    log.info(
-                        "batch %s: %d of %d done: %s",
-                        path.name,
-                        sum(counts.values()),
-                        len(items),
-                        dict(counts),
-                    )
+            try:
+                for result in pool.map(one, items):
+                    counts[result] += 1
+                    if sum(counts.values()) % 1000 == 0:
+                        log.info(
+                            "batch %s: %d of %d done: %s",
+                            path.name,
+                            sum(counts.values()),
+                            len(items),
+                            dict(counts),
+                        )
+            except BaseException:
+                # whatever ends the loop early: the touchpoints still queued send nothing
+                delivery.stop.set()
+                raise
+    if delivery.stop.is_set():
+        log.warning(
+            "batch %s: told to stop; what was in flight is left to the next try's look-up: %s",
+            path.name,
+            dict(counts),
+        )
     log.info("batch %s done: %s", path.name, dict(counts))
     return counts
+
+
+@contextmanager
+def stop_on_terminate(stop: threading.Event) -> Iterator[None]:
+    """Set ``stop`` when this process gets SIGTERM (how Airflow stops a task it no longer wants
+    running, before it calls the task's ``on_kill``), then run the handler that was there. Only
+    the main thread can install a handler; elsewhere the block runs without one."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminate(signum: int, frame: Any) -> None:
+        stop.set()
+        log.warning("SIGTERM: this try stops sending")
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _send_one(
@@ -271,6 +329,8 @@ def _send_one(
     doubt = entry.in_doubt or bool(item["in_doubt"])
     try:
         if doubt and earlier:
+            if delivery.stop.is_set():
+                return "stopped"
             found = delivery.find(item, earlier)
             closed = _sendable(item, delivery.now(), delivery.config) == "window_closed"
             if found and found.outcome == "in_doubt" and closed:
@@ -286,8 +346,12 @@ def _send_one(
         elif wait:
             return f"held_{wait}"
         else:
+            if delivery.stop.is_set():
+                return "stopped"
             links = (earlier or {}).get("links") or delivery.make_links(item)
             text = delivery.render(item, links)
+            if delivery.stop.is_set():
+                return "stopped"
             tried = delivery.attempt(item, links, text)
             journal.attempt(touchpoint_id, tried)
             doubt = True  # from here until an answer, it may have gone out
