@@ -425,6 +425,23 @@ def test_a_claim_is_exclusive_across_processes_and_dies_with_its_holder(tmp_path
         pass
 
 
+def test_a_video_share_accepted_without_an_answer_is_made_once(provider_connections: Any) -> None:
+    from aftercare.dispatch.channels import Providers
+
+    sandbox = provider_connections
+    video = Providers(load_config(), "video").video
+    faults(sandbox, "video", hang_seconds=3)  # longer than dispatch.timeout_seconds (2 s)
+    force(sandbox, "video", "timeout_after_accept")
+    url = video.share("first_day", "tp-lost-answer", "Jane", "Welder", "Northwind")
+    # a retried batch looks up first: the share its killed try made is the one sent
+    again = video.share(
+        "first_day", "tp-lost-answer", "Jane", "Welder", "Northwind", look_up_first=True
+    )
+
+    shares = [s for s in received(sandbox, "video") if s["reference"] == "tp-lost-answer"]
+    assert [share["url"] for share in shares] == [url] == [again]
+
+
 def test_names_are_data_never_template_code(duck: sa.Engine, provider_connections: Any) -> None:
     sandbox, config = provider_connections, load_config()
     candidate(duck, 1, mobile_e164=None, first_name="{{ 7*7 }}{% for %}")

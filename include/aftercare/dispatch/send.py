@@ -97,8 +97,9 @@ class Delivery:
         """The links the touchpoint's message prints."""
         return self.templates.links(item["milestone"], self.template_channel(item))
 
-    def make_links(self, item: dict[str, Any]) -> dict[str, str]:
-        """The links this touchpoint's message needs, created at their providers."""
+    def make_links(self, item: dict[str, Any], *, retried: bool = False) -> dict[str, str]:
+        """The links this touchpoint's message needs, created at their providers (those an
+        earlier try may have created looked up first, when ``retried``)."""
         needs = self.needs(item)
         links: dict[str, str] = {}
         if "video_link" in needs:
@@ -108,6 +109,7 @@ class Delivery:
                 item["first_name"] or "",
                 item["job_title"] or "",
                 item["client_name"] or "",
+                look_up_first=retried,
             )
         if "review_link" in needs:
             links["review_link"] = self.providers.reviews.invitation_link(
@@ -252,6 +254,8 @@ def _send_claimed(path: Any, items: list[dict[str, Any]], delivery: Delivery) ->
     )
     journal_file = journals.journal_path(path)
     entries = journals.read_journal(journal_file)
+    # an earlier try of this batch may have made links it never journaled (killed between)
+    retried = journal_file.exists()
     seal = journals.seal_path(path)
     counts: Counter[str] = Counter()
     with journals.Journal(journal_file) as journal:
@@ -264,7 +268,7 @@ def _send_claimed(path: Any, items: list[dict[str, Any]], delivery: Delivery) ->
                 return "stopped"
             if seal.exists():  # folded while this task ran (a zombie): stop sending
                 return "already_folded"
-            return _send_one(item, entry, delivery, journal)
+            return _send_one(item, entry, delivery, journal, retried=retried)
 
         threads = delivery.providers.concurrency
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
@@ -321,6 +325,8 @@ def _send_one(
     entry: journals.Entry,
     delivery: Delivery,
     journal: journals.Journal,
+    *,
+    retried: bool,
 ) -> str:
     """One touchpoint (steps 2-4 of the module docstring); returns what became of it."""
     touchpoint_id = item["touchpoint_id"]
@@ -348,7 +354,7 @@ def _send_one(
         else:
             if delivery.stop.is_set():
                 return "stopped"
-            links = (earlier or {}).get("links") or delivery.make_links(item)
+            links = (earlier or {}).get("links") or delivery.make_links(item, retried=retried)
             text = delivery.render(item, links)
             if delivery.stop.is_set():
                 return "stopped"
