@@ -1,6 +1,8 @@
 # The two commands a newcomer runs: `make demo` and `make test` (see README.md).
 SHELL := /bin/bash
 PYTHON ?= python3
+# the interpreter itself, resolved now: once .venv/bin leads PATH, `python3` would be the venv's
+SYSTEM_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 DAYS ?= 3
@@ -43,14 +45,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 	@start=$$(date +%s%N); \
 	set -e; \
 	if [ "$(INSTALLER)" = uv ]; then \
-	  test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV); \
-	  test -x $(BIN)/uv || $(PYTHON) -m pip install --quiet --disable-pip-version-check \
+	  test -x $(BIN)/python || $(SYSTEM_PYTHON) -m venv --without-pip $(VENV); \
+	  test -x $(BIN)/uv || $(SYSTEM_PYTHON) -m pip install --quiet --disable-pip-version-check \
 	    --root-user-action=ignore --prefix $(VENV) "$$(grep '^uv==' requirements-dev.txt)"; \
-	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python \
+	  $(BIN)/uv pip install --quiet --system-certs --compile-bytecode --python $(BIN)/python \
 	    -r requirements.txt -r requirements-dev.txt -c constraints.txt; \
-	  $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .; \
+	  $(BIN)/uv pip install --quiet --system-certs --python $(BIN)/python --no-deps -e .; \
 	else \
-	  $(PYTHON) -m venv $(VENV); \
+	  $(SYSTEM_PYTHON) -m venv $(VENV); \
 	  $(BIN)/pip install --quiet --disable-pip-version-check --root-user-action=ignore \
 	    -r requirements.txt -r requirements-dev.txt -c constraints.txt; \
 	  $(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .; \
