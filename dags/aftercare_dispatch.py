@@ -3,6 +3,7 @@ aftercare_dispatch.md."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,9 @@ def aftercare_dispatch() -> None:
             task_id=f"send_{channel}",
             pool=SEND_POOLS[channel],
             map_index_template="{{ batch_label }}",
+            # a retry may start soon: it waits for its batch's claim (runbook)
+            retry_delay=timedelta(seconds=CONFIG.airflow.send_retry_delay_seconds),
+            max_retry_delay=timedelta(seconds=CONFIG.airflow.send_max_retry_delay_seconds),
         )
         def send(batch_id: str, channel: str, path: str, count: int, dry_run: bool) -> dict:
             """One batch through the channel's providers; every answer journaled."""

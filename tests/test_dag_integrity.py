@@ -100,6 +100,15 @@ def test_policy(dagbag: DagBag) -> None:
             assert task.pool in known_pools, f"{task.task_id} uses unknown pool {task.pool}"
 
 
+def test_send_tasks_retry_on_their_own_schedule(dagbag: DagBag) -> None:
+    settings = load_config().airflow
+    sends = [t for t in dagbag.dags["aftercare_dispatch"].tasks if t.task_id.startswith("send_")]
+    assert {t.task_id for t in sends} == {"send_email", "send_sms", "send_video", "send_phone"}
+    for task in sends:
+        assert task.retry_delay == timedelta(seconds=settings.send_retry_delay_seconds)
+        assert task.max_retry_delay == timedelta(seconds=settings.send_max_retry_delay_seconds)
+
+
 def test_nightly_shape(dagbag: DagBag) -> None:
     dag = dagbag.dags["aftercare_nightly"]
     agency_tz = load_config().agency.time_zone

@@ -100,6 +100,10 @@ class AirflowSettings(_Strict):
     retries: int = Field(ge=0)
     retry_delay_seconds: float = Field(gt=0)
     max_retry_delay_seconds: float = Field(gt=0)
+    #: dispatch's send tasks retry sooner: a retry waits for its batch's claim and looks up
+    #: what the try before it had in flight, so an early retry never sends twice
+    send_retry_delay_seconds: float = Field(gt=0)
+    send_max_retry_delay_seconds: float = Field(gt=0)
     pools: dict[str, Pool]
 
 
