@@ -102,7 +102,7 @@ def report(ref: str, results: dict, baseline: dict | None) -> None:
         base = (baseline or {}).get(attempt, {})
         for phase, seconds in figures.items():
             ratio = ""
-            if base.get(phase):
+            if base.get(phase, 0) >= 0.5:  # a ratio to nothing says nothing
                 ratio = f"   x{seconds / base[phase]:.2f} of the baseline's {base[phase]:.1f} s"
             print(f"  {phase:<30} {seconds:7.1f} s{ratio}")
 
