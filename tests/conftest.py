@@ -56,8 +56,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests (slow, e2e) first: spread over the workers (pytest-xdist), the short ones
-    fill the time around them, instead of one long test running alone at the end."""
+    """The long tests (slow, e2e) first, so they start at once and the short ones fill the time
+    around them (pytest-xdist's worksteal moves queued tests to idle workers) instead of one
+    long test running alone at the end."""
     items.sort(
         key=lambda item: not any(item.iter_markers("slow")) and not any(item.iter_markers("e2e"))
     )
