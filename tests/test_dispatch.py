@@ -306,20 +306,29 @@ def test_lost_answers_are_looked_up_not_resent(duck: sa.Engine, provider_connect
     )
 
 
-def test_a_killed_send_task_resumes_without_sending_twice(
-    duck: sa.Engine, provider_connections: Any
-) -> None:
-    sandbox, config = provider_connections, load_config()
-    for candidate_id in range(1, 61):
+def one_sms_batch(
+    duck: sa.Engine, sandbox: Any, config: Config, size: int, *, latency_ms: int, run_id: str
+) -> dict[str, Any]:
+    """A batch of ``size`` first-day texts to distinct numbers, due now, Twilio answering each
+    after ``latency_ms``: the descriptor a send task gets."""
+    for candidate_id in range(1, size + 1):
         candidate(duck, candidate_id, mobile_e164=f"+4479111{candidate_id:05d}")
         placement(duck, 100 + candidate_id, candidate_id, start_date=D)
     plan.plan(duck, config, D)
     set_clock(sandbox, "2026-11-23T09:00:00Z")
-    faults(sandbox, "twilio", latency_ms=100)
+    faults(sandbox, "twilio", latency_ms=latency_ms)
     prepared, _ = batches.prepare(
-        duck, config, clock().now(), run_id="crash", try_number=1, dry_run=False
+        duck, config, clock().now(), run_id=run_id, try_number=1, dry_run=False
     )
     [batch] = prepared["sms"]
+    return batch
+
+
+def test_a_killed_send_task_resumes_without_sending_twice(
+    duck: sa.Engine, provider_connections: Any
+) -> None:
+    sandbox, config = provider_connections, load_config()
+    batch = one_sms_batch(duck, sandbox, config, 60, latency_ms=100, run_id="crash")
     task = subprocess.Popen(
         [sys.executable, "-c", f"from aftercare import dispatch; dispatch.send_batch(**{batch!r})"],
         env=os.environ.copy(),
@@ -351,16 +360,7 @@ def test_two_tries_of_one_batch_never_send_at_once(
     batch; the old try is told to stop (SIGTERM) only later. The new try waits for the old
     one's claim, then reads the journal; every touchpoint reaches Twilio once."""
     sandbox, config = provider_connections, load_config()
-    for candidate_id in range(1, 101):
-        candidate(duck, candidate_id, mobile_e164=f"+4479111{candidate_id:05d}")
-        placement(duck, 100 + candidate_id, candidate_id, start_date=D)
-    plan.plan(duck, config, D)
-    set_clock(sandbox, "2026-11-23T09:00:00Z")
-    faults(sandbox, "twilio", latency_ms=300)
-    prepared, _ = batches.prepare(
-        duck, config, clock().now(), run_id="twice", try_number=1, dry_run=False
-    )
-    [batch] = prepared["sms"]
+    batch = one_sms_batch(duck, sandbox, config, 100, latency_ms=300, run_id="twice")
     # four sends in flight per try: the old try takes about 8 s over the batch
     slow = yaml.safe_load(Path(os.environ["AFTERCARE_CONFIG"]).read_text())
     slow["dispatch"]["providers"]["twilio"]["concurrency"] = 4
