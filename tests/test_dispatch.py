@@ -14,8 +14,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -395,34 +399,63 @@ def test_two_tries_of_one_batch_never_send_at_once(
     assert len(received(sandbox, "twilio")) == statuses["sent"]
 
 
+#: Holds the batch (argv[1]) from another process until killed.
+HOLD = (
+    "import sys, time\n"
+    "from airflow.sdk import ObjectStoragePath\n"
+    "from aftercare.dispatch import journal\n"
+    "with journal.claim(ObjectStoragePath(sys.argv[1]), 1):\n"
+    "    print('held', flush=True)\n"
+    "    time.sleep(120)\n"
+)
+
+
+@contextmanager
+def held(batch: Any) -> Iterator[None]:
+    """Another process holds ``batch``'s claim for the block, then dies with ``kill -9``."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(batch)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()  # no chance to let go
+        holder.wait()
+
+
 def test_a_claim_is_exclusive_across_processes_and_dies_with_its_holder(tmp_path: Any) -> None:
     from airflow.sdk import ObjectStoragePath
 
     from aftercare.dispatch import journal
 
     batch = ObjectStoragePath(f"file://{tmp_path}/sms-0001.jsonl")
-    hold = (
-        "import sys, time\n"
-        "from airflow.sdk import ObjectStoragePath\n"
-        "from aftercare.dispatch import journal\n"
-        "with journal.claim(ObjectStoragePath(sys.argv[1]), 1):\n"
-        "    print('held', flush=True)\n"
-        "    time.sleep(120)\n"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", hold, str(batch)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held(batch):
         started = time.monotonic()
         with pytest.raises(journal.BatchClaimed), journal.claim(batch, 1.5):
             pass
         assert time.monotonic() - started >= 1.5  # it waited before it gave up
-    finally:
-        holder.kill()  # kill -9: no chance to let go
-        holder.wait()
     with journal.claim(batch, 5):  # the kernel dropped the dead holder's claim
         pass
+
+
+def test_a_batch_folded_while_its_try_waited_for_the_claim_sends_nothing(tmp_path: Any) -> None:
+    from airflow.sdk import ObjectStoragePath
+
+    from aftercare.dispatch import journal, send
+
+    batch = ObjectStoragePath(f"file://{tmp_path}/sms-0001.jsonl")
+    journal.write_batch(batch, [{"touchpoint_id": "first_day:placement:1:1"}])
+    # nothing but the config is reached: a provider call would fail on this delivery
+    delivery = SimpleNamespace(config=load_config())
+    with ThreadPoolExecutor(1) as waiting:
+        with held(batch):
+            result = waiting.submit(send.send_batch, str(batch), delivery, dry_run=False)
+            time.sleep(1)  # the try waits for the claim ...
+            journal.seal(batch)  # ... while the run folds the batch
+            assert not result.done()
+        assert result.result(timeout=30) == Counter(already_folded=1)
+    assert not journal.journal_path(batch).exists()
 
 
 def test_a_video_share_accepted_without_an_answer_is_made_once(provider_connections: Any) -> None:
