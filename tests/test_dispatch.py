@@ -310,6 +310,81 @@ def test_lost_answers_are_looked_up_not_resent(duck: sa.Engine, provider_connect
     )
 
 
+def two_records_sharing_a_number(duck: sa.Engine, sandbox: Any, config: Config) -> None:
+    """Two candidate records of one person (one name, one mobile), each placed on D: their
+    first-day texts are the same text to the same number. The sandbox clock at 09:00 on D."""
+    for candidate_id in (1, 2):
+        candidate(duck, candidate_id, first_name="Sam")
+        placement(duck, 10 + candidate_id, candidate_id, start_date=D)
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T09:00:00Z")
+
+
+def test_a_look_up_never_takes_the_text_of_another_record_with_the_same_number(
+    engine: sa.Engine, provider_connections: Any
+) -> None:
+    """Record 11's text goes out; record 12's (the same text) gets a 500 and the look-ups fail
+    too, so it stays in doubt. The next run's look-up finds record 11's text at Twilio, which
+    is not 12's: 12 is sent, and each ledger row names its own message."""
+    sandbox, config = provider_connections, load_config()
+    two_records_sharing_a_number(engine, sandbox, config)
+    force(sandbox, "twilio", "ok", "500", *["500"] * config.dispatch.max_attempts)
+    run_dispatch(engine, config)
+    rows = ledger_rows(engine)
+    first, second = rows["first_day:placement:11:1"], rows["first_day:placement:12:1"]
+    assert (first["status"], second["status"], second["in_doubt"]) == ("sent", "planned", True)
+    [message] = received(sandbox, "twilio")
+    assert first["provider_message_id"] == message["sid"]
+
+    set_clock(sandbox, "2026-11-23T09:15:00Z")
+    counts = run_dispatch(engine, config)
+    assert (counts["sent"], counts["reconciled"]) == (1, 0)
+    messages = received(sandbox, "twilio")
+    assert len(messages) == 2 and messages[0]["body"] == messages[1]["body"]
+    rows = ledger_rows(engine)
+    assert {rows[t]["provider_message_id"] for t in rows} == {m["sid"] for m in messages}
+
+
+def test_texts_to_a_number_with_one_in_doubt_wait_for_its_look_up(
+    duck: sa.Engine, provider_connections: Any
+) -> None:
+    """Record 11's text gets a 500 and its look-ups fail: in doubt. Record 12's, to the same
+    number, is not sent beside it (a later look-up could not tell the two apart); the next run
+    looks 11 up first (nothing went out), then sends both."""
+    sandbox, config = provider_connections, load_config()
+    two_records_sharing_a_number(duck, sandbox, config)
+    force(sandbox, "twilio", "500", *["500"] * config.dispatch.max_attempts)
+    counts = run_dispatch(duck, config)
+    assert (counts["in_doubt"], counts["held_number_in_doubt"]) == (1, 1)
+    assert received(sandbox, "twilio") == []
+    rows = ledger_rows(duck)
+    assert rows["first_day:placement:12:1"]["attempts"] == 0
+
+    set_clock(sandbox, "2026-11-23T09:15:00Z")
+    assert run_dispatch(duck, config)["sent"] == 2
+    messages = received(sandbox, "twilio")
+    rows = ledger_rows(duck)
+    assert {rows[t]["provider_message_id"] for t in rows} == {m["sid"] for m in messages}
+    assert len(messages) == 2
+
+
+def test_a_numbers_texts_share_one_batch() -> None:
+    rows = [
+        {"touchpoint_id": f"t{i}", "route": "sms", "mobile": f"+44791100000{i % 3}"}
+        for i in range(9)
+    ] + [{"touchpoint_id": "e", "route": "email", "mobile": "+447911000000"}]
+    chunks = list(batches._chunks(rows, 4))
+    assert [len(chunk) for chunk in chunks] == [3, 3, 4]
+    for chunk in chunks:
+        numbers = {row["mobile"] for row in chunk if row["route"] == "sms"}
+        assert all(
+            row in chunk for row in rows if row["route"] == "sms" and row["mobile"] in numbers
+        )
+    assert sorted(row["touchpoint_id"] for chunk in chunks for row in chunk) == sorted(
+        row["touchpoint_id"] for row in rows
+    )
+
+
 def one_sms_batch(
     duck: sa.Engine, sandbox: Any, config: Config, size: int, *, latency_ms: int, run_id: str
 ) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 -- whose window is still open, with what its message needs, the route it goes out on now
 -- (null: consent lost since planning; the next plan decides the row again) and whether the
 -- candidate's local time is inside the quiet hours (then it waits). Touchpoints in a batch not
--- yet folded into the ledger are in flight and left out.
+-- yet folded into the ledger are in flight and left out. known_sids: the texts already sent
+-- to the same mobile since a day before the row's attempt (or now), whoever they were for: a
+-- look-up of the row's text (Twilio keeps no reference of ours) must not take one of them
+-- for its own (two candidate records sharing a number get the same text).
 with open_rows as (
     select
         t.*,
@@ -24,6 +27,22 @@ consent as (
     from open_rows as o
     inner join staging.candidates as c on c.candidate_id = o.candidate_id
     left join staging.placements as p on p.placement_id = o.placement_id
+),
+
+known_sms as (
+    select
+        o.touchpoint_id,
+        array_agg(s.provider_message_id order by s.provider_message_id) as sids
+    from open_rows as o
+    inner join staging.candidates as c on c.candidate_id = o.candidate_id
+    inner join aftercare.touchpoints as s on s.attempt ->> 'to' = c.mobile_e164
+    where s.status = 'sent'
+        and s.attempt ->> 'route' = 'sms'
+        and s.provider_message_id is not null
+        -- the window of the look-up (aftercare.dispatch.providers.Twilio.find)
+        and s.sent_at >= coalesce(cast(o.attempt ->> 'at' as timestamptz), cast(:now as timestamptz))
+        - interval '1 day'
+    group by o.touchpoint_id
 )
 
 select
@@ -55,11 +74,13 @@ select
     coalesce(c.phone_e164, c.mobile_e164) as phone,
     p.job_title,
     p.client_name,
-    p.owner_id
+    p.owner_id,
+    n.sids as known_sids
 from open_rows as o
 left join consent as k on k.touchpoint_id = o.touchpoint_id
 left join staging.candidates as c on c.candidate_id = o.candidate_id
 left join staging.placements as p on p.placement_id = o.placement_id
+left join known_sms as n on n.touchpoint_id = o.touchpoint_id
 -- a row in doubt goes to its batch even past its window: to be looked up (and closed)
 where o.window_end >= {{ m.local_day('cast(:now as timestamptz)', 'o.zone') }} or o.in_doubt
 order by o.channel, o.send_at, o.touchpoint_id

@@ -16,6 +16,7 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -85,6 +86,21 @@ def _batch_size(config: Config, total: int) -> int:
     return max(config.dispatch.batch_size, math.ceil(total / spare))
 
 
+def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` in batches of about ``size``, a lane (`journal.lane`) never split."""
+    lanes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        lanes[journals.lane(row)].append(row)
+    chunk: list[dict[str, Any]] = []
+    for rows_of_lane in lanes.values():
+        if chunk and len(chunk) + len(rows_of_lane) > size:
+            yield chunk
+            chunk = []
+        chunk += rows_of_lane
+    if chunk:
+        yield chunk
+
+
 def _run_key(run_id: str, try_number: int) -> str:
     return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', run_id)}-try{try_number}"
 
@@ -128,8 +144,7 @@ def prepare(
     batches: dict[str, list[dict[str, Any]]] = {channel: [] for channel in CHANNELS}
     items = []
     for channel, rows_of_channel in due.items():
-        for number, start in enumerate(range(0, len(rows_of_channel), size), start=1):
-            chunk = rows_of_channel[start : start + size]
+        for number, chunk in enumerate(_chunks(rows_of_channel, size), start=1):
             batch_id = f"{root.name}/{channel}-{number:04d}"
             path = root / f"{channel}-{number:04d}.jsonl"
             journals.write_batch(path, chunk)

@@ -56,6 +56,14 @@ def staging_root(location: str) -> ObjectStoragePath:
     return ObjectStoragePath(f"file://{path}")
 
 
+def lane(item: dict[str, Any]) -> str:
+    """The touchpoints that must go out one after another, in one batch: those texted to one
+    mobile (two candidate records may share it, and their texts may be identical, so a look-up
+    at Twilio can only tell them apart when they were never in doubt at once); any other
+    touchpoint is a lane of its own."""
+    return f"sms:{item['mobile']}" if item["route"] == "sms" else item["touchpoint_id"]
+
+
 def write_batch(path: ObjectStoragePath, items: Iterable[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:

@@ -410,18 +410,23 @@ class Twilio:
             )
         return response.json()["sid"]
 
-    def find(self, to: str, body_sha256: str, since: datetime) -> str | None:
-        """The sid of a message we sent to ``to`` since ``since`` whose body hashes to
-        ``body_sha256``. By creation time (a queued message has no ``date_sent`` yet), newest
-        first, so the listing stops at the first older one."""
+    def find(
+        self, to: str, body_sha256: str, since: datetime, taken: frozenset[str] = frozenset()
+    ) -> str | None:
+        """The sid of the first message we sent to ``to`` since ``since`` whose body hashes to
+        ``body_sha256``, other than the ``taken`` ones (known to be other touchpoints'). By
+        creation time (a queued message has no ``date_sent`` yet): the listing is newest first
+        and stops at the first older one."""
+        first = None
         for message in self.messages({"To": to}):
             if parsedate_to_datetime(message["date_created"]) < since:
-                return None
+                break
             body = (message.get("body") or "").encode()
             outbound = message.get("direction", "").startswith("outbound")
-            if outbound and hashlib.sha256(body).hexdigest() == body_sha256:
-                return message["sid"]
-        return None
+            mine = hashlib.sha256(body).hexdigest() == body_sha256
+            if outbound and mine and message["sid"] not in taken:
+                first = message["sid"]
+        return first
 
     def messages(self, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
         """Every message matching Twilio's list filters (``To``, ``From``, ``DateSent>``, ...),

@@ -13,6 +13,13 @@ provider's rate limit:
    attempt with its links, send, journal the outcome. A lost answer is looked up at once; if the
    provider cannot tell, the touchpoint stays in doubt for the next try.
 
+Texts to one mobile number form a lane (`journal.lane`, never split between batches): they go
+out one after another, those in doubt first, and once one is left in doubt the rest wait for the
+next run. Twilio keeps nothing of ours with a message, so an sms is looked up by recipient and
+body; two candidate records sharing a number may get the same text, and the look-up tells them
+apart by excluding the texts already attributed to other touchpoints (the ledger's, as the
+batch's ``known_sids``, and this batch's journal).
+
 A try holds the batch's claim (`journal.claim`) from before it reads the journal until its
 last call has returned, so two tries of one batch never send at once. Told to stop (SIGTERM,
 which Airflow sends a task it no longer wants running; any error that ends the loop too), a try
@@ -31,8 +38,8 @@ import logging
 import signal
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -169,10 +176,13 @@ class Delivery:
                 return Outcome("failed", f"ats_{exc.status}")
             return Outcome("in_doubt")  # a PUT with no answer, or a 5xx, may have gone through
 
-    def find(self, item: dict[str, Any], attempt: dict[str, Any]) -> Outcome | None:
+    def find(
+        self, item: dict[str, Any], attempt: dict[str, Any], taken: Iterable[str] = ()
+    ) -> Outcome | None:
         """The message of an earlier ``attempt`` if its provider has it, ``None`` if it never
         went out, ``in_doubt`` when the provider keeps no record to ask (SMTP). Asked of the
-        route and recipient the attempt used, whatever the ledger says now."""
+        route and recipient the attempt used, whatever the ledger says now; an sms is never one
+        of the ``taken`` sids (other touchpoints' texts to the same number)."""
         route = attempt["route"]
         if route == "email":
             try:
@@ -181,7 +191,9 @@ class Delivery:
                 return Outcome("in_doubt")
         elif route == "sms":
             since = datetime.fromisoformat(attempt["at"]) - timedelta(days=1)
-            found = self.providers.sms.find(attempt["to"], attempt["body_sha256"], since)
+            found = self.providers.sms.find(
+                attempt["to"], attempt["body_sha256"], since, frozenset(taken)
+            )
         else:
             tasks = self.providers.ats.find_tasks(item["touchpoint_id"])
             found = str(tasks[0]["id"]) if tasks else None
@@ -258,24 +270,41 @@ def _send_claimed(path: Any, items: list[dict[str, Any]], delivery: Delivery) ->
     retried = journal_file.exists()
     seal = journals.seal_path(path)
     counts: Counter[str] = Counter()
+    lanes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        lanes[journals.lane(item)].append(item)
     with journals.Journal(journal_file) as journal:
 
-        def one(item: dict[str, Any]) -> str:
-            entry = entries.get(item["touchpoint_id"], journals.Entry())
-            if entry.outcome is not None:
-                return "already_recorded"
-            if delivery.stop.is_set():
-                return "stopped"
-            if seal.exists():  # folded while this task ran (a zombie): stop sending
-                return "already_folded"
-            return _send_one(item, entry, delivery, journal, retried=retried)
+        def one_lane(items_of_lane: list[dict[str, Any]]) -> list[str]:
+            """A lane's touchpoints one after another, those in doubt first. Once one is
+            left in doubt, the rest wait for the next run: a text to the same number now
+            could be taken for it by a later look-up."""
+            ordered = sorted(items_of_lane, key=lambda item: not _in_doubt(item, entries))
+            # texts to this number the look-ups must not take: the ledger's and this batch's
+            taken = {sid for item in ordered for sid in item.get("known_sids") or ()}
+            results: list[str] = []
+            for item in ordered:
+                entry = entries.get(item["touchpoint_id"], journals.Entry())
+                if entry.outcome is not None:
+                    if sid := entry.outcome.get("provider_message_id"):
+                        taken.add(sid)
+                    results.append("already_recorded")
+                elif "in_doubt" in results or "held_number_in_doubt" in results:
+                    results.append("held_number_in_doubt")
+                elif delivery.stop.is_set():
+                    results.append("stopped")
+                elif seal.exists():  # folded while this task ran (a zombie): stop sending
+                    results.append("already_folded")
+                else:
+                    results.append(_send_one(item, entry, delivery, journal, taken, retried))
+            return results
 
         threads = delivery.providers.concurrency
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
             try:
-                for result in pool.map(one, items):
-                    counts[result] += 1
-                    if sum(counts.values()) % 1000 == 0:
+                for results in pool.map(one_lane, lanes.values()):
+                    counts.update(results)
+                    if sum(counts.values()) // 1000 > (sum(counts.values()) - len(results)) // 1000:
                         log.info(
                             "batch %s: %d of %d done: %s",
                             path.name,
@@ -320,15 +349,21 @@ def stop_on_terminate(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
+def _in_doubt(item: dict[str, Any], entries: dict[str, journals.Entry]) -> bool:
+    entry = entries.get(item["touchpoint_id"])
+    return bool(item["in_doubt"]) or (entry is not None and entry.in_doubt)
+
+
 def _send_one(
     item: dict[str, Any],
     entry: journals.Entry,
     delivery: Delivery,
     journal: journals.Journal,
-    *,
+    taken: set[str],
     retried: bool,
 ) -> str:
-    """One touchpoint (steps 2-4 of the module docstring); returns what became of it."""
+    """One touchpoint (steps 2-4 of the module docstring); returns what became of it. The
+    provider id it ends with joins ``taken`` (its lane's texts no look-up may take)."""
     touchpoint_id = item["touchpoint_id"]
     # the last try: from this journal, or (an earlier batch's) from the ledger
     earlier = entry.attempt or item.get("attempt")
@@ -337,12 +372,12 @@ def _send_one(
         if doubt and earlier:
             if delivery.stop.is_set():
                 return "stopped"
-            found = delivery.find(item, earlier)
+            found = delivery.find(item, earlier, taken)
             closed = _sendable(item, delivery.now(), delivery.config) == "window_closed"
             if found and found.outcome == "in_doubt" and closed:
                 found = Outcome("failed", "unconfirmed")  # SMTP: no one can tell, and too late
             if found:
-                _journal_outcome(journal, item, found, delivery)
+                _journal_outcome(journal, item, found, delivery, taken)
                 return "reconciled" if found.outcome == "sent" else found.outcome
             doubt = False  # the provider has no such message: it never went out
         wait = _sendable(item, delivery.now(), delivery.config)
@@ -364,7 +399,7 @@ def _send_one(
             try:
                 outcome = delivery.deliver(item, text)
             except Ambiguous:
-                outcome = delivery.find(item, tried) or Outcome("in_doubt")
+                outcome = delivery.find(item, tried, taken) or Outcome("in_doubt")
     except Unavailable:
         # the provider (or its look-up) kept failing: a send that may have gone out stays in
         # doubt, to be looked up again; one that surely did not is simply tried again
@@ -376,13 +411,19 @@ def _send_one(
     except MessageError:  # the data cannot fill the template (logged without the data)
         log.warning("touchpoint %s: its message cannot be rendered", touchpoint_id)
         outcome = Outcome("failed", "unrenderable")
-    _journal_outcome(journal, item, outcome, delivery)
+    _journal_outcome(journal, item, outcome, delivery, taken)
     return outcome.outcome
 
 
 def _journal_outcome(
-    journal: journals.Journal, item: dict[str, Any], outcome: Outcome, delivery: Delivery
+    journal: journals.Journal,
+    item: dict[str, Any],
+    outcome: Outcome,
+    delivery: Delivery,
+    taken: set[str],
 ) -> None:
+    if outcome.provider_message_id:
+        taken.add(outcome.provider_message_id)
     journal.outcome(
         item["touchpoint_id"],
         outcome.outcome,
