@@ -59,7 +59,7 @@ def placement(engine: sa.Engine, placement_id: int, candidate_id: int, **fields:
 
 
 def upsert(engine: sa.Engine, table: str, key: str, row: dict) -> None:
-    row = {**row, "date_last_modified": datetime(2026, 1, 1, tzinfo=UTC), "load_id": "test"}
+    row = {"date_last_modified": datetime(2026, 1, 1, tzinfo=UTC), **row, "load_id": "test"}
     columns = ", ".join(row)
     values = ", ".join(f":{name}" for name in row)
     with engine.begin() as conn:
@@ -233,6 +233,64 @@ def test_birthday_needs_a_placement_active_or_ended_within_730_days(engine: sa.E
     assert set(run(engine, config, "2026-12-01")) == {"birthday:candidate:2:2026"}
 
 
+def test_a_terminated_placement_ended_when_the_ats_last_changed_it_whatever_its_type(
+    engine: sa.Engine,
+) -> None:
+    """Birthdays on 1 December 2026 (730 days back: 1 December 2024). A terminated placement
+    ended on its end date once that has passed, else on its last change in the ATS; one that
+    ended before it began never counts."""
+    config = only("birthday")
+    terminated = {"status": "Terminated", "is_active": False}
+
+    def modified(day: str) -> datetime:
+        return datetime.fromisoformat(f"{day}T12:00:00+00:00")
+
+    for candidate_id in (3, 4, 5, 6):
+        candidate(engine, candidate_id, date_of_birth=D("1990-12-01"))
+    # permanent, no end date, terminated last month: counts
+    placement(
+        engine,
+        30,
+        3,
+        start_date=D("2020-01-06"),
+        date_last_modified=modified("2026-11-01"),
+        **terminated,
+    )
+    # a contract terminated in 2023 whose end date was never brought forward: does not count
+    placement(
+        engine,
+        40,
+        4,
+        start_date=D("2022-01-03"),
+        end_date=D("2027-06-30"),
+        employment_class="contract",
+        date_last_modified=modified("2023-01-02"),
+        **terminated,
+    )
+    # permanent, terminated in 2023: does not count
+    placement(
+        engine,
+        50,
+        5,
+        start_date=D("2020-01-06"),
+        date_last_modified=modified("2023-01-02"),
+        **terminated,
+    )
+    # a contract terminated before its start: never began, never counts
+    placement(
+        engine,
+        60,
+        6,
+        start_date=D("2026-06-01"),
+        end_date=D("2027-03-01"),
+        employment_class="contract",
+        date_last_modified=modified("2026-05-01"),
+        **terminated,
+    )
+
+    assert set(run(engine, config, "2026-12-01")) == {"birthday:candidate:3:2026"}
+
+
 # ------------------------------------------------------------------------------------------
 # conditions of single milestones
 
@@ -257,6 +315,16 @@ def test_availability_check_for_temps_before_the_end_and_not_when_placed_again(
     placement(engine, 21, 2, employment_class="temp", start_date=D("2027-02-05"))  # 7 days on
     candidate(engine, 3)
     placement(engine, 30, 3, start_date=D("2026-06-01"), end_date=D("2027-01-29"))  # permanent
+    candidate(engine, 4)  # the next job began 9 days before this one ends: no check
+    placement(
+        engine, 40, 4, employment_class="temp", start_date=D("2026-06-01"), end_date=D("2027-01-29")
+    )
+    placement(engine, 41, 4, start_date=D("2027-01-20"))
+    candidate(engine, 5)  # another job 20 days before the end: not within 14 days
+    placement(
+        engine, 50, 5, employment_class="temp", start_date=D("2026-06-01"), end_date=D("2027-01-29")
+    )
+    placement(engine, 51, 5, start_date=D("2027-01-09"))
 
     decided = run(engine, config, "2027-01-15")  # Friday, 14 days before the end
     assert decided == {
@@ -270,9 +338,23 @@ def test_availability_check_for_temps_before_the_end_and_not_when_placed_again(
         "availability_check:placement:20:1": (
             "cancelled",
             "next_placement",
-            "sms",
+            None,
             D("2027-01-15"),
             None,
+        ),
+        "availability_check:placement:40:1": (
+            "cancelled",
+            "next_placement",
+            None,
+            D("2027-01-15"),
+            None,
+        ),
+        "availability_check:placement:50:1": (
+            "planned",
+            None,
+            "sms",
+            D("2027-01-15"),
+            "2027-01-15 10:00",
         ),
     }
 
@@ -441,7 +523,7 @@ def test_termination_and_opt_out_after_planning(engine: sa.Engine) -> None:
     suppress(engine, 2, "sms")  # STOP: sms was their only channel
     suppress(engine, 3, "email")  # unsubscribed from email: sms instead
     decided = run(engine, config, "2026-12-01")
-    assert decided["check_in:placement:10:1"][:2] == ("cancelled", "placement_ended")
+    assert decided["check_in:placement:10:1"][:3] == ("cancelled", "placement_ended", None)
     assert decided["check_in:placement:20:1"][:2] == ("suppressed", "no_eligible_channel")
     assert decided["check_in:placement:30:1"][:3] == ("planned", None, "sms")
 
@@ -567,6 +649,40 @@ def test_nothing_goes_out_on_a_version_the_gate_quarantined(engine: sa.Engine) -
         "first_day:placement:20:1": ("planned", None),
         "first_day:placement:30:1": ("suppressed", "quarantined"),
     }
+
+
+def quarantine(engine: sa.Engine, entity: str, record_id: int) -> None:
+    """A newer version of the record failed the gate."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into quality.quarantine (entity, record_id, load_id, reasons)"
+                " values (:entity, :record_id, 'l2', :reasons)"
+            ).bindparams(sa.bindparam("reasons", type_=sa.JSON)),
+            {"entity": entity, "record_id": str(record_id), "reasons": []},
+        )
+
+
+def test_a_rows_channel_means_the_same_on_its_first_night_and_every_later_one(
+    engine: sa.Engine,
+) -> None:
+    """A reason about the subject carries no channel, whether the row is decided so on its
+    first night or planned first and decided again; a reason about the message keeps the
+    channel it would have gone out on."""
+    config = only("check_in")
+    for candidate_id in (1, 2, 3):
+        candidate(engine, candidate_id)
+        placement(engine, 10 * candidate_id, candidate_id, start_date=D("2026-10-26"))
+    quarantine(engine, "candidate", 1)  # quarantined before its first decision
+    first = run(engine, config, "2026-11-30")
+    assert first["check_in:placement:10:1"][:3] == ("suppressed", "quarantined", None)
+    assert first["check_in:placement:20:1"][:3] == ("planned", None, "email")
+
+    quarantine(engine, "candidate", 2)  # planned, then quarantined
+    candidate(engine, 3, is_anonymized=True)  # planned, then removed
+    again = run(engine, config, "2026-12-01")
+    assert again["check_in:placement:20:1"][:3] == ("suppressed", "quarantined", None)
+    assert again["check_in:placement:30:1"][:3] == ("suppressed", "candidate_removed", None)
 
 
 def test_weekday_only_milestones_never_go_out_on_a_weekend(engine: sa.Engine) -> None:

@@ -38,9 +38,11 @@ where t.status = 'planned'
             )
     );
 
--- planned rows no longer due at all: the placement ended, or changed out of reach
+-- planned rows no longer due at all: the placement ended, or changed out of reach (a reason
+-- about the subject: no channel)
 update aftercare.touchpoints as t
 set status = 'cancelled',
+    channel = null,
     reason = case
         when exists (
             select 1

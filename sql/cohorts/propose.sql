@@ -410,7 +410,11 @@ relevant as (
 ),
 
 -- the subject must still hold: placement active on the due date; a candidate milestone needs a
--- placement active that day or ended within recent_placement_days
+-- placement begun by that day and active then or ended within recent_placement_days. A
+-- placement ended on its end date once that date has passed; one in a non-active status
+-- (terminated, completed, ...) whose end date is missing or still ahead ended on the day the
+-- ATS last modified it; one that ended before it began never counts. The same for every
+-- employment type.
 subject_holds as (
     select r.*
     from relevant as r
@@ -427,10 +431,14 @@ subject_holds as (
             where q.candidate_id = r.candidate_id
                 and not q.is_deleted
                 and q.start_date <= r.due_date
-                and (
-                    (q.end_date is null and q.is_active)
-                    or q.end_date >= r.due_date - ms.recent_placement_days
-                )
+                and coalesce(
+                    case
+                        when q.end_date < r.due_date then q.end_date
+                        when not q.is_active
+                            then {{ m.local_day('q.date_last_modified', ':zone') }}
+                    end,
+                    r.due_date
+                ) >= greatest(q.start_date, r.due_date - ms.recent_placement_days)
         )
     )
 ),
@@ -493,7 +501,9 @@ judged as (
                 where q.candidate_id = h.candidate_id
                     and q.placement_id <> h.placement_id
                     and not q.is_deleted
-                    and q.start_date between h.anchor_date and h.anchor_date + ms.next_placement_days
+                    -- within the days either side of the end: a next job already begun counts
+                    and q.start_date between h.anchor_date - ms.next_placement_days
+                    and h.anchor_date + ms.next_placement_days
             ) then 'cancelled:next_placement'
             when ms.not_within_days is not null and exists (
                 select 1
@@ -624,7 +634,16 @@ select
     d.placement_id,
     d.candidate_id,
     d.occurrence,
-    d.channel,
+    -- the channel it goes out on, or would have: none when the reason is about the subject,
+    -- whatever the channel (docs/data-dictionary.md, "channel")
+    case
+        when d.decided is null then d.channel
+        when d.decided like 'cancelled:%' then null
+        when d.decided in (
+            'suppressed:quarantined', 'suppressed:candidate_removed', 'suppressed:negative_reply'
+        ) then null
+        else d.channel
+    end as channel,
     d.due_date,
     d.window_end,
     case
