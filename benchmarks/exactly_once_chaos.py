@@ -49,6 +49,8 @@ from tests import airflow_cluster, pg  # noqa: E402
 
 DAG_ID = "aftercare_dispatch"
 SERVICES = ("twilio", "sendgrid", "video", "trustpilot")
+#: seconds without a line in the scheduler's log after which it counts as hung
+HUNG_AFTER = 60
 
 
 def _faults(url: str, latency_ms: int, share: float) -> None:
@@ -95,6 +97,13 @@ class Chaos(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(self.every):
+            if self.cluster.silent_for("scheduler") > HUNG_AFTER:
+                # a LocalExecutor worker killed while it held the executor's queue lock leaves
+                # the scheduler waiting on that lock for good: restarted, as ops would
+                self.cluster.kill("scheduler")
+                self.cluster.start("scheduler")
+                self.kills["scheduler_hung_restarted"] += 1
+                continue
             kind = self.random.choices(["runner", "supervisor", "scheduler"], [5, 3, 2])[0]
             if kind == "scheduler":
                 self.cluster.kill("scheduler")

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 
 from tests import ROOT
@@ -128,6 +129,18 @@ class Cluster:
                         process.wait(timeout=10)
                     except subprocess.TimeoutExpired:
                         pass
+        # task runners run in process groups of their own: one whose supervisor was killed
+        # lives on outside every group above; it is known by its AIRFLOW_HOME
+        for process in psutil.process_iter():
+            try:
+                if process.environ().get("AIRFLOW_HOME") == str(self.home):
+                    process.kill()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+
+    def silent_for(self, name: str) -> float:
+        """Seconds since the process last wrote to its log."""
+        return time.time() - (self.home / f"{name}.log").stat().st_mtime
 
     def log(self, name: str) -> str:
         return (self.home / f"{name}.log").read_text(errors="replace")
