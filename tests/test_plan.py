@@ -78,6 +78,18 @@ def suppress(engine: sa.Engine, candidate_id: int, channel: str) -> None:
         )
 
 
+def quarantine(engine: sa.Engine, entity: str, record_id: int) -> None:
+    """A newer version of the record failed the gate."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into quality.quarantine (entity, record_id, load_id, reasons)"
+                " values (:entity, :record_id, 'l2', :reasons)"
+            ).bindparams(sa.bindparam("reasons", type_=sa.JSON)),
+            {"entity": entity, "record_id": str(record_id), "reasons": []},
+        )
+
+
 def mark_sent(engine: sa.Engine, touchpoint_id: str) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -240,53 +252,31 @@ def test_a_terminated_placement_ended_when_the_ats_last_changed_it_whatever_its_
     ended on its end date once that has passed, else on its last change in the ATS; one that
     ended before it began never counts."""
     config = only("birthday")
-    terminated = {"status": "Terminated", "is_active": False}
-
-    def modified(day: str) -> datetime:
-        return datetime.fromisoformat(f"{day}T12:00:00+00:00")
-
-    for candidate_id in (3, 4, 5, 6):
+    contract = {"employment_class": "contract"}
+    # candidate: (start, end, extra fields, the day the ATS last changed the placement)
+    cases = {
+        # permanent, no end date, terminated last month: counts
+        3: ("2020-01-06", None, {}, "2026-11-01"),
+        # a contract terminated in 2023 whose end date was never brought forward: does not count
+        4: ("2022-01-03", "2027-06-30", contract, "2023-01-02"),
+        # permanent, terminated in 2023: does not count
+        5: ("2020-01-06", None, {}, "2023-01-02"),
+        # a contract terminated before its start: never began, never counts
+        6: ("2026-06-01", "2027-03-01", contract, "2026-05-01"),
+    }
+    for candidate_id, (start, end, fields, changed) in cases.items():
         candidate(engine, candidate_id, date_of_birth=D("1990-12-01"))
-    # permanent, no end date, terminated last month: counts
-    placement(
-        engine,
-        30,
-        3,
-        start_date=D("2020-01-06"),
-        date_last_modified=modified("2026-11-01"),
-        **terminated,
-    )
-    # a contract terminated in 2023 whose end date was never brought forward: does not count
-    placement(
-        engine,
-        40,
-        4,
-        start_date=D("2022-01-03"),
-        end_date=D("2027-06-30"),
-        employment_class="contract",
-        date_last_modified=modified("2023-01-02"),
-        **terminated,
-    )
-    # permanent, terminated in 2023: does not count
-    placement(
-        engine,
-        50,
-        5,
-        start_date=D("2020-01-06"),
-        date_last_modified=modified("2023-01-02"),
-        **terminated,
-    )
-    # a contract terminated before its start: never began, never counts
-    placement(
-        engine,
-        60,
-        6,
-        start_date=D("2026-06-01"),
-        end_date=D("2027-03-01"),
-        employment_class="contract",
-        date_last_modified=modified("2026-05-01"),
-        **terminated,
-    )
+        placement(
+            engine,
+            10 * candidate_id,
+            candidate_id,
+            start_date=D(start),
+            end_date=D(end) if end else None,
+            status="Terminated",
+            is_active=False,
+            date_last_modified=datetime.fromisoformat(f"{changed}T12:00:00+00:00"),
+            **fields,
+        )
 
     assert set(run(engine, config, "2026-12-01")) == {"birthday:candidate:3:2026"}
 
@@ -633,15 +623,7 @@ def test_nothing_goes_out_on_a_version_the_gate_quarantined(engine: sa.Engine) -
     candidate(engine, 2)
     placement(engine, 20, 2, start_date=D("2026-11-30"))
     placement(engine, 30, 3, start_date=D("2026-11-30"))  # candidate 3 never staged
-    with engine.begin() as conn:
-        # a newer version of candidate 1 failed the gate: it may carry an opt-out
-        conn.execute(
-            sa.text(
-                "insert into quality.quarantine (entity, record_id, load_id, reasons)"
-                " values ('candidate', '1', 'l2', :reasons)"
-            ).bindparams(sa.bindparam("reasons", type_=sa.JSON)),
-            {"reasons": []},
-        )
+    quarantine(engine, "candidate", 1)  # the newer version may carry an opt-out
 
     decided = {tp: row[:2] for tp, row in run(engine, config, "2026-11-30").items()}
     assert decided == {
@@ -649,18 +631,6 @@ def test_nothing_goes_out_on_a_version_the_gate_quarantined(engine: sa.Engine) -
         "first_day:placement:20:1": ("planned", None),
         "first_day:placement:30:1": ("suppressed", "quarantined"),
     }
-
-
-def quarantine(engine: sa.Engine, entity: str, record_id: int) -> None:
-    """A newer version of the record failed the gate."""
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "insert into quality.quarantine (entity, record_id, load_id, reasons)"
-                " values (:entity, :record_id, 'l2', :reasons)"
-            ).bindparams(sa.bindparam("reasons", type_=sa.JSON)),
-            {"entity": entity, "record_id": str(record_id), "reasons": []},
-        )
 
 
 def test_a_rows_channel_means_the_same_on_its_first_night_and_every_later_one(
