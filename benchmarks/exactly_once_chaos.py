@@ -51,6 +51,8 @@ DAG_ID = "aftercare_dispatch"
 SERVICES = ("twilio", "sendgrid", "video", "trustpilot")
 #: seconds without a line in the scheduler's log after which it counts as hung
 HUNG_AFTER = 60
+#: seconds at least between two kills of the scheduler (each costs a restart and a reset)
+SCHEDULER_KILLS_APART = 60
 
 
 def _faults(url: str, latency_ms: int, share: float) -> None:
@@ -94,19 +96,22 @@ class Chaos(threading.Thread):
         self.cluster, self.every, self.random = cluster, every, random.Random(seed)  # noqa: S311 - chaos, not secrets
         self.kills: Counter[str] = Counter()
         self.done = threading.Event()
+        self.scheduler_killed = 0.0
 
     def run(self) -> None:
         while not self.done.wait(self.every):
             if self.cluster.silent_for("scheduler") > HUNG_AFTER:
                 # a LocalExecutor worker killed while it held the executor's queue lock leaves
                 # the scheduler waiting on that lock for good: restarted, as ops would
-                self.cluster.kill("scheduler")
+                self.kill_scheduler()
                 self.cluster.start("scheduler")
                 self.kills["scheduler_hung_restarted"] += 1
                 continue
             kind = self.random.choices(["runner", "supervisor", "scheduler"], [5, 3, 2])[0]
             if kind == "scheduler":
-                self.cluster.kill("scheduler")
+                if time.monotonic() - self.scheduler_killed < SCHEDULER_KILLS_APART:
+                    continue
+                self.kill_scheduler()
                 self.kills[kind] += 1
                 time.sleep(airflow_cluster.HEALTH_CHECK_THRESHOLD + 3)
                 self.cluster.start("scheduler")
@@ -121,6 +126,19 @@ class Chaos(threading.Thread):
             except (psutil.NoSuchProcess, IndexError):
                 continue
             self.kills[kind] += 1
+
+    def kill_scheduler(self) -> None:
+        """SIGKILL to the scheduler; its idle executor workers too (they would live on for
+        good: the runbook's advice), while those running a task go on."""
+        workers = psutil.Process(self.cluster.processes["scheduler"].pid).children()
+        self.cluster.kill("scheduler")
+        self.scheduler_killed = time.monotonic()
+        for worker in workers:
+            try:
+                if "<idle>" in " ".join(worker.cmdline()):
+                    worker.kill()
+            except psutil.NoSuchProcess:
+                pass
 
 
 def _ledger(folder: Path) -> list[dict[str, Any]]:
@@ -187,6 +205,12 @@ def audit(url: str, rows: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+def _stop(*_: object) -> None:
+    """SIGTERM: unwind once (a second SIGTERM, say from `timeout`, must not cut the cleanup)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(143)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-channel", type=int, default=500)
@@ -199,7 +223,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     # stopped (SIGTERM): unwind, so every process this started is stopped too
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _stop)
     folder = Path(tempfile.mkdtemp(prefix="aftercare-bench-chaos-"))
     started = time.monotonic()
 
