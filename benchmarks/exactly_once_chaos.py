@@ -13,7 +13,8 @@ batch lasts long enough for kills to land inside it) and fails ``--fault-share``
 429, a 500 or a timeout after accepting the call. Dispatch runs one after another; while they
 run, every ``--kill-every`` seconds one of these dies by SIGKILL: a send task's runner, a send
 task's supervisor, or the scheduler (restarted once it has been dead past its health-check
-threshold). The chaos stops after ``--minutes``; runs go on, undisturbed, until nothing is due.
+threshold). The chaos stops once nothing is left to send, or after ``--minutes``; runs go on,
+undisturbed, until nothing is due.
 
 Prints the kills, the runs and tries, and what the providers hold against the ledger:
 ``duplicates`` (messages or call tasks beyond one per touchpoint), ``lost`` (a touchpoint the
@@ -261,11 +262,12 @@ def main() -> None:
                 for ti in cluster.task_instances(DAG_ID, run_id):
                     if ti["task_id"].startswith("send_"):
                         tries[ti["try_number"]] += 1
-                if time.monotonic() > chaos_until and not chaos.done.is_set():
-                    chaos.done.set()
-                    chaos.join()
                 rows = _ledger(folder)
                 planned = sum(1 for row in rows if row["status"] == "planned")
+                # chaos while there is sending to disturb, for at most --minutes
+                if (time.monotonic() > chaos_until or planned == 0) and not chaos.done.is_set():
+                    chaos.done.set()
+                    chaos.join()
                 print(
                     f"  run {runs} ({state}) at {time.monotonic() - started:.0f} s: "
                     f"{planned} still planned, kills so far {dict(chaos.kills)}",
