@@ -5,7 +5,7 @@ days, the subject's conditions, channels and consent, and the daily cap by prior
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,6 +50,17 @@ def channel_of(ms: Milestone, person: dict, owner: int | None) -> str | None:
     return next((channel for channel in ms.channels if eligible[channel]), None)
 
 
+def ended(job: dict, due: date, config: Config) -> date:
+    """The day a placement ended as of ``due`` (``due`` itself while it runs): its end date
+    once passed; else, in a non-active status, the agency's date of its last change in the
+    ATS."""
+    if job["end_date"] is not None and job["end_date"] < due:
+        return job["end_date"]
+    if not job["is_active"]:
+        return job["date_last_modified"].astimezone(ZoneInfo(config.agency.time_zone)).date()
+    return due
+
+
 def expected(
     config: Config, day: date, people: dict[int, dict], jobs: dict[int, dict]
 ) -> dict[str, tuple]:
@@ -86,13 +97,8 @@ def expected(
                 if job is None and not any(
                     j["candidate_id"] == cid
                     and j["start_date"] <= due
-                    and (
-                        (j["end_date"] is None and j["is_active"])
-                        or (
-                            j["end_date"] is not None
-                            and j["end_date"] >= due - timedelta(ms.recent_placement_days)
-                        )
-                    )
+                    and ended(j, due, config)
+                    >= max(j["start_date"], due - timedelta(ms.recent_placement_days))
                     for j in jobs.values()
                 ):
                     continue
@@ -105,9 +111,7 @@ def expected(
                 elif ms.no_next_placement_within_days is not None and any(
                     other != pid
                     and j["candidate_id"] == cid
-                    and anchor
-                    <= j["start_date"]
-                    <= anchor + timedelta(ms.no_next_placement_within_days)
+                    and abs((j["start_date"] - anchor).days) <= ms.no_next_placement_within_days
                     for other, j in jobs.items()
                 ):
                     verdict = ("cancelled", "next_placement")
@@ -149,7 +153,12 @@ def expected(
         if verdict is None and send_day > end:
             verdict = ("suppressed", "frequency_cap") if deferred else ("expired", "missed_window")
         if verdict is not None:
-            result[tid] = (verdict[0], verdict[1], channel, due, None)
+            # reasons about the subject carry no channel (docs/data-dictionary.md)
+            about_subject = verdict in (
+                ("suppressed", "candidate_removed"),
+                ("cancelled", "next_placement"),
+            )
+            result[tid] = (verdict[0], verdict[1], None if about_subject else channel, due, None)
             continue
         send_at = datetime.combine(send_day, ms.send_time, tzinfo=zone).astimezone(UTC)
         result[tid] = ("planned", None, channel, due, send_at.strftime("%Y-%m-%d %H:%M"))
@@ -192,6 +201,13 @@ def worlds(draw: st.DrawFn) -> tuple[date, dict[int, dict], dict[int, dict]]:
             "start_date": start,
             "end_date": None if ends is None else day + timedelta(days=ends),
             "is_deleted": False,
+            # the last change in the ATS (for an inactive one: when it ended), before or after
+            # its start, within the birthday's 730 days or not, either side of midnight
+            "date_last_modified": datetime.combine(
+                day - timedelta(days=draw(st.sampled_from([1, 40, 400, 800, 1200]))),
+                draw(st.sampled_from([time(0, 30), time(12), time(23, 30)])),
+                tzinfo=UTC,
+            ),
         }
     return day, people, jobs
 
