@@ -55,13 +55,25 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests (slow, e2e) first, so they start at once and the short ones fill the time
-    around them (pytest-xdist's worksteal moves queued tests to idle workers) instead of one
-    long test running alone at the end."""
-    items.sort(
-        key=lambda item: not any(item.iter_markers("slow")) and not any(item.iter_markers("e2e"))
-    )
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long tests (slow, e2e) first, spread over the workers: pytest-xdist's worksteal
+    hands each worker a contiguous share of the collection and lets idle workers steal from
+    the back of the others' queues, so each share opens with every n-th long test (they start
+    at once, side by side) and the short ones fill the time around them."""
+    long = [i for i in items if any(i.iter_markers("slow")) or any(i.iter_markers("e2e"))]
+    is_long = set(long)
+    short = [i for i in items if i not in is_long]
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    ordered: list[pytest.Item] = []
+    remaining = len(items)
+    for worker in range(workers):
+        size = remaining // (workers - worker)  # the share worksteal sends this worker
+        share = long[worker::workers]
+        fill = max(size - len(share), 0)
+        ordered += share + short[:fill]
+        short = short[fill:]
+        remaining -= len(share) + fill
+    items[:] = ordered + short
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -303,8 +303,9 @@ def _send_claimed(path: Any, items: list[dict[str, Any]], delivery: Delivery) ->
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
             try:
                 for results in pool.map(one_lane, lanes.values()):
+                    before = sum(counts.values())
                     counts.update(results)
-                    if sum(counts.values()) // 1000 > (sum(counts.values()) - len(results)) // 1000:
+                    if (before + len(results)) // 1000 > before // 1000:  # another thousand
                         log.info(
                             "batch %s: %d of %d done: %s",
                             path.name,
