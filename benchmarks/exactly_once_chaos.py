@@ -98,9 +98,11 @@ class Chaos(threading.Thread):
         self.kills: Counter[str] = Counter()
         self.done = threading.Event()
         self.scheduler_killed = 0.0
+        self.orphans: list[psutil.Process] = []
 
     def run(self) -> None:
         while not self.done.wait(self.every):
+            self.kill_idle_orphans()
             if self.cluster.silent_for("scheduler") > HUNG_AFTER:
                 # a LocalExecutor worker killed while it held the executor's queue lock leaves
                 # the scheduler waiting on that lock for good: restarted, as ops would
@@ -129,17 +131,23 @@ class Chaos(threading.Thread):
             self.kills[kind] += 1
 
     def kill_scheduler(self) -> None:
-        """SIGKILL to the scheduler; its idle executor workers too (they would live on for
-        good: the runbook's advice), while those running a task go on."""
-        workers = psutil.Process(self.cluster.processes["scheduler"].pid).children()
+        """SIGKILL to the scheduler. Its executor workers live on (those running a task finish
+        it); each is killed once idle, as the runbook says: forked from the scheduler, they
+        hold its database connection, whose open transaction locks the dag run it was
+        scheduling until the last of them is gone."""
+        self.orphans += psutil.Process(self.cluster.processes["scheduler"].pid).children()
         self.cluster.kill("scheduler")
         self.scheduler_killed = time.monotonic()
-        for worker in workers:
+        self.kill_idle_orphans()
+
+    def kill_idle_orphans(self) -> None:
+        for worker in list(self.orphans):
             try:
                 if "<idle>" in " ".join(worker.cmdline()):
                     worker.kill()
+                    self.orphans.remove(worker)
             except psutil.NoSuchProcess:
-                pass
+                self.orphans.remove(worker)
 
 
 def _ledger(folder: Path) -> list[dict[str, Any]]:
@@ -253,30 +261,37 @@ def main() -> None:
             airflow_cluster.cluster(folder / "airflow", metadata, [DAG_ID]) as cluster,
         ):
             chaos = Chaos(cluster, args.kill_every, args.seed)
-            chaos_until = time.monotonic() + args.minutes * 60
-            run_id, runs, tries = cluster.unpause(DAG_ID), 0, Counter()
-            chaos.start()
-            while True:
-                state = cluster.wait_for_run(DAG_ID, run_id, timeout=1800)
-                runs += 1
-                for ti in cluster.task_instances(DAG_ID, run_id):
-                    if ti["task_id"].startswith("send_"):
-                        tries[ti["try_number"]] += 1
-                rows = _ledger(folder)
-                planned = sum(1 for row in rows if row["status"] == "planned")
-                # chaos while there is sending to disturb, for at most --minutes
-                if (time.monotonic() > chaos_until or planned == 0) and not chaos.done.is_set():
-                    chaos.done.set()
-                    chaos.join()
-                print(
-                    f"  run {runs} ({state}) at {time.monotonic() - started:.0f} s: "
-                    f"{planned} still planned, kills so far {dict(chaos.kills)}",
-                    flush=True,
-                )
-                if chaos.done.is_set() and planned == 0:
-                    break
-                run = cluster.api("POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None})
-                run_id = run["dag_run_id"]
+            try:
+                chaos_until = time.monotonic() + args.minutes * 60
+                run_id, runs, tries = cluster.unpause(DAG_ID), 0, Counter()
+                chaos.start()
+                while True:
+                    state = cluster.wait_for_run(DAG_ID, run_id, timeout=1800)
+                    runs += 1
+                    for ti in cluster.task_instances(DAG_ID, run_id):
+                        if ti["task_id"].startswith("send_"):
+                            tries[ti["try_number"]] += 1
+                    rows = _ledger(folder)
+                    planned = sum(1 for row in rows if row["status"] == "planned")
+                    # chaos while there is sending to disturb, for at most --minutes
+                    if (time.monotonic() > chaos_until or planned == 0) and not chaos.done.is_set():
+                        chaos.done.set()
+                        chaos.join()
+                    print(
+                        f"  run {runs} ({state}) at {time.monotonic() - started:.0f} s: "
+                        f"{planned} still planned, kills so far {dict(chaos.kills)}",
+                        flush=True,
+                    )
+                    if chaos.done.is_set() and planned == 0:
+                        break
+                    run = cluster.api(
+                        "POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None}
+                    )
+                    run_id = run["dag_run_id"]
+            finally:  # no kill or restart while the cluster stops
+                chaos.done.set()
+                if chaos.is_alive():
+                    chaos.join(timeout=60)
         figures = audit(url, rows)
 
     print(f"\nafter {time.monotonic() - started:.0f} s, {runs} dispatch runs")

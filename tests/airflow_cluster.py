@@ -124,18 +124,19 @@ class Cluster:
                 except ProcessLookupError:
                     pass
             if sig == signal.SIGTERM:
-                for process in self.processes.values():
+                for process in list(self.processes.values()):
                     try:
                         process.wait(timeout=10)
                     except subprocess.TimeoutExpired:
                         pass
-        # task runners run in process groups of their own: one whose supervisor was killed
-        # lives on outside every group above; it is known by its AIRFLOW_HOME
+        # task runners run in process groups of their own (one whose supervisor was killed
+        # lives on outside every group above), but in the session of the process that
+        # started them
         for process in psutil.process_iter():
             try:
-                if process.environ().get("AIRFLOW_HOME") == str(self.home):
+                if os.getsid(process.pid) in self.groups:
                     process.kill()
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
+            except (ProcessLookupError, psutil.NoSuchProcess):
                 pass
 
     def silent_for(self, name: str) -> float:
