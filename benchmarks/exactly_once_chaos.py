@@ -187,10 +187,18 @@ def audit(url: str, rows: list[dict[str, Any]]) -> dict[str, int]:
     ledger_sids = {row["provider_message_id"] for row in rows if row["status"] == "sent"}
     tasks = _ats_tasks(url)
     shares = Counter(share["reference"] for share in _held(url, "video"))
+    twice = sorted(
+        [t for t, n in emails.items() if n > 1]
+        + [t for t, n in tasks.items() if n > 1]
+        # a text the ledger does not name went out for a touchpoint that has another
+        + [f"sms {m['sid']}" for m in texts if m["sid"] not in ledger_sids]
+        + [f"share {t}" for t, n in shares.items() if n > 1]
+    )
+    if twice:
+        print(f"  more than once: {twice}")  # ids only
     duplicates = (
         sum(n - 1 for n in emails.values())
         + sum(n - 1 for n in tasks.values())
-        # a text the ledger does not name went out for a touchpoint that has another
         + sum(1 for message in texts if message["sid"] not in ledger_sids)
     )
     held_ids = set(emails) | set(tasks) | {m["sid"] for m in texts}

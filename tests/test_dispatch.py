@@ -550,6 +550,29 @@ def test_a_video_share_accepted_without_an_answer_is_made_once(provider_connecti
     assert [share["url"] for share in shares] == [url] == [again]
 
 
+def test_a_share_made_by_a_try_that_ended_transient_is_the_one_the_next_run_sends(
+    duck: sa.Engine, provider_connections: Any
+) -> None:
+    """The share is accepted without an answer and every look-up after it is refused (429):
+    the touchpoint ends the run transient, its share made. The next run (a new batch) looks
+    the share up before making one: one share, the one in the message."""
+    sandbox, config = provider_connections, load_config()
+    candidate(duck, 5, email=None)  # work anniversary: video, by sms
+    placement(duck, 15, 5, start_date=date(2025, 11, 23))
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T11:00:00Z")
+    faults(sandbox, "video", hang_seconds=3)  # longer than dispatch.timeout_seconds (2 s)
+    force(sandbox, "video", "timeout_after_accept", *["429"] * config.dispatch.max_attempts)
+    assert run_dispatch(duck, config)["transient"] == 1
+    assert received(sandbox, "twilio") == []
+
+    set_clock(sandbox, "2026-11-23T11:15:00Z")
+    assert run_dispatch(duck, config)["sent"] == 1
+    [share] = received(sandbox, "video")
+    [text] = received(sandbox, "twilio")
+    assert share["url"] in text["body"]
+
+
 def test_names_are_data_never_template_code(duck: sa.Engine, provider_connections: Any) -> None:
     sandbox, config = provider_connections, load_config()
     candidate(duck, 1, mobile_e164=None, first_name="{{ 7*7 }}{% for %}")

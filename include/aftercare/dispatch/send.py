@@ -390,7 +390,10 @@ def _send_one(
         else:
             if delivery.stop.is_set():
                 return "stopped"
-            links = (earlier or {}).get("links") or delivery.make_links(item, retried=retried)
+            # links an earlier try may have made: this batch's (killed before journaling
+            # them), or an earlier batch's (its try ended transient after making them)
+            tried_before = retried or item["attempts"] > 0
+            links = (earlier or {}).get("links") or delivery.make_links(item, retried=tried_before)
             text = delivery.render(item, links)
             if delivery.stop.is_set():
                 return "stopped"
