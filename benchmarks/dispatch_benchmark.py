@@ -157,7 +157,7 @@ def _fold() -> tuple[dict[str, int], float]:
     from aftercare.dispatch import batches
 
     engine = warehouse.get_engine()
-    counts, seconds = _timed(batches.fold, engine)
+    counts, seconds = _timed(batches.fold, engine, load_config())
     engine.dispose()
     return dict(counts), seconds
 

@@ -96,7 +96,7 @@ def run_dispatch(engine: sa.Engine, config: Config, *, dry_run: bool = False) ->
     for channel in batches.CHANNELS:
         for batch in prepared[channel]:
             counts.update(dispatch.send_batch(**batch))
-    counts.update({f"folded_{k}": v for k, v in batches.fold(engine).items()})
+    counts.update({f"folded_{k}": v for k, v in batches.fold(engine, config).items()})
     return counts
 
 
@@ -403,6 +403,45 @@ def one_sms_batch(
     return batch
 
 
+@pytest.mark.slow
+def test_a_batch_is_folded_only_once_its_try_has_let_go(
+    duck: sa.Engine, provider_connections: Any
+) -> None:
+    """A try still sends (orphaned by its supervisor, say) when the run folds its batch. Each
+    video text waits half a second for its share before its attempt is journaled: a fold that
+    read the journal then would miss those in flight, and the next run would send them again.
+    The fold seals the batch (the try stops at its next touchpoint), waits for the try's claim,
+    and folds a journal that holds everything the try sent."""
+    sandbox, config = provider_connections, load_config()
+    for candidate_id in range(1, 81):  # work anniversaries: video, by sms
+        candidate(duck, candidate_id, email=None, mobile_e164=f"+4479111{candidate_id:05d}")
+        placement(duck, 100 + candidate_id, candidate_id, start_date=date(2025, 11, 23))
+    plan.plan(duck, config, D)
+    set_clock(sandbox, "2026-11-23T11:00:00Z")
+    faults(sandbox, "video", latency_ms=500)
+    prepared, _ = batches.prepare(
+        duck, config, clock().now(), run_id="orphan", try_number=1, dry_run=False
+    )
+    [batch] = prepared["video"]
+    task = subprocess.Popen(
+        [sys.executable, "-c", f"from aftercare import dispatch; dispatch.send_batch(**{batch!r})"],
+        env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 60
+    while len(received(sandbox, "twilio")) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    batches.fold(duck, config)  # while the try sends
+    assert task.wait(timeout=60) == 0
+    assert len(received(sandbox, "twilio")) < 80, "the fold must land mid-batch"
+
+    set_clock(sandbox, "2026-11-23T11:15:00Z")
+    run_dispatch(duck, config)
+    assert set(sent_by_touchpoint(sandbox).values()) == {1}
+    statuses = Counter(status for status, *_ in ledger(duck).values())
+    assert statuses["sent"] + statuses["suppressed"] == 80
+    assert len(received(sandbox, "twilio")) == statuses["sent"]
+
+
 def test_a_killed_send_task_resumes_without_sending_twice(
     duck: sa.Engine, provider_connections: Any
 ) -> None:
@@ -423,7 +462,7 @@ def test_a_killed_send_task_resumes_without_sending_twice(
     counts = Counter(dispatch.send_batch(**batch))
     assert counts["already_recorded"] + counts["reconciled"] > 0, counts
     assert sum(counts.values()) == 60, counts
-    batches.fold(duck)
+    batches.fold(duck, config)
     statuses = Counter(status for status, *_ in ledger(duck).values())
     # the sandbox's Twilio has a seeded 2% of numbers that answered STOP
     assert statuses["sent"] + statuses["suppressed"] == 60
@@ -468,7 +507,7 @@ def test_two_tries_of_one_batch_never_send_at_once(
     # ... and the new try did the rest, sending nothing twice
     assert new_counts["already_recorded"] == sum(old_counts.values()) - old_counts["stopped"]
     assert set(sent_by_touchpoint(sandbox).values()) == {1}
-    batches.fold(duck)
+    batches.fold(duck, config)
     statuses = Counter(status for status, *_ in ledger(duck).values())
     assert statuses["sent"] + statuses["suppressed"] == 100
     assert len(received(sandbox, "twilio")) == statuses["sent"]
@@ -773,7 +812,7 @@ def test_a_send_task_cleared_after_its_batch_was_folded_sends_nothing(
         duck, config, clock().now(), run_id="r1", try_number=1, dry_run=False
     )
     [batch] = prepared["sms"]
-    batches.fold(duck)  # the send task never ran (it failed for good): its batch is folded
+    batches.fold(duck, config)  # the send task never ran (it failed for good): its batch is folded
     assert Counter(dispatch.send_batch(**batch)) == {"already_folded": 1}
     assert received(sandbox, "twilio") == []
     # the touchpoint is the next run's to send, once

@@ -63,4 +63,4 @@ def record_outcomes() -> dict[str, int]:
     from aftercare.dispatch import batches
 
     with warehouse.connected() as engine:
-        return dict(batches.fold(engine))
+        return dict(batches.fold(engine, load_config()))

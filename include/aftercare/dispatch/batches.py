@@ -5,7 +5,8 @@ at the clock's instant, expires what can no longer go out (window passed, not in
 writes the due touchpoints into batch files per channel under the staging root, recording them
 in ``aftercare.dispatch_batches`` / ``_items`` (in flight from then on: no later batch takes
 them until their journal is folded). `fold` seals each batch (its send task, if cleared later,
-refuses to run), reads the journal, brings the ledger to what it says in bulk, and deletes the
+refuses to run; a try still sending stops at its next touchpoint), waits for the batch's claim
+(`journal.claim`: no try may journal any more), reads the journal, brings the ledger to what it says in bulk, and deletes the
 batch and journal files (they hold addresses; the ledger now holds what matters).
 """
 
@@ -31,37 +32,51 @@ log = logging.getLogger(__name__)
 CHANNELS = ("email", "sms", "video", "phone")
 
 
-def fold(engine: Engine) -> Counter[str]:
-    """Fold every journal not yet folded into the ledger; returns counts by outcome."""
+def fold(engine: Engine, config: Config) -> Counter[str]:
+    """Fold every journal not yet folded into the ledger; returns counts by outcome. A batch
+    a try still holds (a try orphaned by its supervisor's death, say) is sealed, so that try
+    stops at its next touchpoint, and folded once it has let go: never while it may still
+    journal. One it keeps past ``dispatch.claim_wait_seconds`` is left to a later fold."""
     from airflow.sdk import ObjectStoragePath
 
     totals: Counter[str] = Counter()
     with warehouse.transaction(engine) as conn:
         pending = warehouse.query_file(conn, "dispatch/pending_batches.sql")
+    folded = 0
     for batch in pending:
         path = ObjectStoragePath(batch["path"])
         journals.seal(path)  # first: a send task cleared after this must not run again
-        outcomes = [
-            _outcome(touchpoint_id, entry)
-            for touchpoint_id, entry in journals.read_journal(journals.journal_path(path)).items()
-            if entry.attempted or entry.outcome  # links made but never tried: still planned
-        ]
-        counts = Counter(o["outcome"] for o in outcomes)
-        with warehouse.transaction(engine) as conn:
-            if outcomes:
-                warehouse.execute_file(
-                    conn, "dispatch/fold_outcomes.sql", {"outcomes": json.dumps(outcomes)}
-                )
-            warehouse.execute_file(
-                conn,
-                "dispatch/mark_recorded.sql",
-                {"batch_id": batch["batch_id"], "outcomes": json.dumps(dict(counts))},
-            )
-        journals.discard(path)
-        totals.update(counts)
+        try:
+            with journals.claim(path, config.dispatch.claim_wait_seconds):
+                totals.update(_fold_one(engine, batch, path))
+                folded += 1
+        except journals.BatchClaimed:
+            log.warning("batch %s: a try still sends it; a later run folds it", path.name)
     if pending:
-        log.info("folded %d batch journals into the ledger: %s", len(pending), dict(totals))
+        log.info("folded %d batch journals into the ledger: %s", folded, dict(totals))
     return totals
+
+
+def _fold_one(engine: Engine, batch: dict[str, Any], path: Any) -> Counter[str]:
+    """One sealed batch, its claim held: its journal into the ledger, its files deleted."""
+    outcomes = [
+        _outcome(touchpoint_id, entry)
+        for touchpoint_id, entry in journals.read_journal(journals.journal_path(path)).items()
+        if entry.attempted or entry.outcome  # links made but never tried: still planned
+    ]
+    counts = Counter(o["outcome"] for o in outcomes)
+    with warehouse.transaction(engine) as conn:
+        if outcomes:
+            warehouse.execute_file(
+                conn, "dispatch/fold_outcomes.sql", {"outcomes": json.dumps(outcomes)}
+            )
+        warehouse.execute_file(
+            conn,
+            "dispatch/mark_recorded.sql",
+            {"batch_id": batch["batch_id"], "outcomes": json.dumps(dict(counts))},
+        )
+    journals.discard(path)
+    return counts
 
 
 def _outcome(touchpoint_id: str, entry: journals.Entry) -> dict[str, Any]:
@@ -116,7 +131,7 @@ def prepare(
 ) -> tuple[dict[str, list[dict[str, Any]]], Counter[str]]:
     """Batch what is due at ``now``; returns the batch descriptors per channel (the send
     tasks' kwargs) and counts for the log."""
-    counts = Counter({f"folded_{k}": v for k, v in fold(engine).items()})
+    counts = Counter({f"folded_{k}": v for k, v in fold(engine, config).items()})
     params = {
         "now": now.isoformat(),
         "zone": config.agency.time_zone,
