@@ -6,8 +6,9 @@ writes the due touchpoints into batch files per channel under the staging root, 
 in ``aftercare.dispatch_batches`` / ``_items`` (in flight from then on: no later batch takes
 them until their journal is folded). `fold` seals each batch (its send task, if cleared later,
 refuses to run; a try still sending stops at its next touchpoint), waits for the batch's claim
-(`journal.claim`: no try may journal any more), reads the journal, brings the ledger to what it says in bulk, and deletes the
-batch and journal files (they hold addresses; the ledger now holds what matters).
+(`journal.claim`: no try may journal any more), reads the journal, brings the ledger to what
+it says in bulk, and deletes the batch and journal files (they hold addresses; the ledger now
+holds what matters).
 """
 
 from __future__ import annotations
