@@ -98,11 +98,10 @@ class Chaos(threading.Thread):
         self.kills: Counter[str] = Counter()
         self.done = threading.Event()
         self.scheduler_killed = 0.0
-        self.orphans: list[psutil.Process] = []
 
     def run(self) -> None:
         while not self.done.wait(self.every):
-            self.kill_idle_orphans()
+            self.cluster.reap()
             if self.cluster.silent_for("scheduler") > HUNG_AFTER:
                 # a LocalExecutor worker killed while it held the executor's queue lock leaves
                 # the scheduler waiting on that lock for good: restarted, as ops would
@@ -131,23 +130,8 @@ class Chaos(threading.Thread):
             self.kills[kind] += 1
 
     def kill_scheduler(self) -> None:
-        """SIGKILL to the scheduler. Its executor workers live on (those running a task finish
-        it); each is killed once idle, as the runbook says: forked from the scheduler, they
-        hold its database connection, whose open transaction locks the dag run it was
-        scheduling until the last of them is gone."""
-        self.orphans += psutil.Process(self.cluster.processes["scheduler"].pid).children()
-        self.cluster.kill("scheduler")
+        self.cluster.kill("scheduler")  # its workers are reaped once idle (the runbook's advice)
         self.scheduler_killed = time.monotonic()
-        self.kill_idle_orphans()
-
-    def kill_idle_orphans(self) -> None:
-        for worker in list(self.orphans):
-            try:
-                if "<idle>" in " ".join(worker.cmdline()):
-                    worker.kill()
-                    self.orphans.remove(worker)
-            except psutil.NoSuchProcess:
-                self.orphans.remove(worker)
 
 
 def _ledger(folder: Path) -> list[dict[str, Any]]:

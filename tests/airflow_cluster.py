@@ -87,6 +87,7 @@ class Cluster:
             "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "5",
         }
         self.processes: dict[str, subprocess.Popen] = {}
+        self.orphans: list[psutil.Process] = []
         self.groups: set[int] = set()
         self._token: str | None = None
 
@@ -111,10 +112,25 @@ class Cluster:
         self.groups.add(process.pid)
 
     def kill(self, name: str) -> None:
-        """SIGKILL to the process alone: its children (a scheduler's workers) live on."""
+        """SIGKILL to the process alone: its children (a scheduler's executor workers) live
+        on, those running a task until it ends; then `reap` stops them."""
         process = self.processes.pop(name)
+        self.orphans += psutil.Process(process.pid).children()
         process.kill()
         process.wait()
+        self.reap()
+
+    def reap(self) -> None:
+        """Stop a killed process's executor workers once idle, as the runbook tells ops: forked
+        from the scheduler, they hold its database connection, whose open transaction locks
+        the dag run it was scheduling for as long as one of them lives."""
+        for worker in list(self.orphans):
+            try:
+                if "<idle>" in " ".join(worker.cmdline()):
+                    worker.kill()
+                    self.orphans.remove(worker)
+            except psutil.NoSuchProcess:
+                self.orphans.remove(worker)
 
     def stop(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -202,12 +218,12 @@ class Cluster:
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
-        return wait_for(
-            f"run {run_id} of {dag_id} done",
-            lambda: (state := self.run_state(dag_id, run_id)) in ("success", "failed") and state,
-            timeout,
-            every=1,
-        )
+        def done() -> str | None:
+            self.reap()
+            state = self.run_state(dag_id, run_id)
+            return state if state in ("success", "failed") else None
+
+        return wait_for(f"run {run_id} of {dag_id} done", done, timeout, every=1)
 
 
 @contextmanager
