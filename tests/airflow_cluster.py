@@ -121,12 +121,17 @@ class Cluster:
         self.reap()
 
     def reap(self) -> None:
-        """Stop a killed process's executor workers once idle, as the runbook tells ops: forked
-        from the scheduler, they hold its database connection, whose open transaction locks
+        """Stop a killed process's children (its executor workers once idle, as the runbook
+        tells ops, and its log server): forked from the scheduler, they hold its database
+        connection, whose open transaction locks
         the dag run it was scheduling for as long as one of them lives."""
         for worker in list(self.orphans):
             try:
-                if "<idle>" in " ".join(worker.cmdline()):
+                title = " ".join(worker.cmdline())
+                # every child but an executor worker running a task (its log server too)
+                worker_title = title.startswith("airflow worker -- LocalExecutor:")
+                busy = worker_title and "<idle>" not in title
+                if not busy:
                     worker.kill()
                     self.orphans.remove(worker)
             except psutil.NoSuchProcess:
