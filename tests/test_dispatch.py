@@ -403,6 +403,37 @@ def one_sms_batch(
     return batch
 
 
+def sending(
+    batch: dict[str, Any], sandbox: Any, texts: int, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """The batch's send task in a process of its own (it prints its counts as JSON), once
+    Twilio holds ``texts`` texts: a try under way."""
+    task = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import json; from aftercare import dispatch;"
+            f" print(json.dumps(dispatch.send_batch(**{batch!r})))",
+        ],
+        env=env or os.environ.copy(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(received(sandbox, "twilio")) < texts and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return task
+
+
+def each_sent_once(engine: sa.Engine, sandbox: Any, due: int) -> None:
+    """Every due touchpoint sent (or suppressed: the sandbox's Twilio has a seeded 2% of
+    numbers that answered STOP) and at Twilio once, as the ledger says."""
+    statuses = Counter(status for status, *_ in ledger(engine).values())
+    assert statuses["sent"] + statuses["suppressed"] == due
+    assert set(sent_by_touchpoint(sandbox).values()) == {1}
+    assert len(received(sandbox, "twilio")) == statuses["sent"]
+
+
 @pytest.mark.slow
 def test_a_batch_is_folded_only_once_its_try_has_let_go(
     duck: sa.Engine, provider_connections: Any
@@ -423,23 +454,15 @@ def test_a_batch_is_folded_only_once_its_try_has_let_go(
         duck, config, clock().now(), run_id="orphan", try_number=1, dry_run=False
     )
     [batch] = prepared["video"]
-    task = subprocess.Popen(
-        [sys.executable, "-c", f"from aftercare import dispatch; dispatch.send_batch(**{batch!r})"],
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while len(received(sandbox, "twilio")) < 10 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    task = sending(batch, sandbox, texts=10)
     batches.fold(duck, config)  # while the try sends
-    assert task.wait(timeout=60) == 0
+    task.communicate(timeout=60)
+    assert task.returncode == 0
     assert len(received(sandbox, "twilio")) < 80, "the fold must land mid-batch"
 
     set_clock(sandbox, "2026-11-23T11:15:00Z")
     run_dispatch(duck, config)
-    assert set(sent_by_touchpoint(sandbox).values()) == {1}
-    statuses = Counter(status for status, *_ in ledger(duck).values())
-    assert statuses["sent"] + statuses["suppressed"] == 80
-    assert len(received(sandbox, "twilio")) == statuses["sent"]
+    each_sent_once(duck, sandbox, 80)
 
 
 def test_a_killed_send_task_resumes_without_sending_twice(
@@ -447,15 +470,9 @@ def test_a_killed_send_task_resumes_without_sending_twice(
 ) -> None:
     sandbox, config = provider_connections, load_config()
     batch = one_sms_batch(duck, sandbox, config, 60, latency_ms=100, run_id="crash")
-    task = subprocess.Popen(
-        [sys.executable, "-c", f"from aftercare import dispatch; dispatch.send_batch(**{batch!r})"],
-        env=os.environ.copy(),
-    )
-    deadline = time.monotonic() + 60
-    while len(received(sandbox, "twilio")) < 10 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    task = sending(batch, sandbox, texts=10)
     task.send_signal(signal.SIGKILL)
-    task.wait()
+    task.communicate()
     sent_before_kill = len(received(sandbox, "twilio"))
     assert 10 <= sent_before_kill < 60, "the kill must land mid-batch"
     # the retry of the same task
@@ -463,11 +480,7 @@ def test_a_killed_send_task_resumes_without_sending_twice(
     assert counts["already_recorded"] + counts["reconciled"] > 0, counts
     assert sum(counts.values()) == 60, counts
     batches.fold(duck, config)
-    statuses = Counter(status for status, *_ in ledger(duck).values())
-    # the sandbox's Twilio has a seeded 2% of numbers that answered STOP
-    assert statuses["sent"] + statuses["suppressed"] == 60
-    assert set(sent_by_touchpoint(sandbox).values()) == {1}
-    assert len(received(sandbox, "twilio")) == statuses["sent"]
+    each_sent_once(duck, sandbox, 60)
 
 
 @pytest.mark.slow
@@ -483,19 +496,9 @@ def test_two_tries_of_one_batch_never_send_at_once(
     slow = yaml.safe_load(Path(os.environ["AFTERCARE_CONFIG"]).read_text())
     slow["dispatch"]["providers"]["twilio"]["concurrency"] = 4
     (tmp_path / "slow.yaml").write_text(yaml.safe_dump(slow))
-    task = [
-        sys.executable,
-        "-c",
-        "import json; from aftercare import dispatch;"
-        f" print(json.dumps(dispatch.send_batch(**{batch!r})))",
-    ]
     env = {**os.environ, "AFTERCARE_CONFIG": str(tmp_path / "slow.yaml")}
-    run = {"env": env, "stdout": subprocess.PIPE, "text": True}
-    old = subprocess.Popen(task, **run)
-    deadline = time.monotonic() + 60
-    while not received(sandbox, "twilio") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    new = subprocess.Popen(task, **run)  # the new try, while the old one still sends
+    old = sending(batch, sandbox, texts=1, env=env)
+    new = sending(batch, sandbox, texts=0, env=env)  # the new try, while the old one sends
     time.sleep(5)  # the new try has started (and, without a claim, would be sending)
     old.send_signal(signal.SIGTERM)  # "the task shouldn't be running anymore"
     old_counts = Counter(json.loads(old.communicate(timeout=30)[0].splitlines()[-1]))
@@ -506,11 +509,8 @@ def test_two_tries_of_one_batch_never_send_at_once(
     assert sent_by_old < 100
     # ... and the new try did the rest, sending nothing twice
     assert new_counts["already_recorded"] == sum(old_counts.values()) - old_counts["stopped"]
-    assert set(sent_by_touchpoint(sandbox).values()) == {1}
     batches.fold(duck, config)
-    statuses = Counter(status for status, *_ in ledger(duck).values())
-    assert statuses["sent"] + statuses["suppressed"] == 100
-    assert len(received(sandbox, "twilio")) == statuses["sent"]
+    each_sent_once(duck, sandbox, 100)
 
 
 #: Holds the batch (argv[1]) from another process until killed.

@@ -4,9 +4,10 @@
 -- (null: consent lost since planning; the next plan decides the row again) and whether the
 -- candidate's local time is inside the quiet hours (then it waits). Touchpoints in a batch not
 -- yet folded into the ledger are in flight and left out. known_sids: the texts already sent
--- to the same mobile since a day before the row's attempt (or now), whoever they were for: a
--- look-up of the row's text (Twilio keeps no reference of ours) must not take one of them
--- for its own (two candidate records sharing a number get the same text).
+-- to the number of the row's attempt (else its mobile now) since a day before that attempt
+-- (else now), whoever they were for: a look-up of the row's text (Twilio keeps no reference
+-- of ours) must not take one of them for its own (two candidate records sharing a number get
+-- the same text).
 with open_rows as (
     select
         t.*,
@@ -35,7 +36,8 @@ known_sms as (
         array_agg(s.provider_message_id order by s.provider_message_id) as sids
     from open_rows as o
     inner join staging.candidates as c on c.candidate_id = o.candidate_id
-    inner join aftercare.touchpoints as s on s.attempt ->> 'to' = c.mobile_e164
+    inner join aftercare.touchpoints as s
+        on s.attempt ->> 'to' = coalesce(o.attempt ->> 'to', c.mobile_e164)
     where s.status = 'sent'
         and s.attempt ->> 'route' = 'sms'
         and s.provider_message_id is not null

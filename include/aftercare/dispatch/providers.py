@@ -410,9 +410,7 @@ class Twilio:
             )
         return response.json()["sid"]
 
-    def find(
-        self, to: str, body_sha256: str, since: datetime, taken: frozenset[str] = frozenset()
-    ) -> str | None:
+    def find(self, to: str, body_sha256: str, since: datetime, taken: frozenset[str]) -> str | None:
         """The sid of the first message we sent to ``to`` since ``since`` whose body hashes to
         ``body_sha256``, other than the ``taken`` ones (known to be other touchpoints'). By
         creation time (a queued message has no ``date_sent`` yet): the listing is newest first

@@ -177,7 +177,7 @@ class Delivery:
             return Outcome("in_doubt")  # a PUT with no answer, or a 5xx, may have gone through
 
     def find(
-        self, item: dict[str, Any], attempt: dict[str, Any], taken: Iterable[str] = ()
+        self, item: dict[str, Any], attempt: dict[str, Any], taken: Iterable[str]
     ) -> Outcome | None:
         """The message of an earlier ``attempt`` if its provider has it, ``None`` if it never
         went out, ``in_doubt`` when the provider keeps no record to ask (SMTP). Asked of the
