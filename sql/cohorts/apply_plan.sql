@@ -38,32 +38,6 @@ where t.status = 'planned'
             )
     );
 
--- planned rows no longer due at all: the placement ended, or changed out of reach (a reason
--- about the subject: no channel)
-update aftercare.touchpoints as t
-set status = 'cancelled',
-    channel = null,
-    reason = case
-        when exists (
-            select 1
-            from staging.placements as p
-            where p.placement_id = t.placement_id
-                and p.is_active
-                and not p.is_deleted
-                and (p.end_date is null or p.end_date >= t.due_date)
-        ) then 'placement_changed'
-        else 'placement_ended'
-    end,
-    plan_date = cast(:plan_date as date),
-    updated_at = current_timestamp
-where t.status = 'planned'
-    and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
-    and not t.in_doubt
-    and not {{ m.in_flight('t.touchpoint_id') }}
-    and not exists (
-        select 1 from plan_proposals as p where p.touchpoint_id = t.touchpoint_id
-    );
-
 -- occurrences new to the ledger
 insert into aftercare.touchpoints (
     touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,

@@ -10,7 +10,9 @@
 --               candidate_removed, recently_sent, negative_reply, no_eligible_channel,
 --               frequency_cap
 --   cancelled   next_placement: the candidate is placed again within reach of the end;
---               placement_changed: a planned row whose due date moved out of reach
+--               placement_changed: a planned row whose due date moved out of reach, or whose
+--               occurrence is no longer due while its placement runs on;
+--               placement_ended: a planned row whose placement ended (or went) before it
 -- The milestones are config (:milestones, their :channels in order, their employment
 -- :classes); local dates and times are the candidate's (else the agency's :zone).
 -- After a run for :last_plan_date (same settings and SQL) that saw staging up to :since, only
@@ -667,4 +669,44 @@ select
     -- not in the ledger at all (every other proposal is one of its planned rows)
     o.touchpoint_id is null as is_new
 from scheduled as d
-left join open_ledger as o on o.touchpoint_id = d.touchpoint_id
+left join open_ledger as o on o.touchpoint_id = d.touchpoint_id;
+
+-- the ledger's planned rows no longer due at all, cancelled (a reason about the subject: no
+-- channel): the placement ended, or changed out of reach. Every planned row's subject was looked
+-- at above, so a planned row without a proposal is one no longer due.
+insert into plan_proposals (
+    touchpoint_id, milestone, placement_id, candidate_id, occurrence, channel, due_date,
+    window_end, send_at, status, reason, planned_at, attempts, provider_message_id, is_new
+)
+select
+    t.touchpoint_id,
+    t.milestone,
+    t.placement_id,
+    t.candidate_id,
+    t.occurrence,
+    null,
+    t.due_date,
+    t.window_end,
+    null,
+    'cancelled',
+    case
+        when exists (
+            select 1
+            from staging.placements as p
+            where p.placement_id = t.placement_id
+                and p.is_active
+                and not p.is_deleted
+                and (p.end_date is null or p.end_date >= t.due_date)
+        ) then 'placement_changed'
+        else 'placement_ended'
+    end,
+    t.planned_at,
+    t.attempts,
+    t.provider_message_id,
+    false
+from aftercare.touchpoints as t
+where t.status = 'planned'
+    and coalesce(t.plan_date, cast(:plan_date as date)) <= cast(:plan_date as date)
+    and not exists (
+        select 1 from plan_proposals as p where p.touchpoint_id = t.touchpoint_id
+    );
