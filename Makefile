@@ -5,7 +5,9 @@ PYTHON ?= python3
 SYSTEM_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-DAYS ?= 3
+# nights the demo lives (empty: 3, or the scenario's own 15); SCENARIO=edges plants every rule's case
+DAYS ?=
+SCENARIO ?= usual
 SANDBOX_PORT ?= 8765
 # uv installs the pinned set (seconds, not minutes); INSTALLER=pip is the slower fallback.
 INSTALLER ?= uv
@@ -21,11 +23,15 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export GX_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test airflow install lint env constraints clean
+.PHONY: demo coverage test airflow install lint env constraints clean
 
 ## demo: install, prepare Airflow, run the nightly DAG for $(DAYS) days on DuckDB + sandbox
 demo: install
-	$(BIN)/python -m aftercare.localdev demo --days $(DAYS) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
+	$(BIN)/python -m aftercare.localdev demo $(if $(DAYS),--days $(DAYS)) --scenario $(SCENARIO) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
+
+## coverage: which planning rules the warehouse's nights reached (and the edges scenario's cases)
+coverage:
+	$(BIN)/python -m aftercare.coverage $(if $(wildcard .airflow/logs/demo/scenario.json),--cases .airflow/logs/demo/scenario.json)
 
 ## test: lint and the whole test suite (what .ci/run calls)
 test: lint

@@ -3,6 +3,7 @@ expectation, on DuckDB and on Postgres."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -830,3 +831,14 @@ def test_new_rules_in_a_release_decide_everything_again(
     with (tmp_path / "cohorts" / "propose.sql").open("a") as rules:
         rules.write("\n-- a release changed a rule\n")
     assert plan._params(config, D("2026-12-02"))["config_digest"] != before
+
+
+def test_the_contract_lists_every_reason_the_planning_sql_can_decide() -> None:
+    """`plan.DECISIONS` (what the coverage report and the scenario test hold the nights to) is
+    the SQL's own list: a reason added to propose.sql and not to the contract fails here."""
+    text = (SQL_DIR / "cohorts" / "propose.sql").read_text()
+    statuses = {status for status, _ in plan.DECISIONS}
+    channels = {"email", "sms", "video", "phone"}
+    written = {word for word in re.findall(r"(?:then|else) '(\w+)'", text)} - statuses - channels
+    written |= {reason for _, reason in re.findall(r"'(\w+):(\w+)'", text)}
+    assert written == {reason for _, reason in plan.DECISIONS if reason}

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
 import requests
 
@@ -809,3 +810,46 @@ def test_clean_phone_numbers_are_valid_in_their_country() -> None:
             phonenumbers.is_valid_number(phonenumbers.parse(number, region)) for number in numbers
         )
         assert valid == len(numbers), region
+
+
+def test_the_edges_scenario_plants_its_cases_and_only_its_script_changes_them() -> None:
+    from aftercare.sandbox.ats import scenario
+    from aftercare.sandbox.ats.world import World
+
+    with pytest.raises(ValueError, match="edges scenario starts on 2026-02-27"):
+        AtsSandboxSettings(scenario="edges")
+    settings = AtsSandboxSettings(placements=3000, clock_start=scenario.FIRST_DAY, scenario="edges")
+    world = World(settings, seed=4)
+    planted = world.scenario
+    assert len(planted.cases) == len({case.touchpoint_id for case in planted.cases}) > 25
+    ids = {"Candidate": planted.candidate_ids, "Placement": planted.placement_ids}
+    for case in planted.cases:  # every case's records are in the world, as planted
+        assert case.candidate_id in ids["Candidate"]
+        assert case.placement_id is None or case.placement_id in ids["Placement"]
+
+    def stamps() -> dict[tuple[str, int], int]:
+        found = {}
+        for entity, wanted in ids.items():
+            table = world.tables[entity]
+            rows = table.positions(np.fromiter(wanted, dtype=np.int64))
+            assert (rows >= 0).all()
+            found |= {
+                (entity, int(record_id)): int(stamp)
+                for record_id, stamp in zip(
+                    table.columns["id"][rows], table.columns["dateLastModified"][rows], strict=True
+                )
+            }
+        return found
+
+    before = stamps()
+    changes = world.advance(scenario.NIGHTS)
+    after = stamps()
+    scripted = {
+        (change.entity, change.record_id) for day in planted.script.values() for change in day
+    }
+    # the usual world changed thousands of its own records and none of the planted ones
+    assert sum(changes.values()) - changes["scenario_changes"] > 100
+    assert {key for key in before if before[key] != after[key]} == scripted
+    assert changes["scenario_changes"] == sum(len(day) for day in planted.script.values())
+    replies = set(planted.replies.values())
+    assert {"negative", "positive", "none"} == replies

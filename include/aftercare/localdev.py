@@ -1,6 +1,7 @@
 """The local commands behind ``make demo`` and ``make airflow``.
 
-    python -m aftercare.localdev demo [--days 3] [--sandbox-port 8765] [--started EPOCH]
+    python -m aftercare.localdev demo [--days N] [--scenario usual|edges] [--sandbox-port 8765]
+                                      [--started EPOCH]
     python -m aftercare.localdev airflow [--sandbox-port 8765]
 
 Both expect the Airflow environment the Makefile exports (project-local ``AIRFLOW_HOME``,
@@ -38,6 +39,7 @@ from aftercare import PROJECT_ROOT
 from aftercare.config import load_config
 from aftercare.connections import WAREHOUSE
 from aftercare.sandbox import DEFAULT_PORT, SandboxSettings
+from aftercare.sandbox.ats import scenario as edges
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
 from aftercare.sandbox.server import await_started, launch_process, wait_for_http
 
@@ -54,6 +56,8 @@ ENGAGEMENT = "aftercare_engagement"
 #: the Americas; what falls in a candidate's quiet hours waits for their morning.
 DISPATCH_HOURS_UTC = (9, 15, 21)
 AIRFLOW_UI = "http://localhost:8080"
+#: Placements of the usual world around the edges scenario's planted cases in the demo.
+EDGES_NOISE = 2_000
 
 
 def _airflow_home() -> Path:
@@ -68,14 +72,15 @@ def _sandbox_url(port: int) -> str:
 
 
 @contextmanager
-def sandbox(port: int, first_day: date, log_dir: Path) -> Iterator[Callable[[], str]]:
-    """The sandbox as a child process for the duration of the block, its clock on first_day.
+def sandbox(port: int, ats: AtsSandboxSettings, log_dir: Path) -> Iterator[Callable[[], str]]:
+    """The sandbox as a child process for the duration of the block, its ATS as ``ats`` says.
     It starts at once and builds its world while the caller goes on; the block gets a function
     that waits until the sandbox answers and returns its URL."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    settings = SandboxSettings(ats=AtsSandboxSettings(clock_start=first_day))
+    settings = SandboxSettings(ats=ats)
     url, log_path = _sandbox_url(port), str(log_dir / "sandbox.log")
-    print(f"sandbox   starting on {url}, clock at {first_day} (in the background) ...")
+    world = "" if ats.scenario == "usual" else f", scenario {ats.scenario}"
+    print(f"sandbox   starting on {url}, clock at {ats.clock_start}{world} (in the background) ...")
     launched = time.monotonic()
     process = launch_process(port, settings, log_path)
 
@@ -153,6 +158,7 @@ class Story:
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
         self._dags: dict[str, Any] = {}
 
     def _dag(self, dag_id: str) -> Any:
@@ -173,7 +179,12 @@ class Story:
         label = f"{dag_id.removeprefix('aftercare_'):<10} {logical:%Y-%m-%d %H:%M %Z}"
         log_file = self.log_dir / f"{dag_id}_{logical:%Y-%m-%dT%H%M}.log"
         log_file.unlink(missing_ok=True)
-        print(f"run       {label}  (log: {log_file.relative_to(PROJECT_ROOT)})", flush=True)
+        shown = (
+            log_file.relative_to(PROJECT_ROOT)
+            if log_file.is_relative_to(PROJECT_ROOT)
+            else log_file
+        )
+        print(f"run       {label}  (log: {shown})", flush=True)
         started = time.monotonic()
         with output_to(log_file):
             dag_run = self._dag(dag_id).test(logical_date=logical, run_conf=conf)
@@ -247,6 +258,22 @@ def print_summary(run_dates: list[date]) -> None:
     print(f"Report (marts.*, engagement.*): file://{PROJECT_ROOT / config.engagement.report_path}")
 
 
+def print_coverage(run_dates: list[date], manifest_file: Path) -> None:
+    """Which decisions of the planning contract the nights reached (and the planted cases of a
+    scenario, if the demo ran one): what `python -m aftercare.coverage` prints."""
+    from aftercare import coverage
+
+    cases = json.loads(manifest_file.read_text())["cases"] if manifest_file.exists() else None
+    with local_warehouse() as conn:
+        text = coverage.report(conn, run_dates[0], run_dates[-1], cases)
+    print(f"\n{text}")
+    again = f" --cases {manifest_file}" if cases else ""
+    print(
+        f"\n(again: python -m aftercare.coverage --first-day {run_dates[0]}"
+        f" --last-day {run_dates[-1]}{again})"
+    )
+
+
 def fresh_start() -> None:
     """The sandbox's world starts afresh each demo, so the demo's local warehouse and dispatch
     files do too (only the local DuckDB file of `bootstrap`; a warehouse you pointed elsewhere
@@ -264,13 +291,60 @@ def fresh_start() -> None:
     print(f"warehouse fresh: {LOCAL_WAREHOUSE.relative_to(PROJECT_ROOT)} and the dispatch files")
 
 
-def demo(days: int, sandbox_port: int, started: float) -> None:
+def live_story(
+    url: str,
+    story: Story,
+    nights: list[datetime],
+    outage: frozenset[tuple[date, int]] = frozenset(),
+) -> None:
+    """Live the nights against the sandbox at ``url``: each night's nightly run, the day's
+    dispatch runs (but those of ``outage``: (day, UTC hour)) and engagement late in the day,
+    the sandbox's clock advanced a day between nights; and engagement two weeks after the
+    last night, when the reviews and referrals those days earned have come in."""
+    for night, logical in enumerate(nights):
+        if night:
+            changes = advance_clock(url)
+            print(f"sandbox   clock advanced a day: {changes.get('changes')}")
+        # night 1 is a full refresh: the sandbox starts its world afresh each demo, so a
+        # rerun of the demo replays the same story instead of finding nothing new
+        story.run(NIGHTLY, logical, {"full_refresh": night == 0})
+        # the day's sends: dispatch at a few moments of the (simulated) day
+        for hour in DISPATCH_HOURS_UTC:
+            moment = datetime.combine(logical.date(), clock(hour), tzinfo=UTC)
+            if (logical.date(), hour) in outage:
+                print(f"outage    dispatch   {moment:%Y-%m-%d %H:%M %Z}  does not run (scenario)")
+                continue
+            set_clock(url, moment)
+            story.run(DISPATCH, moment, {})
+        # what the candidates did with it, late in the day
+        moment = datetime.combine(logical.date(), clock(23, 30), tzinfo=UTC)
+        set_clock(url, moment)
+        story.run(ENGAGEMENT, moment, {})
+    # and two weeks on: the reviews and referrals those days earned (no more sends)
+    later = datetime.combine(nights[-1].date() + timedelta(days=14), clock(12), tzinfo=UTC)
+    set_clock(url, later)
+    story.run(ENGAGEMENT, later, {})
+
+
+def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> None:
     home = _airflow_home()
     log_dir = home / "logs" / "demo"
     log_dir.mkdir(parents=True, exist_ok=True)
     zone = ZoneInfo(load_config().agency.time_zone)
-    runs = demo_dates(days, datetime.now(zone).date())
-    with sandbox(sandbox_port, runs[0].date(), log_dir) as ready:
+    manifest_file = log_dir / "scenario.json"
+    manifest_file.unlink(missing_ok=True)
+    if scenario == "edges":
+        nights = days or edges.NIGHTS
+        runs = [datetime.combine(edges.day(n), clock(2, 0), tzinfo=zone) for n in range(nights)]
+        outage = frozenset(edges.OUTAGE)
+        settings = AtsSandboxSettings(
+            clock_start=edges.FIRST_DAY, scenario="edges", placements=EDGES_NOISE
+        )
+    else:
+        runs = demo_dates(days or 3, datetime.now(zone).date())
+        outage = frozenset()
+        settings = AtsSandboxSettings(clock_start=runs[0].date())
+    with sandbox(sandbox_port, settings, log_dir) as ready:
         with step(
             "prepare", "Airflow's metadata database, pools and connections; a fresh warehouse"
         ):
@@ -282,28 +356,13 @@ def demo(days: int, sandbox_port: int, started: float) -> None:
                 pass
             fresh_start()
         url = ready()
-        story = Story(log_dir)
-        for night, logical in enumerate(runs):
-            if night:
-                changes = advance_clock(url)
-                print(f"sandbox   clock advanced a day: {changes.get('changes')}")
-            # night 1 is a full refresh: the sandbox starts its world afresh each demo, so a
-            # rerun of the demo replays the same story instead of finding nothing new
-            story.run(NIGHTLY, logical, {"full_refresh": night == 0})
-            # the day's sends: dispatch at a few moments of the (simulated) day
-            for hour in DISPATCH_HOURS_UTC:
-                moment = datetime.combine(logical.date(), clock(hour), tzinfo=UTC)
-                set_clock(url, moment)
-                story.run(DISPATCH, moment, {})
-            # what the candidates did with it, late in the day
-            moment = datetime.combine(logical.date(), clock(23, 30), tzinfo=UTC)
-            set_clock(url, moment)
-            story.run(ENGAGEMENT, moment, {})
-        # and two weeks on: the reviews and referrals those days earned (no more sends)
-        later = datetime.combine(runs[-1].date() + timedelta(days=14), clock(12), tzinfo=UTC)
-        set_clock(url, later)
-        story.run(ENGAGEMENT, later, {})
+        live_story(url, Story(log_dir), runs, outage)
+        if scenario == "edges":
+            manifest = requests.get(f"{url}/sandbox/ats/scenario", timeout=30)
+            manifest.raise_for_status()
+            manifest_file.write_text(manifest.text)
     print_summary([logical.date() for logical in runs])
+    print_coverage([logical.date() for logical in runs], manifest_file)
     print(f"\ndemo      done in {time.time() - started:.0f} s in all (install included)")
 
 
@@ -321,7 +380,7 @@ def airflow_ui(sandbox_port: int) -> None:
     home = _airflow_home()
     log_dir = home / "logs"
     today = datetime.now(ZoneInfo(load_config().agency.time_zone)).date()
-    with sandbox(sandbox_port, today, log_dir) as ready:
+    with sandbox(sandbox_port, AtsSandboxSettings(clock_start=today), log_dir) as ready:
         from aftercare.bootstrap import bootstrap
 
         bootstrap(_sandbox_url(sandbox_port))
@@ -353,7 +412,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m aftercare.localdev", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo_cmd = commands.add_parser("demo", help="run the nightly DAG for a few days, summarise")
-    demo_cmd.add_argument("--days", type=int, default=3)
+    demo_cmd.add_argument(
+        "--days", type=int, help="nights to live (default 3; the edges scenario's 15)"
+    )
+    demo_cmd.add_argument(
+        "--scenario",
+        choices=("usual", "edges"),
+        default="usual",
+        help="the sandbox's world: usual, or edges (planted cases of every planning rule, "
+        "from 27 February 2026)",
+    )
     demo_cmd.add_argument("--sandbox-port", type=int, default=DEFAULT_PORT)
     demo_cmd.add_argument(
         "--started",
@@ -368,9 +436,9 @@ def main(argv: list[str] | None = None) -> None:
     # stop cleanly on SIGTERM too: the finally blocks stop the sandbox and airflow standalone
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.command == "demo":
-        if args.days < 1:
+        if args.days is not None and args.days < 1:
             parser.error("--days must be at least 1")
-        demo(args.days, args.sandbox_port, args.started)
+        demo(args.days, args.sandbox_port, args.started, args.scenario)
     else:
         airflow_ui(args.sandbox_port)
 

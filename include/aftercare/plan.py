@@ -3,7 +3,8 @@
 A run plans one local date D (the run's business date, never the wall clock). In one
 transaction, ``sql/cohorts/propose.sql`` decides every occurrence that concerns D into the
 temporary table ``plan_proposals`` (due and open: planned with its ``send_at``; missed within
-the look-back: expired; and every reason not to send), and ``apply_plan.sql`` brings the ledger
+the look-back: expired; every reason not to send; and the ledger's planned rows no longer due,
+cancelled: ``DECISIONS``), and ``apply_plan.sql`` brings the ledger
 ``aftercare.touchpoints`` to it: new occurrences are inserted, planned rows are decided again
 (replanned, cancelled, suppressed, expired), sent and other final rows never change, and once
 a later date is planned a run for an earlier one (a backfill) writes nothing. The milestones
@@ -39,6 +40,29 @@ log = logging.getLogger(__name__)
 
 #: the SQL whose rules decide: a run with other rules (a new release) decides everything again
 RULES = ("cohorts/propose.sql", "macros.sql")
+
+#: Every status and reason a plan run can decide (the ledger's contract; dispatch then turns
+#: planned rows into sent, failed, suppressed or expired with reasons of its own). The run
+#: summary counts each as ``touchpoints_<status>[_<reason>]``; `aftercare.coverage` reports
+#: the ones a range of nights never reached.
+DECISIONS = (
+    ("planned", None),
+    ("expired", "missed_window"),
+    ("suppressed", "quarantined"),
+    ("suppressed", "candidate_removed"),
+    ("suppressed", "recently_sent"),
+    ("suppressed", "negative_reply"),
+    ("suppressed", "no_eligible_channel"),
+    ("suppressed", "frequency_cap"),
+    ("cancelled", "next_placement"),
+    ("cancelled", "placement_changed"),
+    ("cancelled", "placement_ended"),
+)
+
+
+def decision_key(status: str, reason: str | None) -> str:
+    """A decision's name in the run summary: ``touchpoints_<status>[_<reason>]``."""
+    return f"touchpoints_{status}" + (f"_{reason}" if reason else "")
 
 
 def _params(config: Config, plan_date: date) -> dict[str, Any]:
@@ -135,8 +159,7 @@ def plan(
         decisions = _decide(conn, config, plan_date, everything=everything)
     counts: Counter[str] = Counter()
     for row in decisions:
-        key = row["status"] if row["reason"] is None else f"{row['status']}_{row['reason']}"
-        counts[f"touchpoints_{key}"] += int(row["touchpoints"])
+        counts[decision_key(row["status"], row["reason"])] += int(row["touchpoints"])
     log.info("plan %s: %s", plan_date, dict(counts))
     return dict(counts)
 

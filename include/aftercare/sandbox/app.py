@@ -97,6 +97,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         mount(app, settings)
     plays = app.state.ats.world.plays
     plays.settings, plays.asks = settings.engagement, ReferralAsks(app.state.providers)
+    app.state.providers["twilio"].scripted = app.state.ats.world.scenario.replies
 
     @app.get("/health", tags=["sandbox"])
     def health(request: Request) -> dict[str, object]:

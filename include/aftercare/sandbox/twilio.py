@@ -129,6 +129,11 @@ class TwilioService(Provider):
         self.inbound: dict[str, dict[str, Any]] = {}
         #: STOP and START replies per candidate number: (time, keyword), in time order.
         self.keywords: dict[str, list[tuple[int, str]]] = {}
+        #: The scenario's planted candidates' numbers (set by the sandbox app) and their reply
+        #: to every text: "negative", "positive" or "none". They are never opted out at random
+        #: and reply only as scripted, their texts are delivered: their stories play out the
+        #: same with any seed.
+        self.scripted: dict[str, str] = {}
         self._seq = 0
 
     def new_sid(self) -> str:
@@ -142,7 +147,8 @@ class TwilioService(Provider):
         """Opted out by settings or the admin endpoint, one of the seeded share, or by a STOP
         reply (not lifted by a later START) whose time has passed by ``now`` (None: ever)."""
         share = self.settings.opted_out_share
-        if number in self.opted_out or _unit_draw(self.seed, "sms-opt-out", number) < share:
+        drawn = number not in self.scripted and _unit_draw(self.seed, "sms-opt-out", number) < share
+        if number in self.opted_out or drawn:
             return True
         said = [k for at, k in self.keywords.get(number, ()) if now is None or at <= now]
         return bool(said) and said[-1] == "STOP"
@@ -153,16 +159,22 @@ class TwilioService(Provider):
         seed, sid, rates = self.seed, message["sid"], self.engagement
         done = later(seed, message["_sent_ms"], MINUTE_MS, 5 * MINUTE_MS, "sms-done", sid)
         message["_done_ms"] = done
-        if draw(seed, "sms-undelivered", sid) < rates.sms_undelivered_share:
+        scripted = self.scripted.get(message["to"])
+        if scripted is None and draw(seed, "sms-undelivered", sid) < rates.sms_undelivered_share:
             code = list(UNDELIVERED)[int(draw(seed, "sms-error", sid) * len(UNDELIVERED))]
             message["_final"] = {"status": "undelivered", "error_code": code}
             return
         message["_final"] = {"status": "delivered", "error_code": None}
-        if draw(seed, "sms-reply", sid) >= rates.sms_reply_share:
+        if scripted == "none" or (
+            scripted is None and draw(seed, "sms-reply", sid) >= rates.sms_reply_share
+        ):
             return
         reply_at = later(seed, done, HOUR_MS, 48 * HOUR_MS, "sms-reply-at", sid)
         question = "available" in message["body"].lower()
-        if draw(seed, "sms-stop", sid) < rates.sms_stop_share:
+        if scripted is not None:
+            replies = NEGATIVE_REPLIES if scripted == "negative" else POSITIVE_REPLIES
+            text = pick(seed, replies, f"sms-{scripted}-text", sid)
+        elif draw(seed, "sms-stop", sid) < rates.sms_stop_share:
             text = "STOP"
         elif question:
             text = "YES" if draw(seed, "sms-yes", sid) < rates.sms_yes_share else "NO"

@@ -384,6 +384,14 @@ async def truth(
     return JSONResponse({"total": total, "start": start, "count": len(data), "data": data})
 
 
+@admin.get("/scenario")
+async def scenario(request: Request) -> dict[str, Any]:
+    """The planted cases of the world's scenario (``edges``), each with the touchpoint it is
+    about and what the ledger should end up saying of it; empty for the usual world."""
+    world = _service(request).world
+    return world.scenario.manifest() if world.scenario.cases else {"name": "usual", "cases": []}
+
+
 @admin.get("/stats")
 async def stats(request: Request) -> dict[str, Any]:
     """Calls per endpoint and responses per HTTP status since the sandbox started."""

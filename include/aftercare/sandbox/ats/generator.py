@@ -416,7 +416,8 @@ def _scramble(ids: np.ndarray, space: int, salt: int) -> np.ndarray:
     return (ids * 982_451_653 + salt) % space  # a prime, so coprime to the spaces
 
 
-def _empty(entity: str, size: int) -> Columns:
+def empty_rows(entity: str, size: int) -> Columns:
+    """``size`` rows of ``entity`` with every column empty (nulls, zeros, False)."""
     return {name: empty_column(kind, size) for name, kind in column_kinds(SCHEMAS[entity]).items()}
 
 
@@ -431,7 +432,7 @@ def _weights(rng: np.random.Generator, size: int) -> np.ndarray:
 
 def make_reference(rng: np.random.Generator, placements: int) -> dict[str, Table]:
     """Recruiters (25), client corporations (300) and job orders (one per two placements)."""
-    owners = _empty("CorporateUser", 25)
+    owners = empty_rows("CorporateUser", 25)
     owners["id"] = new_ids(rng, 101, 25)
     owners["firstName"] = FIRST_NAMES[rng.choice(len(FIRST_NAMES), 25, replace=False)]
     owners["lastName"] = LAST_NAMES[rng.choice(len(LAST_NAMES), 25, replace=False)]
@@ -442,7 +443,7 @@ def make_reference(rng: np.random.Generator, placements: int) -> dict[str, Table
         ],
         dtype=object,
     )
-    clients = _empty("ClientCorporation", 300)
+    clients = empty_rows("ClientCorporation", 300)
     clients["id"] = new_ids(rng, 5001, 300)
     combos = rng.choice(len(COMPANY_FIRST) * len(COMPANY_SECOND), 300, replace=False)
     firsts, seconds = np.divmod(combos, len(COMPANY_SECOND))
@@ -457,7 +458,7 @@ def make_reference(rng: np.random.Generator, placements: int) -> dict[str, Table
         dtype=object,
     )
     size = max(placements // 2, 1)
-    jobs = _empty("JobOrder", size)
+    jobs = empty_rows("JobOrder", size)
     jobs["id"] = new_ids(rng, 20001, size)
     jobs["title"] = JOB_TITLES[rng.integers(len(JOB_TITLES), size=size)]
     jobs["clientCorporation"] = clients["id"][rng.choice(300, size=size, p=_weights(rng, 300))]
@@ -481,7 +482,7 @@ def make_candidates(
 ) -> Columns:
     """Candidates with the given ids, added (and last modified) at ``added``."""
     size = len(ids)
-    cols = _empty("Candidate", size)
+    cols = empty_rows("Candidate", size)
     cols["id"], cols["dateAdded"], cols["dateLastModified"] = ids, added, added.copy()
     first = rng.integers(len(FIRST_NAMES), size=size)
     last = rng.integers(len(LAST_NAMES), size=size)
@@ -586,7 +587,7 @@ def make_placements(
 ) -> Columns:
     """Placements starting at ``begin`` (midnights), with statuses as of ``now_ms``."""
     size = len(ids)
-    cols = _empty("Placement", size)
+    cols = empty_rows("Placement", size)
     cols["id"], cols["dateAdded"], cols["dateLastModified"] = ids, added, added.copy()
     cols["candidate"], cols["dateBegin"] = candidate_ids, begin
     kind = _pick(rng, EMPLOYMENT_TYPES, size)
@@ -744,6 +745,6 @@ def generate(placements: int, clock_start: date, dirty_share: float, seed: int) 
         **reference,
         "Candidate": Table("Candidate", candidates),
         "Placement": Table("Placement", table),
-        "Task": Table("Task", _empty("Task", 0)),
-        "Note": Table("Note", _empty("Note", 0)),
+        "Task": Table("Task", empty_rows("Task", 0)),
+        "Note": Table("Note", empty_rows("Note", 0)),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -42,3 +43,14 @@ class AtsSandboxSettings(_Strict):
     rate_limit_per_minute: int = Field(1500, ge=1)
     faults: AtsFaults = AtsFaults()
     dirty_share: float = Field(0.03, ge=0, le=1)
+    #: ``edges`` plants, among the usual world, cases of every planning rule and reason over
+    #: fifteen nights from its own first day (docs/sandbox-ats.md, "Scenarios").
+    scenario: Literal["usual", "edges"] = "usual"
+
+    @model_validator(mode="after")
+    def _scenario_starts_its_clock(self) -> AtsSandboxSettings:
+        from aftercare.sandbox.ats.scenario import FIRST_DAY
+
+        if self.scenario == "edges" and self.clock_start != FIRST_DAY:
+            raise ValueError(f"the edges scenario starts on {FIRST_DAY}: set clock_start to it")
+        return self

@@ -20,6 +20,7 @@ from aftercare.sandbox.ats import generator as gen
 from aftercare.sandbox.ats.engagement import Plays
 from aftercare.sandbox.ats.generator import DAY_MS
 from aftercare.sandbox.ats.query import all_fields, render
+from aftercare.sandbox.ats.scenario import Edges, plant
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
 from aftercare.sandbox.ats.store import (
     INT_NULL,
@@ -85,6 +86,8 @@ class World:
             settings.placements, settings.clock_start, settings.dirty_share, seed
         )
         self.start = self.now = gen.epoch_ms(settings.clock_start)
+        #: The planted cases of the ``edges`` scenario (none in the usual world).
+        self.scenario = plant(self.tables, seed) if settings.scenario == "edges" else Edges()
         audited = [self.tables[name] for name in ("Placement", "Candidate", "Task", "Note")]
         self.last_stamp = max(
             (int(table.columns["dateLastModified"].max()) for table in audited if len(table)),
@@ -213,6 +216,7 @@ class World:
             day = (self.now - self.start) // DAY_MS
             changes.update(_Day(self, np.random.default_rng([self.seed, 2, day])).live())
             changes.update(self.plays.live_day())
+            changes.update(self.scenario.live(self))
             self.now += DAY_MS
         return changes
 
@@ -241,10 +245,21 @@ class _Day:
         return int(self.rng.poisson(rate * self.sizes[population]))
 
     def pick(self, rows: np.ndarray, kind: str) -> np.ndarray:
-        """The rows (of ``rows``) that undergo a kind of change today."""
+        """The rows (of ``rows``) that undergo a kind of change today (never a planted one of
+        the scenario: its story is its script's)."""
+        rows = rows[~self.planted(RATES[kind][1], rows)]
         chosen = self.rng.choice(rows, size=min(self.count(kind), len(rows)), replace=False)
         self.done[kind] += len(chosen)
         return chosen
+
+    def planted(self, population: str, rows: np.ndarray) -> np.ndarray:
+        """Which of the rows of the placements (P) or candidates (C) the scenario planted."""
+        table, planted = (
+            (self.placements, self.world.scenario.placement_ids)
+            if population == "P"
+            else (self.candidates, self.world.scenario.candidate_ids)
+        )
+        return np.isin(table.columns["id"][rows], np.fromiter(planted, dtype=np.int64))
 
     def live(self) -> Counter[str]:
         """Apply the day's changes; how many of each kind."""
@@ -316,7 +331,8 @@ class _Day:
         """New candidates (some referred by known ones) and new placements starting in one to
         eight weeks, 70 % of them for new candidates."""
         world, rng, cols = self.world, self.rng, self.candidates.columns
-        known = cols["id"][~cols["isAnonymized"] & ~cols["isDeleted"]]
+        live = np.flatnonzero(~cols["isAnonymized"] & ~cols["isDeleted"])
+        known = cols["id"][live[~self.planted("C", live)]]
         hired = self.count("new_placements")
         newcomer = (rng.random(hired) < 0.7) | (len(known) == 0)
         referred = self.count("referrals") if len(known) else 0

@@ -1,0 +1,12 @@
+-- one touchpoint of the ledger as it stands: status, reason, channel and dates (none: no row)
+select
+    status,
+    reason,
+    channel,
+    cast(due_date as varchar) as due_date,
+    send_at,
+    sent_at,
+    c.time_zone as zone
+from aftercare.touchpoints as t
+left join staging.candidates as c on c.candidate_id = t.candidate_id
+where t.touchpoint_id = :touchpoint_id
