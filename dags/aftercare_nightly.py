@@ -62,7 +62,7 @@ def aftercare_nightly() -> None:
 
     prepared = prepare_warehouse()
 
-    with TaskGroup("extract", tooltip="ATS -> raw.*; weekly deletion sweep"):
+    with TaskGroup("extract", tooltip="ATS -> raw.*"):
 
         @warehouse_task
         def pull_placements(**context: Any) -> dict[str, int]:
@@ -74,16 +74,7 @@ def aftercare_nightly() -> None:
             """Changed candidates from the ATS into raw.candidates, page by page."""
             return nightly.pull("Candidate", context)
 
-        @warehouse_task
-        def sweep_deleted_placements(**context: Any) -> dict[str, int]:
-            """Weekly (and on full refresh): flag placements deleted in the ATS."""
-            if not nightly.sweep_due(context):
-                raise AirflowSkipException("the deletion sweep runs weekly; not today")
-            return nightly.sweep(context)
-
         pulled = [pull_placements(), pull_candidates()]
-        # after staging (it compares the ATS's ids with staging), in this group: it reads the ATS
-        swept = sweep_deleted_placements()
 
     with TaskGroup("validate", tooltip="Great Expectations gate -> staging.*, quarantine"):
 
@@ -99,6 +90,17 @@ def aftercare_nightly() -> None:
 
         checked = check_quality()
         staged = stage_records()
+
+    # after staging (it compares the ATS's ids with staging's), so in no group: in extract's,
+    # that group and validate's would depend on each other, a cycle the UI cannot draw
+    @warehouse_task
+    def sweep_deleted_placements(**context: Any) -> dict[str, int]:
+        """Weekly (and on full refresh): flag placements deleted in the ATS."""
+        if not nightly.sweep_due(context):
+            raise AirflowSkipException("the deletion sweep runs weekly; not today")
+        return nightly.sweep(context)
+
+    swept = sweep_deleted_placements()
 
     with TaskGroup("plan", tooltip="milestone cohorts -> the ledger aftercare.touchpoints"):
 

@@ -109,6 +109,26 @@ def test_send_tasks_retry_on_their_own_schedule(dagbag: DagBag) -> None:
         assert task.max_retry_delay == timedelta(seconds=settings.send_max_retry_delay_seconds)
 
 
+@pytest.mark.parametrize(
+    "dag_id", ["aftercare_nightly", "aftercare_dispatch", "aftercare_engagement"]
+)
+def test_the_ui_can_draw_every_dag(dagbag: DagBag, dag_id: str) -> None:
+    """What the api-server does for the grid and graph views (``/ui/structure/structure_data``):
+    the serialized DAG's task groups in topological order, each drawn with its children. Task
+    groups that depend on each other (a cycle between groups, though none between tasks) make it
+    answer HTTP 500 and the views stay empty."""
+    from airflow.api_fastapi.core_api.services.ui.task_group import task_group_to_dict
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    dag = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags[dag_id]))
+    groups = dag.task_group.get_task_group_dict()
+    nodes = [
+        task_group_to_dict(child, group_dict=groups)
+        for child in dag.task_group.topological_sort(group_dict=groups)
+    ]
+    assert {node["id"] for node in nodes} == set(dag.task_group.children)
+
+
 def test_nightly_shape(dagbag: DagBag) -> None:
     dag = dagbag.dags["aftercare_nightly"]
     agency_tz = load_config().agency.time_zone
@@ -124,15 +144,15 @@ def test_nightly_shape(dagbag: DagBag) -> None:
         "extract.pull_candidates": {"prepare_warehouse"},
         "validate.check_quality": {"extract.pull_placements", "extract.pull_candidates"},
         "validate.stage_records": {"validate.check_quality"},
-        "extract.sweep_deleted_placements": {"validate.stage_records"},
-        "plan.plan_touchpoints": {"extract.sweep_deleted_placements"},
+        "sweep_deleted_placements": {"validate.stage_records"},
+        "plan.plan_touchpoints": {"sweep_deleted_placements"},
         "record.write_run_summary": {
             "prepare_warehouse",
             "extract.pull_placements",
             "extract.pull_candidates",
             "validate.check_quality",
             "validate.stage_records",
-            "extract.sweep_deleted_placements",
+            "sweep_deleted_placements",
             "plan.plan_touchpoints",
         },
     }
