@@ -86,3 +86,16 @@ def candidate_faults(record: dict, first_start: str | None, config: object, as_o
         if not config.quality.min_age_at_start <= age <= config.quality.max_age_at_start:
             faults.add("age_at_start")
     return faults
+
+
+def point_connections_at(sandbox: object, monkeypatch: object) -> None:
+    """Every connection of a local run but the warehouse's pointed at a running sandbox (a
+    `SandboxServer`), as the demo's are (set in the environment for the test's duration)."""
+    import json
+
+    from aftercare.bootstrap import local_connections
+
+    connections = local_connections(sandbox.url, smtp_port=sandbox.smtp_port)
+    for conn_id, connection in connections.items():
+        if conn_id != "aftercare_warehouse":
+            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))

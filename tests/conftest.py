@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from aftercare import DEFAULT_CONFIG
-from tests import ROOT, pg
+from tests import ROOT, pg, point_connections_at
 
 
 def _merged(base: dict, overrides: dict) -> dict:
@@ -103,12 +103,7 @@ def sandbox() -> Iterator[object]:
 @pytest.fixture
 def provider_connections(sandbox: object, monkeypatch: pytest.MonkeyPatch) -> object:
     """The sandbox, with every connection but the warehouse's pointing at it (as the demo's)."""
-    from aftercare.bootstrap import local_connections
-
-    connections = local_connections(sandbox.url, smtp_port=sandbox.smtp_port)
-    for conn_id, connection in connections.items():
-        if conn_id != "aftercare_warehouse":
-            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+    point_connections_at(sandbox, monkeypatch)
     return sandbox
 
 

@@ -5,7 +5,6 @@ its rows are checked there by test_marts)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -16,12 +15,12 @@ import requests
 import sqlalchemy as sa
 
 from aftercare import plan, warehouse
-from aftercare.bootstrap import local_connections
 from aftercare.config import load_config
 from aftercare.dispatch.channels import Providers
 from aftercare.dispatch.clock import clock
 from aftercare.engagement import followups, loads
 from aftercare.sandbox import SandboxServer, SandboxSettings
+from tests import point_connections_at
 from tests.test_dispatch import (
     D,
     candidate,
@@ -55,11 +54,7 @@ CERTAIN = {
 def _serve(monkeypatch: pytest.MonkeyPatch, **engagement: float) -> Iterator[SandboxServer]:
     settings = SandboxSettings(seed=42, engagement=engagement, twilio={"opted_out_share": 0.0})
     with SandboxServer(settings) as server:
-        for conn_id, connection in local_connections(
-            server.url, smtp_port=server.smtp_port
-        ).items():
-            if conn_id != "aftercare_warehouse":
-                monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+        point_connections_at(server, monkeypatch)
         yield server
 
 

@@ -4,7 +4,6 @@ contract is reached over its nights, and every planted case ends as its rule say
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -14,12 +13,12 @@ import pytest
 import requests
 
 from aftercare import coverage, warehouse
-from aftercare.bootstrap import local_connections
 from aftercare.config import load_config
 from aftercare.localdev import Story, live_story
 from aftercare.sandbox import SandboxServer, SandboxSettings
 from aftercare.sandbox.ats import scenario as edges
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
+from tests import point_connections_at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db", "duckdb_warehouse")]
 
@@ -30,11 +29,7 @@ def edges_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
     the warehouse's pointing at it."""
     ats = AtsSandboxSettings(placements=300, clock_start=edges.FIRST_DAY, scenario="edges")
     with SandboxServer(SandboxSettings(seed=9, ats=ats)) as server:
-        for conn_id, connection in local_connections(
-            server.url, smtp_port=server.smtp_port
-        ).items():
-            if conn_id != "aftercare_warehouse":
-                monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+        point_connections_at(server, monkeypatch)
         yield server
 
 
