@@ -25,7 +25,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: demo coverage test airflow install lint env constraints clean
 
-## demo: install, prepare Airflow, run the nightly DAG for $(DAYS) days on DuckDB + sandbox
+## demo: install, prepare Airflow, live DAYS days (default 3) of the sandbox's story on DuckDB
 demo: install
 	$(BIN)/python -m aftercare.localdev demo $(if $(DAYS),--days $(DAYS)) --scenario $(SCENARIO) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
 

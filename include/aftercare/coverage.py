@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,11 +58,11 @@ def case_outcomes(
         )
         row = rows[0] if rows else None
         actual = "none" if row is None else row["status"]
-        if row is not None and row["reason"] and row["status"] != "sent":
+        if row is not None and row["reason"]:
             actual = f"{row['status']}:{row['reason']}"
         due = row["due_date"] if row else None
         local = {
-            f"{key}_local": _aware(row[key])
+            f"{key}_local": row[key]
             .astimezone(ZoneInfo(row["zone"] or agency_zone))
             .isoformat(timespec="minutes")
             for key in ("send_at", "sent_at")
@@ -71,11 +71,6 @@ def case_outcomes(
         ok = actual == case["expect"] and (case["due_date"] is None or due == case["due_date"])
         found.append({**case, "actual": actual, "actual_due": due, **local, "ok": ok})
     return found
-
-
-def _aware(at: datetime | str) -> datetime:
-    value = datetime.fromisoformat(at) if isinstance(at, str) else at
-    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
 
 
 def report(

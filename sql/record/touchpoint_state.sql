@@ -1,8 +1,8 @@
--- one touchpoint of the ledger as it stands: status, reason, channel and dates (none: no row)
+-- one touchpoint of the ledger as it stands: status, reason, due date, when it was to go out
+-- and went out, the candidate's zone (null: the agency's); no row when there is none
 select
     status,
     reason,
-    channel,
     cast(due_date as varchar) as due_date,
     send_at,
     sent_at,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,7 +42,9 @@ HOMES = {
     "honolulu": (1, -5, "Honolulu"),
     "berlin": (2263, 6, "Berlin"),
 }
-_MOBILE_FORMAT = {2359: "+44 77{a:02d} {b:06d}", 1: "+1 212 555 {b4:04d}", 2263: "+49 151 {b:08d}"}
+#: Mobile numbers of the planted candidates by country, from a serial below 10,000: valid
+#: numbers in ranges in service, written in the international format.
+_MOBILE_FORMAT = {2359: "+44 7711 {:06d}", 1: "+1 212 555 {:04d}", 2263: "+49 151 {:08d}"}
 
 
 #: The start of planted placements that are only there to be running (their milestones fall
@@ -84,7 +86,7 @@ class Edges:
     def live(self, world: World) -> Counter[str]:
         """Apply the script's changes of the world's day; every changed record gets an instant
         of the day after the day's other changes."""
-        today = date.fromordinal(date(1970, 1, 1).toordinal() + world.now // gen.DAY_MS)
+        today = datetime.fromtimestamp(world.now / 1000, UTC).date()
         changed: dict[str, list[int]] = {"Candidate": [], "Placement": []}
         for change in self.script.get(today, []):
             changed[change.entity].append(change.apply(world))
@@ -110,8 +112,8 @@ class Edges:
 class _Planter:
     """Builds the planted records, appends them to the tables and writes the cases."""
 
-    def __init__(self, tables: dict[str, Table], seed: int) -> None:
-        self.tables, self.rng = tables, np.random.default_rng([seed, 8])
+    def __init__(self, tables: dict[str, Table]) -> None:
+        self.tables = tables
         self.edges = Edges()
         self.candidates: list[dict[str, Any]] = []
         self.placements: list[dict[str, Any]] = []
@@ -130,14 +132,14 @@ class _Planter:
         record_id, self.next_candidate = self.next_candidate, self.next_candidate + 1
         country, offset, city = HOMES[home]
         serial = record_id % 10_000
-        mobile = _MOBILE_FORMAT[country].format(a=11 + serial // 10**6, b=serial, b4=serial)
+        known_since = gen.epoch_ms(FIRST_DAY - timedelta(days=400))
         row = {
             "id": record_id,
             "firstName": "Edge",
             "lastName": f"Case{serial}",
             "name": f"Edge Case{serial}",
             "email": f"edge.case{record_id}@example.org",
-            "mobile": mobile,
+            "mobile": _MOBILE_FORMAT[country].format(serial),
             "address.countryID": country,
             "address.city": city,
             "timeZoneOffsetEST": offset,
@@ -145,6 +147,10 @@ class _Planter:
             "massMailOptOut": False,
             "smsOptIn": True,
             "status": "Placed",
+            "source": "LinkedIn",
+            "owner": self.owner,
+            "dateAdded": known_since,
+            "dateLastModified": known_since,
             **fields,
         }
         self.candidates.append(row)
@@ -203,11 +209,6 @@ class _Planter:
             for position, row in enumerate(rows):
                 for name, value in row.items():
                     cols[name][position] = value
-            if entity == "Candidate":
-                cols["dateAdded"][:] = gen.epoch_ms(FIRST_DAY - timedelta(days=400))
-                cols["dateLastModified"] = cols["dateAdded"].copy()
-                cols["owner"][:] = self.owner
-                cols["source"][:] = "LinkedIn"
             table.append(cols)
         return self.edges
 
@@ -236,9 +237,9 @@ def _set(entity: str, record_id: int, **values: Any) -> Change:
     return Change(entity, record_id, values)
 
 
-def plant(tables: dict[str, Table], seed: int) -> Edges:
+def plant(tables: dict[str, Table]) -> Edges:
     """Add the scenario's records to a world's tables (generated for ``FIRST_DAY``)."""
-    p = _Planter(tables, seed)
+    p = _Planter(tables)
     week = timedelta(days=7)
 
     # availability checks (due 14 days before the end) and the candidate's next placement

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aftercare.sandbox.ats.scenario import FIRST_DAY
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -49,8 +51,6 @@ class AtsSandboxSettings(_Strict):
 
     @model_validator(mode="after")
     def _scenario_starts_its_clock(self) -> AtsSandboxSettings:
-        from aftercare.sandbox.ats.scenario import FIRST_DAY
-
         if self.scenario == "edges" and self.clock_start != FIRST_DAY:
             raise ValueError(f"the edges scenario starts on {FIRST_DAY}: set clock_start to it")
         return self

@@ -87,7 +87,7 @@ class World:
         )
         self.start = self.now = gen.epoch_ms(settings.clock_start)
         #: The planted cases of the ``edges`` scenario (none in the usual world).
-        self.scenario = plant(self.tables, seed) if settings.scenario == "edges" else Edges()
+        self.scenario = plant(self.tables) if settings.scenario == "edges" else Edges()
         audited = [self.tables[name] for name in ("Placement", "Candidate", "Task", "Note")]
         self.last_stamp = max(
             (int(table.columns["dateLastModified"].max()) for table in audited if len(table)),
