@@ -52,6 +52,19 @@ exists (
 )
 {%- endmacro %}
 
+{#- the field of a record's version (its load) as staging takes it: absent (null) when it failed a
+    field rule of the gate (quality.field_findings) -#}
+{% macro unless_found(entity, id, load_id, field, value) -%}
+case when exists (
+    select 1
+    from quality.field_findings as ff
+    where ff.entity = '{{ entity }}'
+        and ff.record_id = cast({{ id }} as varchar)
+        and ff.load_id = {{ load_id }}
+        and ff.field = '{{ field }}'
+) then null else {{ value }} end
+{%- endmacro %}
+
 {#- date expression `day` plus `years` whole years (29 Feb becomes 28 Feb in common years) -#}
 {% macro add_years(day, years) -%}
 {% if dialect == 'postgresql' -%}

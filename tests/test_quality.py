@@ -25,51 +25,65 @@ GOOD_PLACEMENT = {
     "employment_type": "Temp",
     "start_date": date(2026, 1, 5),
     "end_date": date(2026, 12, 31),
+    "owner_email": "sam.recruiter@agency.example",
 }
 GOOD_CANDIDATE = {
     "email": "ada.lovelace@example.com",
     "mobile_raw": "07700 900123",
     "mobile_e164": "+447700900123",
+    "phone_raw": None,
+    "phone_e164": None,
     "date_of_birth": date(1990, 4, 1),
 }
 
-#: placement id -> (what differs from a good placement, the columns it must be quarantined for)
-PLACEMENTS: dict[int, tuple[dict, set[str]]] = {
-    101: ({}, set()),
-    102: ({"candidate_id": None}, {"candidate_id"}),
-    103: ({"candidate_id": 999}, {"known_candidate_id"}),
+#: placement id -> (what differs from a good placement, the columns it must be quarantined for,
+#: the fields it flows on without)
+PLACEMENTS: dict[int, tuple[dict, set[str], set[str]]] = {
+    101: ({}, set(), set()),
+    102: ({"candidate_id": None}, {"candidate_id"}, set()),
+    103: ({"candidate_id": 999}, {"known_candidate_id"}, set()),
     # (candidate 8 has no date of birth: a start in 1901 would make anyone's age implausible)
-    104: ({"candidate_id": 8, "start_date": None}, {"start_date"}),
-    105: ({"candidate_id": 8, "start_date": date(1901, 1, 1), "end_date": None}, {"start_date"}),
-    106: ({"end_date": date(2025, 12, 1)}, {"end_date"}),
-    107: ({"end_date": date(2300, 1, 1)}, {"end_date"}),
-    108: ({"status": None}, {"status"}),
-    109: ({"status": "Onboarding"}, {"status"}),
-    110: ({"employment_type": "Freelance"}, {"employment_type"}),
-    111: ({"employment_type": None, "end_date": None}, set()),  # the class fallback applies
+    104: ({"candidate_id": 8, "start_date": None}, {"start_date"}, set()),
+    105: (
+        {"candidate_id": 8, "start_date": date(1901, 1, 1), "end_date": None},
+        {"start_date"},
+        set(),
+    ),
+    106: ({"end_date": date(2025, 12, 1)}, {"end_date"}, set()),
+    107: ({"end_date": date(2300, 1, 1)}, {"end_date"}, set()),
+    108: ({"status": None}, {"status"}, set()),
+    109: ({"status": "Onboarding"}, {"status"}, set()),
+    110: ({"employment_type": "Seasonal"}, {"employment_type"}, set()),
+    111: ({"employment_type": None, "end_date": None}, set(), set()),  # the class fallback applies
     112: (
         {"candidate_id": 998, "status": "placed", "end_date": date(2025, 1, 1)},
         {"known_candidate_id", "status", "end_date"},
+        set(),
     ),
+    # a recruiter's address as some ATS users keep it: the placement flows on without it
+    113: ({"owner_email": "@"}, set(), {"owner_email"}),
+    114: ({"owner_email": None}, set(), set()),
 }
-#: candidate id -> (what differs from a good candidate, the columns it must be quarantined for)
+#: candidate id -> (what differs from a good candidate, the fields it flows on without); a bad
+#: contact field or date of birth is a finding about the field, never a reason to quarantine
 CANDIDATES: dict[int, tuple[dict, set[str]]] = {
     1: ({}, set()),
     2: ({"email": "ada.lovelace@"}, {"email"}),
     3: ({"email": "no-at-sign.example.com"}, {"email"}),
-    4: ({"mobile_raw": "12", "mobile_e164": None}, {"mobile_e164"}),
-    5: ({"date_of_birth": date(2020, 1, 1)}, {"age_at_start"}),  # 6 at their start
-    6: ({"date_of_birth": date(1910, 1, 1)}, {"age_at_start"}),  # 116
-    7: ({"date_of_birth": date(2030, 1, 1)}, {"age_at_start"}),  # born after the start
+    4: ({"mobile_raw": "12", "mobile_e164": None}, {"mobile"}),
+    5: ({"date_of_birth": date(2020, 1, 1)}, {"date_of_birth"}),  # 6 at their start
+    6: ({"date_of_birth": date(1910, 1, 1)}, {"date_of_birth"}),  # 116
+    7: ({"date_of_birth": date(2030, 1, 1)}, {"date_of_birth"}),  # born after the start
     8: ({"email": None, "mobile_raw": None, "mobile_e164": None, "date_of_birth": None}, set()),
     9: (
         {
             "email": "x@y",
             "mobile_raw": "abc",
             "mobile_e164": None,
+            "phone_raw": "n/a",
             "date_of_birth": date(2015, 1, 1),
         },
-        {"email", "mobile_e164", "age_at_start"},
+        {"email", "mobile", "phone", "date_of_birth"},
     ),
 }
 
@@ -116,9 +130,9 @@ def add_load(
                 sa.text(
                     "insert into staging.placement_changes (load_id, page, placement_id,"
                     " candidate_id, status, employment_type, employment_class, is_active,"
-                    " start_date, end_date, date_last_modified) values (:load_id, 1, :id,"
-                    " :candidate_id, :status, :employment_type, 'temp', true, :start_date,"
-                    " :end_date, :modified)"
+                    " start_date, end_date, owner_email, date_last_modified) values (:load_id,"
+                    " 1, :id, :candidate_id, :status, :employment_type, 'temp', true,"
+                    " :start_date, :end_date, :owner_email, :modified)"
                 ),
                 {"load_id": f"{load_id}-placement", "id": pid, "modified": MODIFIED, **row},
             )
@@ -126,10 +140,11 @@ def add_load(
             conn.execute(
                 sa.text(
                     "insert into staging.candidate_changes (load_id, page, candidate_id, email,"
-                    " mobile_raw, mobile_e164, date_of_birth, time_zone, email_opt_out,"
-                    " sms_opt_in, is_anonymized, is_deleted, date_last_modified) values"
-                    " (:load_id, 1, :id, :email, :mobile_raw, :mobile_e164, :date_of_birth,"
-                    " 'Europe/London', false, true, false, false, :modified)"
+                    " mobile_raw, mobile_e164, phone_raw, phone_e164, date_of_birth, time_zone,"
+                    " email_opt_out, sms_opt_in, is_anonymized, is_deleted, date_last_modified)"
+                    " values (:load_id, 1, :id, :email, :mobile_raw, :mobile_e164, :phone_raw,"
+                    " :phone_e164, :date_of_birth, 'Europe/London', false, true, false, false,"
+                    " :modified)"
                 ),
                 {"load_id": f"{load_id}-candidate", "id": cid, "modified": MODIFIED, **row},
             )
@@ -137,7 +152,7 @@ def add_load(
 
 def corpus() -> tuple[dict[int, dict], dict[int, dict]]:
     return (
-        {pid: {**GOOD_PLACEMENT, **diff} for pid, (diff, _) in PLACEMENTS.items()},
+        {pid: {**GOOD_PLACEMENT, **diff} for pid, (diff, _, _) in PLACEMENTS.items()},
         {cid: {**GOOD_CANDIDATE, **diff} for cid, (diff, _) in CANDIDATES.items()},
     )
 
@@ -163,6 +178,18 @@ def loose(config: Config, **quality: object) -> Config:
     return config.model_copy(update={"quality": config.quality.model_copy(update=quality)})
 
 
+def findings(engine: sa.Engine) -> dict[tuple[str, int], set[str]]:
+    """Field findings: (entity, id) -> the fields found bad."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("select entity, record_id, field from quality.field_findings")
+        ).all()
+    found: dict[tuple[str, int], set[str]] = {}
+    for entity, record_id, field in rows:
+        found.setdefault((entity, int(record_id)), set()).add(field)
+    return found
+
+
 def test_each_bad_record_is_quarantined_with_exactly_its_reasons(
     engine: sa.Engine, config: Config
 ) -> None:
@@ -171,31 +198,84 @@ def test_each_bad_record_is_quarantined_with_exactly_its_reasons(
     counts = gate.validate(engine, config, run_id="run1", as_of=AS_OF, override=True)
     staged = extract.stage(engine)
 
-    expected = {("placement", pid): cols for pid, (_, cols) in PLACEMENTS.items() if cols} | {
-        ("candidate", cid): cols for cid, (_, cols) in CANDIDATES.items() if cols
-    }
+    expected = {("placement", pid): cols for pid, (_, cols, _) in PLACEMENTS.items() if cols}
     assert quarantine(engine) == expected
-    assert counts["placements_quarantined"] == sum(1 for e, _ in expected if e == "placement")
-    good_placements = {pid for pid, (_, cols) in PLACEMENTS.items() if not cols}
-    good_candidates = {cid for cid, (_, cols) in CANDIDATES.items() if not cols}
+    assert findings(engine) == {
+        ("placement", pid): fields for pid, (_, _, fields) in PLACEMENTS.items() if fields
+    } | {("candidate", cid): fields for cid, (_, fields) in CANDIDATES.items() if fields}
+    assert counts["placements_quarantined"] == len(expected)
+    assert counts["candidates_quarantined"] == 0
+    assert counts["candidate_email_findings"] == 3 and counts["candidate_phone_findings"] == 1
+    # the unmapped picklist values are named, with their counts
+    assert counts["placement_unmapped_status[Onboarding]"] == 1
+    assert counts["placement_unmapped_status[placed]"] == 1
+    assert counts["placement_unmapped_employment_type[Seasonal]"] == 1
+    good_placements = {pid for pid, (_, cols, _) in PLACEMENTS.items() if not cols}
     assert ids(engine, "placements", "placement_id") == good_placements
-    assert ids(engine, "candidates", "candidate_id") == good_candidates
+    assert ids(engine, "candidates", "candidate_id") == set(CANDIDATES)
     assert staged["placements_staged"] == len(good_placements)
-    # good rows pass untouched; the quarantine payload is the version that failed
     with engine.connect() as conn:
         row = conn.execute(
             sa.text(
-                "select status, employment_type, start_date, end_date from staging.placements"
-                " where placement_id = 101"
+                "select status, employment_type, start_date, end_date, owner_email"
+                " from staging.placements where placement_id = 101"
             )
         ).one()
         payload = conn.execute(
             sa.text("select payload from quality.quarantine where record_id = '109'")
         ).scalar_one()
+        candidates = {
+            r.candidate_id: r
+            for r in conn.execute(
+                sa.text(
+                    "select candidate_id, email, mobile_e164, date_of_birth from staging.candidates"
+                )
+            )
+        }
+        owner_113 = conn.execute(
+            sa.text("select owner_email from staging.placements where placement_id = 113")
+        ).scalar_one()
+    # good rows pass untouched; the quarantine payload is the version that failed
     assert tuple(row) == tuple(
-        GOOD_PLACEMENT[k] for k in ("status", "employment_type", "start_date", "end_date")
+        GOOD_PLACEMENT[k]
+        for k in ("status", "employment_type", "start_date", "end_date", "owner_email")
     )
     assert (json.loads(payload) if isinstance(payload, str) else payload)["status"] == "Onboarding"
+    # a field found bad is staged as absent, the record's other fields as they came
+    assert owner_113 is None
+    assert candidates[1].email == GOOD_CANDIDATE["email"]
+    assert candidates[2].email is None and candidates[2].mobile_e164 == "+447700900123"
+    assert candidates[5].date_of_birth is None and candidates[5].email == GOOD_CANDIDATE["email"]
+    assert candidates[9].email is None and candidates[9].date_of_birth is None
+
+
+def test_a_placement_does_not_wait_for_its_quarantined_candidate(
+    engine: sa.Engine, config: Config
+) -> None:
+    """A candidate in quarantine exists in the ATS: its placement's change still stages."""
+    add_load(engine, "night1", {201: GOOD_PLACEMENT}, {1: GOOD_CANDIDATE})
+    gate.validate(engine, config, run_id="run1", as_of=AS_OF)
+    extract.stage(engine)
+    with warehouse.transaction(engine) as conn:
+        conn.execute(
+            sa.text(
+                "insert into quality.quarantine (entity, record_id, load_id, reasons)"
+                " values ('candidate', '7', 'night1-candidate', '[]')"
+            )
+        )
+    # night 2: a placement of candidate 7 (quarantined, never staged) is completed
+    add_load(
+        engine,
+        "night2",
+        {202: {**GOOD_PLACEMENT, "candidate_id": 7, "status": "Completed"}},
+        {},
+        mode="incremental",
+    )
+    gate.validate(engine, config, run_id="run2", as_of=AS_OF)
+    extract.stage(engine)
+
+    assert ("placement", 202) not in quarantine(engine)
+    assert ids(engine, "placements", "placement_id") == {201, 202}
 
 
 def test_validation_runs_and_data_docs_are_recorded_without_personal_data(
@@ -213,7 +293,7 @@ def test_validation_runs_and_data_docs_are_recorded_without_personal_data(
         }
     assert set(runs) == {"placement_rows", "candidate_rows", "loads"}
     placements = runs["placement_rows"]
-    bad = sum(1 for _, cols in PLACEMENTS.values() if cols)
+    bad = sum(1 for _, cols, _ in PLACEMENTS.values() if cols)
     assert (placements.evaluated, placements.failed, placements.passed) == (
         len(PLACEMENTS),
         bad,

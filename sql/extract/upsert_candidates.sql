@@ -1,16 +1,33 @@
 {% import "macros.sql" as m with context %}
 -- staging.candidates: one row per candidate, the latest version from every load not yet
 -- staged (including loads whose pull died half way: their stored pages count). An older version
--- never overwrites a newer one.
+-- never overwrites a newer one. A field that failed a field rule of the gate is taken as absent.
 insert into staging.candidates as s (
     candidate_id, first_name, last_name, email, mobile_raw, mobile_e164, phone_raw, phone_e164,
     date_of_birth, country_code, time_zone, email_opt_out, sms_opt_in, is_anonymized,
     is_deleted, referred_by_candidate_id, date_added, date_last_modified, load_id, loaded_at
 )
+{%- set found = {'id': 'latest.candidate_id', 'load': 'latest.load_id'} %}
 select
-    candidate_id, first_name, last_name, email, mobile_raw, mobile_e164, phone_raw, phone_e164,
-    date_of_birth, country_code, time_zone, email_opt_out, sms_opt_in, is_anonymized,
-    is_deleted, referred_by_candidate_id, date_added, date_last_modified, load_id,
+    candidate_id,
+    first_name,
+    last_name,
+    {{ m.unless_found('candidate', found.id, found.load, 'email', 'email') }},
+    mobile_raw,
+    {{ m.unless_found('candidate', found.id, found.load, 'mobile', 'mobile_e164') }},
+    phone_raw,
+    {{ m.unless_found('candidate', found.id, found.load, 'phone', 'phone_e164') }},
+    {{ m.unless_found('candidate', found.id, found.load, 'date_of_birth', 'date_of_birth') }},
+    country_code,
+    time_zone,
+    email_opt_out,
+    sms_opt_in,
+    is_anonymized,
+    is_deleted,
+    referred_by_candidate_id,
+    date_added,
+    date_last_modified,
+    load_id,
     current_timestamp
 from {{ m.ranked_changes('candidate_changes', 'candidate_id', 'Candidate') }} as latest
 -- the latest version only, and only if it passed validation (else it is in quarantine and

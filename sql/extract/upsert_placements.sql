@@ -1,14 +1,18 @@
 {% import "macros.sql" as m with context %}
 -- staging.placements: one row per placement, the latest version from every load not yet
 -- staged (including loads whose pull died half way: their stored pages count). An older
--- version never overwrites a newer one.
+-- version never overwrites a newer one. A field that failed a field rule of the gate is taken
+-- as absent.
 insert into staging.placements as p (
     placement_id, candidate_id, owner_id, owner_first_name, owner_last_name, owner_email,
     job_title, client_name, employment_type, employment_class, status, is_active, start_date,
     end_date, date_added, date_last_modified, load_id, loaded_at
 )
 select
-    placement_id, candidate_id, owner_id, owner_first_name, owner_last_name, owner_email,
+    placement_id, candidate_id, owner_id, owner_first_name, owner_last_name,
+    {{ m.unless_found(
+        'placement', 'latest.placement_id', 'latest.load_id', 'owner_email', 'owner_email'
+    ) }},
     job_title, client_name, employment_type, employment_class, status, is_active, start_date,
     end_date, date_added, date_last_modified, load_id, current_timestamp
 from {{ m.ranked_changes('placement_changes', 'placement_id', 'Placement') }} as latest

@@ -36,6 +36,8 @@ select
     latest.email,
     latest.mobile_raw,
     latest.mobile_e164,
+    latest.phone_raw,
+    latest.phone_e164,
     latest.date_of_birth,
     {{ m.years_between(
         'latest.date_of_birth', 'coalesce(starts.first_start, cast(:as_of as date))'

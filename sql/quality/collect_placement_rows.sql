@@ -12,12 +12,18 @@ latest as (
     where version_rank = 1
 ),
 
+-- a candidate the ATS sent exists, staged or not: a placement does not wait for its candidate
+-- to leave quarantine (planning holds that candidate's touchpoints back meanwhile)
 known_candidates as (
     select candidate_id from staging.candidates
     union
     select candidate_id
     from staging.candidate_changes
     where load_id in {{ m.json_texts('load_ids') }}
+    union
+    select cast(record_id as bigint)
+    from quality.quarantine
+    where entity = 'candidate' and released_at is null
 )
 
 select
@@ -27,6 +33,7 @@ select
     latest.placement_id,
     latest.candidate_id,
     known.candidate_id as known_candidate_id,
+    latest.owner_email,
     latest.status,
     latest.employment_type,
     latest.start_date,

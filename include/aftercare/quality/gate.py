@@ -102,6 +102,7 @@ class _Project:
         [(result_id, result)] = checkpoint_result.run_results.items()
         key = suites.ROW_SUITES.get(suite, "load_id")
         reasons: dict[Any, list[dict[str, str]]] = {}
+        findings: dict[Any, list[dict[str, str]]] = {}
         failed: list[dict[str, str]] = []
         for outcome in result.results:
             expectation = outcome.expectation_config
@@ -113,17 +114,29 @@ class _Project:
             if outcome.success:
                 continue
             column = expectation.kwargs.get("column") or expectation.kwargs.get("column_A")
+            field = suites.field_of(expectation)
             reason = {"expectation": expectation.type, "column": column}
-            failed.append({**reason, "rule": expectation.description})
-            for entry in outcome.result.get("unexpected_index_list") or []:
-                for record_id in entry[key]:
-                    found = reasons.setdefault(_plain(record_id), [])
-                    if reason not in found:  # a duplicated id is listed once per row
-                        found.append(reason)
+            failed.append(
+                {
+                    **reason,
+                    "rule": expectation.description,
+                    "field": field,
+                    **_unmapped(frame, expectation.kwargs),
+                }
+            )
+            # a field rule's failure is a finding about the field, a record rule's a reason
+            # to quarantine the record
+            entry = {"field": field, "rule": expectation.type} if field else reason
+            target = findings if field else reasons
+            for unexpected in outcome.result.get("unexpected_index_list") or []:
+                for record_id in unexpected[key]:
+                    found = target.setdefault(_plain(record_id), [])
+                    if entry not in found:  # a duplicated id is listed once per row
+                        found.append(entry)
         [site] = self.context.get_docs_sites_urls(
             resource_identifier=result_id, only_if_exists=False
         ) or [{}]
-        return _Outcome(bool(result.success), reasons, failed, site.get("site_url"))
+        return _Outcome(bool(result.success), reasons, findings, failed, site.get("site_url"))
 
     def build_docs(self) -> None:
         self.context.build_data_docs()
@@ -132,10 +145,23 @@ class _Project:
 @dataclass
 class _Outcome:
     success: bool
-    #: the failed expectations (expectation, column) per failing record id
+    #: the failed record rules (expectation, column) per quarantined record id
     reasons: dict[Any, list[dict[str, str]]]
+    #: the failed field rules (field, rule) per record id that flows on without those fields
+    findings: dict[Any, list[dict[str, str]]]
     failed: list[dict[str, str]]
     docs_url: str | None
+
+
+def _unmapped(frame: pd.DataFrame, kwargs: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """For a failed set rule (a picklist the config maps: statuses, employment types), the
+    values outside the set and how many records carry each (picklist values, never personal
+    data), so an unmapped value is named wherever the failure is."""
+    if "value_set" not in kwargs:
+        return {}
+    values = frame[kwargs["column"]].dropna()
+    outside = values[~values.isin(kwargs["value_set"])].value_counts()
+    return {"unmapped": {str(value): int(count) for value, count in outside.items()}}
 
 
 def _plain(value: Any) -> Any:
@@ -158,12 +184,15 @@ def validate(
     project = _Project(config)
     judged: Counter[str] = Counter()  # records judged per load
     quarantined: Counter[str] = Counter()  # records quarantined per load
+    reported: Counter[str] = Counter()  # field findings and unmapped values, per entity
     params = {"load_ids": json.dumps(load_ids), "as_of": as_of.isoformat()}
     with engine.connect() as conn:  # one session: its temporary tables hold the rows judged
         for entity in ENTITIES:
-            _judge_records(conn, project, config, entity, params, run_id, judged, quarantined)
+            _judge_records(
+                conn, project, config, entity, params, run_id, judged, quarantined, reported
+            )
     loads, outcome = _judge_loads(engine, project, config, params, run_id, judged, quarantined)
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(reported)
     for load in loads.itertuples():
         counts[f"{load.entity.lower()}s_validated"] += int(load.rows_judged)
         counts[f"{load.entity.lower()}s_quarantined"] += int(load.rows_quarantined)
@@ -212,10 +241,12 @@ def _judge_records(
     run_id: str,
     judged: Counter[str],
     quarantined: Counter[str],
+    reported: Counter[str],
 ) -> None:
     """Run the entity's row suite over its records, chunk by chunk. In one transaction per
-    chunk: what its records had open in quarantine for these loads is released, its failures
-    go (back) to quarantine, and its validation row is written."""
+    chunk: what its records had open in quarantine for these loads is released and their field
+    findings forgotten, its failures go (back) to quarantine, its findings are written, and its
+    validation row is written."""
     suite, table, _ = ENTITIES[entity]
     key = suites.ROW_SUITES[suite]
     for chunk, frame in enumerate(record_chunks(conn, config, entity, params), start=1):
@@ -225,15 +256,20 @@ def _judge_records(
             {"id": record_id, "load_id": loads_of[record_id], "reasons": reasons}
             for record_id, reasons in outcome.reasons.items()
         ]
-        judged_now = [
-            f"{_plain(r)}/{load}" for r, load in zip(frame[key], frame["load_id"], strict=True)
+        findings = [
+            {"id": record_id, "load_id": loads_of[record_id], **finding}
+            for record_id, found in outcome.findings.items()
+            if record_id not in outcome.reasons  # a quarantined record is not staged at all
+            for finding in found
         ]
+        judged_now = json.dumps(
+            [f"{_plain(r)}/{load}" for r, load in zip(frame[key], frame["load_id"], strict=True)]
+        )
         with conn.begin():
-            warehouse.execute_file(
-                conn,
-                "quality/release_judged.sql",
-                {"entity": entity, "judged": json.dumps(judged_now)},
-            )
+            for statement in ("release_judged", "forget_findings"):
+                warehouse.execute_file(
+                    conn, f"quality/{statement}.sql", {"entity": entity, "judged": judged_now}
+                )
             warehouse.execute_file(
                 conn,
                 "quality/quarantine_rows.sql",
@@ -241,15 +277,25 @@ def _judge_records(
                 table=table,
                 key=key,
             )
+            warehouse.execute_file(
+                conn,
+                "quality/record_findings.sql",
+                {"entity": entity, "findings": json.dumps(findings)},
+            )
             _record(conn, run_id, suite, chunk, len(frame), len(failures), outcome)
         judged.update(frame["load_id"])
         quarantined.update(failure["load_id"] for failure in failures)
+        reported.update(f"{entity}_{finding['field']}_findings" for finding in findings)
+        for rule in outcome.failed:
+            for value, count in rule.get("unmapped", {}).items():
+                reported[f"{entity}_unmapped_{rule['column']}[{value}]"] += count
         log.info(
-            "validation %s chunk %d: %d records, %d quarantined",
+            "validation %s chunk %d: %d records, %d quarantined, %d field findings",
             suite,
             chunk,
             len(frame),
             len(failures),
+            len(findings),
         )
 
 

@@ -1,9 +1,19 @@
 """The rules of the validation gate, in one place: the Great Expectations suites.
 
-Two row suites judge every record of a run (the version staging would take): a record failing
-any of their expectations goes to ``quality.quarantine`` with each failed expectation and its
-column as a reason, and the rest proceed. The load suite judges each load as a whole: when one
-of its expectations fails (the circuit breaker), the run stops before planning and sending.
+Two row suites judge every record of a run (the version staging would take). Their expectations
+are of two kinds:
+
+* record rules (GX severity ``critical``): what makes a record unusable or untrustworthy (no
+  id, missing or impossible key dates, an unknown candidate, a status or employment type the
+  config does not map). A record failing any goes to ``quality.quarantine`` with each failed
+  expectation and its column as a reason; staging keeps the version it had.
+* field rules (severity ``warning``, ``meta.field`` naming the staging field): a bad contact
+  field or date of birth. A record failing one flows on with that field treated as absent
+  (``quality.field_findings``): a candidate with an unusable mobile still gets email.
+
+The load suite judges each load as a whole: when one of its expectations fails (the circuit
+breaker), the run stops before planning and sending. Only quarantined records count towards
+it, never field findings.
 
 Every expectation carries a ``description``: the rule as the Data Docs and the quarantine
 reasons show it. The columns are those of ``sql/quality/collect_placement_rows.sql``,
@@ -17,6 +27,7 @@ from datetime import datetime
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
+from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.expectations.row_conditions import Column
 
 from aftercare.config import Config
@@ -93,6 +104,14 @@ def placement_rows(config: Config) -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToNotBeNull(
             column="date_last_modified", description="every placement has a change time"
         ),
+        _field_rule(
+            "owner_email",
+            gxe.ExpectColumnValuesToMatchRegex(
+                column="owner_email",
+                regex=EMAIL_PATTERN,
+                description="the recruiter's email address is a valid address",
+            ),
+        ),
     )
 
 
@@ -106,27 +125,44 @@ def candidate_rows(config: Config) -> gx.ExpectationSuite:
         gxe.ExpectColumnValuesToBeUnique(
             column="candidate_id", description="one version per candidate id"
         ),
-        gxe.ExpectColumnValuesToMatchRegex(
-            column="email",
-            regex=EMAIL_PATTERN,
-            description="an email address is a valid address (WHATWG syntax, dotted domain)",
-        ),
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="mobile_e164",
-            description="a mobile number parses to E.164 (a valid number for its region)",
-            row_condition=Column("mobile_raw").is_not_null(),
-        ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="age_at_start",
-            min_value=quality.min_age_at_start,
-            max_value=quality.max_age_at_start,
-            description=(
-                f"a date of birth is plausible: {quality.min_age_at_start} to "
-                f"{quality.max_age_at_start} years old at the first placement's start"
-            ),
-        ),
         gxe.ExpectColumnValuesToNotBeNull(
             column="date_last_modified", description="every candidate has a change time"
+        ),
+        _field_rule(
+            "email",
+            gxe.ExpectColumnValuesToMatchRegex(
+                column="email",
+                regex=EMAIL_PATTERN,
+                description="an email address is a valid address (WHATWG syntax, dotted domain)",
+            ),
+        ),
+        _field_rule(
+            "mobile",
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="mobile_e164",
+                description="a mobile number parses to E.164 (a valid number for its region)",
+                row_condition=Column("mobile_raw").is_not_null(),
+            ),
+        ),
+        _field_rule(
+            "phone",
+            gxe.ExpectColumnValuesToNotBeNull(
+                column="phone_e164",
+                description="a phone number parses to E.164 (a valid number for its region)",
+                row_condition=Column("phone_raw").is_not_null(),
+            ),
+        ),
+        _field_rule(
+            "date_of_birth",
+            gxe.ExpectColumnValuesToBeBetween(
+                column="age_at_start",
+                min_value=quality.min_age_at_start,
+                max_value=quality.max_age_at_start,
+                description=(
+                    f"a date of birth is plausible: {quality.min_age_at_start} to "
+                    f"{quality.max_age_at_start} years old at the first placement's start"
+                ),
+            ),
         ),
     )
 
@@ -174,6 +210,26 @@ def loads(config: Config) -> gx.ExpectationSuite:
 
 
 SUITES = {"placement_rows": placement_rows, "candidate_rows": candidate_rows, LOAD_SUITE: loads}
+
+
+#: The staging fields a field rule may mark absent, per row suite (extract/upsert_*.sql).
+FIELDS = {
+    "placement_rows": ("owner_email",),
+    "candidate_rows": ("email", "mobile", "phone", "date_of_birth"),
+}
+
+
+def _field_rule(field: str, expectation: gxe.Expectation) -> gxe.Expectation:
+    """``expectation`` as a field rule: a failure marks ``field`` absent, not the record bad."""
+    expectation.severity = FailureSeverity.WARNING
+    expectation.meta = {"field": field}
+    return expectation
+
+
+def field_of(expectation: gxe.Expectation | object) -> str | None:
+    """The field a field rule marks absent; None for a record rule."""
+    meta = getattr(expectation, "meta", None) or {}
+    return meta.get("field") if getattr(expectation, "severity", None) == "warning" else None
 
 
 def _suite(name: str, *expectations: gxe.Expectation) -> gx.ExpectationSuite:
