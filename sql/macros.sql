@@ -20,9 +20,16 @@
 {%- endif %}
 {%- endmacro %}
 
-{#- the local date, in the IANA zone bound as :zone, of an epoch-milliseconds expression -#}
+{#- the date a Bullhorn date-only field (epoch ms) holds: the US-Eastern date when the instant is
+    midnight there (Bullhorn's own midnight), else the date in the agency's zone, bound as :zone
+    (its users' midnight, or a time of day); as aftercare.ats.normalise.local_date -#}
 {% macro local_date(epoch_ms) -%}
-cast(timezone(:zone, to_timestamp({{ epoch_ms }} / 1000.0)) as date)
+case
+    when cast(timezone('America/New_York', to_timestamp({{ epoch_ms }} / 1000.0)) as time)
+        = time '00:00:00'
+        then cast(timezone('America/New_York', to_timestamp({{ epoch_ms }} / 1000.0)) as date)
+    else cast(timezone(:zone, to_timestamp({{ epoch_ms }} / 1000.0)) as date)
+end
 {%- endmacro %}
 
 {#- a whole row of the table alias as a json object -#}

@@ -5,29 +5,48 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from aftercare import warehouse
 from aftercare.ats.base import Page
-from aftercare.ats.normalise import Normaliser, time_zone_for
+from aftercare.ats.normalise import Normaliser, country_codes, time_zone_for
 from aftercare.config import load_config
 
+#: Bullhorn's own country ids and codes (its country table; "UK" is its code for GB)
+BULLHORN_COUNTRIES = {
+    1: "US",
+    2359: "UK",
+    2266: "IE",
+    2249: "DE",
+    2245: "FR",
+    2306: "NL",
+    2185: "AF",
+    2378: "NONE",
+}
 
-def ms(*args: int) -> int:
-    return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)
+
+def ms(*args: int, zone: str = "UTC") -> int:
+    return int(datetime(*args, tzinfo=ZoneInfo(zone)).timestamp() * 1000)
 
 
 @pytest.fixture
 def normaliser() -> Normaliser:
-    return Normaliser(load_config())
+    return Normaliser(load_config(), country_codes(BULLHORN_COUNTRIES))
+
+
+def test_the_country_table_reads_bullhorn_codes_as_iso_regions() -> None:
+    regions = country_codes(BULLHORN_COUNTRIES)
+    assert regions[2359] == "GB" and regions[2266] == "IE" and regions[2185] == "AF"
+    assert 2378 not in regions  # "- None Specified -" is no country
 
 
 PLACEMENT = {
     "id": 7,
     "status": "Placed",
-    "employmentType": "Temp",
+    "employmentType": "Temporary",
     # Bullhorn stores a date as local midnight: 1 July 2026 00:00 in London is 30 June 23:00 UTC
     "dateBegin": ms(2026, 6, 30, 23),
     "dateEnd": ms(2026, 9, 30, 23),
@@ -52,7 +71,8 @@ def placement_rows(engine: sa.Engine, *records: dict) -> list[dict]:
     page = Page("Placement", 1, list(records), body)
     bodies = {"bodies": f"[{body}]", "first_page": 1, "page_size": 500}
     with warehouse.transaction(engine) as conn:
-        extract._changes_writer("Placement", load_config())(conn, "load-1", bodies, [page])
+        writer = extract._changes_writer(engine, None, "Placement", load_config())
+        writer(conn, "load-1", bodies, [page])
         rows = conn.execute(
             sa.text(
                 "select placement_id, candidate_id, owner_id, owner_first_name, owner_email,"
@@ -77,7 +97,7 @@ def test_placement(warehouse_engine: sa.Engine) -> None:
         "job_title": "Forklift Driver",
         "client_name": "Acme",
         "status": "Placed",
-        "employment_type": "Temp",
+        "employment_type": "Temporary",
         "employment_class": "temp",
         "is_active": True,
         "start_date": "2026-07-01",
@@ -106,6 +126,40 @@ def test_employment_class_fallback_and_inactive_status(warehouse_engine: sa.Engi
     assert (rows[3]["owner_id"], rows[3]["job_title"], rows[3]["client_name"]) == (None, None, None)
 
 
+def test_placement_as_real_corporations_send_it(warehouse_engine: sa.Engine) -> None:
+    """A multi-value employment type comes as a list; date-only fields as US-Eastern midnight
+    (Bullhorn's), agency midnight or with a time of day, before 1970 too."""
+    rows = placement_rows(
+        warehouse_engine,
+        {**PLACEMENT, "id": 1, "employmentType": ["Fixed Term Contract"]},
+        {
+            **PLACEMENT,
+            "id": 2,
+            "employmentType": ["Perm"],
+            "dateBegin": ms(2026, 7, 1, zone="America/New_York"),  # 05:00 in London
+            "dateEnd": None,
+        },
+        {
+            **PLACEMENT,
+            "id": 3,
+            "employmentType": [],
+            "dateBegin": ms(1968, 3, 4, 14, 30, zone="Europe/London"),
+            "dateEnd": ms(1969, 12, 31, zone="America/New_York"),
+        },
+    )
+
+    assert [(r["employment_type"], r["employment_class"]) for r in rows] == [
+        ("Fixed Term Contract", "contract"),
+        ("Perm", "permanent"),
+        (None, "temp"),  # no type, an end date: the fallback
+    ]
+    assert [(r["start_date"], r["end_date"]) for r in rows] == [
+        ("2026-07-01", "2026-10-01"),
+        ("2026-07-01", None),
+        ("1968-03-04", "1969-12-31"),
+    ]
+
+
 CANDIDATE = {
     "id": 70,
     "firstName": " Ada ",
@@ -120,7 +174,7 @@ CANDIDATE = {
     "smsOptIn": False,
     "isDeleted": False,
     "isAnonymized": False,
-    "referredByPerson": {"id": 12},
+    "referredByPerson": {"id": 12, "_subtype": "Candidate"},
     "dateAdded": ms(2020, 1, 1),
     "dateLastModified": ms(2026, 6, 2),
 }
@@ -155,10 +209,73 @@ def test_us_candidate_numbers_and_zone(normaliser: Normaliser) -> None:
 
 
 def test_unknown_country_falls_back_to_the_agency(normaliser: Normaliser) -> None:
-    row = normaliser.candidate({**CANDIDATE, "address": None, "timeZoneOffsetEST": None})
+    row = normaliser.candidate(
+        {**CANDIDATE, "address": None, "timeZoneOffsetEST": None, "mobile": None}
+    )
 
-    assert (row["country_code"], row["time_zone"]) == (None, "Europe/London")
-    assert row["mobile_e164"] == "+447911123456"  # the agency's default region
+    assert (row["country_code"], row["time_zone"]) == ("GB", "Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("country_id", "offset", "mobile", "e164", "country", "zone"),
+    [
+        # Bullhorn's default country (1) kept whatever the real one: the mobile tells
+        (1, 0, "44 077-14980001", "+447714980001", "GB", "Europe/London"),
+        (1, 0, "07712 345678", "+447712345678", "GB", "Europe/London"),  # the agency's region
+        (1, 0, "41 795-431683", "+41795431683", "CH", "Europe/Zurich"),
+        (1, 0, "(312) 555-0123", "+13125550123", "US", "America/Chicago"),  # its area code
+        (1, -3, "(415) 555-2671", "+14155552671", "US", "America/Los_Angeles"),
+        (1, 0, "", None, "GB", "Europe/London"),  # nothing to go on: the agency's
+        (1, 0, None, None, "GB", "Europe/London"),
+        # a chosen address country reads national numbers, and beats the mobile's country
+        (2266, 0, "087 123 4567", "+353871234567", "IE", "Europe/Dublin"),
+        (2266, 0, "44 077-14980001", "+447714980001", "IE", "Europe/Dublin"),
+        (2249, 6, "0151 12345678", "+4915112345678", "DE", "Europe/Berlin"),
+        (2185, 0, "call me", None, "AF", "Asia/Kabul"),
+    ],
+)
+def test_country_phone_and_zone_from_the_best_evidence(
+    normaliser: Normaliser,
+    country_id: int,
+    offset: int,
+    mobile: str | None,
+    e164: str | None,
+    country: str,
+    zone: str,
+) -> None:
+    row = normaliser.candidate(
+        {
+            **CANDIDATE,
+            "address": {"countryID": country_id},
+            "timeZoneOffsetEST": offset,
+            "mobile": mobile,
+            "phone": None,
+        }
+    )
+
+    assert (row["mobile_e164"], row["country_code"], row["time_zone"]) == (e164, country, zone)
+
+
+def test_names_dates_and_referrers_as_agencies_keep_them(normaliser: Normaliser) -> None:
+    row = normaliser.candidate(
+        {
+            **CANDIDATE,
+            "firstName": "  JosÃ©  Maria ",  # UTF-8 read as Latin-1, stray spaces
+            "lastName": "O'Brien",
+            "dateOfBirth": ms(1961, 5, 9, zone="America/New_York"),  # Bullhorn's midnight
+            "referredByPerson": {"id": 12, "_subtype": "ClientContact"},
+        }
+    )
+
+    assert (row["first_name"], row["last_name"]) == ("José Maria", "O'Brien")
+    assert row["date_of_birth"] == "1961-05-09"
+    assert row["referred_by_candidate_id"] is None  # a client's referral is not a candidate's
+    summer = normaliser.candidate(
+        {**CANDIDATE, "dateOfBirth": ms(1990, 7, 1, zone="Europe/London")}
+    )
+    assert summer["date_of_birth"] == "1990-07-01"  # the agency's midnight: 30 June 23:00 UTC
+    noon = normaliser.candidate({**CANDIDATE, "dateOfBirth": ms(1990, 7, 1, 12, 5)})
+    assert noon["date_of_birth"] == "1990-07-01"
 
 
 @pytest.mark.parametrize(

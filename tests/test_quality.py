@@ -22,7 +22,7 @@ MODIFIED = datetime(2026, 11, 23, 12, tzinfo=UTC)
 GOOD_PLACEMENT = {
     "candidate_id": 1,
     "status": "Placed",
-    "employment_type": "Temp",
+    "employment_type": "Temporary",
     "start_date": date(2026, 1, 5),
     "end_date": date(2026, 12, 31),
     "owner_email": "sam.recruiter@agency.example",
@@ -267,7 +267,7 @@ def test_a_placement_does_not_wait_for_its_quarantined_candidate(
     add_load(
         engine,
         "night2",
-        {202: {**GOOD_PLACEMENT, "candidate_id": 7, "status": "Completed"}},
+        {202: {**GOOD_PLACEMENT, "candidate_id": 7, "status": "Finished"}},
         {},
         mode="incremental",
     )

@@ -86,7 +86,6 @@ class AtsSettings(_Strict):
     max_attempts: int = Field(ge=1)
     active_statuses: list[str] = Field(min_length=1)
     employment_classes: dict[str, EmploymentClass]
-    country_ids: dict[int, RegionCode]
     full_sweep_weekday: Weekday
 
 

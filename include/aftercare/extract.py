@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from aftercare import warehouse
 from aftercare.ats.base import ORIGIN, Ats, AtsError, Cursor, Entity, Page
-from aftercare.ats.normalise import Normaliser
+from aftercare.ats.normalise import Normaliser, country_codes
 from aftercare.config import Config
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,24 @@ def _new_load_id(entity: str) -> str:
     return f"{entity.lower()}-{uuid.uuid4().hex[:16]}"
 
 
+def refresh_countries(engine: Engine, ats: Ats) -> dict[int, str]:
+    """The ATS's country table, read now and kept in ``staging.ats_countries``, as ISO
+    regions by the ATS's country id (what the candidate normaliser reads addresses with)."""
+    codes = ats.countries()
+    with warehouse.transaction(engine) as conn:
+        rows = json.dumps([{"id": key, "code": code} for key, code in codes.items()])
+        warehouse.execute_file(conn, "extract/store_countries.sql", {"countries": rows})
+        stored = warehouse.query_file(conn, "extract/countries.sql")
+    return country_codes({row["country_id"]: row["code"] for row in stored})
+
+
 def _changes_writer(
-    entity: Entity, config: Config
+    engine: Engine, ats: Ats, entity: Entity, config: Config
 ) -> Callable[[Connection, str, dict[str, Any], list[Page]], None]:
     """How a batch's normalised rows reach ``staging.*_changes``: placements are normalised in
     SQL from the batch's page bodies; candidates in Python (phone numbers and time zones need
-    `phonenumbers` and tzdata), sent as one json array."""
+    `phonenumbers` and tzdata; addresses through the ATS's country table, refreshed first),
+    sent as one json array."""
     if entity == "Placement":
         settings = {
             "zone": config.agency.time_zone,
@@ -69,7 +81,7 @@ def _changes_writer(
             )
 
         return placements
-    normalise = Normaliser(config).candidate
+    normalise = Normaliser(config, refresh_countries(engine, ats)).candidate
 
     def candidates(
         conn: Connection, load_id: str, bodies: dict[str, Any], batch: list[Page]
@@ -104,7 +116,7 @@ def pull(
 ) -> dict[str, int]:
     """One pull of ``entity`` into raw and staging changes; returns pages and records stored."""
     table, id_column = _TABLES[entity]
-    store_changes = _changes_writer(entity, config)
+    store_changes = _changes_writer(engine, ats, entity, config)
     load_id = _new_load_id(entity)
     with warehouse.transaction(engine) as conn:
         rows = warehouse.query_file(conn, "extract/watermark.sql", {"entity": entity})

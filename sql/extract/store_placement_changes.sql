@@ -2,8 +2,10 @@
 -- staging.placement_changes: one row per placement of a batch of pages (:bodies, as stored in
 -- raw), normalised:
 -- epoch ms to UTC timestamps, and to local dates in the agency's zone (:zone: Bullhorn keeps a
--- date as local midnight); employmentType to our class through the config mapping (:classes;
--- unlisted: no end date means permanent, else temp); status to is_active (:active_statuses)
+-- date as midnight, US Eastern or the agency's: m.local_date); employmentType (a picklist that is
+-- multi-value in some corporations: a json list, of which the first value counts) to our class
+-- through the config mapping (:classes; no type: no end date means permanent, else temp; an
+-- unmapped type is quarantined by the gate); status to is_active (:active_statuses)
 insert into staging.placement_changes (
     load_id, page, placement_id, candidate_id, owner_id, owner_first_name, owner_last_name,
     owner_email, job_title, client_name, status, employment_type, employment_class, is_active,
@@ -17,7 +19,7 @@ page_rows as (
         b.page,
         json_transform(
             b.record,
-            '{"id": "BIGINT", "status": "VARCHAR", "employmentType": "VARCHAR",
+            '{"id": "BIGINT", "status": "VARCHAR", "employmentType": "JSON",
               "dateBegin": "BIGINT", "dateEnd": "BIGINT", "dateAdded": "BIGINT",
               "dateLastModified": "BIGINT", "candidate": {"id": "BIGINT"},
               "owner": {"id": "BIGINT", "firstName": "VARCHAR", "lastName": "VARCHAR",
@@ -31,7 +33,11 @@ extracted as (
     select
         page, s.id, s.candidate.id as candidate, s.owner.id as owner,
         s.owner.firstName as first_name, s.owner.lastName as last_name, s.owner.email as email, s.jobOrder.title as title,
-        s.jobOrder.clientCorporation.name as client, s.status, s.employmentType as kind,
+        s.jobOrder.clientCorporation.name as client, s.status,
+        case
+            when json_type(s.employmentType) = 'ARRAY' then s.employmentType ->> 0
+            else s.employmentType ->> '$'
+        end as kind,
         s.dateBegin as begin_ms, s.dateEnd as end_ms, s.dateAdded as added_ms,
         s.dateLastModified as modified_ms
     from page_rows
@@ -50,7 +56,10 @@ extracted as (
         b.record -> 'jobOrder' ->> 'title' as title,
         b.record -> 'jobOrder' -> 'clientCorporation' ->> 'name' as client,
         b.record ->> 'status' as status,
-        b.record ->> 'employmentType' as kind,
+        case jsonb_typeof(b.record -> 'employmentType')
+            when 'array' then b.record -> 'employmentType' ->> 0
+            else b.record ->> 'employmentType'
+        end as kind,
         cast(b.record ->> 'dateBegin' as bigint) as begin_ms,
         cast(b.record ->> 'dateEnd' as bigint) as end_ms,
         cast(b.record ->> 'dateAdded' as bigint) as added_ms,

@@ -108,5 +108,9 @@ class Ats(Protocol):
         ...
 
     def referred_candidates(self, added_after_ms: int) -> Iterator[Page]:
-        """Candidates added after the instant who were referred by another person."""
+        """Candidates added after the instant whom another candidate referred."""
+        ...
+
+    def countries(self) -> dict[int, str]:
+        """The ATS's country table: its country id -> its country code."""
         ...

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,7 +39,15 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from aftercare.ats.base import AtsDataError, AtsError, Cursor, Entity, Page, RecruiterTask
+from aftercare.ats.base import (
+    ORIGIN,
+    AtsDataError,
+    AtsError,
+    Cursor,
+    Entity,
+    Page,
+    RecruiterTask,
+)
 from aftercare.config import AtsSettings
 
 log = logging.getLogger(__name__)
@@ -57,7 +66,16 @@ FIELDS: dict[str, str] = {
     "Task": "id,subject,type,description,candidate(id),placement(id),owner(id),dateBegin,"
     "isCompleted,dateCompleted,dateAdded,dateLastModified",
     "Note": "id,comments,action,personReference(id),dateAdded",
+    "Country": "id,code,name",
 }
+#: Entities Bullhorn serves through ``search/`` (Lucene) only, never ``query/``: its own Java
+#: SDK (bullhorn/sdk-rest) types Candidate and Note as search entities, not query entities.
+SEARCH_ONLY = frozenset({"Candidate", "Note"})
+#: Rows a search page re-reads before its start when it resumes inside one second of
+#: dateLastModified (Lucene ranges are whole seconds): a few rows of that second may have
+#: moved to the end of the feed meanwhile, shifting the rest forward; filtered out later as
+#: versions seen twice.
+_SEARCH_REREAD = 100
 
 
 def _top_level(fields: str) -> list[str]:
@@ -369,24 +387,66 @@ class BullhornAts:
                     raise AtsDataError(entity, page, f"row {position} has a non-integer {path}")
         return data
 
-    def _change_page(self, entity: str, after: Cursor, number: int) -> Page:
-        at, last_id = after.date_last_modified_ms, after.record_id
-        params = {
-            "where": f"dateLastModified>{at} OR (dateLastModified={at} AND id>{last_id})",
-            "fields": FIELDS[entity],
-            "orderBy": "dateLastModified,id",
-            "start": 0,
-            "count": self._settings.page_size,
-        }
-        body, text = self._rest_page(f"query/{entity}", params, entity, number)
-        records = self._records(entity, number, body, _REQUIRED[entity])
-        return Page(entity, number, records, text)
+    def _page(self, kind: str, entity: str, params: dict[str, Any], number: int) -> Page:
+        """One page of ``query/`` or ``search/`` (``kind``), its records checked."""
+        body, text = self._rest_page(f"{kind}/{entity}", params, entity, number)
+        return Page(entity, number, self._records(entity, number, body, _REQUIRED[entity]), text)
+
+    def _query_feed(self, entity: str, after: Cursor) -> Iterator[Page]:
+        """Pages of ``query/``: each starts strictly after the last row of the one before."""
+        cursor, number, size = after, 1, self._settings.page_size
+        while True:
+            at, last_id = cursor.date_last_modified_ms, cursor.record_id
+            params = {
+                "where": f"dateLastModified>{at} OR (dateLastModified={at} AND id>{last_id})",
+                "fields": FIELDS[entity],
+                "orderBy": "dateLastModified,id",
+                "start": 0,
+                "count": size,
+            }
+            page = self._page("query", entity, params, number)
+            yield page
+            if len(page.records) < size:
+                return
+            cursor, number = page.end, number + 1
+
+    def _search_feed(self, entity: str, after: Cursor) -> Iterator[Page]:
+        """Pages of ``search/``: a Lucene range from the second of the last row read
+        (``dateLastModified:[yyyyMMddHHmmss TO *]``, UTC, whole seconds), sorted as the query
+        feed. Rows of that second read already are skipped with ``start``, less
+        ``_SEARCH_REREAD`` rows read again in case some moved; so ``start`` stays small however
+        many rows one mass update stamped with one instant. Pages may repeat a few rows of the
+        page before: the same versions, deduplicated by id in staging."""
+        size = self._settings.page_size
+        second = None if after == ORIGIN else _second(after.date_last_modified_ms)
+        seen, number = 0, 1  # seen: rows of `second` read so far
+        while True:
+            start = max(seen - _SEARCH_REREAD, 0)
+            params = {
+                "query": f"dateLastModified:[{_lucene_instant(second)} TO *]",
+                "fields": FIELDS[entity],
+                "sort": "dateLastModified,id",
+                "start": start,
+                "count": size,
+            }
+            page = self._page("search", entity, params, number)
+            yield page
+            if len(page.records) < size:
+                return
+            last = _second(page.end.date_last_modified_ms)
+            if last == second:
+                seen = start + len(page.records)
+            else:
+                second = last
+                seen = sum(_second(r["dateLastModified"]) == last for r in page.records)
+            number += 1
 
     def changes(self, entity: Entity, after: Cursor) -> Iterator[Page]:
         """Keyset paging on (dateLastModified, id): a row changed while we page moves to the end
-        of the feed and is met again, never skipped. A background thread fetches up to
-        ``_PREFETCH_PAGES`` pages ahead while the caller stores the ones it has."""
-        size = self._settings.page_size
+        of the feed and is met again, never skipped. Placements through ``query/`` (a JPQL
+        ``where`` on epoch ms), candidates through ``search/`` (Lucene: see `_search_feed`). A
+        background thread fetches up to ``_PREFETCH_PAGES`` pages ahead while the caller stores
+        the ones it has."""
         feed: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=_PREFETCH_PAGES)
         stopped = threading.Event()
 
@@ -399,14 +459,16 @@ class BullhornAts:
                     continue
 
         def fetch() -> None:
-            cursor, number = after, 1
+            feed_pages = (
+                self._search_feed(entity, after)
+                if entity in SEARCH_ONLY
+                else self._query_feed(entity, after)
+            )
             try:
-                while not stopped.is_set():
-                    page = self._change_page(entity, cursor, number)
-                    hand_over(page)
-                    if len(page.records) < size:
+                for page in feed_pages:
+                    if stopped.is_set():
                         break
-                    cursor, number = page.end, number + 1
+                    hand_over(page)
                 hand_over(None)
             except BaseException as exc:  # handed to the caller, raised there
                 hand_over(exc)
@@ -479,8 +541,27 @@ class BullhornAts:
         return self._search("Note", "comments", text)
 
     def referred_candidates(self, added_after_ms: int) -> Iterator[Page]:
-        where = f"referredByPerson.id IS NOT NULL AND dateAdded>{int(added_after_ms)}"
-        yield from self._query_pages("Candidate", where, "dateAdded,id")
+        """Candidates added since the instant (whole seconds: a few before it too) whom another
+        candidate referred: ``referredByPerson`` is a Person (``_subtype`` Candidate,
+        ClientContact or CorporateUser), and only a candidate's referral is one of ours."""
+        since = _lucene_instant(_second(int(added_after_ms)))
+        query = f"referredByPerson.id:[* TO *] AND dateAdded:[{since} TO *]"
+        for page in self._search_pages("Candidate", query, "dateAdded,id"):
+            referred = [
+                record
+                for record in page.records
+                if (record.get("referredByPerson") or {}).get("_subtype") == "Candidate"
+            ]
+            yield Page(page.entity, page.number, referred, page.body)
+
+    def countries(self) -> dict[int, str]:
+        """The corporation's country table: Bullhorn's country id -> its code (Bullhorn's own
+        codes: "UK" for the United Kingdom, "NONE" for none specified)."""
+        return {
+            int(record["id"]): str(record.get("code") or "").strip()
+            for page in self._query_pages("Country", "id>0", "id")
+            for record in page.records
+        }
 
     def _search(self, entity: str, field: str, text: str) -> list[dict[str, Any]]:
         """Records whose ``field`` holds the phrase ``text`` (one page: a look-up)."""
@@ -495,23 +576,35 @@ class BullhornAts:
 
     def _query_pages(self, entity: str, where: str, order_by: str) -> Iterator[Page]:
         """Every record matching a JPQL ``where``, page by page."""
+        yield from self._offset_pages("query", entity, {"where": where, "orderBy": order_by})
+
+    def _search_pages(self, entity: str, query: str, sort: str) -> Iterator[Page]:
+        """Every record matching a Lucene ``query``, page by page."""
+        yield from self._offset_pages("search", entity, {"query": query, "sort": sort})
+
+    def _offset_pages(self, kind: str, entity: str, criteria: dict[str, str]) -> Iterator[Page]:
         start, number = 0, 1
         size = self._settings.page_size
         while True:
-            params = {
-                "where": where,
-                "fields": FIELDS[entity],
-                "orderBy": order_by,
-                "start": start,
-                "count": size,
-            }
-            body, text = self._rest_page(f"query/{entity}", params, entity, number)
-            records = self._records(entity, number, body, _REQUIRED[entity])
-            if records:
-                yield Page(entity, number, records, text)
-            if len(records) < size:
+            params = {**criteria, "fields": FIELDS[entity], "start": start, "count": size}
+            page = self._page(kind, entity, params, number)
+            if page.records:
+                yield page
+            if len(page.records) < size:
                 return
             start, number = start + size, number + 1
+
+
+def _second(ms: int) -> int:
+    """The whole second (epoch) an instant in epoch ms falls in."""
+    return ms // 1000
+
+
+def _lucene_instant(second: int | None) -> str:
+    """A Lucene range bound for a date field: ``yyyyMMddHHmmss`` in UTC; ``*`` when open."""
+    if second is None:
+        return "*"
+    return datetime.fromtimestamp(second, UTC).strftime("%Y%m%d%H%M%S")
 
 
 def _at(record: dict[str, Any], path: str) -> Any:

@@ -1,27 +1,46 @@
 """Bullhorn Candidate records -> staging rows (placements are normalised in SQL:
-sql/extract/store_placement_changes.sql).
+sql/extract/store_placement_changes.sql), reading the evidence as a careful human would.
 
-* epoch milliseconds -> UTC timestamps (ISO 8601) for instants; local dates in the agency's time
-  zone for date-only fields (Bullhorn stores a date as midnight where it was entered);
-* mobile and phone -> E.164 with `phonenumbers` (region: the address country, else the agency's
-  default); an unparseable number keeps its raw value beside a null E.164 for validation;
-* time zone -> an IANA name from the address country and ``timeZoneOffsetEST`` (hours from US
-  Eastern standard time), else the agency's zone.
+* country: the address's ``countryID`` through the corporation's own country table (read from
+  the ATS, `country_codes`), unless it is Bullhorn's default (1, the United States), which
+  many records keep whatever their real country; then the mobile's country, else the agency's
+  region;
+* mobile and phone -> E.164 with `phonenumbers`, trying in turn: the number as written against
+  the address country (a "+" prefix speaks for itself), the country code written without "+"
+  (``44 077-14980001``), the agency's region, and Bullhorn's default country; an unusable
+  number keeps its raw value beside a null E.164, a field finding for the gate;
+* time zone -> an IANA name within the country: the zone matching ``timeZoneOffsetEST`` (hours
+  from US Eastern standard time) when it is not 0, else the mobile's zone (area codes), else
+  the zone matching an offset of 0, else the country's main zone; no country: the agency's;
+* date-only fields (``dateOfBirth``) -> the date where they were entered: Bullhorn keeps them as
+  epoch ms at midnight, US Eastern or the agency's, sometimes with a time of day, often
+  before 1970 (`local_date`);
+* names: stray spaces collapsed, mojibake (UTF-8 read as Latin-1) repaired (ftfy);
+* ``referredByPerson`` is a Person: only a Candidate (``_subtype``) is a candidate referral.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import ftfy
 import phonenumbers
+import phonenumbers.timezone
+from phonenumbers import PhoneNumber
 
 from aftercare.config import Config
 
 _EASTERN_STANDARD_HOURS = -5
+#: The zone of Bullhorn's own midnights for date-only fields (its servers' US Eastern).
+_US_EASTERN = "America/New_York"
+#: The country id a Bullhorn address has unless someone chose one: the United States.
+DEFAULT_COUNTRY_ID = 1
+#: Bullhorn country codes that are not ISO 3166 alpha-2: its "UK" is ISO's "GB".
+_ISO_ALIASES = {"UK": "GB"}
 
 
 def _instant(ms: Any) -> str | None:
@@ -40,14 +59,44 @@ def _nested(record: dict[str, Any], *path: str) -> Any:
 def _text(value: Any) -> str | None:
     if value is None:
         return None
-    text = str(value).strip()
+    text = " ".join(str(value).split())
     return text or None
 
 
 @lru_cache(maxsize=65_536)
-def _local_date(ms: int, zone: str) -> str:
-    """The local date of an instant (dates repeat a lot: start dates, birthdays)."""
+def local_date(ms: int, zone: str) -> str:
+    """The date a date-only field holds: the US-Eastern date when the instant is midnight
+    there (Bullhorn's own midnight), else the date in the agency's ``zone`` (its users'
+    midnight, or a time of day). Dates repeat a lot (start dates, birthdays): cached."""
+    eastern = datetime.fromtimestamp(ms / 1000, ZoneInfo(_US_EASTERN))
+    if eastern.time() == time(0):
+        return eastern.date().isoformat()
     return datetime.fromtimestamp(ms / 1000, ZoneInfo(zone)).date().isoformat()
+
+
+def iso_region(code: str | None) -> str | None:
+    """The ISO 3166 alpha-2 region of a Bullhorn country code (None: no such region)."""
+    text = (code or "").strip().upper()
+    region = _ISO_ALIASES.get(text, text)
+    return region if region in phonenumbers.SUPPORTED_REGIONS else None
+
+
+def country_codes(codes: dict[int, str]) -> dict[int, str]:
+    """Bullhorn country id -> ISO region, from the corporation's country table (id -> its
+    code); ids whose code names no region are left out."""
+    return {
+        country_id: region
+        for country_id, code in codes.items()
+        if (region := iso_region(code)) is not None
+    }
+
+
+def _name(value: Any) -> str | None:
+    """A name as people should read it: mojibake repaired, spaces collapsed."""
+    text = _text(value)
+    if text is None or text.isascii():
+        return text
+    return " ".join(ftfy.fix_text(text).split()) or None
 
 
 @cache
@@ -70,66 +119,105 @@ def _standard_offset_hours(zone: str) -> float:
     return min(offsets).total_seconds() / 3600
 
 
-def time_zone_for(country: str | None, offset_est: Any, default: str) -> str:
-    """The IANA zone of a candidate: among the country's zones, the first whose standard
-    offset matches ``timeZoneOffsetEST``; else the country's main zone; else ``default``."""
+def time_zone_for(
+    country: str | None, offset_est: Any, default: str, number: PhoneNumber | None = None
+) -> str:
+    """The IANA zone of a candidate in ``country`` (see the module's rule); ``default`` when
+    the country is unknown."""
     zones = _country_zones().get(country or "", ())
     if not zones:
         return default
-    if isinstance(offset_est, int | float):
-        target = _EASTERN_STANDARD_HOURS + offset_est
-        for zone in zones:
-            if _standard_offset_hours(zone) == target:
+    offset = offset_est if isinstance(offset_est, int | float) else None
+    if offset is not None and offset != 0:
+        if zone := _zone_at(zones, offset):
+            return zone
+    if len(zones) > 1 and number is not None:  # only a country of many zones needs the number
+        for zone in phonenumbers.timezone.time_zones_for_number(number):
+            if zone in zones:
                 return zone
+    if offset == 0 and (zone := _zone_at(zones, 0)):
+        return zone
     return zones[0]
 
 
-class Normaliser:
-    """Turns Bullhorn Candidate records into staging rows (JSON-ready dicts)."""
+def _zone_at(zones: tuple[str, ...], offset_est: float) -> str | None:
+    target = _EASTERN_STANDARD_HOURS + offset_est
+    return next((zone for zone in zones if _standard_offset_hours(zone) == target), None)
 
-    def __init__(self, config: Config) -> None:
+
+def parse_phone(raw: str | None, regions: tuple[str, ...]) -> PhoneNumber | None:
+    """A valid number read from ``raw`` the way a careful human would: as written against the
+    first region (a "+" prefix speaks for itself), then with the country code written without
+    "+", then against the other regions in turn; None when no reading is valid."""
+    text = _text(raw)
+    if text is None:
+        return None
+    readings = [(text, region) for region in regions]
+    if text[0] in "123456789":  # "44 077-14980001": a country code, its "+" left out
+        readings.insert(1, ("+" + text, None))
+    for written, region in readings:
+        try:
+            number = phonenumbers.parse(written, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return number
+    return None
+
+
+def _e164(number: PhoneNumber | None) -> str | None:
+    if number is None:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Normaliser:
+    """Turns Bullhorn Candidate records into staging rows (JSON-ready dicts); ``countries`` is
+    the corporation's country table as ISO regions (`country_codes`)."""
+
+    def __init__(self, config: Config, countries: dict[int, str]) -> None:
         self._zone_name = config.agency.time_zone
         self._region = config.agency.default_region
-        self._ats = config.ats
+        self._countries = countries
+        self._default_country = countries.get(DEFAULT_COUNTRY_ID)
 
     def _date(self, ms: Any) -> str | None:
         if ms is None:
             return None
-        return _local_date(ms, self._zone_name)
-
-    @staticmethod
-    def _e164(raw: str | None, region: str) -> str | None:
-        if raw is None:
-            return None
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException:
-            return None
-        if not phonenumbers.is_valid_number(number):
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return local_date(ms, self._zone_name)
 
     def candidate(self, record: dict[str, Any]) -> dict[str, Any]:
-        country = self._ats.country_ids.get(_nested(record, "address", "countryID"))
-        region = country or self._region
-        mobile, phone = _text(record.get("mobile")), _text(record.get("phone"))
+        country_id = _nested(record, "address", "countryID")
+        chosen = None if country_id == DEFAULT_COUNTRY_ID else self._countries.get(country_id)
+        regions = tuple(
+            dict.fromkeys(r for r in (chosen, self._region, self._default_country) if r)
+        )
+        mobile_raw, phone_raw = _text(record.get("mobile")), _text(record.get("phone"))
+        mobile, phone = parse_phone(mobile_raw, regions), parse_phone(phone_raw, regions)
+        number = mobile or phone
+        country = chosen or (number and phonenumbers.region_code_for_number(number)) or self._region
+        referrer = record.get("referredByPerson") or {}
         return {
             "candidate_id": record["id"],
-            "first_name": _text(record.get("firstName")),
-            "last_name": _text(record.get("lastName")),
+            "first_name": _name(record.get("firstName")),
+            "last_name": _name(record.get("lastName")),
             "email": _text(record.get("email")),
-            "mobile_raw": mobile,
-            "mobile_e164": self._e164(mobile, region),
-            "phone_raw": phone,
-            "phone_e164": self._e164(phone, region),
+            "mobile_raw": mobile_raw,
+            "mobile_e164": _e164(mobile),
+            "phone_raw": phone_raw,
+            "phone_e164": _e164(phone),
             "date_of_birth": self._date(record.get("dateOfBirth")),
             "country_code": country,
-            "time_zone": time_zone_for(country, record.get("timeZoneOffsetEST"), self._zone_name),
+            "time_zone": time_zone_for(
+                country, record.get("timeZoneOffsetEST"), self._zone_name, number
+            ),
             "email_opt_out": bool(record.get("massMailOptOut")),
             "sms_opt_in": bool(record.get("smsOptIn")),
             "is_anonymized": bool(record.get("isAnonymized")),
             "is_deleted": bool(record.get("isDeleted")),
-            "referred_by_candidate_id": _nested(record, "referredByPerson", "id"),
+            "referred_by_candidate_id": (
+                referrer.get("id") if referrer.get("_subtype") == "Candidate" else None
+            ),
             "date_added": _instant(record.get("dateAdded")),
             "date_last_modified": _instant(record["dateLastModified"]),
         }
