@@ -1,7 +1,8 @@
 """The engagement stage against the sandbox playing the candidates: each provider feed lands
 as the right rows, replaying adds nothing, what the responses say about consent becomes a
-suppression, and the follow-ups are made once (DuckDB; the SQL is shared with Postgres and
-its rows are checked there by test_marts)."""
+suppression, and the follow-ups and the notes of sent touchpoints are made once in the ATS
+(DuckDB; the SQL is shared with Postgres and its rows are checked there by test_marts; the
+notes on both)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from aftercare import plan, warehouse
-from aftercare.config import load_config
+from aftercare import engagement, plan, warehouse
+from aftercare.config import Config, load_config
 from aftercare.dispatch.channels import Providers
 from aftercare.dispatch.clock import clock
 from aftercare.engagement import followups, loads
@@ -25,6 +26,7 @@ from tests.test_dispatch import (
     D,
     candidate,
     day_of_every_channel,
+    faults,
     ledger,
     placement,
     run_dispatch,
@@ -83,9 +85,20 @@ def load_all(engine: sa.Engine) -> Counter[str]:
     return counts
 
 
+def follow_up(engine: sa.Engine, config: Config | None = None) -> Counter[str]:
+    """The follow_up task (the shipped config's settings unless given), at the sandbox clock's
+    instant."""
+    config = config or load_config()
+    return followups.follow_up(engine, config, Providers(config, "phone").ats, clock().now())
+
+
 def rows(engine: sa.Engine, sql: str) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(row) for row in conn.execute(sa.text(sql)).all()]
+
+
+def ats_notes(sandbox: SandboxServer) -> list[dict[str, Any]]:
+    return requests.get(f"{sandbox.url}/sandbox/ats/truth/Note", timeout=10).json()["data"]
 
 
 def test_each_feed_lands_as_its_rows_and_a_replay_adds_nothing(
@@ -190,9 +203,8 @@ def test_a_negative_reply_gets_a_call_task_once_and_blocks_the_review_request(
     )
     assert (kind, sentiment, touchpoint) == ("reply", "negative", check_in)
 
-    ats_client = Providers(config, "phone").ats
-    assert followups.follow_up(duck, ats_client) == {"call_tasks_made": 1}
-    assert followups.follow_up(duck, ats_client) == {}  # made once
+    assert follow_up(duck) == {"call_tasks_made": 1}
+    assert follow_up(duck) == {}  # made once
     tasks = requests.get(f"{certain.url}/sandbox/ats/truth/Task", timeout=10).json()["data"]
     calls = [t for t in tasks if "aftercare response:" in t["description"]]
     assert len(calls) == 1 and calls[0]["owner"]["id"] == ats["owner"]["id"]
@@ -259,17 +271,19 @@ def test_reading_a_reply(text: str, expected: str) -> None:
     assert loads.reading(text, load_config().engagement.keywords) == expected
 
 
-def sent(engine: sa.Engine, touchpoint_id: str, candidate_id: int, at: str) -> None:
+def sent(
+    engine: sa.Engine, touchpoint_id: str, candidate_id: int, at: str, channel: str = "email"
+) -> None:
     milestone = touchpoint_id.split(":")[0]
     with engine.begin() as conn:
         conn.execute(
             sa.text(
                 "insert into aftercare.touchpoints (touchpoint_id, milestone, candidate_id,"
                 " occurrence, channel, due_date, status, sent_at)"
-                " values (:t, :m, :c, 1, 'email', cast(:at as date), 'sent',"
+                " values (:t, :m, :c, 1, :channel, cast(:at as date), 'sent',"
                 " cast(:at as timestamptz))"
             ),
-            {"t": touchpoint_id, "m": milestone, "c": candidate_id, "at": at},
+            {"t": touchpoint_id, "m": milestone, "c": candidate_id, "at": at, "channel": channel},
         )
 
 
@@ -361,9 +375,8 @@ def test_a_yes_to_an_availability_check_is_an_answer_and_a_note_in_the_ats(
     assert rows(
         duck, "select kind, detail ->> 'answer', touchpoint_id from engagement.responses"
     ) == [("availability", "yes", check)]
-    ats_client = Providers(config, "phone").ats
-    assert followups.follow_up(duck, ats_client) == {"notes_made": 1}
-    notes = requests.get(f"{answering.url}/sandbox/ats/truth/Note", timeout=10).json()["data"]
+    assert follow_up(duck) == {"notes_made": 1}
+    notes = ats_notes(answering)
     assert [n["personReference"]["id"] for n in notes] == [ats["candidate"]["id"]]
     assert "answered yes" in notes[0]["comments"]
 
@@ -391,3 +404,117 @@ def test_start_after_stop_lifts_the_sms_suppression(
     # and it stays lifted when the feeds run again
     load_all(duck)
     assert rows(duck, "select count(*) from aftercare.suppressions") == [(0,)]
+
+
+def notes_on(config: Config) -> Config:
+    """The config with the ATS notes of sent touchpoints on (the shipped one has them off)."""
+    notes = config.engagement.ats_notes.model_copy(update={"enabled": True})
+    engagement = config.engagement.model_copy(update={"ats_notes": notes})
+    return config.model_copy(update={"engagement": engagement})
+
+
+def ats_candidates(sandbox: SandboxServer, count: int) -> list[int]:
+    truth = requests.get(f"{sandbox.url}/sandbox/ats/truth/Candidate?count={count}", timeout=10)
+    return [record["id"] for record in truth.json()["data"]]
+
+
+def test_each_sent_touchpoint_gets_one_note_in_the_ats_when_on(
+    warehouse_engine: sa.Engine, provider_connections: SandboxServer
+) -> None:
+    """A note on the candidate for each touchpoint sent within the reach-back but by phone,
+    made once; one the ATS refuses for good is recorded and holds up nothing; one the ATS
+    failed is made at the next run; none while the setting is off."""
+    engine, sandbox = warehouse_engine, provider_connections
+    warehouse.migrate(engine)
+    first, second, third = ats_candidates(sandbox, 3)
+    set_clock(sandbox, "2026-11-24T12:00:00Z")
+    sent(engine, "check_in:placement:11:1", first, "2026-11-23T10:00:00+00:00")
+    sent(engine, "first_day:placement:12:1", second, "2026-11-10T08:00:00+00:00")  # too old
+    sent(engine, "check_in_call:placement:11:1", first, "2026-11-23T10:00:00+00:00", "phone")
+    sent(engine, "birthday:candidate:999999999:2026", 999999999, "2026-11-23T09:00:00+00:00")
+
+    assert engagement.follow_up() == {}  # the DAG's task, with the shipped setting: off
+    assert ats_notes(sandbox) == []
+
+    config = notes_on(load_config())
+    assert config.engagement.ats_notes.action == "Aftercare"
+    # the candidate unknown to the ATS: refused for good (HTTP 400), recorded
+    assert follow_up(engine, config) == {"touchpoint_notes_made": 1, "touchpoint_notes_refused": 1}
+    [note] = ats_notes(sandbox)
+    assert note["personReference"]["id"] == first and note["action"] == "Aftercare"
+    assert note["comments"] == (
+        "Aftercare sent the check in message by email on 23 Nov 2026 at 10:00 (Europe/London)."
+        "\n\naftercare touchpoint: check_in:placement:11:1."
+    )
+    assert follow_up(engine, config) == {}  # made once
+    assert len(ats_notes(sandbox)) == 1
+    assert rows(
+        engine,
+        "select source_id, ats_id, failed_reason from engagement.actions order by source_id",
+    ) == [
+        ("birthday:candidate:999999999:2026", None, "ats_400"),
+        ("check_in:placement:11:1", note["id"], None),
+    ]
+
+    # the ATS failing (after the client's retries): nothing recorded, made at the next run
+    sent(engine, "check_in:placement:13:1", third, "2026-11-24T10:00:00+00:00")
+    faults(sandbox, "ats", share_500=1.0)
+    assert follow_up(engine, config) == {"touchpoint_notes_retry": 1}
+    faults(sandbox, "ats")
+    assert follow_up(engine, config) == {"touchpoint_notes_made": 1}
+    assert sorted(n["personReference"]["id"] for n in ats_notes(sandbox)) == sorted([first, third])
+
+
+def test_a_note_made_but_not_recorded_is_found_not_made_again(
+    warehouse_engine: sa.Engine, provider_connections: SandboxServer
+) -> None:
+    """A run that made a note and lost the answer (or died before recording it): the next
+    finds it by its touchpoint's marker; the marker of the 10th occurrence of a touchpoint is
+    not the 1st's."""
+    engine, sandbox = warehouse_engine, provider_connections
+    warehouse.migrate(engine)
+    first, second = ats_candidates(sandbox, 2)
+    set_clock(sandbox, "2026-11-24T12:00:00Z")
+    sent(engine, "check_in:placement:11:1", first, "2026-11-23T10:00:00+00:00")
+    sent(engine, "work_anniversary:placement:12:1", second, "2026-11-23T10:00:00+00:00")
+    ats = Providers(load_config(), "phone").ats
+    made = ats.create_note(first, "Sent.\n\naftercare touchpoint: check_in:placement:11:1.", "x")
+    ats.create_note(second, "Sent.\n\naftercare touchpoint: work_anniversary:placement:12:10.", "x")
+
+    config = notes_on(load_config())
+    assert follow_up(engine, config) == {"touchpoint_notes_found": 1, "touchpoint_notes_made": 1}
+    assert len(ats_notes(sandbox)) == 3
+    assert rows(engine, "select ats_id from engagement.actions where source_id like 'check%'") == [
+        (made,)
+    ]
+    assert follow_up(engine, config) == {}
+
+
+def test_follow_ups_recorded_before_the_touchpoint_notes_stay_recorded(
+    warehouse_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0015 generalises engagement.actions: the follow-ups made before it keep their
+    rows, keyed now by what they were made for and their action."""
+    engine = warehouse_engine
+    everything = warehouse.migrations()
+    with monkeypatch.context() as before:
+        before.setattr(warehouse, "migrations", lambda: [m for m in everything if m.version < 15])
+        warehouse.migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into engagement.actions (response_id, action, ats_id, failed_reason)"
+                " values ('SM1', 'call_task', 7, null), ('SM2', 'note', null, 'ats_400')"
+            )
+        )
+    assert warehouse.migrate(engine) == [m.name for m in everything if m.version >= 15]
+    with warehouse.transaction(engine) as conn:  # recorded already: kept as it was
+        warehouse.execute_file(
+            conn,
+            "engagement/record_action.sql",
+            {"source_id": "SM1", "action": "call_task", "ats_id": 8, "failed_reason": None},
+        )
+    assert rows(
+        engine,
+        "select source_id, action, ats_id, failed_reason from engagement.actions order by 1",
+    ) == [("SM1", "call_task", 7, None), ("SM2", "note", None, "ats_400")]

@@ -315,6 +315,17 @@ class Keywords(_Strict):
     positive: list[str] = Field(min_length=1)
 
 
+class AtsNotes(_Strict):
+    """A note on the candidate's record in the ATS for each touchpoint sent (but by phone: that
+    is a call task there already), so the recruiter sees what went out."""
+
+    enabled: bool = False
+    #: the Note's action (a value of the agency's Note action list)
+    action: str = Field("Aftercare", min_length=1)
+    #: only touchpoints sent within this many days (turned on, it does not write up the past)
+    reach_back_days: int = Field(7, ge=1)
+
+
 class EngagementSettings(_Strict):
     """What the engagement stage loads back and how it reads it (aftercare.engagement)."""
 
@@ -326,6 +337,7 @@ class EngagementSettings(_Strict):
     first_load_days: int = Field(ge=1)
     #: the analysts' static HTML report, rebuilt each run (relative to the project folder)
     report_path: Path
+    ats_notes: AtsNotes = AtsNotes()
 
 
 class Config(_Strict):

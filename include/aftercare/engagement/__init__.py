@@ -1,6 +1,7 @@
 """The engagement stage: what happened after each send, loaded back from the providers into
 ``engagement.delivery_events`` and ``engagement.responses`` (`loads`), the follow-ups it asks
-for made in the ATS (`followups`), and the marts rebuilt for analysts.
+for and the notes of the touchpoints sent made in the ATS (`followups`), and the marts rebuilt
+for analysts.
 
 The bodies of ``aftercare_engagement``'s tasks (runbook: dags/aftercare_engagement.md). Imported
 by the DAG file at parse time: heavy modules are imported inside the functions.
@@ -64,12 +65,15 @@ def load_ats() -> dict[str, int]:
 
 
 def follow_up() -> dict[str, int]:
+    """The follow-ups responses ask for, and the notes of the touchpoints sent (when on)."""
     from aftercare import warehouse
     from aftercare.dispatch.channels import Providers
+    from aftercare.dispatch.clock import clock
     from aftercare.engagement.followups import follow_up as make_follow_ups
 
+    config = load_config()
     with warehouse.connected() as engine:
-        return dict(make_follow_ups(engine, Providers(load_config(), "phone").ats))
+        return dict(make_follow_ups(engine, config, Providers(config, "phone").ats, clock().now()))
 
 
 def rebuild_marts() -> dict[str, int]:

@@ -1,22 +1,26 @@
-"""Follow-ups in the ATS for responses that ask for one, each made once: a recruiter call task
-after a negative reply (the placement's owner calls the candidate), a note on the candidate
-after an availability answer (so the recruiter sees it on the record).
+"""Actions in the ATS, each made once: the follow-ups responses ask for (a recruiter call task
+after a negative reply: the placement's owner calls the candidate; a note on the candidate after
+an availability answer) and, when ``engagement.ats_notes`` is on, a note on the candidate for each
+touchpoint sent (milestone, channel and time, never the message), so the recruiter sees on the
+record what went out.
 
-Made from the warehouse's list of responses without a follow-up (``engagement.actions``); the
-ATS has no idempotency key, so each is looked up by the response id it carries before it is
+Made from the warehouse's list of what is not yet made (``engagement.actions``); the ATS has no
+idempotency key, so each is looked up by the response or touchpoint id it carries before it is
 created, and recorded in ``engagement.actions`` at once."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
 from aftercare import warehouse
 from aftercare.ats.base import AtsError, RecruiterTask
+from aftercare.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -24,20 +28,26 @@ log = logging.getLogger(__name__)
 NOTE_ACTION = "Availability"
 
 
-def follow_up(engine: Engine, ats: Any) -> Counter[str]:
+def follow_up(engine: Engine, config: Config, ats: Any, now: datetime) -> Counter[str]:
+    """Make what is not yet made; counts by action and outcome (``notes_made``,
+    ``touchpoint_notes_found``, ``call_tasks_retry``, ...)."""
+    notes = config.engagement.ats_notes
+    since = now - timedelta(days=notes.reach_back_days) if notes.enabled else None
     counts: Counter[str] = Counter()
     with warehouse.transaction(engine) as conn:
-        pending = warehouse.query_file(conn, "engagement/pending_actions.sql")
-    for response in pending:
+        pending = warehouse.query_file(
+            conn, "engagement/pending_actions.sql", {"notes_since": since}
+        )
+    for item in pending:
         reason = None
         try:
-            ats_id, found = _make(ats, response)
+            ats_id, found = _make(ats, item, config)
         except AtsError as exc:
-            if exc.status in (401, 403):  # our credentials: every follow-up would fail
+            if exc.status in (401, 403):  # our credentials: every action would fail
                 raise
             if exc.status is None or exc.status >= 500:  # may have been made: looked up next run
-                log.warning("follow-up for %s: %s; next run", response["response_id"], exc)
-                counts[f"{response['action']}s_retry"] += 1
+                log.warning("%s for %s: %s; next run", item["action"], item["source_id"], exc)
+                counts[f"{item['action']}s_retry"] += 1
                 continue
             # refused for good (the candidate gone from the ATS, say): recorded, so it does not
             # stand in front of the others at every run
@@ -47,31 +57,47 @@ def follow_up(engine: Engine, ats: Any) -> Counter[str]:
                 conn,
                 "engagement/record_action.sql",
                 {
-                    "response_id": response["response_id"],
-                    "action": response["action"],
+                    "source_id": item["source_id"],
+                    "action": item["action"],
                     "ats_id": ats_id,
                     "failed_reason": reason,
                 },
             )
         outcome = "refused" if reason else "found" if found else "made"
-        counts[f"{response['action']}s_{outcome}"] += 1
-    log.info("follow-ups: %s", dict(counts))
+        counts[f"{item['action']}s_{outcome}"] += 1
+    log.info("ATS actions: %s", dict(counts))
     return counts
 
 
-def _make(ats: Any, response: dict[str, Any]) -> tuple[int, bool]:
-    """The follow-up's id in the ATS, and whether it was there already."""
-    marker = f"aftercare response: {response['response_id']}"
-    if response["action"] == "note":
-        found = ats.find_notes(marker)
-        if found:
-            return int(found[0]["id"]), True
-        comments = f"Availability check answered {response['answer']!s}.\n\n{marker}"
-        return ats.create_note(int(response["candidate_id"]), comments, NOTE_ACTION), False
-    found = ats.find_tasks(marker)
+def _make(ats: Any, item: dict[str, Any], config: Config) -> tuple[int, bool]:
+    """The action's id in the ATS, and whether it was there already (found by its marker)."""
+    action = item["action"]
+    if action == "touchpoint_note":
+        # closed by a full stop: the id of the 1st occurrence is the start of the 10th's
+        marker = f"aftercare touchpoint: {item['source_id']}."
+    else:
+        marker = f"aftercare response: {item['source_id']}"
+    found = (ats.find_tasks if action == "call_task" else ats.find_notes)(marker)
     if found:
         return int(found[0]["id"]), True
-    return ats.create_task(_call(response, marker)), False
+    if action == "call_task":
+        return ats.create_task(_call(item, marker)), False
+    if action == "note":
+        comments, note_action = f"Availability check answered {item['answer']!s}.", NOTE_ACTION
+    else:
+        zone, notes = config.agency.time_zone, config.engagement.ats_notes
+        comments, note_action = _sent(item, zone), notes.action
+    return ats.create_note(int(item["candidate_id"]), f"{comments}\n\n{marker}", note_action), False
+
+
+def _sent(touchpoint: dict[str, Any], zone: str) -> str:
+    """What a touchpoint's note says: its milestone, channel and local send time."""
+    at = touchpoint["occurred_at"].astimezone(ZoneInfo(zone))
+    milestone = touchpoint["milestone"].replace("_", " ")
+    return (
+        f"Aftercare sent the {milestone} message by {touchpoint['channel']}"
+        f" on {at:%d %b %Y} at {at:%H:%M} ({zone})."
+    )
 
 
 def _call(response: dict[str, Any], marker: str) -> RecruiterTask:
