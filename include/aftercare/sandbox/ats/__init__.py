@@ -2,9 +2,10 @@
 seeded world that changes a day at a time. The contract is docs/sandbox-ats.md.
 
 Modules: ``settings`` (what can be configured), ``store`` (schemas, column tables, keyset
-indexes), ``generator`` (the invented records), ``world`` (the clock, daily changes, writes),
-``query`` (fields, where, Lucene, ordering), ``service`` (OAuth, sessions, rate limit, faults) and
-``api`` (the FastAPI routers).
+indexes), ``countries`` (Bullhorn's Country table), ``generator`` (the invented records),
+``corporation`` (a real corporation's shapes, as served), ``world`` (the clock, daily changes,
+writes), ``query`` (fields, where, Lucene, ordering), ``meta`` (Bullhorn's meta call),
+``service`` (OAuth, sessions, rate limit, faults) and ``api`` (the FastAPI routers).
 """
 
 from aftercare.sandbox.ats.api import ADMIN_PREFIX, ATS_PREFIX, install

@@ -13,6 +13,9 @@ from fastapi import APIRouter, Body, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
+from aftercare.sandbox.ats.corporation import picklists as picklists_of
+from aftercare.sandbox.ats.countries import COUNTRY_ROWS
+from aftercare.sandbox.ats.meta import describe
 from aftercare.sandbox.ats.query import (
     QueryError,
     parse_lucene,
@@ -24,12 +27,13 @@ from aftercare.sandbox.ats.query import (
 )
 from aftercare.sandbox.ats.service import AtsService, AuthError
 from aftercare.sandbox.ats.settings import AtsFaults, AtsSandboxSettings
-from aftercare.sandbox.ats.store import SERVED
+from aftercare.sandbox.ats.store import REQUIRED, SERVED
 from aftercare.sandbox.ats.world import WriteError
 
 ATS_PREFIX = "/ats"
 ADMIN_PREFIX = "/sandbox/ats"
 MAX_COUNT = 500
+MAX_OPTIONS = 300
 DEFAULT_REDIRECT = "http://localhost/callback"
 BAD_TOKEN = {
     "errorMessage": "Bad 'BhRestToken' or timed-out.",
@@ -67,6 +71,8 @@ def _translating(handler: Handler) -> Handler:
     async def translated(request: Request) -> Response:
         try:
             return await handler(request)
+        except Refused as exc:
+            return _error(400, str(exc), errorMessageKey=exc.key)
         except QueryError as exc:
             return _error(400, str(exc))
         except WriteError as exc:
@@ -158,6 +164,10 @@ def _base(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}{ATS_PREFIX}"
 
 
+def _rest_url(request: Request) -> str:
+    return f"{_base(request)}/rest-services/{_service(request).settings.corp_token}/"
+
+
 # ------------------------------------------------------------------------------------------------
 # login info, OAuth, REST login
 
@@ -205,10 +215,8 @@ async def token(request: Request) -> JSONResponse:
 @bullhorn.api_route("/rest-services/login", methods=["GET", "POST"])
 async def login(request: Request) -> JSONResponse:
     """A REST session (BhRestToken) for an OAuth access token."""
-    service = _service(request)
-    session = service.login((await _params(request)).get("access_token", ""))
-    rest_url = f"{_base(request)}/rest-services/{service.settings.corp_token}/"
-    return JSONResponse({"BhRestToken": session, "restUrl": rest_url})
+    session = _service(request).login((await _params(request)).get("access_token", ""))
+    return JSONResponse({"BhRestToken": session, "restUrl": _rest_url(request)})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -217,22 +225,38 @@ async def login(request: Request) -> JSONResponse:
 rest = APIRouter(prefix="/rest-services/{corp_token}", route_class=_RestRoute, tags=["ats"])
 
 
-def _entity(entity: str) -> str:
+class Refused(QueryError):
+    """A call Bullhorn does not answer for an entity type (query for a search-only type, search
+    for a query-only one): 400 with an ``errorMessageKey``."""
+
+    def __init__(self, entity: str, call: str) -> None:
+        other = "search" if call == "query" else "query"
+        super().__init__(f"Entity type '{entity}' does not support {call}: use {other}/{entity}")
+        self.key = f"errors.{call}NotSupported"
+
+
+def _entity(request: Request, entity: str, call: str | None = None) -> str:
+    """The entity type of a call (``query``, ``search``; None: ``entity``, ``meta``)."""
     if entity not in SERVED:
         raise QueryError(f"Invalid entity type '{entity}'")
+    calls = SERVED[entity]
+    if entity == "Candidate" and _service(request).settings.corporation.search_only_candidates:
+        calls = ("search",)
+    if call is not None and call not in calls:
+        raise Refused(entity, call)
     return entity
 
 
-def _paging(params: dict[str, str]) -> tuple[int, int, list[dict[str, str]]]:
-    """start, count (capped at 500) and the warning when capped."""
+def _paging(params: dict[str, str], most: int = MAX_COUNT) -> tuple[int, int, list[dict[str, str]]]:
+    """start, count (capped at ``most``) and the warning when capped."""
     try:
         start, count = int(params.get("start", 0)), int(params.get("count", 20))
     except ValueError:
         raise QueryError("start and count must be integers") from None
     if start < 0 or count < 0:
         raise QueryError("start and count must not be negative")
-    if count > MAX_COUNT:
-        return start, MAX_COUNT, [{"detailMessage": "count capped at 500", "severity": "WARNING"}]
+    if count > most:
+        return start, most, [{"detailMessage": f"count capped at {most}", "severity": "WARNING"}]
     return start, count, []
 
 
@@ -248,7 +272,7 @@ async def query(entity: str, request: Request) -> JSONResponse:
     params, tables, entity = (
         dict(request.query_params),
         _service(request).world.tables,
-        _entity(entity),
+        _entity(request, entity, "query"),
     )
     node = parse_where(params.get("where", ""))
     selection = select_fields(tables, entity, params.get("fields", ""))
@@ -262,11 +286,12 @@ async def query(entity: str, request: Request) -> JSONResponse:
 
 @rest.get("/search/{entity}")
 async def search(entity: str, request: Request) -> JSONResponse:
-    """Lucene search: ``query``, ``fields`` (without: ids only), ``sort``, ``start``, ``count``."""
+    """Lucene search: ``query``, ``fields`` (without: ids only), ``sort``, ``start``, ``count``;
+    each hit with its ``_score``."""
     params, tables, entity = (
         dict(request.query_params),
         _service(request).world.tables,
-        _entity(entity),
+        _entity(request, entity, "search"),
     )
     node = parse_lucene(params.get("query", ""))
     fields = params.get("fields", "")
@@ -275,7 +300,9 @@ async def search(entity: str, request: Request) -> JSONResponse:
     start, count, messages = _paging(params)
     rows, total = select(tables, entity, node, order, start, count, with_total=True)
     table = tables[entity]
-    data = render(tables, table, rows, selection) if selection else table.ids[rows].tolist()
+    data: list[Any] = table.ids[rows].tolist()
+    if selection:
+        data = [{**hit, "_score": 1.0} for hit in render(tables, table, rows, selection)]
     body = {"total": total, "start": start, "count": len(data), "data": data}
     return JSONResponse({**body, "messages": messages} if messages else body)
 
@@ -283,7 +310,7 @@ async def search(entity: str, request: Request) -> JSONResponse:
 @rest.get("/entity/{entity}/{ids}")
 async def get_entity(entity: str, ids: str, request: Request) -> JSONResponse:
     """One record (``{"data": {...}}``) or several (``{"data": [...]}``); 404 if none exist."""
-    tables, entity = _service(request).world.tables, _entity(entity)
+    tables, entity = _service(request).world.tables, _entity(request, entity)
     selection = select_fields(tables, entity, request.query_params.get("fields", ""))
     try:
         wanted = [int(part) for part in ids.split(",")]
@@ -297,11 +324,8 @@ async def get_entity(entity: str, ids: str, request: Request) -> JSONResponse:
     return JSONResponse({"data": data[0] if len(wanted) == 1 else data})
 
 
-#: What the pipeline may create: required fields and defaults, per entity.
-CREATABLE = {
-    "Task": (("subject", "type"), {"description": ""}),
-    "Note": (("comments", "personReference"), {}),
-}
+#: What the pipeline may create, and the defaults of its fields.
+CREATABLE: dict[str, dict[str, Any]] = {"Task": {"description": ""}, "Note": {}}
 
 
 @rest.put("/entity/{entity}")
@@ -313,8 +337,9 @@ async def put_entity(entity: str, request: Request) -> JSONResponse:
         body = await request.json()
     except ValueError:
         raise QueryError("The request body is not valid JSON") from None
-    required, defaults = CREATABLE[entity]
-    record_id = _service(request).world.insert(entity, body, required=required, defaults=defaults)
+    record_id = _service(request).world.insert(
+        entity, body, required=REQUIRED[entity], defaults=CREATABLE[entity]
+    )
     return JSONResponse(
         {
             "changedEntityType": entity,
@@ -323,6 +348,37 @@ async def put_entity(entity: str, request: Request) -> JSONResponse:
             "data": {"id": record_id},
         }
     )
+
+
+@rest.get("/meta/{entity}")
+async def meta(entity: str, request: Request) -> JSONResponse:
+    """The entity's fields (``fields``, default ``*``) as Bullhorn describes them: ``meta=basic``
+    (the default) or ``full`` (with options, defaults and whether optional or multi-valued)."""
+    service, entity = _service(request), _entity(request, entity)
+    fields = request.query_params.get("fields", "*")
+    level = request.query_params.get("meta", "basic")
+    if level not in ("basic", "full"):
+        raise QueryError(f"Invalid meta '{level}': basic or full")
+    tables = service.world.tables
+    selection = select_fields(tables, entity, fields)
+    picklists = picklists_of(service.settings.corporation)
+    return JSONResponse(
+        describe(tables, entity, fields, selection, picklists, _rest_url(request), level == "full")
+    )
+
+
+@rest.get("/options/{kind}")
+async def options(kind: str, request: Request) -> JSONResponse:
+    """The options of an options type (``Country``): ``{"data": [{"value", "label"}]}``, paged
+    by ``start`` and ``count`` (at most 300)."""
+    if kind != "Country":
+        raise QueryError(f"Invalid options type '{kind}'")
+    start, count, messages = _paging(dict(request.query_params), MAX_OPTIONS)
+    data = [
+        {"value": country_id, "label": name}
+        for country_id, _code, name in COUNTRY_ROWS[start : start + count]
+    ]
+    return JSONResponse({"data": data, "messages": messages} if messages else {"data": data})
 
 
 # ------------------------------------------------------------------------------------------------

@@ -144,7 +144,9 @@ class Plays:
         size = len(found)
         ids = gen.new_ids(rng, candidates.next_id(), size)
         owners = world.tables["CorporateUser"].ids
-        new = gen.make_candidates(rng, ids, np.zeros(size, dtype=np.int64), world.now, owners)
+        new = gen.make_candidates(
+            rng, ids, np.zeros(size, dtype=np.int64), world.now, owners, world.corporation
+        )
         referrers = np.array([referrer for _, referrer in found], dtype=np.int64)
         names = candidates.columns["name"][candidates.positions(referrers)]
         gen.refer(new, np.arange(size), referrers, names)

@@ -5,17 +5,24 @@ seed and one settings object give the same world, and a million placements take 
 streets and companies come from the word lists below (no faker); phone numbers use fictional
 ranges where they exist (UK 077xx, US 555 on area codes in service), always valid in their
 country, and email addresses the reserved ``example`` domains.
-A share of the records carries a data fault on purpose (see docs/sandbox-ats.md, "Generator").
+A share of the records carries a data fault on purpose (see docs/sandbox-ats.md, "Generator"),
+and the corporation's settings shape names, phones, referrers and recruiters' emails as a real
+agency keeps them (docs/sandbox-ats.md, "A real corporation's shapes"); each such shape draws
+the same random numbers whatever its share, so it changes nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from aftercare.sandbox.ats.countries import COUNTRY_ROWS, NAME_WIDTH, UNITED_STATES
 from aftercare.sandbox.ats.store import (
     INT_NULL,
     SCHEMAS,
@@ -23,6 +30,9 @@ from aftercare.sandbox.ats.store import (
     column_kinds,
     empty_column,
 )
+
+if TYPE_CHECKING:
+    from aftercare.sandbox.ats.settings import Corporation
 
 DAY_MS = 86_400_000
 YEAR_DAYS = 365.25
@@ -43,17 +53,19 @@ FIRST_NAMES = _words(
     Ruby Edward Chloe Samuel Hannah Daniel Sarah Ethan Olivia Liam Emma Mason Madison Logan
     Abigail Aiden Harper Connor Aoife Sean Niamh Ciaran Saoirse Lukas Felix Lena Jonas Marie
     Paul Lea Louis Hugo Manon Jules Camille Daan Sanne Sem Fleur Bram Julia Priya Arjun Aisha
-    Omar Zara Yusuf Mei Kenji Ana Mateo Sofia Diego Lucia Nathan Megan Ryan Laura Adam Jessica"""
+    Omar Zara Yusuf Mei Kenji Ana Mateo Sofia Diego Lucia Nathan Megan Ryan Laura Adam Jessica
+    Zoë José Seán Siobhán Chloé François Renée Björn Inés Andrés"""
 )
 LAST_NAMES = _words(
     """Smith Jones Taylor Brown Williams Wilson Johnson Davies Robinson Wright Thompson Evans
     Walker White Roberts Green Hall Wood Jackson Clarke Patel Khan Lewis James Phillips Mason
     Mitchell Rose Davis Rodriguez Cox Alexander Campbell Johnston Moore Murphy Kelly Byrne Walsh
-    Ryan O'Brien McCarthy Muller Schmidt Schneider Fischer Weber Meyer Wagner Becker Martin
+    Ryan O'Brien McCarthy Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Martin
     Bernard Dubois Robert Richard Petit Durand Leroy Moreau Jansen Bakker Visser Smit Meijer
     Garcia Miller Martinez Anderson Lee Harris Clark Young King Scott Baker Adams Nelson Hill
     Carter Turner Parker Collins Edwards Stewart Morris Murray Hughes Ward Price Bennett Gray
-    Cooper Hunt Fletcher Holmes Lloyd Barker Hart Chapman Fox Nguyen Singh Ahmed Ali Okafor"""
+    Cooper Hunt Fletcher Holmes Lloyd Barker Hart Chapman Fox Nguyen Singh Ahmed Ali Okafor
+    O'Connor D'Souza Núñez Fernández Gonçalves Schröder Lefèvre"""
 )
 STREETS = _words(
     """Station Church Park Victoria Mill School Manor Green Queens Kings Highfield Albert York
@@ -138,6 +150,8 @@ EMPLOYMENT_TYPES = {
     "Contract To Hire": 0.05,
 }
 PERMANENT = ("Permanent", "Direct Hire")
+#: Every placement status of the world's own logic (the corporation labels them).
+PLACEMENT_STATUSES = ("Submitted", "Approved", "Placed", "Completed", "Terminated")
 STATUS_FUTURE = {"Submitted": 0.3, "Placed": 0.4, "Approved": 0.3}
 STATUS_ENDED = {"Completed": 0.85, "Terminated": 0.1, "Approved": 0.05}
 STATUS_CURRENT = {"Placed": 0.55, "Approved": 0.37, "Terminated": 0.06, "Submitted": 0.02}
@@ -153,7 +167,7 @@ SOURCES = {
 }
 REFERRAL_SOURCE = "Candidate Referral"
 UNKNOWN_STATUSES = _words("Onboarding On-Hold placed Pending")
-UNKNOWN_EMPLOYMENT_TYPES = _words("Freelance Full-Time Part-Time Seasonal")
+UNKNOWN_EMPLOYMENT_TYPES = _words("Full-Time Part-Time Seasonal")
 BAD_PHONES = np.array(["12345", "call me", "n/a", "0770090012", "+44"], dtype=object)
 
 #: The personal fields a duplicate copies and an anonymisation blanks.
@@ -176,9 +190,11 @@ PERSONAL = (
 @dataclass(frozen=True)
 class Country:
     """How candidates of one country look: cities (with state, postcode prefix and hours from
-    US Eastern), mobile formats over a numbering space, landlines, postcodes and streets."""
+    US Eastern), mobile formats (the national one first) over a numbering space, landlines (in
+    the national format), postcodes and streets. ``country_id`` is Bullhorn's (countries.py)."""
 
     country_id: int
+    calling_code: int
     share: float
     cities: tuple[tuple[str, str, str, int], ...]
     mobile_space: int
@@ -252,6 +268,7 @@ def _dutch_street(number: int, name: str, kind: str) -> str:
 COUNTRIES = (
     Country(
         2359,
+        44,
         0.70,
         (
             ("London", "Greater London", "E", 5),
@@ -281,6 +298,7 @@ COUNTRIES = (
         _english_street,
     ),
     Country(
+        UNITED_STATES,
         1,
         0.15,
         (
@@ -308,7 +326,8 @@ COUNTRIES = (
         _english_street,
     ),
     Country(
-        2185,
+        2266,
+        353,
         0.06,
         (
             ("Dublin", "Dublin", "D02", 5),
@@ -327,7 +346,8 @@ COUNTRIES = (
         _english_street,
     ),
     Country(
-        2263,
+        2249,
+        49,
         0.03,
         (
             ("Berlin", "Berlin", "10", 6),
@@ -343,7 +363,8 @@ COUNTRIES = (
         _german_street,
     ),
     Country(
-        2250,
+        2245,
+        33,
         0.03,
         (
             ("Paris", "Ile-de-France", "750", 6),
@@ -361,7 +382,8 @@ COUNTRIES = (
         lambda number, name, kind: f"{number} rue {name}",
     ),
     Country(
-        2333,
+        2306,
+        31,
         0.03,
         (
             ("Amsterdam", "North Holland", "10", 6),
@@ -378,13 +400,39 @@ COUNTRIES = (
 )
 
 
+_NOT_DIGITS = re.compile(r"\D")
+
+
+def kept(national: str, spec: Country) -> str:
+    """A number as agencies keep it: the country code without "+", a space, then the national
+    number with its trunk zero and a dash after three digits (``44 077-14980001``); a US number
+    in its national form (``(212) 555-0100``)."""
+    if spec.country_id == UNITED_STATES:
+        return national
+    digits = _NOT_DIGITS.sub("", national)
+    return f"{spec.calling_code} {digits[:3]}-{digits[3:]}"
+
+
 def plain(word: str) -> str:
-    """A name as it goes into an email address: lower case letters only."""
-    return "".join(char for char in word.lower() if char.isalpha())
+    """A name as it goes into an email address: lower case ASCII letters only (accents off)."""
+    folded = unicodedata.normalize("NFKD", word.lower())
+    return "".join(char for char in folded if char.isascii() and char.isalpha())
+
+
+def _mojibake(word: str) -> str:
+    """``word`` written as UTF-8 and read back as Latin-1 (José -> JosÃ©)."""
+    return word.encode("utf-8").decode("latin-1")
 
 
 _PLAIN_FIRST = np.array([plain(word) for word in FIRST_NAMES], dtype=object)
 _PLAIN_LAST = np.array([plain(word) for word in LAST_NAMES], dtype=object)
+#: The names as agencies sometimes keep them: mojibake where a name has an accent, and a first
+#: name with stray spaces.
+_GARBLED_FIRST = np.array([_mojibake(word) for word in FIRST_NAMES], dtype=object)
+_GARBLED_LAST = np.array([_mojibake(word) for word in LAST_NAMES], dtype=object)
+_ACCENTED_FIRST = _GARBLED_FIRST != FIRST_NAMES
+_ACCENTED_LAST = _GARBLED_LAST != LAST_NAMES
+_SPACED_FIRST = np.array([f"  {word} " for word in FIRST_NAMES], dtype=object)
 
 
 def epoch_ms(day: date) -> int:
@@ -430,8 +478,17 @@ def _weights(rng: np.random.Generator, size: int) -> np.ndarray:
 # reference tables
 
 
-def make_reference(rng: np.random.Generator, placements: int) -> dict[str, Table]:
-    """Recruiters (25), client corporations (300) and job orders (one per two placements)."""
+def make_reference(
+    rng: np.random.Generator, placements: int, corporation: Corporation
+) -> dict[str, Table]:
+    """Bullhorn's countries, recruiters (25, ``broken_owner_emails`` of them with an email of
+    ``""`` or ``"@"``), client corporations (300) with one contact each, and job orders (one per
+    two placements). Persons share one id space, as in Bullhorn: recruiters from 101, client
+    contacts from 301 (below 901), candidates from 1001."""
+    countries = empty_rows("Country", len(COUNTRY_ROWS))
+    for at, (country_id, code, name) in enumerate(sorted(COUNTRY_ROWS)):
+        countries["id"][at], countries["code"][at] = country_id, code
+        countries["name"][at] = name.ljust(NAME_WIDTH)
     owners = empty_rows("CorporateUser", 25)
     owners["id"] = new_ids(rng, 101, 25)
     owners["firstName"] = FIRST_NAMES[rng.choice(len(FIRST_NAMES), 25, replace=False)]
@@ -443,6 +500,8 @@ def make_reference(rng: np.random.Generator, placements: int) -> dict[str, Table
         ],
         dtype=object,
     )
+    broken = rng.permutation(25)[: corporation.broken_owner_emails]
+    owners["email"][broken] = np.resize(np.array(["", "@"], dtype=object), len(broken))
     clients = empty_rows("ClientCorporation", 300)
     clients["id"] = new_ids(rng, 5001, 300)
     combos = rng.choice(len(COMPANY_FIRST) * len(COMPANY_SECOND), 300, replace=False)
@@ -457,14 +516,21 @@ def make_reference(rng: np.random.Generator, placements: int) -> dict[str, Table
         ],
         dtype=object,
     )
+    contacts = empty_rows("ClientContact", 300)
+    contacts["id"] = new_ids(rng, 301, 300)
+    contacts["firstName"] = FIRST_NAMES[rng.integers(len(FIRST_NAMES), size=300)]
+    contacts["lastName"] = LAST_NAMES[rng.integers(len(LAST_NAMES), size=300)]
+    contacts["clientCorporation"] = clients["id"]
     size = max(placements // 2, 1)
     jobs = empty_rows("JobOrder", size)
     jobs["id"] = new_ids(rng, 20001, size)
     jobs["title"] = JOB_TITLES[rng.integers(len(JOB_TITLES), size=size)]
     jobs["clientCorporation"] = clients["id"][rng.choice(300, size=size, p=_weights(rng, 300))]
     return {
+        "Country": Table("Country", countries),
         "CorporateUser": Table("CorporateUser", owners),
         "ClientCorporation": Table("ClientCorporation", clients),
+        "ClientContact": Table("ClientContact", contacts),
         "JobOrder": Table("JobOrder", jobs),
     }
 
@@ -479,14 +545,24 @@ def make_candidates(
     added: np.ndarray,
     now_ms: int,
     owner_ids: np.ndarray,
+    corporation: Corporation,
 ) -> Columns:
-    """Candidates with the given ids, added (and last modified) at ``added``."""
+    """Candidates with the given ids, added (and last modified) at ``added``; about
+    ``messy_name_share`` of their names kept messily (mojibake where the name has an accent,
+    else stray spaces), their phones as ``mobiles`` writes them."""
     size = len(ids)
     cols = empty_rows("Candidate", size)
     cols["id"], cols["dateAdded"], cols["dateLastModified"] = ids, added, added.copy()
     first = rng.integers(len(FIRST_NAMES), size=size)
     last = rng.integers(len(LAST_NAMES), size=size)
-    cols["firstName"], cols["lastName"] = FIRST_NAMES[first], LAST_NAMES[last]
+    messy = rng.random(size) < corporation.messy_name_share
+    garbled = messy & (_ACCENTED_FIRST[first] | _ACCENTED_LAST[last])
+    cols["firstName"] = np.where(
+        garbled,
+        _GARBLED_FIRST[first],
+        np.where(messy, _SPACED_FIRST[first], FIRST_NAMES[first]),
+    )
+    cols["lastName"] = np.where(garbled, _GARBLED_LAST[last], LAST_NAMES[last])
     cols["name"] = np.array(
         [f"{f} {la}" for f, la in zip(cols["firstName"], cols["lastName"], strict=True)],
         dtype=object,
@@ -504,11 +580,17 @@ def make_candidates(
     country = rng.choice(len(COUNTRIES), size=size, p=[c.share for c in COUNTRIES])
     has_mobile = rng.random(size) < 0.95
     has_phone = rng.random(size) < 0.3
+    share = corporation.agency_phone_share
     for which, spec in enumerate(COUNTRIES):
         rows = np.flatnonzero(country == which)
         city = rng.integers(len(spec.cities), size=len(rows))
         cols["phone"][rows] = [
-            spec.landline(n) for n in rng.integers(10**8, size=len(rows)).tolist()
+            kept(spec.landline(n), spec) if agency else spec.landline(n)
+            for n, agency in zip(
+                rng.integers(10**8, size=len(rows)).tolist(),
+                (rng.random(len(rows)) < share).tolist(),
+                strict=True,
+            )
         ]
         cols["address.countryID"][rows] = spec.country_id
         cols["address.city"][rows] = [spec.cities[c][0] for c in city.tolist()]
@@ -527,10 +609,11 @@ def make_candidates(
             strict=True,
         )
         cols["address.address1"][rows] = [spec.street(*parts) for parts in streets]
-    cols["mobile"] = mobiles(rng, country, ids)
-    cols["mobile"][~has_mobile] = None
-    cols["phone"][~has_phone] = None
-    age_days = rng.integers(int(18 * YEAR_DAYS) + 1, int(65 * YEAR_DAYS), size=size)
+    cols["mobile"] = mobiles(rng, country, ids, share)
+    blank = np.where(rng.random(size) < share, "", None)  # agencies keep some "" for none
+    cols["mobile"][~has_mobile] = blank[~has_mobile]
+    cols["phone"][~has_phone] = blank[~has_phone]
+    age_days = rng.integers(int(18 * YEAR_DAYS) + 1, int(72 * YEAR_DAYS), size=size)
     cols["dateOfBirth"] = (now_ms // DAY_MS - age_days) * _DAY
     cols["massMailOptOut"] = rng.random(size) < 0.05
     cols["smsOptIn"] = rng.random(size) < 0.7
@@ -540,29 +623,60 @@ def make_candidates(
     return cols
 
 
-def mobiles(rng: np.random.Generator, country: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def mobiles(
+    rng: np.random.Generator, country: np.ndarray, keys: np.ndarray, agency_share: float
+) -> np.ndarray:
     """Mobile numbers for people of the given countries (indexes into COUNTRIES), written the
-    ways people write them; distinct keys below a country's numbering space give distinct
-    numbers."""
+    ways people write them, ``agency_share`` of them as agencies keep them (``kept``); distinct
+    keys below a country's numbering space give distinct numbers."""
     numbers = np.full(len(country), None, dtype=object)
     for which, spec in enumerate(COUNTRIES):
         rows = np.flatnonzero(country == which)
         shares = np.array([0.7, 0.2, 0.1][: len(spec.mobile_formats)])
         fmt = rng.choice(len(shares), size=len(rows), p=shares / shares.sum()).tolist()
+        agency = (rng.random(len(rows)) < agency_share).tolist()
         scrambled = _scramble(keys[rows], spec.mobile_space, salt=which + 17).tolist()
-        numbers[rows] = [spec.mobile_formats[f](n) for f, n in zip(fmt, scrambled, strict=True)]
+        numbers[rows] = [
+            kept(spec.mobile_formats[0](n), spec) if kind else spec.mobile_formats[f](n)
+            for f, n, kind in zip(fmt, scrambled, agency, strict=True)
+        ]
     return numbers
 
 
 def country_of(country_ids: np.ndarray) -> np.ndarray:
-    """Indexes into COUNTRIES of address countryIDs (unknown or blank: the first country)."""
+    """Indexes into COUNTRIES of stored address countryIDs (the real country: Bullhorn's default
+    1 is a shape of serving); unknown or blank: the first country."""
     known = np.array([spec.country_id for spec in COUNTRIES])
     found = country_ids[:, None] == known[None, :]
     return np.where(found.any(axis=1), found.argmax(axis=1), 0)
 
 
+def referrers(
+    rng: np.random.Generator,
+    tables: Mapping[str, Table],
+    ids: np.ndarray,
+    names: np.ndarray,
+    share: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The referring candidates ``ids`` (names ``names``), about ``share`` of them swapped for
+    a client contact or a recruiter (a Person reference of another subtype)."""
+    size = len(ids)
+    outside, kind, pick = rng.random(size) < share, rng.integers(2, size=size), rng.random(size)
+    ids, names = ids.copy(), names.copy()
+    for which, entity in enumerate(("ClientContact", "CorporateUser")):
+        rows = np.flatnonzero(outside & (kind == which))
+        people = tables[entity].columns
+        at = (pick[rows] * len(people["id"])).astype(np.int64)
+        ids[rows] = people["id"][at]
+        names[rows] = [
+            f"{first} {last}"
+            for first, last in zip(people["firstName"][at], people["lastName"][at], strict=True)
+        ]
+    return ids, names
+
+
 def refer(cols: Columns, rows: np.ndarray, referrers: np.ndarray, names: np.ndarray) -> None:
-    """Mark candidates at ``rows`` as referred by the candidates ``referrers`` (ids, names)."""
+    """Mark candidates at ``rows`` as referred by the persons ``referrers`` (ids, names)."""
     cols["source"][rows] = REFERRAL_SOURCE
     cols["referredByPerson"][rows] = referrers
     cols["referredBy"][rows] = names
@@ -690,11 +804,13 @@ def _modified(
     return np.where(bulk & (stamp > added), stamp, modified)
 
 
-def generate(placements: int, clock_start: date, dirty_share: float, seed: int) -> dict[str, Table]:
+def generate(
+    placements: int, clock_start: date, dirty_share: float, corporation: Corporation, seed: int
+) -> dict[str, Table]:
     """The world on the clock's first day: every record added and last modified before it."""
     rng = np.random.default_rng([seed, 1])
     now = epoch_ms(clock_start)
-    reference = make_reference(rng, placements)
+    reference = make_reference(rng, placements, corporation)
 
     # placements: starts from five years back to two months ahead, more of them lately
     span = int(5 * YEAR_DAYS) + 61
@@ -725,12 +841,15 @@ def generate(placements: int, clock_start: date, dirty_share: float, seed: int) 
     person_ids = new_ids(rng, 1001, people)
     person_added = person_added[by_person_added]
 
-    candidates = make_candidates(rng, person_ids, person_added, now, reference["CorporateUser"].ids)
+    owner_ids = reference["CorporateUser"].ids
+    candidates = make_candidates(rng, person_ids, person_added, now, owner_ids, corporation)
     candidates["dateLastModified"] = _modified(rng, person_added, now, bulk_share=0.03)
     referred = np.flatnonzero(rng.random(people) < 0.04)
     referred = referred[referred > 0]
-    referrers = (rng.random(len(referred)) * referred).astype(np.int64)
-    refer(candidates, referred, person_ids[referrers], candidates["name"][referrers])
+    earlier = (rng.random(len(referred)) * referred).astype(np.int64)
+    share = corporation.non_candidate_referral_share
+    by, names = referrers(rng, reference, person_ids[earlier], candidates["name"][earlier], share)
+    refer(candidates, referred, by, names)
     candidates["isDeleted"] = rng.random(people) < 0.003
     soil_candidates(rng, candidates, dirty_share, now)
     anonymise(candidates, np.flatnonzero(rng.random(people) < 0.005))

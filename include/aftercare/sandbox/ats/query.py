@@ -6,7 +6,9 @@ Conditions use SQL's three-valued logic: a comparison with a null is neither tru
 ``id`` or by ``dateLastModified`` (ties by id) walk a keyset index from the bounds found in the
 ``where`` (``dateLastModified > X``, ``dateLastModified > X OR (dateLastModified = X AND id > Y)``,
 ``dateLastModified <= Z``, ``id > Y`` ...), so a page costs about its own size; anything else is a
-vectorised scan.
+vectorised scan. Fields are read as served (a corporation's shapes, store.Table.served), so a
+filter sees what the API renders. Lucene dates are ``yyyyMMddHHmmss`` or ``yyyyMMdd`` (UTC) and
+match at the second, as Bullhorn's index keeps them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import numpy as np
@@ -178,10 +181,11 @@ def _render_field(
 ) -> list[Any]:
     spec, name = selected.spec, selected.name
     if isinstance(spec, Scalar):
-        return _python(table.columns[name][positions], spec.kind)
+        values = _python(table.served(name, positions), spec.kind)
+        return [None if v is None else [v] for v in values] if name in table.listed else values
     if isinstance(spec, Composite):
         parts = [
-            _python(table.columns[f"{name}.{part.name}"][positions], part.spec.kind)
+            _python(table.served(f"{name}.{part.name}", positions), part.spec.kind)
             for part in selected.children
         ]
         labels = [part.name for part in selected.children]
@@ -191,7 +195,7 @@ def _render_field(
     found = target.positions(ids)
     rows = iter(render(tables, target, found[found >= 0], selected.children))
     names = [child.name for child in selected.children]
-    return [
+    served = [
         None
         if ref == INT_NULL
         else next(rows)
@@ -199,6 +203,19 @@ def _render_field(
         else {name: ref if name == "id" else None for name in names}  # a dangling reference
         for ref, at in zip(ids.tolist(), found.tolist(), strict=True)
     ]
+    if spec.subtypes:
+        for row, subtype in zip(served, _subtypes(tables, spec.subtypes, ids), strict=True):
+            if row is not None:
+                row["_subtype"] = subtype
+    return served
+
+
+def _subtypes(tables: Tables, subtypes: tuple[str, ...], ids: np.ndarray) -> list[str]:
+    """The subtype of each person id: the entity that holds it (the first subtype otherwise)."""
+    found = np.full(len(ids), subtypes[0], dtype=object)
+    for subtype in subtypes[1:]:
+        found[tables[subtype].positions(ids) >= 0] = subtype
+    return found.tolist()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -220,7 +237,7 @@ def _resolve(
     if isinstance(spec, Composite) and len(rest) == 1 and rest[0] in spec.parts:
         spec, head, rest = spec.parts[rest[0]], f"{head}.{rest[0]}", ()
     if isinstance(spec, Scalar) and not rest:
-        values = table.columns[head][positions]
+        values = table.served(head, positions)
         return values, _nulls(values, spec.kind), spec.kind
     if not isinstance(spec, ToOne) or not rest or rest[0] not in spec.fields:
         raise QueryError(f"Invalid field '{label}'")
@@ -283,11 +300,14 @@ class Match:
 
 @dataclass(frozen=True)
 class Range:
-    """Lucene ``field:[low TO high]``, inclusive; None is open (``*``)."""
+    """Lucene ``field:[low TO high]`` (inclusive) or ``{low TO high}`` (exclusive; either end
+    may be either); None is open (``*``)."""
 
     path: Path
     low: str | None
     high: str | None
+    low_inclusive: bool
+    high_inclusive: bool
 
 
 @dataclass(frozen=True)
@@ -330,13 +350,21 @@ def _typed(kind: Kind, value: Value, label: str) -> Value:
     return value
 
 
+_LUCENE_DATE = {8: "%Y%m%d", 14: "%Y%m%d%H%M%S"}
+
+
 def _lucene_value(kind: Kind, text: str, label: str) -> Value:
+    """A Lucene term as a value of ``kind``; a date as the second it names (epoch seconds)."""
     try:
         if kind == "bool":
             return {"true": True, "1": True, "false": False, "0": False}[text.lower()]
+        if kind == "date":
+            moment = datetime.strptime(text, _LUCENE_DATE[len(text)]).replace(tzinfo=UTC)
+            return int(moment.timestamp())
         return text if kind == "str" else int(text)
     except (KeyError, ValueError):
-        raise QueryError(f"Invalid value {text!r} for field '{label}' ({kind})") from None
+        form = "date: yyyyMMddHHmmss or yyyyMMdd, UTC" if kind == "date" else kind
+        raise QueryError(f"Invalid value {text!r} for field '{label}' ({form})") from None
 
 
 def evaluate(
@@ -368,20 +396,28 @@ def evaluate(
         hit[known] = np.isin(present, wanted)
         if node.negated:
             hit[known] = ~hit[known]
-    elif isinstance(node, Match):
+    else:  # Lucene, where dates match at the second
+        in_index = present // 1000 if kind == "date" else present
+        hit[known] = _lucene_hit(node, in_index, kind, label)
+    return hit, known & ~hit
+
+
+def _lucene_hit(node: Match | Range, present: np.ndarray, kind: Kind, label: str) -> np.ndarray:
+    """Which of the (non-null) values a Lucene term or range matches."""
+    if isinstance(node, Match):
         value = _lucene_value(kind, node.text, label)
         if kind == "str":
             needle = str(value).lower()
-            hit[known] = np.fromiter((needle in v.lower() for v in present), bool, len(present))
-        else:
-            hit[known] = present == value
-    else:
-        hit[known] = True
-        if node.low is not None:
-            hit[known] &= np.asarray(present >= _lucene_value(kind, node.low, label), dtype=bool)
-        if node.high is not None:
-            hit[known] &= np.asarray(present <= _lucene_value(kind, node.high, label), dtype=bool)
-    return hit, known & ~hit
+            return np.fromiter((needle in v.lower() for v in present), bool, len(present))
+        return np.asarray(present == value, dtype=bool)
+    hit = np.ones(len(present), dtype=bool)
+    if node.low is not None:
+        above = operator.ge if node.low_inclusive else operator.gt
+        hit &= np.asarray(above(present, _lucene_value(kind, node.low, label)), dtype=bool)
+    if node.high is not None:
+        below = operator.le if node.high_inclusive else operator.lt
+        hit &= np.asarray(below(present, _lucene_value(kind, node.high, label)), dtype=bool)
+    return hit
 
 
 class _Parser:
@@ -528,8 +564,8 @@ def parse_where(text: str) -> Node:
 _LUCENE_TOKEN = re.compile(
     r"""\s*(?:
       ("(?:[^"\\]|\\.)*")      # _PHRASE
-    | ([()\[\]:])              # punctuation
-    | ([^\s()\[\]":]+)         # _WORD
+    | ([()\[\]{}:])            # punctuation
+    | ([^\s()\[\]{}":]+)       # _WORD
     )""",
     re.X,
 )
@@ -543,14 +579,24 @@ class _LuceneParser(_Parser):
     def term(self) -> Node:
         path = self.path()
         self.expect(":")
-        if self.peek() == "[":
+        if self.peek() in ("[", "{"):
+            low_inclusive = self.peek() == "["
             self.at += 1
             low = self.word()
             if not self.keyword("TO"):
                 self.fail("expected TO")
             high = self.word()
-            self.expect("]")
-            return Range(path, None if low == "*" else low, None if high == "*" else high)
+            if self.peek() not in ("]", "}"):
+                self.fail("expected ']' or '}'")
+            high_inclusive = self.peek() == "]"
+            self.at += 1
+            return Range(
+                path,
+                None if low == "*" else low,
+                None if high == "*" else high,
+                low_inclusive,
+                high_inclusive,
+            )
         if self.kind() == _PHRASE:
             phrase = re.sub(r"\\(.)", r"\1", self.peek()[1:-1])
             self.at += 1

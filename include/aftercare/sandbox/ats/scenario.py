@@ -40,11 +40,11 @@ HOMES = {
     "london": (2359, 5, "London"),
     "new_york": (1, 0, "New York"),
     "honolulu": (1, -5, "Honolulu"),
-    "berlin": (2263, 6, "Berlin"),
+    "berlin": (2249, 6, "Berlin"),
 }
 #: Mobile numbers of the planted candidates by country, from a serial below 10,000: valid
 #: numbers in ranges in service, written in the international format.
-_MOBILE_FORMAT = {2359: "+44 7711 {:06d}", 1: "+1 212 555 {:04d}", 2263: "+49 151 {:08d}"}
+_MOBILE_FORMAT = {2359: "+44 7711 {:06d}", 1: "+1 212 555 {:04d}", 2249: "+49 151 {:08d}"}
 
 
 #: The start of planted placements that are only there to be running (their milestones fall

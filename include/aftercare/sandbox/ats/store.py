@@ -3,12 +3,14 @@
 A table keeps one numpy array per column, rows in ascending ``id`` order (ids only grow), so a
 million placements fit in a few hundred MB and a page is a slice, not a scan. Nulls are
 ``INT_NULL`` in integer and date columns and ``None`` in string columns. To-one associations are
-stored as the target's id; an address is one column per part (``address.city``).
+stored as the target's id; an address is one column per part (``address.city``). A column may be
+served through a shape (a real corporation's way with its data, corporation.py): what queries
+see and what the API renders is the shaped value, computed per page from the stored one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,11 +33,15 @@ class Scalar:
 
 @dataclass(frozen=True)
 class ToOne:
-    """A to-one association: the sub-fields served and those served when none are asked for."""
+    """A to-one association: the sub-fields served and those served when none are asked for.
+    With ``subtypes`` it is a Person reference (Bullhorn's LinkedPerson): the person is a record
+    of whichever of those entities holds the id (persons share one id space, the first subtype
+    the rest), served with its ``_subtype``."""
 
     target: str
     fields: tuple[str, ...]
     default: tuple[str, ...]
+    subtypes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ _ID = Scalar("int", writable=False)
 _AUDIT = Scalar("date", writable=False)
 _STR, _INT, _DATE, _BOOL = Scalar("str"), Scalar("int"), Scalar("date"), Scalar("bool")
 _ID_ONLY = ("id",)
+#: The subtypes of a Person reference (one id space for all three).
+PERSONS = ("Candidate", "ClientContact", "CorporateUser")
 
 SCHEMAS: dict[str, Schema] = {
     "Placement": {
@@ -90,7 +98,7 @@ SCHEMAS: dict[str, Schema] = {
         "status": _STR,
         "source": _STR,
         "referredBy": _STR,
-        "referredByPerson": ToOne("Candidate", _ID_ONLY, _ID_ONLY),
+        "referredByPerson": ToOne("Candidate", _ID_ONLY, _ID_ONLY, PERSONS),
         "owner": ToOne("CorporateUser", _ID_ONLY, _ID_ONLY),
         "isDeleted": _BOOL,
         "isAnonymized": _BOOL,
@@ -129,11 +137,35 @@ SCHEMAS: dict[str, Schema] = {
         "clientCorporation": ToOne("ClientCorporation", ("id", "name"), ("id", "name")),
     },
     "ClientCorporation": {"id": _ID, "name": _STR},
+    "ClientContact": {
+        "id": _ID,
+        "firstName": _STR,
+        "lastName": _STR,
+        "clientCorporation": ToOne("ClientCorporation", ("id", "name"), ("id", "name")),
+    },
     "CorporateUser": {"id": _ID, "firstName": _STR, "lastName": _STR, "email": _STR},
+    "Country": {"id": _ID, "code": _STR, "name": _STR},
 }
 
-#: The entities the REST API serves (query, search, entity).
-SERVED = ("Placement", "Candidate", "Task", "Note")
+#: The entities the REST API serves and the calls that serve them (Bullhorn answers ``query``
+#: for some entity types, ``search`` for others; ``entity`` and ``meta`` for all). Candidate's
+#: ``query`` is refused when the corporation's ``search_only_candidates`` is set.
+SERVED: dict[str, tuple[str, ...]] = {
+    "Placement": ("query", "search"),
+    "Candidate": ("query", "search"),
+    "Task": ("query", "search"),
+    "Note": ("query", "search"),
+    "Country": ("query",),
+}
+
+#: The fields a record of an entity must have (a created Task or Note is refused without them;
+#: meta calls the others not optional).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "Placement": ("candidate", "jobOrder", "status", "employmentType", "dateBegin"),
+    "Candidate": ("firstName", "lastName", "status"),
+    "Task": ("subject", "type"),
+    "Note": ("comments", "personReference"),
+}
 
 
 def column_kinds(schema: Schema) -> dict[str, Kind]:
@@ -174,8 +206,14 @@ class KeysetIndex:
         return left + int(np.searchsorted(self.ids[left:right], record_id, side="right"))
 
 
+#: A column's shape: (stored values, their record ids) -> the values served.
+Shape = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
 class Table:
-    """One entity's rows, column by column, in ascending id order."""
+    """One entity's rows, column by column, in ascending id order, and how they are served:
+    ``shapes`` (column -> Shape) for the records whose ids are not ``unshaped``, and the
+    ``listed`` columns, served as lists (multi-value picklists)."""
 
     def __init__(self, name: str, columns: Mapping[str, np.ndarray]) -> None:
         self.name = name
@@ -187,6 +225,9 @@ class Table:
         self._spare: dict[str, np.ndarray] = dict(self.columns)  # see append
         self._capacity = len(self.columns["id"])
         self._indexes: dict[str, KeysetIndex] = {}
+        self.shapes: dict[str, Shape] = {}
+        self.unshaped = np.empty(0, dtype=np.int64)
+        self.listed: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
         return len(self.columns["id"])
@@ -201,6 +242,15 @@ class Table:
         found = np.searchsorted(self.ids, ids).clip(max=max(len(self) - 1, 0))
         hit = (self.ids[found] == ids) if len(self) else np.zeros(len(ids), dtype=bool)
         return np.where(hit, found, -1)
+
+    def served(self, name: str, positions: np.ndarray) -> np.ndarray:
+        """The values of a column at ``positions`` as served (shaped, where it has a shape)."""
+        values = self.columns[name][positions]
+        shape = self.shapes.get(name)
+        if shape is None:
+            return values
+        ids = self.ids[positions]
+        return np.where(np.isin(ids, self.unshaped), values, shape(values, ids))
 
     def next_id(self) -> int:
         return int(self.ids[-1]) + 1 if len(self) else 1

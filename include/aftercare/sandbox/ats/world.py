@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from aftercare.sandbox.ats import generator as gen
+from aftercare.sandbox.ats.corporation import shape_tables
 from aftercare.sandbox.ats.engagement import Plays
 from aftercare.sandbox.ats.generator import DAY_MS
 from aftercare.sandbox.ats.query import all_fields, render
@@ -82,12 +83,18 @@ class World:
     def __init__(self, settings: AtsSandboxSettings, seed: int) -> None:
         self.seed = seed
         self.dirty_share = settings.dirty_share
+        self.corporation = settings.corporation
         self.tables = gen.generate(
-            settings.placements, settings.clock_start, settings.dirty_share, seed
+            settings.placements, settings.clock_start, settings.dirty_share, self.corporation, seed
         )
         self.start = self.now = gen.epoch_ms(settings.clock_start)
         #: The planted cases of the ``edges`` scenario (none in the usual world).
         self.scenario = plant(self.tables) if settings.scenario == "edges" else Edges()
+        planted = {
+            "Candidate": self.scenario.candidate_ids,
+            "Placement": self.scenario.placement_ids,
+        }
+        shape_tables(self.tables, self.corporation, planted)
         audited = [self.tables[name] for name in ("Placement", "Candidate", "Task", "Note")]
         self.last_stamp = max(
             (int(table.columns["dateLastModified"].max()) for table in audited if len(table)),
@@ -192,11 +199,16 @@ class World:
     ) -> None:
         if isinstance(spec, ToOne):
             ref = value.get("id") if isinstance(value, dict) and set(value) == {"id"} else None
-            target = self.tables[spec.target]
-            if value is None or ref and _fits("int", ref) and target.positions([ref])[0] >= 0:
+            targets = spec.subtypes or (spec.target,)
+            if value is None or (
+                ref
+                and _fits("int", ref)
+                and any(self.tables[target].positions([ref])[0] >= 0 for target in targets)
+            ):
                 values[name] = ref
             else:
-                detail = f"'{name}' must be null or {{\"id\": <an existing {spec.target} id>}}"
+                kind = " or ".join(targets)
+                detail = f"'{name}' must be null or {{\"id\": <an existing {kind} id>}}"
                 problems.append(_problem(name, "INVALID_ASSOCIATION", detail))
         elif _fits(spec.kind, value):
             values[name] = value
@@ -318,7 +330,9 @@ class _Day:
             )
         ]
         countries = gen.country_of(cols["address.countryID"][phones])
-        cols["mobile"][phones] = gen.mobiles(rng, countries, rng.integers(2**40, size=len(phones)))
+        keys = rng.integers(2**40, size=len(phones))
+        share = self.world.corporation.agency_phone_share
+        cols["mobile"][phones] = gen.mobiles(rng, countries, keys, share)
         mail_out = self.pick(live[~cols["massMailOptOut"][live]], "email_opt_outs")
         cols["massMailOptOut"][mail_out] = True
         sms_out = self.pick(live[cols["smsOptIn"][live]], "sms_opt_outs")
@@ -328,8 +342,8 @@ class _Day:
         return np.unique(np.concatenate([edited, mail_out, sms_out, forgotten]))
 
     def newcomers(self) -> tuple[gen.Columns, gen.Columns]:
-        """New candidates (some referred by known ones) and new placements starting in one to
-        eight weeks, 70 % of them for new candidates."""
+        """New candidates (some referred by known ones, some by client contacts or recruiters)
+        and new placements starting in one to eight weeks, 70 % of them for new candidates."""
         world, rng, cols = self.world, self.rng, self.candidates.columns
         live = np.flatnonzero(~cols["isAnonymized"] & ~cols["isDeleted"])
         known = cols["id"][live[~self.planted("C", live)]]
@@ -340,14 +354,18 @@ class _Day:
         people = int(newcomer.sum()) + referred
         ids = gen.new_ids(rng, self.candidates.next_id(), people)
         owners = world.tables["CorporateUser"].ids
-        new_c = gen.make_candidates(rng, ids, np.zeros(people, dtype=np.int64), world.now, owners)
-        referrers = self.candidates.positions(rng.choice(known, size=referred))
-        gen.refer(
-            new_c,
-            np.arange(people - referred, people),
-            cols["id"][referrers],
-            cols["name"][referrers],
+        new_c = gen.make_candidates(
+            rng, ids, np.zeros(people, dtype=np.int64), world.now, owners, world.corporation
         )
+        referring = self.candidates.positions(rng.choice(known, size=referred))
+        by, names = gen.referrers(
+            rng,
+            world.tables,
+            cols["id"][referring],
+            cols["name"][referring],
+            world.corporation.non_candidate_referral_share,
+        )
+        gen.refer(new_c, np.arange(people - referred, people), by, names)
         gen.soil_candidates(rng, new_c, world.dirty_share, world.now)
         self.done["new_candidates"] += people
         who = rng.choice(known, size=hired) if len(known) else np.zeros(hired, dtype=np.int64)
