@@ -23,7 +23,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export GX_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo coverage test airflow install lint env constraints clean
+.PHONY: demo coverage ats-check test airflow install lint env constraints clean
 
 ## demo: install, prepare Airflow, live DAYS days (default 3) of the sandbox's story on DuckDB
 demo: install
@@ -32,6 +32,11 @@ demo: install
 ## coverage: which planning rules the warehouse's nights reached (and the edges scenario's cases)
 coverage:
 	$(BIN)/python -m aftercare.coverage $(if $(wildcard .airflow/logs/demo/scenario.json),--cases .airflow/logs/demo/scenario.json)
+
+## ats-check: onboarding a real ATS: its fields, picklists and countries against the config, and
+## a sample through the gate (python -m aftercare.ats doctor); writes nothing to the warehouse
+ats-check: install
+	$(BIN)/python -m aftercare.ats doctor
 
 ## test: lint and the whole test suite (what .ci/run calls)
 test: lint

@@ -66,7 +66,8 @@ def aftercare_engagement() -> None:
 
     @warehouse_task
     def follow_up() -> dict[str, int]:
-        """Call tasks after negative replies, notes after availability answers (in the ATS)."""
+        """Call tasks after negative replies, notes after availability answers and, when
+        engagement.ats_notes is on, a note for each touchpoint sent (in the ATS)."""
         return engagement.follow_up()
 
     @warehouse_task

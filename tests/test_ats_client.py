@@ -84,6 +84,51 @@ def test_full_pull_returns_every_record_once_in_feed_order(ats_world: Factory) -
     assert [page.number for page in pages] == list(range(1, len(pages) + 1))
 
 
+def test_candidates_come_through_search_in_feed_order(ats_world: Factory) -> None:
+    """Candidate is search-only (the sandbox refuses query/Candidate, as Bullhorn's SDK never
+    queries it): every candidate, in feed order; a row is read again only at a page's start,
+    from the second the page before ended in (Lucene ranges are whole seconds)."""
+    server, client = ats_world(client={"page_size": 50})
+    with pytest.raises(AtsError, match="HTTP 400"):
+        client._rest("GET", "query/Candidate", params={"where": "id>0", "fields": "id"})
+
+    pages = list(client.changes("Candidate", ORIGIN))
+
+    assert len(pages) > 3
+    ids = {record["id"] for page in pages for record in page.records}
+    assert ids == set(truth_ids(server, "Candidate"))
+    positions = [(r["dateLastModified"], r["id"]) for page in pages for r in page.records]
+    assert positions == sorted(positions)
+    for before, page in zip(pages, pages[1:], strict=False):
+        end = before.end
+        again = [
+            r
+            for r in page.records
+            if (r["dateLastModified"], r["id"]) <= (end.date_last_modified_ms, end.record_id)
+        ]
+        assert all(
+            r["dateLastModified"] // 1000 == end.date_last_modified_ms // 1000 for r in again
+        )
+
+
+def test_a_mass_update_in_one_second_pages_through_search(ats_world: Factory) -> None:
+    """More rows in one second than a page holds: the search feed moves on with ``start``."""
+    server, client = ats_world(client={"page_size": 50})
+    before = max(r["dateLastModified"] for r in truth(server, "Candidate"))
+    touched = truth_ids(server, "Candidate")[:130]
+    for candidate_id in touched:  # stamped a millisecond apart: two seconds at most
+        admin(server, "PATCH", f"records/Candidate/{candidate_id}", json={"firstName": "Mass"})
+
+    pages = list(client.changes("Candidate", Cursor(before, 10**9)))
+
+    got = {r["id"]: r for page in pages for r in page.records}
+    assert set(touched) <= set(got)
+    # besides them, only rows of the cursor's second, read again (the range's whole second)
+    others = [got[i] for i in set(got) - set(touched)]
+    assert all(r["dateLastModified"] // 1000 == before // 1000 for r in others)
+    assert len(pages) >= 3
+
+
 @pytest.mark.parametrize(("rows", "pages"), [(500, 1), (501, 2)])
 def test_paging_at_the_page_size_boundary(ats_world: Factory, rows: int, pages: int) -> None:
     server, client = ats_world(placements=rows)
@@ -94,36 +139,46 @@ def test_paging_at_the_page_size_boundary(ats_world: Factory, rows: int, pages: 
     assert len({r["id"] for page in got for r in page.records}) == rows
 
 
-def test_rows_changing_while_paging_are_not_skipped(ats_world: Factory) -> None:
+@pytest.mark.parametrize("entity", ["Placement", "Candidate"])
+def test_rows_changing_while_paging_are_not_skipped(ats_world: Factory, entity: str) -> None:
     server, client = ats_world(client={"page_size": 50})
-    expected = set(truth_ids(server, "Placement"))
+    expected = set(truth_ids(server, entity))
+    change = {"Placement": ("status", "Approved"), "Candidate": ("firstName", "Changed")}[entity]
     seen: list[int] = []
-    for page in client.changes("Placement", ORIGIN):
+    for page in client.changes(entity, ORIGIN):
         if page.number == 2:
             # one row already read and one not yet read change now: with offset paging the
             # rows behind them would shift and one would be skipped
-            admin(
-                server,
-                "PATCH",
-                f"records/Placement/{page.records[0]['id']}",
-                json={"status": "Approved"},
-            )
+            admin(server, "PATCH", f"records/{entity}/{page.records[0]['id']}", json=dict([change]))
             later = sorted(expected - set(seen) - {r["id"] for r in page.records})[0]
-            admin(server, "PATCH", f"records/Placement/{later}", json={"status": "Completed"})
+            admin(server, "PATCH", f"records/{entity}/{later}", json=dict([change]))
         seen += [record["id"] for record in page.records]
 
     assert set(seen) == expected
 
 
-def test_incremental_pull_starts_after_the_cursor(ats_world: Factory) -> None:
+@pytest.mark.parametrize("entity", ["Placement", "Candidate"])
+def test_incremental_pull_starts_after_the_cursor(ats_world: Factory, entity: str) -> None:
     server, client = ats_world(client={"page_size": 100})
-    pages = list(client.changes("Placement", ORIGIN))
+    pages = list(client.changes(entity, ORIGIN))
     middle = pages[1].end
+    rows = {r["id"]: r for page in pages for r in page.records}
+    after = [
+        r["id"]
+        for r in sorted(rows.values(), key=lambda r: (r["dateLastModified"], r["id"]))
+        if (r["dateLastModified"], r["id"]) > (middle.date_last_modified_ms, middle.record_id)
+    ]
 
-    later = pulled_ids(client, after=middle)
+    later = pulled_ids(client, entity, after=middle)
 
-    expected = [r["id"] for page in pages for r in page.records][200:]
-    assert later == expected
+    if entity == "Placement":
+        assert later == after
+    else:  # search reads from the cursor's second: rows of that second may come again
+        assert [i for i in later if i in set(after)] == after
+        again = [rows[i] for i in later if i not in set(after)]
+        assert all(
+            r["dateLastModified"] // 1000 == middle.date_last_modified_ms // 1000 for r in again
+        )
 
 
 def test_session_renewal_after_expiry_and_loss(ats_world: Factory) -> None:
@@ -246,13 +301,15 @@ def test_referred_candidates(ats_world: Factory) -> None:
     server, client = ats_world()
     admin(server, "POST", "clock/advance", params={"days": 3})
     candidates = truth(server, "Candidate")
-    expected = {c["id"] for c in candidates if (c.get("referredByPerson") or {}).get("id")}
+    referrers = {c["id"]: (c.get("referredByPerson") or {}) for c in candidates}
+    expected = {cid for cid, by in referrers.items() if by.get("_subtype") == "Candidate"}
 
     found = [c for page in client.referred_candidates(0) for c in page.records]
 
     assert expected, "three days of the sandbox's clock should bring referrals"
+    # a client's or a recruiter's referral is a Person reference too, never a candidate's
+    assert any(by.get("_subtype") not in (None, "Candidate") for by in referrers.values())
     assert {c["id"] for c in found} == expected
-    assert all(c["referredByPerson"]["id"] for c in found)
 
 
 def test_task_creation_is_not_retried_on_server_errors(ats_world: Factory) -> None:

@@ -670,18 +670,19 @@ def test_ats_referral_asks_turn_into_referred_candidates_and_placements() -> Non
         _ask_by_video(server, placements[0]["id"])  # the same ask twice: one referral
         send_email(server, f"referral_ask:placement:{placements[1]['id']}:1", "check_in:x:1")
         asked_at = _ms(START)
-        referred_query = {
-            "where": f"referredByPerson.id IS NOT NULL AND dateAdded > {asked_at}",
+        since = datetime.fromtimestamp(asked_at // 1000, UTC).strftime("%Y%m%d%H%M%S")
+        referred_query = {  # Candidate is search-only, as in Bullhorn
+            "query": f"referredByPerson.id:[* TO *] AND dateAdded:[{since} TO *]",
             "fields": "id,referredByPerson,source,dateAdded",
         }
         set_clock(server, "2026-11-25T00:00:00Z")  # under two days: nobody yet from the asks
         ours = {p["candidate"]["id"] for p in placements[:2]}
-        early = bh.ok("query/Candidate", **referred_query, count=500)["data"]
+        early = bh.ok("search/Candidate", **referred_query, count=500)["data"]
         assert not [c for c in early if c["referredByPerson"]["id"] in ours]
         set_clock(server, "2026-12-14T00:00:00Z")  # within 20 days: both referred
         referred = [
             candidate
-            for candidate in bh.ok("query/Candidate", **referred_query, count=500)["data"]
+            for candidate in bh.ok("search/Candidate", **referred_query, count=500)["data"]
             if candidate["referredByPerson"]["id"] in ours
         ]
         assert sorted(c["referredByPerson"]["id"] for c in referred) == sorted(ours)
@@ -701,6 +702,6 @@ def test_ats_referral_asks_turn_into_referred_candidates_and_placements() -> Non
         set_clock(server, "2026-12-31T00:00:00Z")
         asker = placement["data"][0]["candidate"]["id"]
         referred = bh.ok(
-            "query/Candidate", where=f"referredByPerson.id = {asker}", fields="id", count=500
+            "search/Candidate", query=f"referredByPerson.id:{asker}", fields="id", count=500
         )["data"]
         assert referred == []

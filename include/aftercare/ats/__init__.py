@@ -12,6 +12,7 @@ from aftercare.ats.base import (
     AtsError,
     Cursor,
     Entity,
+    FieldMeta,
     Page,
     RecruiterTask,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "AtsError",
     "Cursor",
     "Entity",
+    "FieldMeta",
     "Page",
     "RecruiterTask",
     "open_ats",

@@ -61,6 +61,16 @@ class Page:
 
 
 @dataclass(frozen=True)
+class FieldMeta:
+    """One field as the ATS describes it: its picklist's values (empty: not a picklist) and
+    whether it holds several of them (then it arrives as a list)."""
+
+    name: str
+    options: tuple[str, ...] = ()
+    multi_value: bool = False
+
+
+@dataclass(frozen=True)
 class RecruiterTask:
     """A call task for a recruiter, created in the ATS."""
 
@@ -111,6 +121,15 @@ class Ats(Protocol):
         """Candidates added after the instant whom another candidate referred."""
         ...
 
+    def records(self, entity: Entity, ids: list[int]) -> list[dict[str, Any]]:
+        """The records of ``entity`` with these ids that exist (every field we read)."""
+        ...
+
     def countries(self) -> dict[int, str]:
         """The ATS's country table: its country id -> its country code."""
+        ...
+
+    def fields(self, entity: Entity) -> dict[str, FieldMeta]:
+        """What the ATS says of the fields we read of ``entity``, by name; `AtsError` (a 400)
+        when one of them does not exist there."""
         ...

@@ -45,6 +45,7 @@ from aftercare.ats.base import (
     AtsError,
     Cursor,
     Entity,
+    FieldMeta,
     Page,
     RecruiterTask,
 )
@@ -71,11 +72,10 @@ FIELDS: dict[str, str] = {
 #: Entities Bullhorn serves through ``search/`` (Lucene) only, never ``query/``: its own Java
 #: SDK (bullhorn/sdk-rest) types Candidate and Note as search entities, not query entities.
 SEARCH_ONLY = frozenset({"Candidate", "Note"})
-#: Rows a search page re-reads before its start when it resumes inside one second of
-#: dateLastModified (Lucene ranges are whole seconds): a few rows of that second may have
-#: moved to the end of the feed meanwhile, shifting the rest forward; filtered out later as
-#: versions seen twice.
-_SEARCH_REREAD = 100
+#: The share of a page a search page re-reads before its start when it resumes inside one
+#: second of dateLastModified (Lucene ranges are whole seconds): a few rows of that second may
+#: have moved to the end of the feed meanwhile, shifting the rest forward (100 rows of 500).
+_SEARCH_REREAD = 0.2
 
 
 def _top_level(fields: str) -> list[str]:
@@ -414,14 +414,15 @@ class BullhornAts:
         """Pages of ``search/``: a Lucene range from the second of the last row read
         (``dateLastModified:[yyyyMMddHHmmss TO *]``, UTC, whole seconds), sorted as the query
         feed. Rows of that second read already are skipped with ``start``, less
-        ``_SEARCH_REREAD`` rows read again in case some moved; so ``start`` stays small however
+        a fifth of a page read again in case some moved; so ``start`` stays small however
         many rows one mass update stamped with one instant. Pages may repeat a few rows of the
         page before: the same versions, deduplicated by id in staging."""
         size = self._settings.page_size
+        reread = int(size * _SEARCH_REREAD)  # below a page: each page moves the feed on
         second = None if after == ORIGIN else _second(after.date_last_modified_ms)
         seen, number = 0, 1  # seen: rows of `second` read so far
         while True:
-            start = max(seen - _SEARCH_REREAD, 0)
+            start = max(seen - reread, 0)
             params = {
                 "query": f"dateLastModified:[{_lucene_instant(second)} TO *]",
                 "fields": FIELDS[entity],
@@ -561,6 +562,41 @@ class BullhornAts:
             int(record["id"]): str(record.get("code") or "").strip()
             for page in self._query_pages("Country", "id>0", "id")
             for record in page.records
+        }
+
+    def records(self, entity: Entity, ids: list[int]) -> list[dict[str, Any]]:
+        """``entity/{entity}/{ids}``: one record comes as an object, several as a list, and
+        none found is a 404."""
+        if not ids:
+            return []
+        path = f"entity/{entity}/{','.join(str(int(i)) for i in ids)}"
+        try:
+            body = self._rest_json(path, {"fields": FIELDS[entity]}, entity, 1)
+        except AtsError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        if isinstance(body, dict) and isinstance(body.get("data"), dict):
+            body = {"data": [body["data"]]}
+        return self._records(entity, 1, body, _REQUIRED[entity])
+
+    def fields(self, entity: Entity) -> dict[str, FieldMeta]:
+        """Bullhorn's ``meta/{entity}?fields=...&meta=full`` for the fields we read."""
+        params = {"fields": ",".join(_REQUIRED[entity]), "meta": "full"}
+        body = self._rest_json(f"meta/{entity}", params, entity, 1)
+        described = body.get("fields") if isinstance(body, dict) else None
+        if not isinstance(described, list):
+            raise AtsDataError(entity, 1, "the meta response has no 'fields' list")
+        return {
+            str(field["name"]): FieldMeta(
+                name=str(field["name"]),
+                options=tuple(
+                    str(option["value"]) for option in field.get("options") or () if option
+                ),
+                multi_value=bool(field.get("multiValue")),
+            )
+            for field in described
+            if isinstance(field, dict) and "name" in field
         }
 
     def _search(self, entity: str, field: str, text: str) -> list[dict[str, Any]]:

@@ -1,0 +1,7 @@
+"""``python -m aftercare.ats doctor``: see `aftercare.ats.doctor`."""
+
+import sys
+
+from aftercare.ats.doctor import main
+
+sys.exit(main())
