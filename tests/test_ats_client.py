@@ -54,9 +54,11 @@ def admin(server: SandboxServer, method: str, path: str, **kwargs: object) -> di
     return response.json()
 
 
-def truth(server: SandboxServer, entity: str) -> list[dict]:
-    """Every current record of the sandbox ATS, all fields, in id order (the ground truth)."""
-    return admin(server, "GET", f"truth/{entity}", params={"count": 10**7})["data"]
+def truth(server: SandboxServer, entity: str, *, stored: bool = False) -> list[dict]:
+    """Every current record of the sandbox ATS, all fields, in id order (the ground truth):
+    as served, or ``stored`` as the world keeps them (without the corporation's shapes)."""
+    params = {"count": 10**7, "stored": str(stored).lower()}
+    return admin(server, "GET", f"truth/{entity}", params=params)["data"]
 
 
 def truth_ids(server: SandboxServer, entity: str) -> list[int]:

@@ -4,7 +4,6 @@ deletion sweep, killed and bad pulls."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -21,7 +20,7 @@ from aftercare.config import Config, load_config
 from aftercare.quality import gate
 from aftercare.sandbox import SandboxServer, SandboxSettings
 from aftercare.sandbox.ats.settings import AtsSandboxSettings
-from tests import candidate_faults, expected_placement, placement_faults
+from tests import expected_candidate, expected_placement, placement_faults
 from tests.test_ats_client import admin, credentials, truth, truth_ids
 
 ATS = AtsSandboxSettings(placements=400, dirty_share=0.05)
@@ -113,32 +112,48 @@ def test_first_load_stages_the_truth(
         assert staged[pid].status == expected[pid]["status"]
         assert staged[pid].employment_class == expected[pid]["employment_class"]
         assert staged[pid].start_date == expected[pid]["start_date"]
-    # candidates: the valid ones staged, the others quarantined, each for its faults
+    # candidates: every one staged, each field that fails its rule absent (a finding), the
+    # country, mobile and date of birth right whatever shape the ATS served them in
     first_starts: dict[int, str] = {}
     for row in expected.values():
         if row["start_date"] and row["candidate_id"]:
             first = first_starts.get(row["candidate_id"], row["start_date"])
             first_starts[row["candidate_id"]] = min(first, row["start_date"])
-    faults = {
-        c["id"]: candidate_faults(c, first_starts.get(c["id"]), config, str(ATS.clock_start))
+    stored = {c["id"]: c for c in truth(world, "Candidate", stored=True)}
+    wanted = {
+        c["id"]: expected_candidate(
+            c, stored[c["id"]], first_starts.get(c["id"]), config, str(ATS.clock_start)
+        )
         for c in truth(world, "Candidate")
     }
     with engine.connect() as conn:
-        staged_candidates = set(
-            conn.execute(sa.text("select candidate_id from staging.candidates")).scalars()
-        )
-        reasons = {
-            int(record_id): {reason["column"] for reason in json.loads(why)}
-            for record_id, why in conn.execute(
+        got = {
+            row.candidate_id: row._asdict()
+            for row in conn.execute(
                 sa.text(
-                    "select record_id, cast(reasons as varchar) from quality.quarantine"
-                    " where entity = 'candidate'"
+                    "select candidate_id, email, mobile_e164, country_code,"
+                    " cast(date_of_birth as varchar) as date_of_birth from staging.candidates"
                 )
             )
         }
-    assert staged_candidates == {cid for cid, found in faults.items() if not found}
-    assert reasons == {cid: found for cid, found in faults.items() if found}
-    assert reasons, "the sandbox's dirty share should include faulty candidates"
+        found: dict[int, set[str]] = {}
+        for record_id, field in conn.execute(
+            sa.text(
+                "select record_id, field from quality.field_findings where entity = 'candidate'"
+            )
+        ):
+            found.setdefault(int(record_id), set()).add(field)
+        candidates_quarantined = scalar(
+            engine, "select count(*) from quality.quarantine where entity = 'candidate'"
+        )
+    assert candidates_quarantined == 0
+    assert set(got) == set(wanted)
+    fields = ("email", "mobile_e164", "country_code", "date_of_birth")
+    assert {cid: {f: got[cid][f] for f in fields} for cid in got} == {
+        cid: {f: want[f] for f in fields} for cid, want in wanted.items()
+    }
+    assert found == {cid: want["findings"] for cid, want in wanted.items() if want["findings"]}
+    assert found, "the sandbox's dirty share should include bad contact fields"
 
 
 def test_next_day_pulls_only_changes_and_overlap_is_deduplicated(
@@ -313,7 +328,7 @@ def test_cursor_rewind() -> None:
     assert ORIGIN.rewound(600) == ORIGIN
 
 
-def test_fixed_record_leaves_quarantine_and_a_broken_one_keeps_its_staged_version(
+def test_fixed_records_leave_quarantine_and_a_broken_one_keeps_its_staged_version(
     engine: sa.Engine, world: SandboxServer, config: Config
 ) -> None:
     load_everything(engine, world, config)
@@ -327,9 +342,13 @@ def test_fixed_record_leaves_quarantine_and_a_broken_one_keeps_its_staged_versio
     bad_email = int(
         scalar(
             engine,
-            "select min(record_id) from quality.quarantine where entity = 'candidate'"
-            " and cast(reasons as varchar) like '%email%'",
+            "select min(record_id) from quality.field_findings where entity = 'candidate'"
+            " and field = 'email'",
         )
+    )
+    assert (
+        scalar(engine, "select email from staging.candidates where candidate_id = :c", c=bad_email)
+        is None
     )
     good = int(scalar(engine, "select min(placement_id) from staging.placements"))
     begin = next(p for p in truth(world, "Placement") if p["id"] == good)["dateBegin"]
@@ -339,7 +358,8 @@ def test_fixed_record_leaves_quarantine_and_a_broken_one_keeps_its_staged_versio
 
     counts = load_everything(engine, world, config)
 
-    assert counts["records_released"] == 2
+    assert counts["records_released"] == 1
+    # the fixed field is staged: its finding was about the version before
     assert (
         scalar(engine, "select email from staging.candidates where candidate_id = :c", c=bad_email)
         == "fixed@example.org"

@@ -432,10 +432,12 @@ async def truth(
     request: Request,
     start: Annotated[int, Query(ge=0)] = 0,
     count: Annotated[int, Query(ge=0)] = 1000,
+    stored: bool = False,
 ) -> JSONResponse:
-    """Every current record with every field, in id order: what tests compare against."""
+    """Every current record with every field, in id order: what tests compare against; as
+    served, or ``stored`` as the world keeps them (without the corporation's shapes)."""
     world = _service(request).world
-    data = world.truth(entity, start, count)
+    data = world.truth(entity, start, count, stored)
     total = len(world.tables[entity])
     return JSONResponse({"total": total, "start": start, "count": len(data), "data": data})
 

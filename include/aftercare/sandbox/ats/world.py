@@ -11,6 +11,8 @@ the latest. Writes are validated as Bullhorn validates them.
 
 from __future__ import annotations
 
+import copy
+
 from collections import Counter
 from typing import Any
 
@@ -107,9 +109,16 @@ class World:
     # ------------------------------------------------------------------------------------------
     # records
 
-    def truth(self, entity: str, start: int, count: int) -> list[dict[str, Any]]:
-        """Every field of the records ``start`` to ``start + count`` in id order."""
+    def truth(
+        self, entity: str, start: int, count: int, stored: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every field of the records ``start`` to ``start + count`` in id order, as served;
+        ``stored``: as the world keeps them, without the corporation's shapes (the real
+        country of a candidate served with Bullhorn's default one, say)."""
         table = self.tables[entity]
+        if stored:
+            table = copy.copy(table)
+            table.shapes, table.listed = {}, frozenset()
         positions = np.arange(min(start, len(table)), min(start + count, len(table)))
         return render(self.tables, table, positions, all_fields(self.tables, entity))
 
