@@ -34,6 +34,7 @@ GOOD_CANDIDATE = {
     "phone_raw": None,
     "phone_e164": None,
     "date_of_birth": date(1990, 4, 1),
+    "date_added": datetime(2020, 1, 1, tzinfo=UTC),
 }
 
 #: placement id -> (what differs from a good placement, the columns it must be quarantined for,
@@ -66,6 +67,7 @@ PLACEMENTS: dict[int, tuple[dict, set[str], set[str]]] = {
 }
 #: candidate id -> (what differs from a good candidate, the fields it flows on without); a bad
 #: contact field or date of birth is a finding about the field, never a reason to quarantine
+#: (candidate 10, added after its last change, is quarantined: QUARANTINED_CANDIDATES)
 CANDIDATES: dict[int, tuple[dict, set[str]]] = {
     1: ({}, set()),
     2: ({"email": "ada.lovelace@"}, {"email"}),
@@ -85,7 +87,10 @@ CANDIDATES: dict[int, tuple[dict, set[str]]] = {
         },
         {"email", "mobile", "phone", "date_of_birth"},
     ),
+    10: ({"date_added": datetime(2026, 12, 1, tzinfo=UTC)}, set()),
 }
+#: the candidates quarantined, with the columns of their reasons: a record rule failed
+QUARANTINED_CANDIDATES = {10: {"date_last_modified"}}
 
 
 @pytest.fixture
@@ -141,10 +146,10 @@ def add_load(
                 sa.text(
                     "insert into staging.candidate_changes (load_id, page, candidate_id, email,"
                     " mobile_raw, mobile_e164, phone_raw, phone_e164, date_of_birth, time_zone,"
-                    " email_opt_out, sms_opt_in, is_anonymized, is_deleted, date_last_modified)"
-                    " values (:load_id, 1, :id, :email, :mobile_raw, :mobile_e164, :phone_raw,"
-                    " :phone_e164, :date_of_birth, 'Europe/London', false, true, false, false,"
-                    " :modified)"
+                    " email_opt_out, sms_opt_in, is_anonymized, is_deleted, date_added,"
+                    " date_last_modified) values (:load_id, 1, :id, :email, :mobile_raw,"
+                    " :mobile_e164, :phone_raw, :phone_e164, :date_of_birth, 'Europe/London',"
+                    " false, true, false, false, :date_added, :modified)"
                 ),
                 {"load_id": f"{load_id}-candidate", "id": cid, "modified": MODIFIED, **row},
             )
@@ -199,12 +204,14 @@ def test_each_bad_record_is_quarantined_with_exactly_its_reasons(
     staged = extract.stage(engine)
 
     expected = {("placement", pid): cols for pid, (_, cols, _) in PLACEMENTS.items() if cols}
-    assert quarantine(engine) == expected
+    assert quarantine(engine) == expected | {
+        ("candidate", cid): cols for cid, cols in QUARANTINED_CANDIDATES.items()
+    }
     assert findings(engine) == {
         ("placement", pid): fields for pid, (_, _, fields) in PLACEMENTS.items() if fields
     } | {("candidate", cid): fields for cid, (_, fields) in CANDIDATES.items() if fields}
     assert counts["placements_quarantined"] == len(expected)
-    assert counts["candidates_quarantined"] == 0
+    assert counts["candidates_quarantined"] == len(QUARANTINED_CANDIDATES)
     assert counts["candidate_email_findings"] == 3 and counts["candidate_phone_findings"] == 1
     # the unmapped picklist values are named, with their counts
     assert counts["placement_unmapped_status[Onboarding]"] == 1
@@ -212,7 +219,9 @@ def test_each_bad_record_is_quarantined_with_exactly_its_reasons(
     assert counts["placement_unmapped_employment_type[Seasonal]"] == 1
     good_placements = {pid for pid, (_, cols, _) in PLACEMENTS.items() if not cols}
     assert ids(engine, "placements", "placement_id") == good_placements
-    assert ids(engine, "candidates", "candidate_id") == set(CANDIDATES)
+    assert ids(engine, "candidates", "candidate_id") == set(CANDIDATES) - set(
+        QUARANTINED_CANDIDATES
+    )
     assert staged["placements_staged"] == len(good_placements)
     with engine.connect() as conn:
         row = conn.execute(

@@ -536,7 +536,12 @@ def test_the_edges_scenario_keeps_its_planted_values() -> None:
             assert {(c["address"]["countryID"], c["timeZoneOffsetEST"]) for c in records} <= homes
             assert all(c["dateOfBirth"] % DAY_MS == 0 for c in records)
         else:
-            assert {p["status"] for p in records} <= {"Placed", "Terminated"}
-            assert {p["employmentType"][0] for p in records} == set(generator.EMPLOYMENT_TYPES)
+            # the picklists in the corporation's labels, as every record; the rest as planted
+            labels = settings.corporation.employment_type_labels
+            assert {p["status"] for p in records} <= {"Placed", "Hired", "Terminated"}
+            kind_of = {label: kind for kind, names in labels.items() for label in names}
+            assert {kind_of[p["employmentType"][0]] for p in records} == set(
+                generator.EMPLOYMENT_TYPES
+            )
             assert all(p["dateBegin"] % DAY_MS == 0 for p in records)
     assert len(planted.cases) > 25

@@ -42,6 +42,7 @@ select
     {{ m.years_between(
         'latest.date_of_birth', 'coalesce(starts.first_start, cast(:as_of as date))'
     ) }} as age_at_start,
+    latest.date_added,
     latest.date_last_modified
 from latest
 left join first_starts as starts on starts.candidate_id = latest.candidate_id

@@ -229,6 +229,8 @@ def record_chunks(
         frame = pd.DataFrame(rows).drop(columns="chunk")
         for column in dates:
             frame[column] = pd.to_datetime(frame[column])
+        for column in frame.select_dtypes("datetimetz"):  # instants: compared in UTC
+            frame[column] = frame[column].dt.tz_convert(None)
         yield frame
 
 

@@ -4,9 +4,10 @@ Two row suites judge every record of a run (the version staging would take). The
 are of two kinds:
 
 * record rules (GX severity ``critical``): what makes a record unusable or untrustworthy (no
-  id, missing or impossible key dates, an unknown candidate, a status or employment type the
-  config does not map). A record failing any goes to ``quality.quarantine`` with each failed
-  expectation and its column as a reason; staging keeps the version it had.
+  id, missing or impossible key dates, a candidate added after its last change, an unknown
+  candidate, a status or employment type the config does not map). A record failing any goes
+  to ``quality.quarantine`` with each failed expectation and its column as a reason; staging
+  keeps the version it had.
 * field rules (severity ``warning``, ``meta.field`` naming the staging field): a bad contact
   field or date of birth. A record failing one flows on with that field treated as absent
   (``quality.field_findings``): a candidate with an unusable mobile still gets email.
@@ -127,6 +128,13 @@ def candidate_rows(config: Config) -> gx.ExpectationSuite:
         ),
         gxe.ExpectColumnValuesToNotBeNull(
             column="date_last_modified", description="every candidate has a change time"
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="date_last_modified",
+            column_B="date_added",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            description="a candidate was not added after its last change (a broken import)",
         ),
         _field_rule(
             "email",

@@ -4,8 +4,8 @@ default country and a zero time zone offset where nobody set them, and date-only
 at US Eastern or London midnight or at a time of day. The world keeps its own values; each shape
 is applied per page as records are read (by queries and by the API alike) and decided by the
 record's id alone, so a record always looks the same. Planted records of a scenario keep what
-they were planted with. (Shapes of the generated values themselves, names, phones, referrers,
-recruiters' emails, are the generator's.)
+they were planted with, but for the picklists' labels. (Shapes of the generated values
+themselves, names, phones, referrers, recruiters' emails, are the generator's.)
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def shape_tables(
     tables: Mapping[str, Table], corporation: Corporation, planted: Mapping[str, set[int]]
 ) -> None:
     """Serve the Placement and Candidate tables with the corporation's shapes, except the
-    ``planted`` records (entity -> ids)."""
+    ``planted`` records (entity -> ids), which get only its picklist labels."""
     placements, candidates = tables["Placement"], tables["Candidate"]
     midnights = _midnights(corporation.date_midnights, salt=3)
     placements.shapes = {
@@ -136,5 +136,8 @@ def shape_tables(
         "timeZoneOffsetEST": _replaced(corporation.zero_offset_share, salt=5, by=0),
         "dateOfBirth": midnights,
     }
+    # the picklist labels are the corporation's words for the world's values: planted records
+    # are served in them too; the other shapes would change the evidence a case is about
+    placements.shaped_for_all = frozenset({"status", "employmentType"})
     for table in (placements, candidates):
         table.unshaped = np.array(sorted(planted.get(table.name, ())), dtype=np.int64)

@@ -351,12 +351,13 @@ def plant(tables: dict[str, Table]) -> Edges:
     placement = p.placement(who, date(2024, 2, 29))
     p.case("placed_29_february", f"work_anniversary:placement:{placement}:2", "sent", day(1))
 
-    # quarantined (a broken email) over a birthday, released before a first day
+    # quarantined (a broken import: added a month after its last change) over a birthday,
+    # released before a first day
     who = p.candidate(born=date(1985, 3, 3))
     p.placement(who, LONG_AGO)
     placement = p.placement(who, day(6))
-    p.on(day(2), _set("Candidate", who, email=f"edge.case{who}@"))
-    p.on(day(4), _set("Candidate", who, email=f"edge.case{who}@example.org"))
+    p.on(day(2), _set("Candidate", who, dateAdded=day(32)))
+    p.on(day(4), _set("Candidate", who, dateAdded=FIRST_DAY - timedelta(days=400)))
     p.case("quarantined", f"birthday:candidate:{who}:2026", "suppressed:quarantined")
     p.case("quarantine_released", f"first_day:placement:{placement}:1", "sent")
 

@@ -212,8 +212,9 @@ Shape = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 class Table:
     """One entity's rows, column by column, in ascending id order, and how they are served:
-    ``shapes`` (column -> Shape) for the records whose ids are not ``unshaped``, and the
-    ``listed`` columns, served as lists (multi-value picklists)."""
+    ``shapes`` (column -> Shape) for the records whose ids are not ``unshaped`` (for every
+    record in the ``shaped_for_all`` columns), and the ``listed`` columns, served as lists
+    (multi-value picklists)."""
 
     def __init__(self, name: str, columns: Mapping[str, np.ndarray]) -> None:
         self.name = name
@@ -227,6 +228,7 @@ class Table:
         self._indexes: dict[str, KeysetIndex] = {}
         self.shapes: dict[str, Shape] = {}
         self.unshaped = np.empty(0, dtype=np.int64)
+        self.shaped_for_all: frozenset[str] = frozenset()
         self.listed: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
@@ -250,6 +252,8 @@ class Table:
         if shape is None:
             return values
         ids = self.ids[positions]
+        if name in self.shaped_for_all:
+            return shape(values, ids)
         return np.where(np.isin(ids, self.unshaped), values, shape(values, ids))
 
     def next_id(self) -> int:

@@ -12,7 +12,6 @@ the latest. Writes are validated as Bullhorn validates them.
 from __future__ import annotations
 
 import copy
-
 from collections import Counter
 from typing import Any
 
