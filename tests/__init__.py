@@ -125,8 +125,8 @@ def expected_candidate(
             findings.add("date_of_birth")
     served_country = (served.get("address") or {}).get("countryID")
     country = SANDBOX_REGIONS.get(served_country) if served_country != DEFAULT_COUNTRY_ID else None
-    if country is None and mobile is not None:
-        country = phonenumbers.region_code_for_number(phonenumbers.parse(mobile))
+    if country is None and (mobile or phone):
+        country = phonenumbers.region_code_for_number(phonenumbers.parse(mobile or phone))
     return {
         "email": None if "email" in findings else email,
         "mobile_e164": mobile,

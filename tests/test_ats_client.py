@@ -131,6 +131,25 @@ def test_a_mass_update_in_one_second_pages_through_search(ats_world: Factory) ->
     assert len(pages) >= 3
 
 
+def test_rows_of_a_mass_update_moving_while_paging_are_not_skipped(ats_world: Factory) -> None:
+    """Rows of the second being paged that change between two pages (more of them than a page
+    reads again) shift the rest forward: the feed notices the gap and reads the second again."""
+    server, client = ats_world(client={"page_size": 50})
+    before = max(r["dateLastModified"] for r in truth(server, "Candidate"))
+    touched = truth_ids(server, "Candidate")[:130]
+    for candidate_id in touched:
+        admin(server, "PATCH", f"records/Candidate/{candidate_id}", json={"firstName": "Mass"})
+    pages = []
+    for page in client._search_feed("Candidate", Cursor(before, 10**9)):  # no prefetching
+        pages.append(page)
+        if page.number == 2:  # 20 rows read already change: they move to the end of the feed
+            moved = [r["id"] for r in pages[0].records if r["id"] in touched][:20]
+            for candidate_id in moved:
+                admin(server, "PATCH", f"records/Candidate/{candidate_id}", json={"lastName": "M"})
+
+    assert set(touched) <= {record["id"] for page in pages for record in page.records}
+
+
 @pytest.mark.parametrize(("rows", "pages"), [(500, 1), (501, 2)])
 def test_paging_at_the_page_size_boundary(ats_world: Factory, rows: int, pages: int) -> None:
     server, client = ats_world(placements=rows)

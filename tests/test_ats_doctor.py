@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from aftercare.ats import doctor
 from aftercare.ats.bullhorn import BullhornAts
@@ -44,6 +45,7 @@ def test_a_corporation_the_config_maps_can_run_its_first_night(
     assert problems == [], text
     assert "employmentType: 8 values, multi-value (arrives as a list); 0 not in the config" in text
     assert "No problems" in text
+    assert "Candidate search reads its date bounds as UTC" in text
     # the sample went through the gate: the sandbox's dirty share is quarantined or found
     assert "would be quarantined" in text and "field finding email" in text
 
@@ -62,9 +64,20 @@ def test_unmapped_picklist_values_fail_and_a_mapping_is_proposed(
     text = capsys.readouterr().out
     assert "unmapped status 'Started'" in text and "unmapped employmentType 'Casual Temp'" in text
     proposal = text[text.index("Proposed config") :]
-    assert "    Casual Temp: temp   # ?" in proposal
-    assert "    - Started   # ? active" in proposal
-    assert "Accounts Approved" in proposal.split("active_statuses:")[1].splitlines()[0]
+    assert '    "Casual Temp": temp   # ?' in proposal
+    assert '    - "Started"   # ? active' in proposal
+    # the block is YAML the config takes as it is: every value the ATS lists, mapped
+    block = yaml.safe_load(proposal.split("\n\n")[1])
+    assert block["ats"]["employment_classes"]["Casual Temp"] == "temp"
+    assert {"Started", "Accounts Approved"} <= set(block["ats"]["active_statuses"])
+    assert "Started" in block["quality"]["placement_statuses"]
+    config.model_validate(
+        config.model_dump()
+        | {
+            "ats": config.ats.model_dump() | block["ats"],
+            "quality": config.quality.model_dump() | block["quality"],
+        }
+    )
     # a third of the sampled placements carry the new labels: night 1 would trip the breaker
     assert "night 1 would trip the breaker" in text
     # record ids, never personal data

@@ -14,9 +14,9 @@ select
     last_name,
     {{ m.unless_found('candidate', found.id, found.load, 'email', 'email') }},
     mobile_raw,
-    {{ m.unless_found('candidate', found.id, found.load, 'mobile', 'mobile_e164') }},
+    mobile_e164,  -- null already when its field rule fails (it judges that the raw number parses)
     phone_raw,
-    {{ m.unless_found('candidate', found.id, found.load, 'phone', 'phone_e164') }},
+    phone_e164,
     {{ m.unless_found('candidate', found.id, found.load, 'date_of_birth', 'date_of_birth') }},
     country_code,
     time_zone,

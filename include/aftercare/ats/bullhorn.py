@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -69,9 +69,10 @@ FIELDS: dict[str, str] = {
     "Note": "id,comments,action,personReference(id),dateAdded",
     "Country": "id,code,name",
 }
-#: Entities Bullhorn serves through ``search/`` (Lucene) only, never ``query/``: its own Java
-#: SDK (bullhorn/sdk-rest) types Candidate and Note as search entities, not query entities.
-SEARCH_ONLY = frozenset({"Candidate", "Note"})
+#: Entities we page through ``search/`` (Lucene), never ``query/``: Bullhorn's own Java SDK
+#: (bullhorn/sdk-rest) types Candidate (and Note, which we only look up by search) as search
+#: entities, not query entities.
+SEARCH_ONLY = frozenset({"Candidate"})
 #: The share of a page a search page re-reads before its start when it resumes inside one
 #: second of dateLastModified (Lucene ranges are whole seconds): a few rows of that second may
 #: have moved to the end of the feed meanwhile, shifting the rest forward (100 rows of 500).
@@ -413,14 +414,16 @@ class BullhornAts:
     def _search_feed(self, entity: str, after: Cursor) -> Iterator[Page]:
         """Pages of ``search/``: a Lucene range from the second of the last row read
         (``dateLastModified:[yyyyMMddHHmmss TO *]``, UTC, whole seconds), sorted as the query
-        feed. Rows of that second read already are skipped with ``start``, less
-        a fifth of a page read again in case some moved; so ``start`` stays small however
-        many rows one mass update stamped with one instant. Pages may repeat a few rows of the
-        page before: the same versions, deduplicated by id in staging."""
+        feed. Rows of that second read already are skipped with ``start`` (which grows only
+        while one second holds more rows than a page: a mass update), less a fifth of a page
+        read again. A page that starts after the last row read (rows of that second moved to
+        the end of the feed meanwhile, and the rest shifted forward) is read again from the
+        second's first row, so nothing is skipped. Pages may repeat rows of the page before:
+        the same versions, deduplicated by id in staging."""
         size = self._settings.page_size
         reread = int(size * _SEARCH_REREAD)  # below a page: each page moves the feed on
         second = None if after == ORIGIN else _second(after.date_last_modified_ms)
-        seen, number = 0, 1  # seen: rows of `second` read so far
+        seen, number, read_to = 0, 1, after  # seen: rows of `second` read so far
         while True:
             start = max(seen - reread, 0)
             params = {
@@ -431,10 +434,14 @@ class BullhornAts:
                 "count": size,
             }
             page = self._page("search", entity, params, number)
+            first = page.records[0] if page.records else None
+            if start and first and (first["dateLastModified"], first["id"]) > astuple(read_to):
+                seen = 0  # a gap: the second again from its first row
+                continue
             yield page
             if len(page.records) < size:
                 return
-            last = _second(page.end.date_last_modified_ms)
+            last, read_to = _second(page.end.date_last_modified_ms), page.end
             if last == second:
                 seen = start + len(page.records)
             else:
@@ -587,7 +594,7 @@ class BullhornAts:
         described = body.get("fields") if isinstance(body, dict) else None
         if not isinstance(described, list):
             raise AtsDataError(entity, 1, "the meta response has no 'fields' list")
-        return {
+        found = {
             str(field["name"]): FieldMeta(
                 name=str(field["name"]),
                 options=tuple(
@@ -598,6 +605,9 @@ class BullhornAts:
             for field in described
             if isinstance(field, dict) and "name" in field
         }
+        if missing := [name for name in _REQUIRED[entity] if name not in found]:
+            raise AtsError(f"ATS meta/{entity} does not describe field(s) {', '.join(missing)}")
+        return found
 
     def _search(self, entity: str, field: str, text: str) -> list[dict[str, Any]]:
         """Records whose ``field`` holds the phrase ``text`` (one page: a look-up)."""

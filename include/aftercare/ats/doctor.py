@@ -9,14 +9,15 @@ Connects with the ``aftercare_ats`` connection and, writing nothing to the wareh
 2. compares the picklists with the config and prints every value the config does not map,
    with a proposed config block (a guess from each value's name, marked for a human to check);
 3. reads the ATS's country table (the ids addresses carry) and names the codes that are no
-   country we know;
+   country we know; checks that candidate search reads its Lucene date bounds as UTC, as the
+   pull writes them;
 4. pulls a sample (the first ``--sample`` placements in change order, 2,000 by default, and
    their candidates) through the same client, normaliser and quality gate as the nightly run,
    into a throw-away DuckDB warehouse, and prints what would be quarantined and what would be
    field findings, by reason, with counts and record ids (never names, emails or numbers).
 
-Exits 1 when night 1 would trip the circuit breaker, a picklist value is unmapped or a field
-is missing; else 0.
+Exits 1 when night 1 would trip the circuit breaker, a picklist value is unmapped, a field
+is missing or search dates are read in another zone; else 0.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class _Sampled:
     def __init__(self, ats: Ats, size: int, page_size: int) -> None:
         self._ats, self._size, self._page_size = ats, size, page_size
         self._candidate_ids: dict[int, None] = {}
+        #: the candidates fetched for the sample
+        self.candidates: list[dict[str, Any]] = []
 
     def changes(self, entity: Entity, after: Cursor) -> Iterator[Page]:
         if entity == "Candidate":
@@ -79,7 +82,7 @@ class _Sampled:
 
     def _candidates(self) -> Iterator[Page]:
         ids, size = list(self._candidate_ids), self._page_size
-        found = [
+        found = self.candidates = [
             record
             for start in range(0, len(ids), size)
             for record in self._ats.records("Candidate", ids[start : start + size])
@@ -139,15 +142,18 @@ def _proposal(
         for status in statuses
         if status in config.ats.active_statuses or (status in guessed and proposed_active(status))
     ]
-    lines = ["ats:", f"  active_statuses: [{', '.join(active)}]", "  employment_classes:"]
+    # every label quoted (json strings are YAML strings): "50 - Direct Hire", "Hold: client"
+    quoted = json.dumps
+    lines = ["ats:", f"  active_statuses: [{', '.join(map(quoted, active))}]"]
+    lines.append("  employment_classes:")
     for kind, cls in config.ats.employment_classes.items():
-        lines.append(f"    {kind}: {cls}")
+        lines.append(f"    {quoted(kind)}: {cls}")
     for kind in unmapped.get("employmentType", ()):
-        lines.append(f"    {kind}: {proposed_class(kind)}   # ?")
+        lines.append(f"    {quoted(kind)}: {proposed_class(kind)}   # ?")
     lines += ["quality:", "  placement_statuses:"]
     for status in dict.fromkeys([*config.quality.placement_statuses, *statuses]):
         guess = "active" if status in active else "not active"
-        lines.append(f"    - {status}" + (f"   # ? {guess}" if status in guessed else ""))
+        lines.append(f"    - {quoted(status)}" + (f"   # ? {guess}" if status in guessed else ""))
     return lines
 
 
@@ -159,6 +165,31 @@ def countries(ats: Ats) -> list[str]:
     if odd:
         lines.append(f"  read as no country: {', '.join(odd)}")
     return lines
+
+
+def search_clock(ats: Ats, candidates: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Whether the ATS reads the candidate feed's Lucene date bounds as UTC, as we write them:
+    searching from the second a sampled candidate last changed must start in that second (read
+    as US Eastern, say, the bound would fall hours later and the pull would skip rows)."""
+    if not candidates:
+        return [], []
+    latest = max(candidates, key=lambda record: (record["dateLastModified"], record["id"]))
+    second = latest["dateLastModified"] // 1000
+    feed = ats.changes("Candidate", Cursor(latest["dateLastModified"] - 1, -1))
+    try:
+        first = next(iter(feed)).records[0]
+    except StopIteration:
+        first = None
+    finally:
+        feed.close()
+    if first is not None and first["dateLastModified"] // 1000 == second:
+        return ["Candidate search reads its date bounds as UTC, as we write them"], []
+    problem = (
+        f"search/Candidate from the second candidate {latest['id']} last changed did not "
+        "start in that second: the ATS reads Lucene dates in another zone, and the pull "
+        "would skip rows"
+    )
+    return [problem], [problem]
 
 
 def sample(config: Config, ats: Ats, size: int, workdir: Path) -> tuple[list[str], list[str]]:
@@ -176,6 +207,7 @@ def sample(config: Config, ats: Ats, size: int, workdir: Path) -> tuple[list[str
             pulled.update(
                 extract.pull(engine, sampled, scratch, entity, full=True, run_id="doctor")
             )
+        clock, skewed = search_clock(ats, sampled.candidates)
         counts = gate.validate(
             engine, scratch, run_id="doctor", as_of=datetime.now(UTC), override=True
         )
@@ -189,7 +221,8 @@ def sample(config: Config, ats: Ats, size: int, workdir: Path) -> tuple[list[str
         if row["verdict"] == "quarantined":  # its reasons: the columns of the failed rules
             what = ", ".join(sorted({reason["column"] for reason in json.loads(what)}))
         by_reason[(row["entity"], row["verdict"], what)].append(row["record_id"])
-    lines, problems = [f"Sample: {size} placements at most and their candidates:"], []
+    lines = [*clock, f"Sample: {size} placements at most and their candidates:"]
+    problems = list(skewed)
     limit = config.quality.max_quarantined_share
     for entity, table in (("placement", "placements"), ("candidate", "candidates")):
         judged = int(counts.get(f"{table}_validated", 0))
@@ -238,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aftercare.ats", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("doctor", help="check the ATS against the config")
-    check.add_argument("--sample", type=int, default=SAMPLE, help="records of each entity")
+    check.add_argument(
+        "--sample", type=int, default=SAMPLE, help="placements to judge (with their candidates)"
+    )
     args = parser.parse_args(argv)
     from aftercare.ats import open_ats
 

@@ -3,8 +3,8 @@ sql/extract/store_placement_changes.sql), reading the evidence as a careful huma
 
 * country: the address's ``countryID`` through the corporation's own country table (read from
   the ATS, `country_codes`), unless it is Bullhorn's default (1, the United States), which
-  many records keep whatever their real country; then the mobile's country, else the agency's
-  region;
+  many records keep whatever their real country; then the country of the mobile (or phone),
+  else the agency's region;
 * mobile and phone -> E.164 with `phonenumbers`, trying in turn: the number as written against
   the address country, Bullhorn's default included (a "+" prefix speaks for itself; a number
   valid in the US has ten digits and no trunk zero, so it is no other country's national
@@ -205,7 +205,7 @@ class Normaliser:
         chosen = None if country_id == DEFAULT_COUNTRY_ID else address
         # numbers are read against the address country first, the default one included: a
         # number valid there (ten digits for the US, no trunk zero) is not another country's
-        # national form, and the mobile's country then tells where the candidate is
+        # national form, and the number's country then tells where the candidate is
         regions = tuple(dict.fromkeys(r for r in (address, self._region) if r))
         mobile_raw, phone_raw = _text(record.get("mobile")), _text(record.get("phone"))
         mobile = parse_phone(mobile_raw, regions, mobile=True)

@@ -77,7 +77,13 @@ def _make(ats: Any, item: dict[str, Any], config: Config) -> tuple[int, bool]:
         marker = f"aftercare touchpoint: {item['source_id']}."
     else:
         marker = f"aftercare response: {item['source_id']}"
-    found = (ats.find_tasks if action == "call_task" else ats.find_notes)(marker)
+    hits = (ats.find_tasks if action == "call_task" else ats.find_notes)(marker)
+    # the ATS matches text anywhere: only a record with the marker as a line of its own is ours
+    found = [
+        hit
+        for hit in hits
+        if marker in (hit.get("description") or hit.get("comments") or "").splitlines()
+    ]
     if found:
         return int(found[0]["id"]), True
     if action == "call_task":
