@@ -8,9 +8,8 @@ sql/extract/store_placement_changes.sql), reading the evidence as a careful huma
 * mobile and phone -> E.164 with `phonenumbers`, trying in turn: the number as written against
   the address country, Bullhorn's default included (a "+" prefix speaks for itself; a number
   valid in the US has ten digits and no trunk zero, so it is no other country's national
-  form), the country code written without "+" (``44 077-14980001``), the agency's region; for
-  a mobile, a reading that is a mobile number first; an unusable number keeps its raw value
-  beside a null E.164, a field finding for the gate;
+  form), the country code written without "+" (``44 077-14980001``), the agency's region; an
+  unusable number keeps its raw value beside a null E.164, a field finding for the gate;
 * time zone -> an IANA name within the country: the zone matching ``timeZoneOffsetEST`` (hours
   from US Eastern standard time) when it is not 0, else the mobile's zone (area codes), else
   the zone matching an offset of 0, else the country's main zone; no country: the agency's;
@@ -147,36 +146,24 @@ def _zone_at(zones: tuple[str, ...], offset_est: float) -> str | None:
     return next((zone for zone in zones if _standard_offset_hours(zone) == target), None)
 
 
-_MOBILE_TYPES = frozenset(
-    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-)
-
-
-def parse_phone(
-    raw: str | None, regions: tuple[str, ...], *, mobile: bool = False
-) -> PhoneNumber | None:
+def parse_phone(raw: str | None, regions: tuple[str, ...]) -> PhoneNumber | None:
     """A valid number read from ``raw`` the way a careful human would: as written against the
     first region (a "+" prefix speaks for itself), then with the country code written without
-    "+", then against the other regions in turn; for a ``mobile``, the first reading that is
-    a mobile number comes before the first valid one (a US "704-555-0123" is also a valid UK
-    personal number, 070, but not a mobile). None when no reading is valid."""
+    "+", then against the other regions in turn; None when no reading is valid."""
     text = _text(raw)
     if text is None:
         return None
     readings = [(text, region) for region in regions]
     if text[0] in "123456789":  # "44 077-14980001": a country code, its "+" left out
         readings.insert(1, ("+" + text, None))
-    valid = []
     for written, region in readings:
         try:
             number = phonenumbers.parse(written, region)
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
-            if not mobile or phonenumbers.number_type(number) in _MOBILE_TYPES:
-                return number
-            valid.append(number)
-    return valid[0] if valid else None
+            return number
+    return None
 
 
 def _e164(number: PhoneNumber | None) -> str | None:
@@ -208,8 +195,7 @@ class Normaliser:
         # national form, and the number's country then tells where the candidate is
         regions = tuple(dict.fromkeys(r for r in (address, self._region) if r))
         mobile_raw, phone_raw = _text(record.get("mobile")), _text(record.get("phone"))
-        mobile = parse_phone(mobile_raw, regions, mobile=True)
-        phone = parse_phone(phone_raw, regions)
+        mobile, phone = parse_phone(mobile_raw, regions), parse_phone(phone_raw, regions)
         number = mobile or phone
         country = chosen or (number and phonenumbers.region_code_for_number(number)) or self._region
         referrer = record.get("referredByPerson") or {}
