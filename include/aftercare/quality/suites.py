@@ -144,21 +144,16 @@ def candidate_rows(config: Config) -> gx.ExpectationSuite:
                 description="an email address is a valid address (WHATWG syntax, dotted domain)",
             ),
         ),
-        _field_rule(
-            "mobile",
-            gxe.ExpectColumnValuesToNotBeNull(
-                column="mobile_e164",
-                description="a mobile number parses to E.164 (a valid number for its region)",
-                row_condition=Column("mobile_raw").is_not_null(),
-            ),
-        ),
-        _field_rule(
-            "phone",
-            gxe.ExpectColumnValuesToNotBeNull(
-                column="phone_e164",
-                description="a phone number parses to E.164 (a valid number for its region)",
-                row_condition=Column("phone_raw").is_not_null(),
-            ),
+        *(
+            _field_rule(
+                number,
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column=f"{number}_e164",
+                    description=f"a {number} number parses to E.164 (valid for its region)",
+                    row_condition=Column(f"{number}_raw").is_not_null(),
+                ),
+            )
+            for number in ("mobile", "phone")
         ),
         _field_rule(
             "date_of_birth",
