@@ -58,12 +58,12 @@ def refresh_countries(engine: Engine, ats: Ats) -> dict[int, str]:
 
 
 def _changes_writer(
-    engine: Engine, ats: Ats, entity: Entity, config: Config
+    entity: Entity, config: Config, countries: dict[int, str]
 ) -> Callable[[Connection, str, dict[str, Any], list[Page]], None]:
     """How a batch's normalised rows reach ``staging.*_changes``: placements are normalised in
     SQL from the batch's page bodies; candidates in Python (phone numbers and time zones need
-    `phonenumbers` and tzdata; addresses through the ATS's country table, refreshed first),
-    sent as one json array."""
+    `phonenumbers` and tzdata; addresses through the ATS's country table, ``countries``), sent
+    as one json array."""
     if entity == "Placement":
         settings = {
             "zone": config.agency.time_zone,
@@ -81,7 +81,7 @@ def _changes_writer(
             )
 
         return placements
-    normalise = Normaliser(config, refresh_countries(engine, ats)).candidate
+    normalise = Normaliser(config, countries).candidate
 
     def candidates(
         conn: Connection, load_id: str, bodies: dict[str, Any], batch: list[Page]
@@ -116,7 +116,8 @@ def pull(
 ) -> dict[str, int]:
     """One pull of ``entity`` into raw and staging changes; returns pages and records stored."""
     table, id_column = _TABLES[entity]
-    store_changes = _changes_writer(engine, ats, entity, config)
+    countries = refresh_countries(engine, ats) if entity == "Candidate" else {}
+    store_changes = _changes_writer(entity, config, countries)
     load_id = _new_load_id(entity)
     with warehouse.transaction(engine) as conn:
         rows = warehouse.query_file(conn, "extract/watermark.sql", {"entity": entity})

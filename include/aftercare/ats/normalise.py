@@ -214,7 +214,7 @@ class Normaliser:
         mobile_raw, phone_raw = _text(record.get("mobile")), _text(record.get("phone"))
         mobile, phone = parse_phone(mobile_raw, regions), parse_phone(phone_raw, regions)
         number = mobile or phone
-        country = chosen or (number and number.region) or self._region
+        country = chosen or (number.region if number else self._region)
         referrer = record.get("referredByPerson") or {}
         return {
             "candidate_id": record["id"],
@@ -228,7 +228,10 @@ class Normaliser:
             "date_of_birth": self._date(record.get("dateOfBirth")),
             "country_code": country,
             "time_zone": time_zone_for(
-                country, record.get("timeZoneOffsetEST"), self._zone_name, number and number.number
+                country,
+                record.get("timeZoneOffsetEST"),
+                self._zone_name,
+                number.number if number else None,
             ),
             "email_opt_out": bool(record.get("massMailOptOut")),
             "sms_opt_in": bool(record.get("smsOptIn")),
