@@ -27,7 +27,7 @@ export PATH := $(BIN):$(PATH)
 
 ## demo: install, prepare Airflow, live DAYS days (default 3) of the sandbox's story on DuckDB
 demo: install
-	$(BIN)/python -m aftercare.localdev demo $(if $(DAYS),--days $(DAYS)) --scenario $(SCENARIO) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
+	$(BIN)/python -m sandbox.localdev demo $(if $(DAYS),--days $(DAYS)) --scenario $(SCENARIO) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
 
 ## coverage: which planning rules the warehouse's nights reached (and the edges scenario's cases)
 coverage:
@@ -44,7 +44,7 @@ test: lint
 
 ## airflow: the Airflow UI (airflow standalone) on the same config and sandbox
 airflow: install
-	$(BIN)/python -m aftercare.localdev airflow --sandbox-port $(SANDBOX_PORT)
+	$(BIN)/python -m sandbox.localdev airflow --sandbox-port $(SANDBOX_PORT)
 
 install: $(VENV)/.installed
 

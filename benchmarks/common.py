@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 #: DuckDB settings of a benchmark's warehouse connection (the extras of aftercare_warehouse;
@@ -32,6 +33,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def use_benchmark_sql() -> None:
+    """The benchmarks' own SQL (benchmarks/sql/) renders as ``benchmarks/<name>``."""
+    from aftercare import warehouse
+
+    warehouse.add_sql_dir("benchmarks", Path(__file__).parent / "sql")
+
+
 def engine(path: str, settings: dict[str, Any] | None = None):  # noqa: ANN201 - an Engine
     """The benchmark's DuckDB warehouse at ``path`` (with DUCKDB_SETTINGS unless given)."""
     from airflow.sdk import Connection
@@ -48,7 +56,7 @@ def client(url: str):  # noqa: ANN201 - a BullhornAts, imported late
     """The ATS client for the sandbox at ``url``, its rate limit out of the way."""
     from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
     from aftercare.config import load_config
-    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+    from sandbox.ats.settings import AtsSandboxSettings
 
     sandbox = AtsSandboxSettings()
     credentials = BullhornCredentials(
@@ -74,8 +82,8 @@ def sandbox(
 ) -> Iterator[str]:
     """A sandbox ATS with ``placements`` (and the other services' settings given) in a process
     of its own (on ``cpus`` when given and the machine has more than one); yields its URL."""
-    from aftercare.sandbox import SandboxSettings
-    from aftercare.sandbox.server import start_process
+    from sandbox import SandboxSettings
+    from sandbox.server import start_process
 
     ats = {"placements": placements, "rate_limit_per_minute": 10_000_000}
     settings = SandboxSettings.model_validate({"ats": ats, **services})

@@ -58,7 +58,7 @@ def phases(lines: list[tuple]) -> dict[str, float]:
     """Seconds per phase of one `make demo`, read off when its lines appeared; the DAG runs
     also by DAG (the sum of what each run took)."""
     total = lines[-1][0]
-    demo_start = next((t for t, text in lines if "aftercare.localdev demo" in text), 0.0)
+    demo_start = next((t for t, text in lines if "sandbox.localdev demo" in text), 0.0)
     run_lines = [(t, text) for t, text in lines if text.startswith("run ")]
     first_run, last_run = run_lines[0][0], run_lines[-1][0]
     figures = {

@@ -40,6 +40,8 @@ import yaml
 
 from aftercare.config import load_config
 
+common.use_benchmark_sql()
+
 CHANNELS = ("email", "sms", "video", "phone")
 SEND_AT = datetime(2026, 11, 23, 10, tzinfo=UTC)
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -66,7 +68,7 @@ def _config(folder: Path) -> Path:
 
 
 def _environment(url: str, smtp_port: int, folder: Path) -> None:
-    from aftercare.bootstrap import local_connections
+    from sandbox.bootstrap import local_connections
 
     for conn_id, connection in local_connections(url, smtp_port=smtp_port).items():
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(connection)

@@ -4,19 +4,19 @@
         [--changed-share 0.01] [--history] [--everything]
 
 Fills a fresh DuckDB warehouse with N synthetic placements and 0.8 N candidates
-(``sql/benchmarks/synthetic_staging.sql``: starts over three years around the plan day, temps
+(``benchmarks/sql/synthetic_staging.sql``: starts over three years around the plan day, temps
 with end dates, consents, birthdays, time zones), then times, in the same run:
 
 * baseline: a plain scan of staging.placements joined to staging.candidates
-  (``sql/benchmarks/scan_join.sql``), the median of three;
+  (``benchmarks/sql/scan_join.sql``), the median of three;
 * plan: ``aftercare.plan.plan`` for one day on an empty ledger (the first run: every subject
   in reach decided, and written with the look-back's expired rows), then the next night after
-  a day (``sql/benchmarks/day_passes.sql``: dispatch sent what was planned, and the extract
+  a day (``benchmarks/sql/day_passes.sql``: dispatch sent what was planned, and the extract
   staged again a share of the placements and candidates, 1% by default); and, from an empty
   ledger again, the next night after a day in which nothing went out and nothing changed (every
   planned row decided and written again: dispatch down for a day). With ``--history``, also
   the first and the next night over a ledger holding three years of the book's touchpoints
-  (``sql/benchmarks/ledger_history.sql``). Each plan run and each baseline opens the warehouse
+  (``benchmarks/sql/ledger_history.sql``). Each plan run and each baseline opens the warehouse
   afresh, as a nightly task does. With ``--everything``, every night decides everything in
   reach (as the first run and a full refresh do). Each run is split into its phases:
   propose (sql/cohorts/propose.sql), apply (apply_plan.sql), the rest of the run's statements,
@@ -38,6 +38,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import common
+
+common.use_benchmark_sql()
 
 #: DuckDB settings of the benchmark's warehouse (the extras of aftercare_warehouse): both
 #: cores, no sandbox runs beside it

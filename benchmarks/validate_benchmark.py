@@ -39,7 +39,7 @@ def _config(gx_dir: Path):  # noqa: ANN202 - a Config
 
 
 def _as_of() -> datetime:
-    from aftercare.sandbox.ats.settings import AtsSandboxSettings
+    from sandbox.ats.settings import AtsSandboxSettings
 
     return datetime.combine(AtsSandboxSettings().clock_start, clock(2), tzinfo=UTC)
 

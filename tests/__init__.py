@@ -141,7 +141,7 @@ def point_connections_at(sandbox: object, monkeypatch: object) -> None:
     `SandboxServer`), as the demo's are (set in the environment for the test's duration)."""
     import json
 
-    from aftercare.bootstrap import local_connections
+    from sandbox.bootstrap import local_connections
 
     connections = local_connections(sandbox.url, smtp_port=sandbox.smtp_port)
     for conn_id, connection in connections.items():

@@ -94,7 +94,7 @@ def airflow_db() -> None:
 @pytest.fixture
 def sandbox() -> Iterator[object]:
     """The sandbox on a free port, stopped after the test."""
-    from aftercare.sandbox import SandboxServer, SandboxSettings
+    from sandbox import SandboxServer, SandboxSettings
 
     with SandboxServer(SandboxSettings(seed=42)) as server:
         yield server

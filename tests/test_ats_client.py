@@ -15,8 +15,8 @@ from aftercare.ats import bullhorn
 from aftercare.ats.base import ORIGIN, AtsDataError, AtsError, Cursor, RecruiterTask
 from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
 from aftercare.config import load_config
-from aftercare.sandbox import SandboxServer, SandboxSettings
-from aftercare.sandbox.ats.settings import AtsSandboxSettings
+from sandbox import SandboxServer, SandboxSettings
+from sandbox.ats.settings import AtsSandboxSettings
 
 Factory = Callable[..., tuple[SandboxServer, BullhornAts]]
 

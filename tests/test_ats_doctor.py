@@ -12,8 +12,8 @@ import yaml
 from aftercare.ats import doctor
 from aftercare.ats.bullhorn import BullhornAts
 from aftercare.config import Config, load_config
-from aftercare.sandbox import SandboxServer, SandboxSettings
-from aftercare.sandbox.ats.settings import AtsSandboxSettings, Corporation
+from sandbox import SandboxServer, SandboxSettings
+from sandbox.ats.settings import AtsSandboxSettings, Corporation
 from tests.test_ats_client import credentials
 
 

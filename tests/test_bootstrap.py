@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from aftercare.bootstrap import local_connections, pools_file_content
+from aftercare.bootstrap import pools_file_content
 from aftercare.config import load_config
 from aftercare.connections import CONNECTIONS, WAREHOUSE
 from aftercare.dagkit import WAREHOUSE_POOL
+from sandbox.bootstrap import local_connections
 
 
 def test_pools_come_from_the_config() -> None:
@@ -38,13 +39,13 @@ import json, sys
 from airflow.models.connection import Connection
 from airflow.models.pool import Pool
 from airflow.utils.session import create_session
-from aftercare import bootstrap
+from sandbox import bootstrap
 
 slots = {pool.pool: pool.slots for pool in Pool.get_pools()}
 with create_session() as session:
     session.query(Connection).filter(Connection.conn_id == sys.argv[1]).delete()
     session.add(Connection(conn_id=sys.argv[1], uri="postgresql://etl@db:5432/wh"))
-bootstrap.main(["--local-connections", "http://127.0.0.1:9"])
+bootstrap.main(["http://127.0.0.1:9"])
 kept = Connection.get_connection_from_secrets(sys.argv[1])
 print(json.dumps({"slots": slots, "kept": [kept.conn_type, kept.host]}))
 """
@@ -57,7 +58,7 @@ def test_bootstrap_on_a_scratch_airflow_home(tmp_path: Path) -> None:
     def run(*argv: str) -> str:
         return subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
 
-    run(sys.executable, "-m", "aftercare.bootstrap", "--local-connections", "http://127.0.0.1:9")
+    run(sys.executable, "-m", "sandbox.bootstrap", "http://127.0.0.1:9")
     found = json.loads(run(sys.executable, "-c", AGAIN, WAREHOUSE).splitlines()[-1])
 
     assert found["slots"][WAREHOUSE_POOL] == 1
@@ -67,7 +68,7 @@ def test_bootstrap_on_a_scratch_airflow_home(tmp_path: Path) -> None:
 
 
 def test_duckdb_pool_must_have_one_slot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from aftercare import bootstrap
+    from sandbox import bootstrap
 
     config = tmp_path / "c.yaml"
     text = Path(os.environ["AFTERCARE_CONFIG"]).read_text().replace("slots: 1", "slots: 4")

@@ -20,7 +20,7 @@ from aftercare.config import Config, load_config
 from aftercare.dispatch.channels import Providers
 from aftercare.dispatch.clock import clock
 from aftercare.engagement import followups, loads
-from aftercare.sandbox import SandboxServer, SandboxSettings
+from sandbox import SandboxServer, SandboxSettings
 from tests import point_connections_at
 from tests.test_dispatch import (
     D,

@@ -18,8 +18,8 @@ from aftercare.ats.base import ORIGIN, AtsDataError, AtsError, Cursor
 from aftercare.ats.bullhorn import BullhornAts
 from aftercare.config import Config, load_config
 from aftercare.quality import gate
-from aftercare.sandbox import SandboxServer, SandboxSettings
-from aftercare.sandbox.ats.settings import AtsSandboxSettings
+from sandbox import SandboxServer, SandboxSettings
+from sandbox.ats.settings import AtsSandboxSettings
 from tests import expected_candidate, expected_placement, placement_faults
 from tests.test_ats_client import admin, credentials, truth, truth_ids
 

@@ -17,8 +17,8 @@ from airflow.sdk import DagRunState
 
 from aftercare import summary, warehouse
 from aftercare.config import load_config
-from aftercare.sandbox import SandboxServer, SandboxSettings
-from aftercare.sandbox.ats.settings import AtsSandboxSettings
+from sandbox import SandboxServer, SandboxSettings
+from sandbox.ats.settings import AtsSandboxSettings
 from tests import ROOT, expected_candidate, expected_placement, placement_faults
 from tests.test_ats_client import truth
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlparse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlparse.tokens import Token
 
@@ -179,12 +179,20 @@ class SqlFile:
     statements: tuple[str, ...]
 
 
+#: SQL kept outside the package, by prefix (`add_sql_dir`)
+_more_sql: dict[str, FileSystemLoader] = {}
 _jinja = Environment(
-    loader=FileSystemLoader(str(SQL_DIR)),
+    loader=ChoiceLoader([FileSystemLoader(str(SQL_DIR)), PrefixLoader(_more_sql)]),
     undefined=StrictUndefined,
     autoescape=False,  # noqa: S701 - renders SQL identifiers, never HTML; values are bound
     keep_trailing_newline=True,
 )
+
+
+def add_sql_dir(prefix: str, directory: Path) -> None:
+    """Also render ``<prefix>/<name>`` from ``directory``: SQL kept outside the package (the
+    benchmarks'), with the same macros."""
+    _more_sql[prefix] = FileSystemLoader(str(directory))
 
 
 def _check_template_value(key: str, value: Any) -> None:
