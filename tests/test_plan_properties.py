@@ -414,6 +414,7 @@ def test_deciding_what_changed_writes_what_deciding_everything_would(
             for table in (
                 "aftercare.touchpoints",
                 "aftercare.plan_runs",
+                "engagement.responses",
                 "aftercare.suppressions",
                 "quality.quarantine",
                 "staging.placements",

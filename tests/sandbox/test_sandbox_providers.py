@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -26,8 +25,9 @@ from sandbox.clock import iso, rfc2822
 from sandbox.sendgrid import SendGridSettings
 from sandbox.smtp import SmtpSettings
 from sandbox.twilio import TwilioSettings
+from tests import ROOT
 
-SPECS = Path(__file__).resolve().parent / "specs"
+SPECS = ROOT / "tests" / "specs"
 SETTINGS = SandboxSettings(
     ats=AtsSandboxSettings(placements=100),
     twilio=TwilioSettings(invalid_numbers=["+447701900999"], opted_out_numbers=["+447701900998"]),
