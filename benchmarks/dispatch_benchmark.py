@@ -39,10 +39,10 @@ import requests
 import yaml
 
 from aftercare.config import load_config
+from aftercare.names import CHANNELS
 
 common.use_benchmark_sql()
 
-CHANNELS = ("email", "sms", "video", "phone")
 SEND_AT = datetime(2026, 11, 23, 10, tzinfo=UTC)
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 #: the sandbox's services, fast and clean: no seeded opt-outs, no rate limits in the way

@@ -11,7 +11,8 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 
 from aftercare.config import load_config
-from aftercare.dagkit import LEDGER, SEND_POOLS, default_args, warehouse_task
+from aftercare.dagkit import LEDGER, default_args, warehouse_task
+from aftercare.names import SEND_POOLS
 
 CONFIG = load_config()
 AGENCY_TZ = CONFIG.agency.time_zone

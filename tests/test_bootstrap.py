@@ -14,7 +14,7 @@ import pytest
 from aftercare.bootstrap import pools_file_content
 from aftercare.config import load_config
 from aftercare.connections import CONNECTIONS, WAREHOUSE
-from aftercare.dagkit import WAREHOUSE_POOL
+from aftercare.names import WAREHOUSE_POOL
 from sandbox.bootstrap import local_connections
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from aftercare import DEFAULT_CONFIG
 from aftercare.config import ConfigError, load_config
-from aftercare.dagkit import WAREHOUSE_POOL
+from aftercare.names import WAREHOUSE_POOL
 
 
 def _write(tmp_path: Path, data: object) -> Path:

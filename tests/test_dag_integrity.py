@@ -14,7 +14,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import CronTriggerTimetable
 
 from aftercare.config import load_config
-from aftercare.dagkit import WAREHOUSE_POOL
+from aftercare.names import WAREHOUSE_POOL
 from tests import ROOT
 
 DAGS = ROOT / "dags"

@@ -32,6 +32,7 @@ from aftercare.config import Config, load_config
 from aftercare.dispatch import batches
 from aftercare.dispatch.clock import clock
 from aftercare.messages import verify_unsubscribe
+from aftercare.names import CHANNELS
 from tests import ROOT, test_plan
 from tests.test_plan import ledger, placement
 
@@ -93,7 +94,7 @@ def run_dispatch(engine: sa.Engine, config: Config, *, dry_run: bool = False) ->
         try_number=1,
         dry_run=dry_run,
     )
-    for channel in batches.CHANNELS:
+    for channel in CHANNELS:
         for batch in prepared[channel]:
             counts.update(dispatch.send_batch(**batch))
     counts.update({f"folded_{k}": v for k, v in batches.fold(engine, config).items()})

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from airflow.sdk import Connection
 
 from aftercare import PROJECT_ROOT, warehouse
-from aftercare.dagkit import WAREHOUSE_POOL
+from aftercare.names import WAREHOUSE_POOL
 
 
 def test_duckdb_connection_takes_the_file_from_host() -> None:

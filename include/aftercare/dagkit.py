@@ -1,4 +1,5 @@
-"""What the DAG files share: default args from config, the warehouse pool and task flavour.
+"""What the DAG files share: default args from config, the ledger asset and the warehouse task
+flavour (the names themselves: `aftercare.names`).
 
 Kept light (no SQLAlchemy, pandas or GX imports) so DAG files parse fast; heavy modules are
 imported inside task bodies.
@@ -13,19 +14,10 @@ from typing import Any
 from airflow.sdk import Asset, task
 
 from aftercare.config import Config
+from aftercare.names import LEDGER_ASSET, WAREHOUSE_POOL
 
-#: The ledger aftercare.touchpoints: updated by the nightly plan and by dispatch; the engagement
-#: DAG runs when it changes (besides its own schedule).
-LEDGER = Asset(name="aftercare_touchpoints", uri="aftercare://warehouse/aftercare.touchpoints")
-
-#: Every task that opens the warehouse runs in this pool (1 slot by default): DuckDB admits one
-#: writer process at a time. `aftercare.warehouse.get_engine` enforces it at run time.
-WAREHOUSE_POOL = "aftercare_warehouse"
-
-#: The pool of each channel's send tasks (their slots and rates: config `airflow.pools`).
-SEND_POOLS = {
-    channel: f"aftercare_send_{channel}" for channel in ("email", "sms", "video", "phone")
-}
+#: The ledger aftercare.touchpoints (`aftercare.names.LEDGER_ASSET`).
+LEDGER = Asset(**LEDGER_ASSET)
 
 
 def warehouse_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:

@@ -36,7 +36,7 @@ from sqlparse.tokens import Token
 
 from aftercare import PROJECT_ROOT, SQL_DIR
 from aftercare.connections import WAREHOUSE
-from aftercare.dagkit import WAREHOUSE_POOL
+from aftercare.names import WAREHOUSE_POOL
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from aftercare.connections import (
     VIDEO,
     WAREHOUSE,
 )
-from aftercare.dagkit import WAREHOUSE_POOL
+from aftercare.names import WAREHOUSE_POOL
 from sandbox.app import SandboxSettings
 
 #: The local warehouse file (gitignored data folder).

@@ -27,10 +27,9 @@ from sqlalchemy.engine import Engine
 from aftercare import warehouse
 from aftercare.config import Config
 from aftercare.dispatch import journal as journals
+from aftercare.names import CHANNELS
 
 log = logging.getLogger(__name__)
-
-CHANNELS = ("email", "sms", "video", "phone")
 
 
 def fold(engine: Engine, config: Config) -> Counter[str]:

@@ -9,7 +9,6 @@ from typing import Any
 
 from aftercare import connections
 from aftercare.config import Config
-from aftercare.dagkit import SEND_POOLS
 from aftercare.dispatch.providers import (
     ReviewPlatform,
     Sender,
@@ -21,6 +20,7 @@ from aftercare.dispatch.providers import (
     VideoPlatform,
 )
 from aftercare.messages import referral_link, unsubscribe_link
+from aftercare.names import SEND_POOLS
 
 
 def _connection(conn_id: str) -> Any:
