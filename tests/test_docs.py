@@ -1,4 +1,5 @@
-"""The docs name what the code does: the two commands up front, every connection and pool."""
+"""The docs name what the code does: the two commands up front in the README, every connection
+and pool in the configuration document, and every relative link in the Markdown resolves."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aftercare.connections import CONNECTIONS
 from tests import ROOT
 
 README = (ROOT / "README.md").read_text()
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
 
 
 def test_the_two_commands_are_on_the_first_screen() -> None:
@@ -25,6 +27,18 @@ def test_ci_runs_exactly_make_test() -> None:
 
 def test_every_connection_and_pool_is_documented() -> None:
     for conn_id in CONNECTIONS:
-        assert f"`{conn_id}`" in README, conn_id
+        assert f"`{conn_id}`" in CONFIGURATION, conn_id
     for pool in load_config().airflow.pools:
-        assert f"`{pool}`" in README, pool
+        assert f"`{pool}`" in CONFIGURATION, pool
+
+
+def test_every_relative_link_resolves() -> None:
+    documents = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "dags").glob("*.md")]
+    documents.append(ROOT / "benchmarks" / "README.md")
+    broken = [
+        f"{path.relative_to(ROOT)}: {target}"
+        for path in documents
+        for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text())
+        if not re.match(r"[a-z]+:|#", target) and not (path.parent / target.split("#")[0]).exists()
+    ]
+    assert documents and not broken
