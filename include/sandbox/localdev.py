@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import psutil
 import requests
 
 from aftercare import PROJECT_ROOT
@@ -376,6 +377,35 @@ def follow_wall_clock(url: str, every_seconds: float = 30) -> None:
         time.sleep(every_seconds)
 
 
+def stop_group(process: subprocess.Popen, seconds: float = 30) -> None:
+    """Stop ``process`` and every process of its group (``airflow standalone`` runs the
+    scheduler, the api-server and its workers, the triggerer and the dag-processor as children,
+    which a signal to standalone alone leaves running): SIGTERM, then SIGKILL after ``seconds``."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return  # the whole group is gone
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            process.poll()  # reap the leader
+            if not _alive_in_group(process.pid):
+                return
+            time.sleep(0.2)
+
+
+def _alive_in_group(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (a zombie no longer does: whether its
+    parent reaps it is not ours to wait for)."""
+    for found in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(found.pid) == pgid and found.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
 def airflow_ui(sandbox_port: int) -> None:
     home = _airflow_home()
     log_dir = home / "logs"
@@ -389,8 +419,12 @@ def airflow_ui(sandbox_port: int) -> None:
         threading.Thread(target=follow_wall_clock, args=(url,), daemon=True).start()
         log_file = log_dir / "standalone.log"
         with log_file.open("a") as out:
+            # a session (and process group) of its own: stopping it stops its children too
             process = subprocess.Popen(
-                ["airflow", "standalone"], stdout=out, stderr=subprocess.STDOUT
+                ["airflow", "standalone"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         try:
             wait_for_http(f"{AIRFLOW_UI}/api/v2/monitor/health", process, seconds=180)
@@ -404,8 +438,7 @@ def airflow_ui(sandbox_port: int) -> None:
         except KeyboardInterrupt:
             pass
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop_group(process)
 
 
 def main(argv: list[str] | None = None) -> None:
