@@ -44,10 +44,10 @@ def engine(path: str, settings: dict[str, Any] | None = None):  # noqa: ANN201 -
     """The benchmark's DuckDB warehouse at ``path`` (with DUCKDB_SETTINGS unless given)."""
     from airflow.sdk import Connection
 
-    from aftercare import warehouse
+    from aftercare import connections
 
     extra = json.dumps(DUCKDB_SETTINGS if settings is None else settings)
-    return warehouse.engine_for(
+    return connections.engine_for(
         Connection(conn_id="bench", conn_type="duckdb", host=path, extra=extra)
     )
 

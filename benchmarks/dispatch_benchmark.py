@@ -117,9 +117,9 @@ def _ats_placements(url: str, count: int) -> list[dict[str, int]]:
 
 
 def _seed(per_channel: int, ats_placements: list[dict[str, int]]) -> None:
-    from aftercare import warehouse
+    from aftercare import connections, warehouse
 
-    engine = warehouse.get_engine()
+    engine = connections.warehouse_engine()
     warehouse.migrate(engine)
     with warehouse.transaction(engine) as conn:
         warehouse.execute_file(
@@ -141,10 +141,10 @@ def _timed(function: Any, *args: Any) -> tuple[Any, float]:
 
 
 def _prepare() -> tuple[dict[str, list[dict[str, Any]]], float]:
-    from aftercare import warehouse
+    from aftercare import connections
     from aftercare.dispatch import batches
 
-    engine = warehouse.get_engine()
+    engine = connections.warehouse_engine()
     (prepared, _), seconds = _timed(
         lambda: batches.prepare(
             engine, load_config(), NOW, run_id="bench", try_number=1, dry_run=False
@@ -155,10 +155,10 @@ def _prepare() -> tuple[dict[str, list[dict[str, Any]]], float]:
 
 
 def _fold() -> tuple[dict[str, int], float]:
-    from aftercare import warehouse
+    from aftercare import connections
     from aftercare.dispatch import batches
 
-    engine = warehouse.get_engine()
+    engine = connections.warehouse_engine()
     counts, seconds = _timed(batches.fold, engine, load_config())
     engine.dispose()
     return dict(counts), seconds

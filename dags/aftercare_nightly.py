@@ -7,10 +7,9 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TaskGroup, TriggerRule, chain, dag
-from airflow.sdk.exceptions import AirflowSkipException
 
 from aftercare.config import load_config
-from aftercare.dagkit import LEDGER, default_args, warehouse_task
+from aftercare.dagkit import LEDGER, default_args, run_moment, warehouse_task
 
 CONFIG = load_config()
 AGENCY_TZ = CONFIG.agency.time_zone
@@ -53,7 +52,7 @@ AGENCY_TZ = CONFIG.agency.time_zone
     doc_md=str(Path(__file__).with_name("aftercare_nightly.md")),
 )
 def aftercare_nightly() -> None:
-    from aftercare import nightly
+    from aftercare.tasks import nightly
 
     @warehouse_task
     def prepare_warehouse() -> dict[str, int]:
@@ -67,12 +66,14 @@ def aftercare_nightly() -> None:
         @warehouse_task
         def pull_placements(**context: Any) -> dict[str, int]:
             """Changed placements from the ATS into raw.placements, page by page."""
-            return nightly.pull("Placement", context)
+            full_refresh = context["params"]["full_refresh"]
+            return nightly.pull("Placement", run_id=context["run_id"], full_refresh=full_refresh)
 
         @warehouse_task
         def pull_candidates(**context: Any) -> dict[str, int]:
             """Changed candidates from the ATS into raw.candidates, page by page."""
-            return nightly.pull("Candidate", context)
+            full_refresh = context["params"]["full_refresh"]
+            return nightly.pull("Candidate", run_id=context["run_id"], full_refresh=full_refresh)
 
         pulled = [pull_placements(), pull_candidates()]
 
@@ -81,7 +82,11 @@ def aftercare_nightly() -> None:
         @warehouse_task
         def check_quality(**context: Any) -> dict[str, int]:
             """GX gate: bad records to quality.quarantine; a broken load stops the run."""
-            return nightly.validate(context)
+            return nightly.validate(
+                run_id=context["run_id"],
+                as_of=run_moment(context),
+                override=context["params"]["override_quality_gate"],
+            )
 
         @warehouse_task
         def stage_records() -> dict[str, int]:
@@ -96,9 +101,11 @@ def aftercare_nightly() -> None:
     @warehouse_task
     def sweep_deleted_placements(**context: Any) -> dict[str, int]:
         """Weekly (and on full refresh): flag placements deleted in the ATS."""
-        if not nightly.sweep_due(context):
-            raise AirflowSkipException("the deletion sweep runs weekly; not today")
-        return nightly.sweep(context)
+        return nightly.sweep(
+            run_id=context["run_id"],
+            as_of=run_moment(context),
+            full_refresh=context["params"]["full_refresh"],
+        )
 
     swept = sweep_deleted_placements()
 
@@ -107,7 +114,11 @@ def aftercare_nightly() -> None:
         @warehouse_task
         def plan_touchpoints(**context: Any) -> dict[str, int]:
             """Decide the night's touchpoints into the ledger (or, with preview_days, print)."""
-            return nightly.plan(context)
+            return nightly.plan(
+                as_of=run_moment(context),
+                full_refresh=context["params"]["full_refresh"],
+                preview_days=context["params"]["preview_days"],
+            )
 
         # after the weekly sweep, which is skipped on other days
         planned = plan_touchpoints.override(
@@ -119,7 +130,12 @@ def aftercare_nightly() -> None:
         @warehouse_task
         def write_run_summary(stages: dict[str, list], **context: Any) -> dict[str, Any]:
             """Store this run's counts per stage in aftercare.run_summaries and the log."""
-            return nightly.write_run_summary(stages, context)
+            return nightly.write_run_summary(
+                stages,
+                dag_id=context["dag"].dag_id,
+                run_id=context["run_id"],
+                as_of=run_moment(context),
+            )
 
         recorded = write_run_summary.override(trigger_rule=TriggerRule.NONE_FAILED)(
             stages={

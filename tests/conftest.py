@@ -140,9 +140,9 @@ def postgres_warehouse(
 @pytest.fixture(params=["duckdb", "postgres"])
 def warehouse_engine(request: pytest.FixtureRequest) -> Iterator[object]:
     """An engine on a fresh warehouse, once on DuckDB and once on Postgres."""
-    from aftercare import warehouse
+    from aftercare import connections
 
     request.getfixturevalue(f"{request.param}_warehouse")
-    engine = warehouse.get_engine()
+    engine = connections.warehouse_engine()
     yield engine
     engine.dispose()

@@ -57,7 +57,7 @@ def test_unmapped_picklist_values_fail_and_a_mapping_is_proposed(
         status_labels={**Corporation().status_labels, "Placed": ["Placed", "Started"]},
         employment_type_labels={**Corporation().employment_type_labels, "Temp": ["Casual Temp"]},
     )
-    monkeypatch.setattr("aftercare.ats.open_ats", lambda _config: ats)
+    monkeypatch.setattr("aftercare.connections.open_ats", lambda _config: ats)
 
     assert doctor.main(["doctor", "--sample", "1000"]) == 1
 

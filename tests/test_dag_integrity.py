@@ -173,19 +173,13 @@ def test_nightly_shape(dagbag: DagBag) -> None:
 def test_deletion_sweep_is_due_on_the_configured_weekday(
     day: str, full_refresh: bool, due: bool
 ) -> None:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from datetime import date
 
-    from aftercare.nightly import sweep_due
+    from aftercare.tasks.nightly import sweep_due
 
-    context = {
-        "logical_date": datetime.fromisoformat(f"{day}T02:00").replace(
-            tzinfo=ZoneInfo("Europe/London")
-        ),
-        "params": {"full_refresh": full_refresh},
-    }
-    assert load_config().ats.full_sweep_weekday == "sunday"
-    assert sweep_due(context) is due
+    config = load_config()
+    assert config.ats.full_sweep_weekday == "sunday"
+    assert sweep_due(config, date.fromisoformat(day), full_refresh=full_refresh) is due
 
 
 def test_dispatch_shape(dagbag: DagBag) -> None:

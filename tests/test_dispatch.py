@@ -27,7 +27,7 @@ import requests
 import sqlalchemy as sa
 import yaml
 
-from aftercare import dispatch, plan, warehouse
+from aftercare import connections, dispatch, plan, warehouse
 from aftercare.config import Config, load_config
 from aftercare.dispatch import batches
 from aftercare.dispatch.clock import clock
@@ -54,7 +54,7 @@ def engine(warehouse_engine: sa.Engine, provider_connections: Any) -> sa.Engine:
 
 @pytest.fixture
 def duck(duckdb_warehouse: Any, provider_connections: Any) -> sa.Engine:
-    engine = warehouse.get_engine()
+    engine = connections.warehouse_engine()
     warehouse.migrate(engine)
     yield engine
     engine.dispose()

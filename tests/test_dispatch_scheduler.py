@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from aftercare import plan, warehouse
+from aftercare import connections, plan, warehouse
 from aftercare.config import config_path, load_config
 from tests import airflow_cluster
 from tests.test_dispatch import (
@@ -57,7 +57,7 @@ def scheduled(
     path = tmp_path / "aftercare.yaml"
     path.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("AFTERCARE_CONFIG", str(path))
-    engine = warehouse.get_engine()
+    engine = connections.warehouse_engine()
     warehouse.migrate(engine)
     for candidate_id in range(1, TEXTS + EMAILS + 1):
         mobile = f"+4479111{candidate_id:05d}" if candidate_id <= TEXTS else None

@@ -15,7 +15,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from aftercare import engagement, plan, warehouse
+from aftercare import connections, engagement, plan, warehouse
 from aftercare.config import Config, load_config
 from aftercare.dispatch.channels import Providers
 from aftercare.dispatch.clock import clock
@@ -67,7 +67,7 @@ def certain(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def duck(duckdb_warehouse: Any) -> Iterator[sa.Engine]:
-    engine = warehouse.get_engine()
+    engine = connections.warehouse_engine()
     warehouse.migrate(engine)
     yield engine
     engine.dispose()

@@ -1,5 +1,7 @@
-"""The import graph runs one way: what ships (``aftercare``) never imports what simulates the
-outside world for the demo and the tests (``sandbox``)."""
+"""The import graph runs one way: DAGs -> task bodies -> stages -> warehouse / ATS / providers /
+messages -> config and names, nothing running back; only the Airflow seam imports Airflow; and
+what ships (``aftercare``) never imports what simulates the outside world for the demo and the
+tests (``sandbox``)."""
 
 from __future__ import annotations
 
@@ -10,16 +12,143 @@ from tests import ROOT
 
 PACKAGE = ROOT / "include" / "aftercare"
 
+#: Each module's layer, by the longest name that matches it: a module imports from its own
+#: layer and the layers below, never from one above.
+LAYERS = {
+    # config and names
+    "aftercare": 0,
+    "aftercare.config": 0,
+    "aftercare.names": 0,
+    # what the stages work on: the warehouse, the ATS, the providers, the messages
+    "aftercare.warehouse": 1,
+    "aftercare.ats": 1,
+    "aftercare.providers": 1,
+    "aftercare.dispatch.providers": 1,
+    "aftercare.messages": 1,
+    # the stages
+    "aftercare.extract": 2,
+    "aftercare.quality": 2,
+    "aftercare.plan": 2,
+    "aftercare.dispatch": 2,
+    "aftercare.engagement": 2,
+    "aftercare.marts": 2,
+    "aftercare.report": 2,
+    "aftercare.summary": 2,
+    # Airflow's connections turned into engines and clients for the stages
+    "aftercare.connections": 3,
+    # the task bodies, and what else runs the stages: Airflow's setup, the command-line tools
+    "aftercare.tasks": 4,
+    "aftercare.dagkit": 4,
+    "aftercare.bootstrap": 4,
+    "aftercare.coverage": 4,
+    "aftercare.ats.doctor": 4,
+    "aftercare.ats.__main__": 4,
+    # the DAG files
+    "dags": 5,
+}
+
+#: The modules that may import Airflow: the DAGs and the seam between Airflow and the stages.
+AIRFLOW_SEAM = (
+    "dags",
+    "aftercare.tasks",
+    "aftercare.dagkit",
+    "aftercare.bootstrap",
+    "aftercare.connections",
+)
+
+#: Temporary, to be emptied when dispatch and engagement are rebuilt apart from Airflow: their
+#: task bodies (the package modules) move to `aftercare.tasks`, and what they still read from
+#: Airflow themselves (connections, object storage, task exceptions) leaves the stages. Module ->
+#: the imports it may still make against the rules; an entry no longer needed fails the test,
+#: so the list only shrinks.
+TEMPORARY = {
+    "aftercare.dispatch": {"aftercare.connections"},
+    "aftercare.dispatch.batches": {"airflow.sdk"},
+    "aftercare.dispatch.channels": {"airflow.sdk", "aftercare.connections"},
+    "aftercare.dispatch.clock": {"airflow.exceptions", "airflow.sdk", "aftercare.connections"},
+    "aftercare.dispatch.journal": {"airflow.sdk"},
+    "aftercare.dispatch.send": {"airflow.sdk"},
+    "aftercare.engagement": {"airflow.sdk.exceptions", "aftercare.connections"},
+}
+
+
+def module_name(path: Path) -> str:
+    """``include/aftercare/ats/doctor.py`` -> ``aftercare.ats.doctor``; ``dags/x.py`` ->
+    ``dags.x``; a package's ``__init__.py`` is the package."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    parts = parts[1:] if parts[0] == "include" else parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {
+    module_name(path): path for path in [*PACKAGE.rglob("*.py"), *(ROOT / "dags").glob("*.py")]
+}
+
 
 def imported_modules(path: Path) -> set[str]:
-    """Every module ``path`` imports, at the top or inside a function."""
+    """Every module ``path`` imports, at the top or inside a function; ``from package import
+    module`` counts as the module."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in MODULES else node.module)
     return found
+
+
+def layer(module: str) -> int | None:
+    """The layer of one of our modules (by its longest matching name), None for others."""
+    parts = module.split(".")
+    for end in range(len(parts), 0, -1):
+        name = ".".join(parts[:end])
+        if name in LAYERS:
+            return LAYERS[name]
+    return None
+
+
+def within(module: str, names: tuple[str, ...]) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in names)
+
+
+def breaches(module: str, path: Path) -> set[str]:
+    """What ``module`` imports against the rules: a module of a layer above its own, Airflow
+    from outside the seam."""
+    own = layer(module)
+    return {
+        name
+        for name in imported_modules(path)
+        if (layer(name) or 0) > own
+        or (within(name, ("airflow",)) and not within(module, AIRFLOW_SEAM))
+    }
+
+
+def test_every_module_has_a_layer() -> None:
+    assert not [module for module in MODULES if layer(module) is None]
+
+
+def test_the_import_graph_runs_one_way() -> None:
+    found = {module: breaches(module, path) for module, path in MODULES.items()}
+
+    assert {
+        module: sorted(names - TEMPORARY.get(module, set()))
+        for module, names in found.items()
+        if names - TEMPORARY.get(module, set())
+    } == {}
+    assert {module: found[module] for module in TEMPORARY} == TEMPORARY, "shrink TEMPORARY"
+
+
+def test_the_rules_see_what_they_guard() -> None:
+    # the scan sees imports inside functions and `from package import module`
+    assert {"aftercare.extract", "aftercare.connections"} <= imported_modules(
+        MODULES["aftercare.tasks.nightly"]
+    )
+    # a stage importing a task body, the warehouse importing a stage, a stage importing Airflow
+    assert layer("aftercare.tasks.nightly") > layer("aftercare.extract")
+    assert layer("aftercare.extract") > layer("aftercare.warehouse")
+    assert not within("aftercare.extract", AIRFLOW_SEAM)
 
 
 def test_the_production_package_never_imports_the_sandbox() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from aftercare import marts, report, warehouse
+from aftercare import connections, marts, report, warehouse
 
 D = date.fromisoformat
 
@@ -522,7 +522,7 @@ def test_report_opens_in_a_browser_without_console_errors(
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("chromium is not installed here (.ci/run installs Debian's chromium)")
-    engine = warehouse.get_engine()
+    engine = connections.warehouse_engine()
     try:
         warehouse.migrate(engine)
         fill(engine)

@@ -7,7 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from aftercare import warehouse
+from aftercare import connections, warehouse
 
 # The contract tables of DESIGN.md and the key columns other parts and analysts rely on,
 # written out here independently of the migrations they check.
@@ -155,7 +155,7 @@ def test_contract_checks_hold(warehouse_engine: sa.Engine) -> None:
 @pytest.mark.postgres
 def test_concurrent_migrations_on_postgres_apply_each_file_once(postgres_warehouse: str) -> None:
     """Two runs migrating at the same moment: one applies everything, the other nothing."""
-    engines = [warehouse.get_engine() for _ in range(2)]
+    engines = [connections.warehouse_engine() for _ in range(2)]
     start = threading.Barrier(2)
     results: list[list[str]] = []
     errors: list[BaseException] = []
@@ -183,7 +183,7 @@ def test_concurrent_migrations_on_postgres_apply_each_file_once(postgres_warehou
 def test_up_to_date_warehouse_needs_no_create_rights(postgres_warehouse: str) -> None:
     """Between releases a nightly run only reads the migration record: a least-privilege role
     (usage and DML, no CREATE) migrates fine."""
-    owner = warehouse.get_engine()
+    owner = connections.warehouse_engine()
     warehouse.migrate(owner)
     url = sa.make_url(postgres_warehouse)
     with owner.begin() as conn:

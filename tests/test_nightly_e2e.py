@@ -17,6 +17,7 @@ from airflow.sdk import DagRunState
 
 from aftercare import summary, warehouse
 from aftercare.config import load_config
+from aftercare.connections import warehouse_transaction
 from sandbox import SandboxServer, SandboxSettings
 from sandbox.ats.settings import AtsSandboxSettings
 from tests import ROOT, expected_candidate, expected_placement, placement_faults
@@ -56,13 +57,13 @@ QUERIES = {
 
 
 def staged(table: str) -> dict[int, tuple]:
-    with warehouse.transaction() as conn:
+    with warehouse_transaction() as conn:
         rows = conn.exec_driver_sql(QUERIES[table]).all()
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def quarantine_history(entity: str) -> list[tuple]:
-    with warehouse.transaction() as conn:
+    with warehouse_transaction() as conn:
         return conn.exec_driver_sql(
             "select record_id from quality.quarantine where entity = ?", (entity,)
         ).all()
@@ -90,7 +91,7 @@ def test_two_nights_against_the_sandbox(
     requests.post(f"{ats_sandbox.url}/sandbox/ats/clock/advance", params={"days": 1}, timeout=30)
     assert not run_night(dag, second)
 
-    with warehouse.transaction() as conn:
+    with warehouse_transaction() as conn:
         stored = {row["run_date"]: row["counts"] for row in summary.recent_runs(conn, dag.dag_id)}
     night1, night2 = stored[first.date()], stored[second.date()]
     placements, candidates = truth(ats_sandbox, "Placement"), truth(ats_sandbox, "Candidate")
@@ -129,7 +130,7 @@ def test_two_nights_against_the_sandbox(
     assert night2["warehouse"]["staged_placements"] == len(got)
     # the plan wrote its decisions, and nobody is planned against their consent
     assert night2["plan"]
-    with warehouse.transaction() as conn:
+    with warehouse_transaction() as conn:
         breaches = conn.exec_driver_sql(
             "select count(*) from aftercare.touchpoints t"
             " left join staging.candidates c on c.candidate_id = t.candidate_id"
@@ -162,7 +163,7 @@ def test_a_dirty_night_stops_at_the_quality_gate_until_overridden(
 
         assert not run_night(dag, night, override_quality_gate=True)
     assert staged("placements")
-    with warehouse.transaction() as conn:
+    with warehouse_transaction() as conn:
         gate_runs = conn.exec_driver_sql(
             "select count(*) from quality.validation_runs where suite = 'loads' and not success"
         ).scalar()

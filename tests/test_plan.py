@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from aftercare import SQL_DIR, plan, warehouse
+from aftercare import SQL_DIR, connections, plan, warehouse
 from aftercare.config import Config, Milestone, load_config
 
 CANDIDATE = {
@@ -564,24 +564,19 @@ def test_preview_writes_nothing(engine: sa.Engine) -> None:
 def test_the_nightly_preview_param_prints_and_writes_nothing(
     duckdb_warehouse: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from aftercare import nightly
+    from aftercare.tasks import nightly
 
-    engine = warehouse.get_engine()
+    engine = connections.warehouse_engine()
     warehouse.migrate(engine)
     candidate(engine, 1)
     placement(engine, 10, 1, start_date=D("2026-12-01"))
     night = datetime(2026, 11, 30, 2, tzinfo=UTC)
 
-    assert (
-        nightly.plan({"params": {"preview_days": 3, "full_refresh": False}, "logical_date": night})
-        == {}
-    )
+    assert nightly.plan(as_of=night, full_refresh=False, preview_days=3) == {}
     printed = capsys.readouterr().out
     assert "2026-12-01  first_day" in printed and "planned" in printed
     assert ledger(engine) == {}
-    counts = nightly.plan(
-        {"params": {"preview_days": 0, "full_refresh": False}, "logical_date": night}
-    )
+    counts = nightly.plan(as_of=night, full_refresh=False, preview_days=0)
     assert counts == {} and ledger(engine) == {}  # nothing due on the 30th itself
     engine.dispose()
 

@@ -7,24 +7,27 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from aftercare import summary, warehouse
-from aftercare.runs import run_date
+from aftercare.connections import open_warehouse
+from aftercare.dagkit import run_moment
+from aftercare.tasks.nightly import business_date
 
 
 def test_record_run_keeps_one_row_per_business_date(duckdb_warehouse: Path) -> None:
-    warehouse.migrate()
     night = date(2026, 11, 25)
-    with warehouse.transaction() as conn:
-        first = summary.record_run(
-            conn, dag_id="d", run_id="r1", run_date=night, stages={"prepare": [{"x": 1}]}
-        )
-        summary.record_run(  # the day rerun: two tasks of the stage, one skipped
-            conn,
-            dag_id="d",
-            run_id="r2",
-            run_date=night,
-            stages={"prepare": [{"x": 2}, {"x": 3}, None]},
-        )
-        rows = summary.recent_runs(conn, "d")
+    with open_warehouse() as engine:
+        warehouse.migrate(engine)
+        with warehouse.transaction(engine) as conn:
+            first = summary.record_run(
+                conn, dag_id="d", run_id="r1", run_date=night, stages={"prepare": [{"x": 1}]}
+            )
+            summary.record_run(  # the day rerun: two tasks of the stage, one skipped
+                conn,
+                dag_id="d",
+                run_id="r2",
+                run_date=night,
+                stages={"prepare": [{"x": 2}, {"x": 3}, None]},
+            )
+            rows = summary.recent_runs(conn, "d")
 
     assert first["warehouse"]["touchpoints_planned"] == 0
     assert [(row["run_id"], row["counts"]["prepare"]) for row in rows] == [("r2", {"x": 5})]
@@ -46,9 +49,10 @@ def test_format_table_orders_stages_and_marks_missing_cells() -> None:
 
 def test_run_date_is_local_and_falls_back_to_run_after() -> None:
     late_utc = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # already 2 July in London (BST)
-    assert run_date({"logical_date": late_utc}, "Europe/London") == date(2026, 7, 2)
+    scheduled = {"logical_date": late_utc}
+    assert business_date(run_moment(scheduled), "Europe/London") == date(2026, 7, 2)
     manual = {"logical_date": None, "dag_run": SimpleNamespace(run_after=late_utc)}
-    assert run_date(manual, "America/New_York") == date(2026, 7, 1)
+    assert business_date(run_moment(manual), "America/New_York") == date(2026, 7, 1)
 
 
 def test_format_table_keeps_columns_aligned_for_long_count_names() -> None:

@@ -1,4 +1,5 @@
-"""The warehouse door: connections to URLs, the sql-file runner, the DuckDB single-writer guard."""
+"""The warehouse door: connections to URLs, the sql-file runner, the DuckDB single-writer guard
+(the connection side in `aftercare.connections`)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import pytest
 import sqlalchemy as sa
 from airflow.sdk import Connection
 
-from aftercare import PROJECT_ROOT, warehouse
+from aftercare import PROJECT_ROOT, connections, warehouse
+from aftercare.connections import warehouse_transaction
 from aftercare.names import WAREHOUSE_POOL
 
 
 def test_duckdb_connection_takes_the_file_from_host() -> None:
-    url = warehouse.url_from_connection(
+    url = connections.url_from_connection(
         Connection(conn_id="w", conn_type="duckdb", host="data/w.duckdb")
     )
 
@@ -27,7 +29,7 @@ def test_duckdb_connection_takes_the_file_from_host() -> None:
 def test_postgres_connection_builds_a_psycopg2_url() -> None:
     conn = Connection.from_uri("postgresql://etl:s%40cret@db.example:5433/warehouse", conn_id="w")
 
-    url = warehouse.url_from_connection(conn)
+    url = connections.url_from_connection(conn)
 
     assert (url.drivername, url.username, url.password, url.host, url.port, url.database) == (
         "postgresql+psycopg2",
@@ -44,7 +46,7 @@ def test_postgres_extras_become_libpq_options() -> None:
         "postgresql://etl@db.example/warehouse?sslmode=require&connect_timeout=5", conn_id="w"
     )
 
-    assert dict(warehouse.url_from_connection(conn).query) == {
+    assert dict(connections.url_from_connection(conn).query) == {
         "sslmode": "require",
         "connect_timeout": "5",
     }
@@ -54,12 +56,12 @@ def test_extra_sqlalchemy_url_wins_and_unknown_types_are_refused() -> None:
     conn = Connection(
         conn_id="w", conn_type="generic", extra='{"sqlalchemy_url": "sqlite:///x.db"}'
     )
-    assert warehouse.url_from_connection(conn).drivername == "sqlite"
+    assert connections.url_from_connection(conn).drivername == "sqlite"
 
     with pytest.raises(warehouse.WarehouseError, match="conn_type 'mysql'"):
-        warehouse.url_from_connection(Connection(conn_id="w", conn_type="mysql", host="h"))
+        connections.url_from_connection(Connection(conn_id="w", conn_type="mysql", host="h"))
     with pytest.raises(warehouse.WarehouseError, match="needs the database file path"):
-        warehouse.url_from_connection(Connection(conn_id="w", conn_type="duckdb"))
+        connections.url_from_connection(Connection(conn_id="w", conn_type="duckdb"))
 
 
 def test_template_variables_must_be_identifiers() -> None:
@@ -82,8 +84,9 @@ def test_dialect_types_and_comment_only_statements() -> None:
 
 def test_values_travel_as_bound_parameters(duckdb_warehouse: Path) -> None:
     hostile = "Robert'); drop table aftercare.run_summaries; --"
-    warehouse.migrate()
-    with warehouse.transaction() as conn:
+    with connections.open_warehouse() as engine:
+        warehouse.migrate(engine)
+    with warehouse_transaction() as conn:
         warehouse.execute_file(
             conn,
             "record/upsert_run_summary.sql",
@@ -103,10 +106,10 @@ def test_duckdb_refused_from_a_task_outside_the_warehouse_pool(
 
     monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: context("default_pool"))
     with pytest.raises(warehouse.WarehouseError, match="must run in pool 'aftercare_warehouse'"):
-        warehouse.get_engine()
+        connections.warehouse_engine()
 
     monkeypatch.setattr(airflow.sdk, "get_current_context", lambda: context(WAREHOUSE_POOL))
-    warehouse.get_engine().dispose()
+    connections.warehouse_engine().dispose()
 
 
 def test_locked_duckdb_file_gives_a_clear_error(duckdb_warehouse: Path) -> None:
@@ -124,7 +127,7 @@ def test_locked_duckdb_file_gives_a_clear_error(duckdb_warehouse: Path) -> None:
     try:
         assert holder.stdout.readline().strip() == "ready"
         with pytest.raises(warehouse.WarehouseError, match="locked by another process"):
-            with warehouse.transaction() as conn:
+            with warehouse_transaction() as conn:
                 conn.execute(sa.text("select 1"))
     finally:
         holder.kill()
@@ -133,7 +136,7 @@ def test_locked_duckdb_file_gives_a_clear_error(duckdb_warehouse: Path) -> None:
 
 def test_query_file_wants_one_statement(duckdb_warehouse: Path) -> None:
     with pytest.raises(warehouse.WarehouseError, match="expects one statement, found 6"):
-        with warehouse.transaction() as conn:
+        with warehouse_transaction() as conn:
             warehouse.query_file(conn, "migrations/0001_schemas.sql")
 
 
@@ -141,7 +144,7 @@ def test_duckdb_extras_are_duckdb_settings(tmp_path: Path) -> None:
     conn = Connection(
         conn_id="w", conn_type="duckdb", host=str(tmp_path / "w.duckdb"), extra='{"threads": 1}'
     )
-    engine = warehouse.engine_for(conn)
+    engine = connections.engine_for(conn)
     try:
         with engine.connect() as c:
             assert c.exec_driver_sql("select current_setting('threads')").scalar() == 1

@@ -1,5 +1,21 @@
 """The Airflow connection ids the DAGs use: one registry, so bootstrap, docker-compose, the docs
-and the tests agree on them."""
+and the tests agree on them; and what turns them into what the code needs (an engine, the ATS
+client)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aftercare.names import WAREHOUSE_POOL
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL, Connection, Engine
+
+    from aftercare.ats import Ats
+    from aftercare.config import Config
 
 WAREHOUSE = "aftercare_warehouse"
 ATS = "aftercare_ats"
@@ -29,3 +45,120 @@ CONNECTIONS: dict[str, str] = {
     CLOCK: "optional: a clock service (host = URL answering {now: epoch ms}) instead of the "
     "system clock; the demo and the tests use the sandbox's",
 }
+
+
+# --------------------------------------------------------------------------------------------
+# the connections turned into what the stages work on (an engine, the ATS client), so that the
+# stages take those and plain values. Heavy modules are imported inside the functions, which run
+# in tasks and command-line tools, not when a DAG file is parsed.
+
+
+def url_from_connection(conn: Any) -> URL:
+    """The SQLAlchemy URL of an Airflow connection (duckdb, postgres, or extra.sqlalchemy_url)."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import URL
+
+    from aftercare import PROJECT_ROOT
+    from aftercare.warehouse import WarehouseError
+
+    extra = conn.extra_dejson or {}
+    if extra.get("sqlalchemy_url"):
+        return sa.make_url(extra["sqlalchemy_url"])
+    conn_type = (conn.conn_type or "").lower()
+    if conn_type == "duckdb":
+        if not conn.host:
+            raise WarehouseError(
+                f"connection {conn.conn_id!r}: a duckdb connection needs the database file "
+                "path in its host field"
+            )
+        path = Path(conn.host)
+        path = path if path.is_absolute() else PROJECT_ROOT / path
+        return URL.create("duckdb", database=str(path))
+    if conn_type in ("postgres", "postgresql"):
+        # the connection's extras are libpq options (sslmode, connect_timeout, ...)
+        return URL.create(
+            "postgresql+psycopg2",
+            username=conn.login or None,
+            password=conn.password or None,
+            host=conn.host or None,
+            port=conn.port or None,
+            database=conn.schema or None,
+            query={key: str(value) for key, value in extra.items()},
+        )
+    raise WarehouseError(
+        f"connection {conn.conn_id!r} has conn_type {conn.conn_type!r}; use duckdb, postgres, "
+        "or set extra.sqlalchemy_url"
+    )
+
+
+def warehouse_engine() -> Engine:
+    """An engine for the warehouse connection. Dispose of it when done (see `open_warehouse`)."""
+    from airflow.sdk import BaseHook
+
+    return engine_for(BaseHook.get_connection(WAREHOUSE))
+
+
+def engine_for(conn: Any) -> Engine:
+    """An engine for an Airflow connection object (see `url_from_connection`). A DuckDB
+    connection's extras are DuckDB settings, e.g. ``{"threads": 1, "memory_limit": "1GB"}``."""
+    from aftercare import warehouse
+
+    url = url_from_connection(conn)
+    if url.get_backend_name() != "duckdb":
+        return warehouse.create_engine(url)
+    _require_warehouse_pool()
+    settings = {k: v for k, v in (conn.extra_dejson or {}).items() if k != "sqlalchemy_url"}
+    return warehouse.create_engine(url, duckdb_settings=settings)
+
+
+def _require_warehouse_pool() -> None:
+    """Inside an Airflow task, a DuckDB warehouse may only be opened from the warehouse pool
+    (DuckDB allows one writer process at a time)."""
+    from airflow.sdk import get_current_context
+
+    from aftercare.warehouse import WarehouseError
+
+    try:
+        context = get_current_context()
+    except RuntimeError:  # not inside a task: CLI, demo, tests
+        return
+    task = context["task"]
+    if task.pool != WAREHOUSE_POOL:
+        raise WarehouseError(
+            f"task {task.task_id!r} opens the DuckDB warehouse but runs in pool {task.pool!r}; "
+            f"warehouse tasks must run in pool {WAREHOUSE_POOL!r} (DuckDB allows one writer "
+            "process at a time)"
+        )
+
+
+@contextmanager
+def open_warehouse() -> Iterator[Engine]:
+    """An engine on the warehouse connection for a task's work, disposed of afterwards (which
+    releases DuckDB's file lock)."""
+    engine = warehouse_engine()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def warehouse_transaction() -> Iterator[Connection]:
+    """One transaction on the warehouse connection (`aftercare.warehouse.transaction`), its
+    engine disposed of afterwards."""
+    from aftercare import warehouse
+
+    with open_warehouse() as engine, warehouse.transaction(engine) as conn:
+        yield conn
+
+
+def open_ats(config: Config) -> Ats:
+    """The ATS of the ``aftercare_ats`` connection (the extract's, and dispatch's for call
+    tasks)."""
+    from airflow.sdk import BaseHook
+
+    from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
+
+    return BullhornAts(
+        BullhornCredentials.from_connection(BaseHook.get_connection(ATS)), config.ats
+    )

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from aftercare import summary, warehouse
 from aftercare.config import load_config
+from aftercare.connections import warehouse_transaction
 from aftercare.plan import DECISIONS, decision_key
 
 NIGHTLY = "aftercare_nightly"
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", type=Path, help="a scenario manifest (JSON)")
     args = parser.parse_args(argv)
     cases = json.loads(args.cases.read_text())["cases"] if args.cases else None
-    with warehouse.transaction() as conn:
+    with warehouse_transaction() as conn:
         print(report(conn, args.first_day, args.last_day, cases))
 
 

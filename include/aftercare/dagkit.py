@@ -1,5 +1,6 @@
-"""What the DAG files share: default args from config, the ledger asset and the warehouse task
-flavour (the names themselves: `aftercare.names`).
+"""What the DAG files share: default args from config, the ledger asset, the warehouse task
+flavour (the names themselves: `aftercare.names`) and the moment a run works for, read from
+its context for the task bodies (`aftercare.tasks`).
 
 Kept light (no SQLAlchemy, pandas or GX imports) so DAG files parse fast; heavy modules are
 imported inside task bodies.
@@ -8,7 +9,7 @@ imported inside task bodies.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset, task
@@ -36,3 +37,9 @@ def default_args(config: Config) -> dict[str, Any]:
         "retry_exponential_backoff": 2.0,  # doubling (Airflow 3.3 takes a multiplier)
         "max_retry_delay": timedelta(seconds=settings.max_retry_delay_seconds),
     }
+
+
+def run_moment(context: Any) -> datetime:
+    """The moment a run works for: its logical date. Manual and asset-triggered runs may have
+    no logical date in Airflow 3, so fall back to the moment the run was due (run_after)."""
+    return context.get("logical_date") or context["dag_run"].run_after

@@ -12,7 +12,7 @@ from aftercare.config import Channel
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
 #: Every task that opens the warehouse runs in this pool (1 slot by default): DuckDB admits one
-#: writer process at a time. `aftercare.warehouse.get_engine` enforces it at run time.
+#: writer process at a time. `aftercare.connections.warehouse_engine` enforces it at run time.
 WAREHOUSE_POOL = "aftercare_warehouse"
 
 #: The pool of each channel's send tasks (their slots and rates: config `airflow.pools`).

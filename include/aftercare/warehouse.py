@@ -1,18 +1,19 @@
 """The one door to the warehouse.
 
-* `get_engine()` builds a SQLAlchemy engine from the Airflow connection ``aftercare_warehouse``:
-  a DuckDB file by default (conn_type ``duckdb``, host = the file path), Postgres (conn_type
-  ``postgres``), or any SQLAlchemy URL given as ``extra.sqlalchemy_url``.
-* `transaction()` opens one transaction and releases the database afterwards (DuckDB holds a
-  file lock while an engine is open, so nothing stays open between tasks).
+* `create_engine()` builds a SQLAlchemy engine for a URL: a DuckDB file by default, Postgres, or
+  any SQLAlchemy database (`aftercare.connections` turns the Airflow connection
+  ``aftercare_warehouse`` into one).
+* `transaction()` opens one transaction on an engine; whoever built the engine disposes of it
+  (DuckDB holds a file lock while an engine is open, so nothing stays open between tasks).
 * `execute_file()` / `query_file()` run a ``.sql`` file from ``sql/``. Jinja fills in
   identifiers and config only (checked); values are always bound parameters.
 * `migrate()` applies ``sql/migrations/NNNN_name.sql`` in order, once each, recorded in
   ``aftercare.schema_migrations``; on Postgres an advisory lock makes concurrent runs safe.
 
 DuckDB allows one writer *process* at a time. Every task that touches the warehouse therefore
-runs in the Airflow pool ``aftercare_warehouse`` (one slot), and `get_engine()` refuses a DuckDB
-warehouse from a task outside that pool, so the rule cannot be broken by accident.
+runs in the Airflow pool ``aftercare_warehouse`` (one slot), and
+`aftercare.connections.warehouse_engine` refuses a DuckDB warehouse from a task outside that
+pool, so the rule cannot be broken by accident.
 """
 
 from __future__ import annotations
@@ -34,9 +35,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, St
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlparse.tokens import Token
 
-from aftercare import PROJECT_ROOT, SQL_DIR
-from aftercare.connections import WAREHOUSE
-from aftercare.names import WAREHOUSE_POOL
+from aftercare import SQL_DIR
 
 log = logging.getLogger(__name__)
 
@@ -61,96 +60,21 @@ class WarehouseError(RuntimeError):
 # engine
 
 
-def url_from_connection(conn: Any) -> URL:
-    """The SQLAlchemy URL of an Airflow connection (duckdb, postgres, or extra.sqlalchemy_url)."""
-    extra = conn.extra_dejson or {}
-    if extra.get("sqlalchemy_url"):
-        return sa.make_url(extra["sqlalchemy_url"])
-    conn_type = (conn.conn_type or "").lower()
-    if conn_type == "duckdb":
-        if not conn.host:
-            raise WarehouseError(
-                f"connection {conn.conn_id!r}: a duckdb connection needs the database file "
-                "path in its host field"
-            )
-        path = Path(conn.host)
-        path = path if path.is_absolute() else PROJECT_ROOT / path
-        return URL.create("duckdb", database=str(path))
-    if conn_type in ("postgres", "postgresql"):
-        # the connection's extras are libpq options (sslmode, connect_timeout, ...)
-        return URL.create(
-            "postgresql+psycopg2",
-            username=conn.login or None,
-            password=conn.password or None,
-            host=conn.host or None,
-            port=conn.port or None,
-            database=conn.schema or None,
-            query={key: str(value) for key, value in extra.items()},
-        )
-    raise WarehouseError(
-        f"connection {conn.conn_id!r} has conn_type {conn.conn_type!r}; use duckdb, postgres, "
-        "or set extra.sqlalchemy_url"
-    )
-
-
-def get_engine(conn_id: str = WAREHOUSE) -> Engine:
-    """An engine for the warehouse connection. Dispose of it when done (see `transaction`)."""
-    from airflow.sdk import BaseHook
-
-    return engine_for(BaseHook.get_connection(conn_id))
-
-
-def engine_for(conn: Any) -> Engine:
-    """An engine for an Airflow connection object (see `url_from_connection`). A DuckDB
-    connection's extras are DuckDB settings, e.g. ``{"threads": 1, "memory_limit": "1GB"}``."""
-    url = url_from_connection(conn)
+def create_engine(url: URL, duckdb_settings: Mapping[str, Any] | None = None) -> Engine:
+    """An engine for the warehouse at ``url``; a DuckDB file takes ``duckdb_settings``, e.g.
+    ``{"threads": 1, "memory_limit": "1GB"}``. Dispose of it when done (see `transaction`)."""
     if url.get_backend_name() == "duckdb":
-        _require_warehouse_pool()
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        settings = {k: v for k, v in (conn.extra_dejson or {}).items() if k != "sqlalchemy_url"}
-        return sa.create_engine(url, connect_args={"config": settings}, hide_parameters=True)
+        config = dict(duckdb_settings or {})
+        return sa.create_engine(url, connect_args={"config": config}, hide_parameters=True)
     # hide_parameters: error messages (and so task logs) never carry bound values, which hold
     # names, emails and phone numbers
     return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
-def _require_warehouse_pool() -> None:
-    """Inside an Airflow task, a DuckDB warehouse may only be opened from the warehouse pool."""
-    from airflow.sdk import get_current_context
-
-    try:
-        context = get_current_context()
-    except RuntimeError:  # not inside a task: CLI, demo, tests
-        return
-    task = context["task"]
-    if task.pool != WAREHOUSE_POOL:
-        raise WarehouseError(
-            f"task {task.task_id!r} opens the DuckDB warehouse but runs in pool {task.pool!r}; "
-            f"warehouse tasks must run in pool {WAREHOUSE_POOL!r} (DuckDB allows one writer "
-            "process at a time)"
-        )
-
-
 @contextmanager
-def connected() -> Iterator[Engine]:
-    """An engine on the warehouse connection for a task's work, disposed of afterwards (which
-    releases DuckDB's file lock)."""
-    engine = get_engine()
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def transaction(engine: Engine | None = None) -> Iterator[Connection]:
-    """One transaction on the warehouse; commits on success, rolls back on error.
-
-    Without an engine, one is built from the connection and disposed of afterwards, which
-    releases DuckDB's file lock.
-    """
-    own = engine is None
-    engine = engine or get_engine()
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction on the warehouse; commits on success, rolls back on error."""
     try:
         with engine.begin() as conn:
             yield conn
@@ -162,9 +86,6 @@ def transaction(engine: Engine | None = None) -> Iterator[Connection]:
                 f"{str(exc.orig).splitlines()[0]}"
             ) from exc
         raise
-    finally:
-        if own:
-            engine.dispose()
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,7 +216,7 @@ def migrations() -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def migrate(engine: Engine | None = None) -> list[str]:
+def migrate(engine: Engine) -> list[str]:
     """Apply pending migrations in one transaction; returns the names applied (may be empty).
 
     Safe to call on every DAG run: when nothing is pending it only reads, so a warehouse role

@@ -218,9 +218,9 @@ def _warehouse_connection() -> Any:
 def local_warehouse() -> Iterator[Connection]:
     """A transaction on the warehouse the ``aftercare_warehouse`` connection names, from this
     (non-task) process. Exits with a clear message when another process holds a DuckDB file."""
-    from aftercare import warehouse
+    from aftercare import connections, warehouse
 
-    engine = warehouse.engine_for(_warehouse_connection())
+    engine = connections.engine_for(_warehouse_connection())
     try:
         with warehouse.transaction(engine) as conn:
             yield conn

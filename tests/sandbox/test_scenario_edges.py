@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from aftercare import coverage, warehouse
+from aftercare import coverage
 from aftercare.config import load_config
+from aftercare.connections import warehouse_transaction
 from sandbox import SandboxServer, SandboxSettings
 from sandbox.ats import scenario as edges
 from sandbox.ats.settings import AtsSandboxSettings
@@ -47,7 +48,7 @@ def test_the_edges_scenario_reaches_every_rule_and_each_case_ends_as_its_rule_sa
     lived: list[dict],
 ) -> None:
     first, last = edges.day(0), edges.day(edges.NIGHTS - 1)
-    with warehouse.transaction() as conn:
+    with warehouse_transaction() as conn:
         counts = coverage.decisions(conn, first, last)
         outcomes = coverage.case_outcomes(conn, lived, load_config().agency.time_zone)
         sent = conn.exec_driver_sql(

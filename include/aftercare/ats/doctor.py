@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sample", type=int, default=SAMPLE, help="placements to judge (with their candidates)"
     )
     args = parser.parse_args(argv)
-    from aftercare.ats import open_ats
+    from aftercare.connections import open_ats
 
     config = load_config()
     text, problems = doctor(config, open_ats(config), args.sample)

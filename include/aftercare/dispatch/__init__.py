@@ -21,12 +21,12 @@ from aftercare.config import load_config
 
 
 def prepare_batches(context: Any) -> dict[str, Any]:
-    from aftercare import warehouse
+    from aftercare.connections import open_warehouse
     from aftercare.dispatch import batches
     from aftercare.dispatch.clock import clock
 
     config = load_config()
-    with warehouse.connected() as engine:
+    with open_warehouse() as engine:
         batched, counts = batches.prepare(
             engine,
             config,
@@ -59,8 +59,8 @@ def send_batch(batch_id: str, channel: str, path: str, count: int, dry_run: bool
 
 
 def record_outcomes() -> dict[str, int]:
-    from aftercare import warehouse
+    from aftercare.connections import open_warehouse
     from aftercare.dispatch import batches
 
-    with warehouse.connected() as engine:
+    with open_warehouse() as engine:
         return dict(batches.fold(engine, load_config()))

@@ -106,7 +106,7 @@ class Providers:
     def ats(self) -> Any:
         """The ATS client, held to this task's share of ``dispatch.providers.ats`` (and never
         above the ATS's own ``ats.rate_limit_per_minute``)."""
-        from aftercare.ats import open_ats
+        from aftercare.connections import open_ats
 
         share = self.config.dispatch.providers["ats"].messages_per_second * 60 / self._slots
         limit = min(self.config.ats.rate_limit_per_minute, max(1, int(share)))

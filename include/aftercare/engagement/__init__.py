@@ -18,14 +18,14 @@ from aftercare.config import load_config
 def _load(feed: Callable[..., Any], provider: Callable[[Any], Any]) -> dict[str, int]:
     """Run one feed's load against its provider (opened from the connections), at the clock's
     present."""
-    from aftercare import warehouse
+    from aftercare.connections import open_warehouse
     from aftercare.dispatch.channels import Providers
     from aftercare.dispatch.clock import clock
 
     config = load_config()
     providers = Providers(config, "email")
 
-    with warehouse.connected() as engine:
+    with open_warehouse() as engine:
         return dict(feed(engine, config, provider(providers), clock().now()))
 
 
@@ -66,26 +66,28 @@ def load_ats() -> dict[str, int]:
 
 def follow_up() -> dict[str, int]:
     """The follow-ups responses ask for, and the notes of the touchpoints sent (when on)."""
-    from aftercare import warehouse
+    from aftercare.connections import open_warehouse
     from aftercare.dispatch.channels import Providers
     from aftercare.dispatch.clock import clock
     from aftercare.engagement.followups import follow_up as make_follow_ups
 
     config = load_config()
-    with warehouse.connected() as engine:
+    with open_warehouse() as engine:
         return dict(make_follow_ups(engine, config, Providers(config, "phone").ats, clock().now()))
 
 
 def rebuild_marts() -> dict[str, int]:
-    from aftercare import marts, warehouse
+    from aftercare import marts
+    from aftercare.connections import open_warehouse
 
-    with warehouse.connected() as engine:
+    with open_warehouse() as engine:
         return marts.rebuild(engine)
 
 
 def build_report(counts: dict[str, Any]) -> str:
     """The report (path from the config), with this run's counts; returns its path."""
-    from aftercare import PROJECT_ROOT, report, warehouse
+    from aftercare import PROJECT_ROOT, report
+    from aftercare.connections import open_warehouse
 
     path = PROJECT_ROOT / load_config().engagement.report_path
     flat = {
@@ -94,5 +96,5 @@ def build_report(counts: dict[str, Any]) -> str:
         for key, value in (values or {}).items()
     }
 
-    with warehouse.connected() as engine:
+    with open_warehouse() as engine:
         return str(report.build(engine, path, flat))
