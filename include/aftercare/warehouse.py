@@ -81,8 +81,9 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     except sa.exc.OperationalError as exc:
         if "Could not set lock" in str(exc.orig):
             raise WarehouseError(
-                "the DuckDB warehouse file is locked by another process (is `make airflow` or "
-                "another demo running? see README, 'One writer at a time'): "
+                "the DuckDB warehouse file is locked by another process (a second `make demo` "
+                "or `make airflow`, a DuckDB shell; see docs/architecture.md, 'One writer to "
+                "the warehouse at a time'): "
                 f"{str(exc.orig).splitlines()[0]}"
             ) from exc
         raise
