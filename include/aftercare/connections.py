@@ -1,5 +1,15 @@
 """The Airflow connection ids the DAGs use: one registry, so bootstrap, docker-compose, the docs
-and the tests agree on them."""
+and the tests agree on them; and what the task bodies resolve through Airflow for the stages
+(connections, the clock, staging paths), imported inside the functions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection, ObjectStoragePath
+
+    from aftercare.dispatch.clock import Clock
 
 WAREHOUSE = "aftercare_warehouse"
 ATS = "aftercare_ats"
@@ -29,3 +39,35 @@ CONNECTIONS: dict[str, str] = {
     CLOCK: "optional: a clock service (host = URL answering {now: epoch ms}) instead of the "
     "system clock; the demo and the tests use the sandbox's",
 }
+
+
+def get_connection(conn_id: str) -> Connection:
+    """The Airflow connection ``conn_id`` (what the provider and ATS clients are built from)."""
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(conn_id)
+
+
+def clock() -> Clock:
+    """The clock of the ``aftercare_clock`` connection, else the system clock."""
+    from airflow.exceptions import AirflowNotFoundException
+
+    from aftercare.dispatch.clock import HttpClock, SystemClock
+
+    try:
+        connection = get_connection(CLOCK)
+    except AirflowNotFoundException:
+        return SystemClock()
+    return HttpClock(connection.host)
+
+
+def staging_path(location: str) -> ObjectStoragePath:
+    """A path under dispatch's staging root: a URL (an object store's through its Airflow
+    connection), or a folder relative to the project."""
+    from airflow.sdk import ObjectStoragePath
+
+    from aftercare import PROJECT_ROOT
+
+    if "://" in location:
+        return ObjectStoragePath(location)
+    return ObjectStoragePath(f"file://{(PROJECT_ROOT / location).resolve()}")

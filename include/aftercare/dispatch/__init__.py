@@ -22,8 +22,8 @@ from aftercare.config import load_config
 
 def prepare_batches(context: Any) -> dict[str, Any]:
     from aftercare import warehouse
+    from aftercare.connections import clock, staging_path
     from aftercare.dispatch import batches
-    from aftercare.dispatch.clock import clock
 
     config = load_config()
     with warehouse.connected() as engine:
@@ -31,6 +31,7 @@ def prepare_batches(context: Any) -> dict[str, Any]:
             engine,
             config,
             clock().now(),
+            staging_path,
             run_id=context["run_id"],
             try_number=context["ti"].try_number,
             dry_run=bool(context["params"]["dry_run"]),
@@ -41,18 +42,18 @@ def prepare_batches(context: Any) -> dict[str, Any]:
 def send_batch(batch_id: str, channel: str, path: str, count: int, dry_run: bool) -> dict[str, int]:
     import logging
 
-    from aftercare.dispatch.channels import Providers
-    from aftercare.dispatch.clock import clock
+    from aftercare.connections import clock, get_connection, staging_path
     from aftercare.dispatch.send import Delivery, send_batch, stop_on_terminate
     from aftercare.messages import Templates
+    from aftercare.providers.factory import Providers
 
     config = load_config()
-    providers = Providers(config, channel)
+    providers = Providers(config, channel, get_connection)
     delivery = Delivery(config, providers, Templates.load(config), clock())
     logging.getLogger(__name__).info("batch %s: %d %s touchpoints", batch_id, count, channel)
     try:
         with stop_on_terminate(delivery.stop):
-            counts = send_batch(path, delivery, dry_run=dry_run)
+            counts = send_batch(staging_path(path), delivery, dry_run=dry_run)
     finally:
         providers.close()
     return dict(counts)
@@ -60,7 +61,8 @@ def send_batch(batch_id: str, channel: str, path: str, count: int, dry_run: bool
 
 def record_outcomes() -> dict[str, int]:
     from aftercare import warehouse
+    from aftercare.connections import staging_path
     from aftercare.dispatch import batches
 
     with warehouse.connected() as engine:
-        return dict(batches.fold(engine, load_config()))
+        return dict(batches.fold(engine, load_config(), staging_path))

@@ -19,11 +19,11 @@ def _load(feed: Callable[..., Any], provider: Callable[[Any], Any]) -> dict[str,
     """Run one feed's load against its provider (opened from the connections), at the clock's
     present."""
     from aftercare import warehouse
-    from aftercare.dispatch.channels import Providers
-    from aftercare.dispatch.clock import clock
+    from aftercare.connections import clock, get_connection
+    from aftercare.providers.factory import Providers
 
     config = load_config()
-    providers = Providers(config, "email")
+    providers = Providers(config, "email", get_connection)
 
     with warehouse.connected() as engine:
         return dict(feed(engine, config, provider(providers), clock().now()))
@@ -67,13 +67,14 @@ def load_ats() -> dict[str, int]:
 def follow_up() -> dict[str, int]:
     """The follow-ups responses ask for, and the notes of the touchpoints sent (when on)."""
     from aftercare import warehouse
-    from aftercare.dispatch.channels import Providers
-    from aftercare.dispatch.clock import clock
+    from aftercare.connections import clock, get_connection
     from aftercare.engagement.followups import follow_up as make_follow_ups
+    from aftercare.providers.factory import Providers
 
     config = load_config()
+    ats = Providers(config, "phone", get_connection).ats
     with warehouse.connected() as engine:
-        return dict(make_follow_ups(engine, config, Providers(config, "phone").ats, clock().now()))
+        return dict(make_follow_ups(engine, config, ats, clock().now()))
 
 
 def rebuild_marts() -> dict[str, int]:
