@@ -2,10 +2,11 @@
 timeouts, retries with backoff (or the server's Retry-After), and the one distinction
 exactly-once rests on.
 
-A call that surely had no effect (a refused connection, a 429, any failure of a call that
-creates nothing) is retried. A call that ``sends`` (creates a message, a share, a task) and may
-have reached the server without our knowing (a timeout after the request left, a dropped
-connection, a 5xx) raises `Ambiguous` instead: the caller looks it up before it sends again.
+A call that surely had no effect (a refused connection, a 429) is retried, and so is a call
+that creates nothing when it times out or gets a 5xx. A call that ``sends`` (creates a
+message, a share, a task) and may have reached the server without our knowing (a timeout after
+the request left, a dropped connection, a 5xx) raises `Ambiguous` instead: the caller looks it
+up before it sends again.
 What is still failing after every attempt raises `Unavailable`.
 """
 
