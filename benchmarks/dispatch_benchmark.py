@@ -142,12 +142,13 @@ def _timed(function: Any, *args: Any) -> tuple[Any, float]:
 
 def _prepare() -> tuple[dict[str, list[dict[str, Any]]], float]:
     from aftercare import connections
+    from aftercare.connections import staging_path
     from aftercare.dispatch import batches
 
     engine = connections.warehouse_engine()
     (prepared, _), seconds = _timed(
         lambda: batches.prepare(
-            engine, load_config(), NOW, run_id="bench", try_number=1, dry_run=False
+            engine, load_config(), NOW, staging_path, run_id="bench", try_number=1, dry_run=False
         )
     )
     engine.dispose()
@@ -156,10 +157,11 @@ def _prepare() -> tuple[dict[str, list[dict[str, Any]]], float]:
 
 def _fold() -> tuple[dict[str, int], float]:
     from aftercare import connections
+    from aftercare.connections import staging_path
     from aftercare.dispatch import batches
 
     engine = connections.warehouse_engine()
-    counts, seconds = _timed(batches.fold, engine, load_config())
+    counts, seconds = _timed(batches.fold, engine, load_config(), staging_path)
     engine.dispose()
     return dict(counts), seconds
 
@@ -175,7 +177,7 @@ def _peak_mb() -> float:
 
 def send_task(batch: dict[str, Any]) -> tuple[int, float]:
     """One mapped send task (in a worker process): touchpoints done, peak memory."""
-    from aftercare import dispatch
+    from aftercare.tasks import dispatch
 
     return sum(dispatch.send_batch(**batch).values()), _peak_mb()
 
@@ -184,40 +186,40 @@ def baseline_task(batch: dict[str, Any]) -> tuple[int, float]:
     """The same provider calls as the batch's send task, by the same clients and threads, with
     nothing of ours around them: no journal, no templates, no links, no look-ups."""
     from aftercare.ats.base import RecruiterTask
+    from aftercare.connections import get_connection, staging_path
     from aftercare.dispatch import journal
-    from aftercare.dispatch.channels import Providers
-    from aftercare.dispatch.providers import Email
+    from aftercare.providers.base import Email
+    from aftercare.providers.factory import Providers
 
     config = load_config()
-    providers = Providers(config, batch["channel"])
-    items = journal.read_batch(journal.ObjectStoragePath(batch["path"]))
-    providers.open(
-        {item["route"] for item in items}, {"video_link"} if batch["channel"] == "video" else set()
-    )
+    providers = Providers(config, batch["channel"], get_connection)
+    items = journal.read_batch(staging_path(batch["path"]))
+    clients = {"ats" if item.route == "phone" else item.route for item in items}
+    providers.open(clients | ({"video"} if batch["channel"] == "video" else set()))
 
-    def email(item: dict[str, Any]) -> None:
+    def email(item: journal.BatchItem) -> None:
         providers.email.send(
-            Email(item["touchpoint_id"], item["email"], "C", "Hello", "text", "<p>html</p>", "m")
+            Email(item.touchpoint_id, item.email, "C", "Hello", "text", "<p>html</p>", "m")
         )
 
-    def call(item: dict[str, Any]) -> None:
+    def call(item: journal.BatchItem) -> None:
         if batch["channel"] == "email":
             email(item)
         elif batch["channel"] == "sms":
-            providers.sms.send(item["mobile"], "Hello from the benchmark")
+            providers.sms.send(item.mobile, "Hello from the benchmark")
         elif batch["channel"] == "video":
-            providers.video.share("referral_ask", item["touchpoint_id"], "C", "Job", "Client")
+            providers.video.share("referral_ask", item.touchpoint_id, "C", "Job", "Client")
             email(item)
         else:
-            due = datetime.fromisoformat(item["send_at"])
+            due = datetime.fromisoformat(item.send_at)
             providers.ats.create_task(
                 RecruiterTask(
                     "Call",
-                    item["touchpoint_id"],
-                    int(item["candidate_id"]),
-                    int(item["owner_id"]),
+                    item.touchpoint_id,
+                    int(item.candidate_id),
+                    int(item.owner_id),
                     due,
-                    int(item["placement_id"]),
+                    int(item.placement_id),
                 )
             )
 

@@ -40,12 +40,16 @@ AGENCY_TZ = CONFIG.agency.time_zone
     doc_md=str(Path(__file__).with_name("aftercare_dispatch.md")),
 )
 def aftercare_dispatch() -> None:
-    from aftercare import dispatch
+    from aftercare.tasks import dispatch
 
     @warehouse_task
     def prepare_batches(**context: Any) -> dict[str, Any]:
         """Fold earlier journals, close the overdue, write the due touchpoints into batches."""
-        return dispatch.prepare_batches(context)
+        return dispatch.prepare_batches(
+            run_id=context["run_id"],
+            try_number=context["ti"].try_number,
+            dry_run=bool(context["params"]["dry_run"]),
+        )
 
     batches = prepare_batches()
 

@@ -31,7 +31,7 @@ AGENCY_TZ = CONFIG.agency.time_zone
     doc_md=str(Path(__file__).with_name("aftercare_engagement.md")),
 )
 def aftercare_engagement() -> None:
-    from aftercare import engagement
+    from aftercare.tasks import engagement
 
     with TaskGroup("load", tooltip="provider feeds -> engagement.*, suppressions") as load:
 

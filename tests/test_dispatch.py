@@ -27,12 +27,14 @@ import requests
 import sqlalchemy as sa
 import yaml
 
-from aftercare import connections, dispatch, plan, warehouse
+from aftercare import connections, plan, warehouse
 from aftercare.config import Config, load_config
+from aftercare.connections import clock, get_connection, staging_path
 from aftercare.dispatch import batches
-from aftercare.dispatch.clock import clock
+from aftercare.dispatch.journal import BatchItem
 from aftercare.messages import verify_unsubscribe
 from aftercare.names import CHANNELS
+from aftercare.tasks import dispatch
 from tests import ROOT, test_plan
 from tests.test_plan import ledger, placement
 
@@ -90,6 +92,7 @@ def run_dispatch(engine: sa.Engine, config: Config, *, dry_run: bool = False) ->
         engine,
         config,
         clock().now(),
+        staging_path,
         run_id=f"test-{time.monotonic_ns()}",
         try_number=1,
         dry_run=dry_run,
@@ -97,7 +100,8 @@ def run_dispatch(engine: sa.Engine, config: Config, *, dry_run: bool = False) ->
     for channel in CHANNELS:
         for batch in prepared[channel]:
             counts.update(dispatch.send_batch(**batch))
-    counts.update({f"folded_{k}": v for k, v in batches.fold(engine, config).items()})
+    folded = batches.fold(engine, config, staging_path)
+    counts.update({f"folded_{k}": v for k, v in folded.items()})
     return counts
 
 
@@ -369,20 +373,23 @@ def test_texts_to_a_number_with_one_in_doubt_wait_for_its_look_up(
     assert len(messages) == 2
 
 
+def batch_item(**fields: Any) -> BatchItem:
+    """A batch item with these fields, every other one empty."""
+    return BatchItem.from_record({**dict.fromkeys(BatchItem.__dataclass_fields__), **fields})
+
+
 def test_a_numbers_texts_share_one_batch() -> None:
     rows = [
-        {"touchpoint_id": f"t{i}", "route": "sms", "mobile": f"+44791100000{i % 3}"}
+        batch_item(touchpoint_id=f"t{i}", route="sms", mobile=f"+44791100000{i % 3}")
         for i in range(9)
-    ] + [{"touchpoint_id": "e", "route": "email", "mobile": "+447911000000"}]
+    ] + [batch_item(touchpoint_id="e", route="email", mobile="+447911000000")]
     chunks = list(batches._chunks(rows, 4))
     assert [len(chunk) for chunk in chunks] == [3, 3, 4]
     for chunk in chunks:
-        numbers = {row["mobile"] for row in chunk if row["route"] == "sms"}
-        assert all(
-            row in chunk for row in rows if row["route"] == "sms" and row["mobile"] in numbers
-        )
-    assert sorted(row["touchpoint_id"] for chunk in chunks for row in chunk) == sorted(
-        row["touchpoint_id"] for row in rows
+        numbers = {row.mobile for row in chunk if row.route == "sms"}
+        assert all(row in chunk for row in rows if row.route == "sms" and row.mobile in numbers)
+    assert sorted(row.touchpoint_id for chunk in chunks for row in chunk) == sorted(
+        row.touchpoint_id for row in rows
     )
 
 
@@ -398,7 +405,7 @@ def one_sms_batch(
     set_clock(sandbox, "2026-11-23T09:00:00Z")
     faults(sandbox, "twilio", latency_ms=latency_ms)
     prepared, _ = batches.prepare(
-        duck, config, clock().now(), run_id=run_id, try_number=1, dry_run=False
+        duck, config, clock().now(), staging_path, run_id=run_id, try_number=1, dry_run=False
     )
     [batch] = prepared["sms"]
     return batch
@@ -413,7 +420,7 @@ def sending(
         [
             sys.executable,
             "-c",
-            "import json; from aftercare import dispatch;"
+            "import json; from aftercare.tasks import dispatch;"
             f" print(json.dumps(dispatch.send_batch(**{batch!r})))",
         ],
         env=env or os.environ.copy(),
@@ -452,11 +459,11 @@ def test_a_batch_is_folded_only_once_its_try_has_let_go(
     set_clock(sandbox, "2026-11-23T11:00:00Z")
     faults(sandbox, "video", latency_ms=500)
     prepared, _ = batches.prepare(
-        duck, config, clock().now(), run_id="orphan", try_number=1, dry_run=False
+        duck, config, clock().now(), staging_path, run_id="orphan", try_number=1, dry_run=False
     )
     [batch] = prepared["video"]
     task = sending(batch, sandbox, texts=10)
-    batches.fold(duck, config)  # while the try sends
+    batches.fold(duck, config, staging_path)  # while the try sends
     task.communicate(timeout=60)
     assert task.returncode == 0
     assert len(received(sandbox, "twilio")) < 80, "the fold must land mid-batch"
@@ -480,7 +487,7 @@ def test_a_killed_send_task_resumes_without_sending_twice(
     counts = Counter(dispatch.send_batch(**batch))
     assert counts["already_recorded"] + counts["reconciled"] > 0, counts
     assert sum(counts.values()) == 60, counts
-    batches.fold(duck, config)
+    batches.fold(duck, config, staging_path)
     each_sent_once(duck, sandbox, 60)
 
 
@@ -510,7 +517,7 @@ def test_two_tries_of_one_batch_never_send_at_once(
     assert sent_by_old < 100
     # ... and the new try did the rest, sending nothing twice
     assert new_counts["already_recorded"] == sum(old_counts.values()) - old_counts["stopped"]
-    batches.fold(duck, config)
+    batches.fold(duck, config, staging_path)
     each_sent_once(duck, sandbox, 100)
 
 
@@ -560,12 +567,12 @@ def test_a_batch_folded_while_its_try_waited_for_the_claim_sends_nothing(tmp_pat
     from aftercare.dispatch import journal, send
 
     batch = ObjectStoragePath(f"file://{tmp_path}/sms-0001.jsonl")
-    journal.write_batch(batch, [{"touchpoint_id": "first_day:placement:1:1"}])
+    journal.write_batch(batch, [batch_item(touchpoint_id="first_day:placement:1:1")])
     # nothing but the config is reached: a provider call would fail on this delivery
     delivery = SimpleNamespace(config=load_config())
     with ThreadPoolExecutor(1) as waiting:
         with held(batch):
-            result = waiting.submit(send.send_batch, str(batch), delivery, dry_run=False)
+            result = waiting.submit(send.send_batch, batch, delivery, dry_run=False)
             time.sleep(1)  # the try waits for the claim ...
             journal.seal(batch)  # ... while the run folds the batch
             assert not result.done()
@@ -574,10 +581,10 @@ def test_a_batch_folded_while_its_try_waited_for_the_claim_sends_nothing(tmp_pat
 
 
 def test_a_video_share_accepted_without_an_answer_is_made_once(provider_connections: Any) -> None:
-    from aftercare.dispatch.channels import Providers
+    from aftercare.providers.factory import Providers
 
     sandbox = provider_connections
-    video = Providers(load_config(), "video").video
+    video = Providers(load_config(), "video", get_connection).video
     faults(sandbox, "video", hang_seconds=3)  # longer than dispatch.timeout_seconds (2 s)
     force(sandbox, "video", "timeout_after_accept")
     url = video.share("first_day", "tp-lost-answer", "Jane", "Welder", "Northwind")
@@ -810,10 +817,11 @@ def test_a_send_task_cleared_after_its_batch_was_folded_sends_nothing(
     plan.plan(duck, config, D)
     set_clock(sandbox, "2026-11-23T09:00:00Z")
     prepared, _ = batches.prepare(
-        duck, config, clock().now(), run_id="r1", try_number=1, dry_run=False
+        duck, config, clock().now(), staging_path, run_id="r1", try_number=1, dry_run=False
     )
     [batch] = prepared["sms"]
-    batches.fold(duck, config)  # the send task never ran (it failed for good): its batch is folded
+    # the send task never ran (it failed for good): its batch is folded
+    batches.fold(duck, config, staging_path)
     assert Counter(dispatch.send_batch(**batch)) == {"already_folded": 1}
     assert received(sandbox, "twilio") == []
     # the touchpoint is the next run's to send, once
@@ -823,15 +831,15 @@ def test_a_send_task_cleared_after_its_batch_was_folded_sends_nothing(
 
 
 def test_call_tasks_keep_to_their_share_of_the_ats_rate(provider_connections: Any) -> None:
-    from aftercare.dispatch.channels import Providers
+    from aftercare.providers.factory import Providers
 
     config = load_config()
     assert config.dispatch.providers["ats"].messages_per_second == 25
     assert config.airflow.pools["aftercare_send_phone"].slots == 2
     # 25 a second shared by 2 send tasks: 750 calls a minute each
-    assert Providers(config, "phone").ats._settings.rate_limit_per_minute == 750
+    assert Providers(config, "phone", get_connection).ats._settings.rate_limit_per_minute == 750
     # never above the ATS's own limit
     capped = config.model_copy(
         update={"ats": config.ats.model_copy(update={"rate_limit_per_minute": 100})}
     )
-    assert Providers(capped, "phone").ats._settings.rate_limit_per_minute == 100
+    assert Providers(capped, "phone", get_connection).ats._settings.rate_limit_per_minute == 100

@@ -15,11 +15,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from aftercare import connections, engagement, plan, warehouse
+from aftercare import connections, plan, warehouse
 from aftercare.config import Config, load_config
-from aftercare.dispatch.channels import Providers
-from aftercare.dispatch.clock import clock
+from aftercare.connections import clock, get_connection
 from aftercare.engagement import followups, loads
+from aftercare.providers.factory import Providers
+from aftercare.tasks import engagement as engagement_tasks
 from sandbox import SandboxServer, SandboxSettings
 from tests import point_connections_at
 from tests.test_dispatch import (
@@ -75,7 +76,8 @@ def duck(duckdb_warehouse: Any) -> Iterator[sa.Engine]:
 
 def load_all(engine: sa.Engine) -> Counter[str]:
     """Every feed once, at the sandbox clock's instant, as the DAG's load tasks do."""
-    config, providers, now = load_config(), Providers(load_config(), "email"), clock().now()
+    config, now = load_config(), clock().now()
+    providers = Providers(config, "email", get_connection)
     counts: Counter[str] = Counter()
     counts.update(loads.load_sms(engine, config, providers.sms, now))
     counts.update(loads.load_email(engine, config, providers.email, now))
@@ -89,7 +91,8 @@ def follow_up(engine: sa.Engine, config: Config | None = None) -> Counter[str]:
     """The follow_up task (the shipped config's settings unless given), at the sandbox clock's
     instant."""
     config = config or load_config()
-    return followups.follow_up(engine, config, Providers(config, "phone").ats, clock().now())
+    ats = Providers(config, "phone", get_connection).ats
+    return followups.follow_up(engine, config, ats, clock().now())
 
 
 def rows(engine: sa.Engine, sql: str) -> list[tuple]:
@@ -433,7 +436,7 @@ def test_each_sent_touchpoint_gets_one_note_in_the_ats_when_on(
     sent(engine, "check_in_call:placement:11:1", first, "2026-11-23T10:00:00+00:00", "phone")
     sent(engine, "birthday:candidate:999999999:2026", 999999999, "2026-11-23T09:00:00+00:00")
 
-    assert engagement.follow_up() == {}  # the DAG's task, with the shipped setting: off
+    assert engagement_tasks.follow_up() == {}  # the DAG's task, with the shipped setting: off
     assert ats_notes(sandbox) == []
 
     config = notes_on(load_config())
@@ -477,7 +480,7 @@ def test_a_note_made_but_not_recorded_is_found_not_made_again(
     set_clock(sandbox, "2026-11-24T12:00:00Z")
     sent(engine, "check_in:placement:11:1", first, "2026-11-23T10:00:00+00:00")
     sent(engine, "work_anniversary:placement:12:1", second, "2026-11-23T10:00:00+00:00")
-    ats = Providers(load_config(), "phone").ats
+    ats = Providers(load_config(), "phone", get_connection).ats
     made = ats.create_note(first, "Sent.\n\naftercare touchpoint: check_in:placement:11:1.", "x")
     ats.create_note(second, "Sent.\n\naftercare touchpoint: work_anniversary:placement:12:10.", "x")
 

@@ -1,6 +1,8 @@
 """The Airflow connection ids the DAGs use: one registry, so bootstrap, docker-compose, the docs
-and the tests agree on them; and what turns them into what the code needs (an engine, the ATS
-client)."""
+and the tests agree on them; and what turns them into what the stages need, through Airflow
+(an engine, the ATS client, the providers' connections, the clock, staging paths): Airflow and
+the heavy modules are imported inside the functions, which run in tasks and command-line tools,
+not when a DAG file is parsed."""
 
 from __future__ import annotations
 
@@ -12,10 +14,13 @@ from typing import TYPE_CHECKING, Any
 from aftercare.names import WAREHOUSE_POOL
 
 if TYPE_CHECKING:
+    from airflow.sdk import Connection as AirflowConnection
+    from airflow.sdk import ObjectStoragePath
     from sqlalchemy.engine import URL, Connection, Engine
 
     from aftercare.ats import Ats
     from aftercare.config import Config
+    from aftercare.dispatch.clock import Clock
 
 WAREHOUSE = "aftercare_warehouse"
 ATS = "aftercare_ats"
@@ -93,9 +98,7 @@ def url_from_connection(conn: Any) -> URL:
 
 def warehouse_engine() -> Engine:
     """An engine for the warehouse connection. Dispose of it when done (see `open_warehouse`)."""
-    from airflow.sdk import BaseHook
-
-    return engine_for(BaseHook.get_connection(WAREHOUSE))
+    return engine_for(get_connection(WAREHOUSE))
 
 
 def engine_for(conn: Any) -> Engine:
@@ -155,10 +158,38 @@ def warehouse_transaction() -> Iterator[Connection]:
 def open_ats(config: Config) -> Ats:
     """The ATS of the ``aftercare_ats`` connection (the extract's, and dispatch's for call
     tasks)."""
-    from airflow.sdk import BaseHook
-
     from aftercare.ats.bullhorn import BullhornAts, BullhornCredentials
 
-    return BullhornAts(
-        BullhornCredentials.from_connection(BaseHook.get_connection(ATS)), config.ats
-    )
+    return BullhornAts(BullhornCredentials.from_connection(get_connection(ATS)), config.ats)
+
+
+def get_connection(conn_id: str) -> AirflowConnection:
+    """The Airflow connection ``conn_id`` (what the provider and ATS clients are built from)."""
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(conn_id)
+
+
+def clock() -> Clock:
+    """The clock of the ``aftercare_clock`` connection, else the system clock."""
+    from airflow.exceptions import AirflowNotFoundException
+
+    from aftercare.dispatch.clock import HttpClock, SystemClock
+
+    try:
+        connection = get_connection(CLOCK)
+    except AirflowNotFoundException:
+        return SystemClock()
+    return HttpClock(connection.host)
+
+
+def staging_path(location: str) -> ObjectStoragePath:
+    """A path under dispatch's staging root: a URL (an object store's through its Airflow
+    connection), or a folder relative to the project."""
+    from airflow.sdk import ObjectStoragePath
+
+    from aftercare import PROJECT_ROOT
+
+    if "://" in location:
+        return ObjectStoragePath(location)
+    return ObjectStoragePath(f"file://{(PROJECT_ROOT / location).resolve()}")

@@ -279,14 +279,14 @@ def fresh_start() -> None:
     """The sandbox's world starts afresh each demo, so the demo's local warehouse and dispatch
     files do too (only the local DuckDB file of `bootstrap`; a warehouse you pointed elsewhere
     is left alone)."""
-    from aftercare.dispatch.journal import staging_root
+    from aftercare.connections import staging_path
     from sandbox.bootstrap import LOCAL_WAREHOUSE
 
     if Path(_warehouse_connection().host or "") != LOCAL_WAREHOUSE:
         return
     for path in (LOCAL_WAREHOUSE, LOCAL_WAREHOUSE.with_suffix(".duckdb.wal")):
         path.unlink(missing_ok=True)
-    root = staging_root(load_config().dispatch.staging_root) / "dispatch"
+    root = staging_path(load_config().dispatch.staging_root) / "dispatch"
     if root.exists():
         root.rmdir(recursive=True)
     print(f"warehouse fresh: {LOCAL_WAREHOUSE.relative_to(PROJECT_ROOT)} and the dispatch files")

@@ -10,18 +10,18 @@ Connection ``aftercare_ats`` (conn_type ``http``):
 
 Auth: loginInfo -> authorize (code) -> token -> ``rest-services/login`` -> BhRestToken and
 restUrl. A 401 refreshes the OAuth token and logs in again, a 412 logs in again; then the call
-is repeated once. Calls go through a client-side rate limiter (``ats.rate_limit_per_minute``);
-429 waits Retry-After (else 1 s) and 5xx / timeouts back off exponentially, up to
-``ats.max_attempts`` (tenacity). Credentials travel in request bodies, never in URLs or logs.
+is repeated once. Calls go through `aftercare.http.Transport`, rate-limited to
+``ats.rate_limit_per_minute``: a 429 waits Retry-After (else 1 s), and 5xx / timeouts back off
+exponentially, up to ``ats.max_attempts``, except on a create (a task, a note), which a lost
+answer may have made: that is an `AtsError` the caller looks up before creating again.
+Credentials travel in request bodies, never in URLs or logs.
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import queue
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
@@ -30,14 +30,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 import requests
-from requests_ratelimiter import LimiterAdapter
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from aftercare.ats.base import (
     ORIGIN,
@@ -50,6 +42,7 @@ from aftercare.ats.base import (
     RecruiterTask,
 )
 from aftercare.config import AtsSettings
+from aftercare.http import Ambiguous, Retries, Transport, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -152,25 +145,6 @@ class BullhornCredentials:
         )
 
 
-class _Transient(Exception):
-    """A failure worth retrying: 429, 5xx, timeout, connection reset."""
-
-    def __init__(self, what: str, retry_after: float | None = None) -> None:
-        super().__init__(what)
-        self.retry_after = retry_after
-
-
-def _retry_after(response: requests.Response) -> float:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return 1.0  # Bullhorn: "wait 1 s and retry"
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_SECONDS)
-
-
 #: Connections kept open to the ATS: enough for the threads of a dispatch task creating call
 #: tasks (dispatch.providers.ats.concurrency at most), so none is opened per call.
 _POOL_SIZE = 32
@@ -182,69 +156,39 @@ class BullhornAts:
     def __init__(self, credentials: BullhornCredentials, settings: AtsSettings) -> None:
         self._credentials = credentials
         self._settings = settings
-        self._session = requests.Session()
-        # limit_statuses=(): a 429 is handled below (wait Retry-After, retry), not by stalling
-        # every call for a whole window as the adapter would by default
-        limiter = LimiterAdapter(
-            per_minute=settings.rate_limit_per_minute,
-            per_host=False,
-            limit_statuses=(),
-            pool_maxsize=_POOL_SIZE,
+        self._transport = Transport(
+            "ATS",
+            rate={"per_minute": settings.rate_limit_per_minute},
+            connections=_POOL_SIZE,
+            timeout=settings.timeout_seconds,
+            retries=Retries(
+                attempts=settings.max_attempts,
+                backoff_seconds=0.5,
+                backoff_max_seconds=30,
+                retry_after_max=_MAX_RETRY_AFTER_SECONDS,
+                retry_after_default=1.0,  # Bullhorn: "wait 1 s and retry"
+                log_level=logging.WARNING,
+            ),
         )
         self._session_lock = threading.Lock()
-        self._session.mount("http://", limiter)
-        self._session.mount("https://", limiter)
         self._oauth_url = credentials.oauth_url
         self._rest_services_url = credentials.rest_url
         self._access_token: str | None = None
         self._refresh_token: str | None = None
         self._bh_rest_token: str | None = None
         self._rest_url: str | None = None
-        self._backoff = wait_exponential_jitter(multiplier=0.5, max=30)
-
-    # ----------------------------------------------------------------------------------------
-    # transport
-
-    def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _Transient) and error.retry_after is not None:
-            return error.retry_after
-        return self._backoff(state)
 
     def _send(
-        self, method: str, url: str, *, retry_server_errors: bool = True, **kwargs: Any
+        self, method: str, url: str, *, sends: bool = False, **kwargs: Any
     ) -> requests.Response:
-        """One HTTP call, retried on 429 (always) and on 5xx / timeouts (when safe)."""
-        path = urlsplit(url).path  # for messages: never the query string (it may hold secrets)
-        retrying = Retrying(
-            retry=retry_if_exception_type(_Transient),
-            wait=self._wait,
-            stop=stop_after_attempt(self._settings.max_attempts),
-            reraise=True,
-            before_sleep=lambda s: log.warning(
-                "ATS %s %s: %s; retry %d", method, path, s.outcome.exception(), s.attempt_number
-            ),
-        )
+        """One HTTP call through the transport; what it could not do is an `AtsError`
+        (``status``: the 5xx a send was answered with)."""
         try:
-            for attempt in retrying:
-                with attempt:
-                    try:
-                        response = self._session.request(
-                            method, url, timeout=self._settings.timeout_seconds, **kwargs
-                        )
-                    except (requests.Timeout, requests.ConnectionError) as exc:
-                        if not retry_server_errors:
-                            raise AtsError(f"ATS {method} {path}: {type(exc).__name__}") from None
-                        raise _Transient(type(exc).__name__) from None
-                    if response.status_code == 429:
-                        raise _Transient("HTTP 429", retry_after=_retry_after(response))
-                    if response.status_code >= 500 and retry_server_errors:
-                        raise _Transient(f"HTTP {response.status_code}")
-                    return response
-        except _Transient as exc:
-            raise AtsError(
-                f"ATS {method} {path}: {exc} after {self._settings.max_attempts} attempts"
-            ) from None
+            return self._transport.call(method, url, sends=sends, **kwargs)
+        except Unavailable as exc:
+            raise AtsError(str(exc)) from None
+        except Ambiguous as exc:
+            raise AtsError(str(exc), status=exc.status) from None
 
     # ----------------------------------------------------------------------------------------
     # auth
@@ -328,7 +272,7 @@ class BullhornAts:
     # REST calls
 
     def _rest(
-        self, method: str, path: str, *, retry_server_errors: bool = True, **kwargs: Any
+        self, method: str, path: str, *, sends: bool = False, **kwargs: Any
     ) -> requests.Response:
         with self._session_lock:  # threads (dispatch's call tasks) share one session
             if self._bh_rest_token is None:
@@ -339,7 +283,7 @@ class BullhornAts:
                 method,
                 f"{self._rest_url}{path}",
                 headers={"BhRestToken": token},
-                retry_server_errors=retry_server_errors,
+                sends=sends,
                 **kwargs,
             )
             if response.status_code not in (401, 412) or renewed:
@@ -529,7 +473,7 @@ class BullhornAts:
         if task.placement_id is not None:
             body["placement"] = {"id": task.placement_id}
         # a 5xx may have created the task: the caller looks it up before trying again
-        response = self._rest("PUT", "entity/Task", json=body, retry_server_errors=False)
+        response = self._rest("PUT", "entity/Task", json=body, sends=True)
         return int(response.json()["changedEntityId"])
 
     def find_tasks(self, text: str) -> list[dict[str, Any]]:
@@ -542,7 +486,7 @@ class BullhornAts:
     def create_note(self, candidate_id: int, comments: str, action: str) -> int:
         body = {"comments": comments, "action": action, "personReference": {"id": candidate_id}}
         # a 5xx may have created the note: the caller looks it up before trying again
-        response = self._rest("PUT", "entity/Note", json=body, retry_server_errors=False)
+        response = self._rest("PUT", "entity/Note", json=body, sends=True)
         return int(response.json()["changedEntityId"])
 
     def find_notes(self, text: str) -> list[dict[str, Any]]:

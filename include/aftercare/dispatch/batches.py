@@ -18,33 +18,40 @@ import logging
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
 from aftercare import warehouse
 from aftercare.config import Config
 from aftercare.dispatch import journal as journals
+from aftercare.dispatch.journal import BatchItem
 from aftercare.names import CHANNELS
+
+if TYPE_CHECKING:
+    from upath import UPath
+
+#: A location under the staging root (a URL, or a folder of the project) as a path: in a task,
+#: `aftercare.connections.staging_path`.
+Staging = Callable[[str], "UPath"]
 
 log = logging.getLogger(__name__)
 
 
-def fold(engine: Engine, config: Config) -> Counter[str]:
+def fold(engine: Engine, config: Config, staging: Staging) -> Counter[str]:
     """Fold every journal not yet folded into the ledger; returns counts by outcome. A batch
     a try still holds (a try orphaned by its supervisor's death, say) is sealed, so that try
     stops at its next touchpoint, and folded once it has let go: never while it may still
     journal. One it keeps past ``dispatch.claim_wait_seconds`` is left to a later fold."""
-    from airflow.sdk import ObjectStoragePath
 
     totals: Counter[str] = Counter()
     with warehouse.transaction(engine) as conn:
         pending = warehouse.query_file(conn, "dispatch/pending_batches.sql")
     folded = 0
     for batch in pending:
-        path = ObjectStoragePath(batch["path"])
+        path = staging(batch["path"])
         journals.seal(path)  # first: a send task cleared after this must not run again
         try:
             with journals.claim(path, config.dispatch.claim_wait_seconds):
@@ -57,7 +64,7 @@ def fold(engine: Engine, config: Config) -> Counter[str]:
     return totals
 
 
-def _fold_one(engine: Engine, batch: dict[str, Any], path: Any) -> Counter[str]:
+def _fold_one(engine: Engine, batch: dict[str, Any], path: UPath) -> Counter[str]:
     """One sealed batch, its claim held: its journal into the ledger, its files deleted."""
     outcomes = [
         _outcome(touchpoint_id, entry)
@@ -101,17 +108,17 @@ def _batch_size(config: Config, total: int) -> int:
     return max(config.dispatch.batch_size, math.ceil(total / spare))
 
 
-def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    """``rows`` in batches of about ``size``, a lane (`journal.lane`) never split."""
-    lanes: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        lanes[journals.lane(row)].append(row)
-    chunk: list[dict[str, Any]] = []
-    for rows_of_lane in lanes.values():
-        if chunk and len(chunk) + len(rows_of_lane) > size:
+def _chunks(items: list[BatchItem], size: int) -> Iterator[list[BatchItem]]:
+    """``items`` in batches of about ``size``, a lane (`journal.lane`) never split."""
+    lanes: dict[str, list[BatchItem]] = defaultdict(list)
+    for item in items:
+        lanes[journals.lane(item)].append(item)
+    chunk: list[BatchItem] = []
+    for items_of_lane in lanes.values():
+        if chunk and len(chunk) + len(items_of_lane) > size:
             yield chunk
             chunk = []
-        chunk += rows_of_lane
+        chunk += items_of_lane
     if chunk:
         yield chunk
 
@@ -124,14 +131,15 @@ def prepare(
     engine: Engine,
     config: Config,
     now: datetime,
+    staging: Staging,
     *,
     run_id: str,
     try_number: int,
     dry_run: bool,
 ) -> tuple[dict[str, list[dict[str, Any]]], Counter[str]]:
     """Batch what is due at ``now``; returns the batch descriptors per channel (the send
-    tasks' kwargs) and counts for the log."""
-    counts = Counter({f"folded_{k}": v for k, v in fold(engine, config).items()})
+    tasks' kwargs) and counts for the log. The batch files go under the staging root."""
+    counts = Counter({f"folded_{k}": v for k, v in fold(engine, config, staging).items()})
     params = {
         "now": now.isoformat(),
         "zone": config.agency.time_zone,
@@ -142,24 +150,20 @@ def prepare(
         if not dry_run:
             counts["closed"] = warehouse.execute_file(conn, "dispatch/close_overdue.sql", params)
         rows = warehouse.query_file(conn, "dispatch/due.sql", params)
-    due: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    due: dict[str, list[BatchItem]] = defaultdict(list)
     for row in rows:
         if row["route"] is None:
             counts["held_consent"] += 1
         elif row["quiet"]:
             counts["held_quiet_hours"] += 1
         else:
-            due[row["channel"]].append(row)
+            due[row["channel"]].append(BatchItem.from_record(row))
     size = _batch_size(config, sum(len(v) for v in due.values()))
-    root = (
-        journals.staging_root(config.dispatch.staging_root)
-        / "dispatch"
-        / _run_key(run_id, try_number)
-    )
+    root = staging(config.dispatch.staging_root) / "dispatch" / _run_key(run_id, try_number)
     batches: dict[str, list[dict[str, Any]]] = {channel: [] for channel in CHANNELS}
     items = []
-    for channel, rows_of_channel in due.items():
-        for number, chunk in enumerate(_chunks(rows_of_channel, size), start=1):
+    for channel, items_of_channel in due.items():
+        for number, chunk in enumerate(_chunks(items_of_channel, size), start=1):
             batch_id = f"{root.name}/{channel}-{number:04d}"
             path = root / f"{channel}-{number:04d}.jsonl"
             journals.write_batch(path, chunk)
@@ -172,7 +176,7 @@ def prepare(
                     "dry_run": dry_run,
                 }
             )
-            items += [{"batch_id": batch_id, "touchpoint_id": r["touchpoint_id"]} for r in chunk]
+            items += [{"batch_id": batch_id, "touchpoint_id": i.touchpoint_id} for i in chunk]
             counts[f"batched_{channel}"] += len(chunk)
     every = [b for channel in CHANNELS for b in batches[channel]]
     if every:

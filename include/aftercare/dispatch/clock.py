@@ -3,7 +3,7 @@
 Production asks the system clock. With the Airflow connection ``aftercare_clock`` set (the demo
 and the tests point it at the sandbox's ``/sandbox/clock``), the clock is that service's, so a
 demo lives through days in minutes and a test can stand at 09:59 and at 10:01. Nothing else
-differs between the two.
+differs between the two; `aftercare.connections.clock` picks one.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import requests
-
-from aftercare.connections import CLOCK
 
 
 class Clock(Protocol):
@@ -37,15 +35,3 @@ class HttpClock:
         response = requests.get(self.url, timeout=self.timeout)
         response.raise_for_status()
         return datetime.fromtimestamp(response.json()["now"] / 1000, UTC)
-
-
-def clock() -> Clock:
-    """The clock of the ``aftercare_clock`` connection, else the system clock."""
-    from airflow.exceptions import AirflowNotFoundException
-    from airflow.sdk import BaseHook
-
-    try:
-        connection = BaseHook.get_connection(CLOCK)
-    except AirflowNotFoundException:
-        return SystemClock()
-    return HttpClock(connection.host)

@@ -1,9 +1,9 @@
-"""Batch files and their journals under the staging root (an `ObjectStoragePath`: a local
-folder by default; any store that supports appends).
+"""Batch files and their journals under the staging root (a `upath.UPath`: in a task Airflow's
+`ObjectStoragePath`, a local folder by default; any store that supports appends).
 
-A batch file holds the touchpoints one send task sends (JSON Lines, written once by the
-prepare task). Its journal, beside it, is appended to by the send task and flushed line by
-line: ``attempt`` (written *before* the provider is called: the route, the instant, the
+A batch file holds the touchpoints one send task sends (`BatchItem`s as JSON Lines, written
+once by the prepare task). Its journal, beside it, is appended to by the send task and flushed
+line by line: ``attempt`` (written *before* the provider is called: the route, the instant, the
 links made for the message and the hash of an sms body, so a later look-up asks the right
 provider the right question) and ``outcome`` (its answer). A retried task
 skips every touchpoint with an outcome; one with an attempt but no outcome may have gone out
@@ -24,11 +24,11 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import ObjectStoragePath
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -37,7 +37,8 @@ from tenacity import (
     wait_fixed,
 )
 
-from aftercare import PROJECT_ROOT
+if TYPE_CHECKING:
+    from upath import UPath
 
 log = logging.getLogger(__name__)
 
@@ -48,48 +49,87 @@ class BatchClaimed(RuntimeError):
     """Another try (another process, here or on another host) holds the batch."""
 
 
-def staging_root(location: str) -> ObjectStoragePath:
-    """The staging root of the config: a URL, or a folder (relative to the project)."""
-    if "://" in location:
-        return ObjectStoragePath(location)
-    path = (PROJECT_ROOT / location).resolve()
-    return ObjectStoragePath(f"file://{path}")
+@dataclass(frozen=True)
+class BatchItem:
+    """One due touchpoint in a batch, with what its message needs (a row of
+    ``dispatch/due.sql``; its fields are the batch file's JSON keys, instants and days as
+    text)."""
+
+    touchpoint_id: str
+    milestone: str
+    channel: str
+    #: email | sms | phone: how it goes out now
+    route: str
+    #: the candidate's local time was inside the quiet hours when batched
+    quiet: bool
+    candidate_id: int
+    placement_id: int | None
+    occurrence: int
+    due_date: str
+    window_end: str
+    send_at: str
+    #: an earlier try may have sent it: looked up before any resend
+    in_doubt: bool
+    #: the ledger's last try ({"route", "at", "links", "to", "body_sha256"}), if any
+    attempt: dict[str, Any] | None
+    attempts: int
+    zone: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    mobile: str | None
+    phone: str | None
+    job_title: str | None
+    client_name: str | None
+    owner_id: int | None
+    #: texts already sent to this number that a look-up must not take for this one
+    known_sids: list[str] | None
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> BatchItem:
+        """From a due row or a batch file's line (days and instants as text either way)."""
+        return cls(**{f.name: _text(record[f.name]) for f in fields(cls)})
 
 
-def lane(item: dict[str, Any]) -> str:
+def _text(value: Any) -> Any:
+    """Days and instants as the batch file writes them (``str``), anything else as it is."""
+    return str(value) if isinstance(value, date | datetime) else value
+
+
+def lane(item: BatchItem) -> str:
     """The touchpoints that must go out one after another, in one batch: those texted to one
     mobile (two candidate records may share it, and their texts may be identical, so a look-up
     at Twilio can only tell them apart when they were never in doubt at once); any other
     touchpoint is a lane of its own."""
-    return f"sms:{item['mobile']}" if item["route"] == "sms" else item["touchpoint_id"]
+    return f"sms:{item.mobile}" if item.route == "sms" else item.touchpoint_id
 
 
-def write_batch(path: ObjectStoragePath, items: Iterable[dict[str, Any]]) -> None:
+def write_batch(path: UPath, items: Iterable[BatchItem]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:
         for item in items:
-            out.write(json.dumps(item, default=str) + "\n")
+            out.write(json.dumps(asdict(item), default=str) + "\n")
 
 
-def read_batch(path: ObjectStoragePath) -> list[dict[str, Any]]:
+def read_batch(path: UPath) -> list[BatchItem]:
     with path.open("r") as source:
-        return [json.loads(line) for line in source if line.strip()]
+        return [BatchItem.from_record(json.loads(line)) for line in source if line.strip()]
 
 
-def journal_path(batch_path: ObjectStoragePath) -> ObjectStoragePath:
+def journal_path(batch_path: UPath) -> UPath:
     return batch_path.parent / (batch_path.name.removesuffix(".jsonl") + JOURNAL_SUFFIX)
 
 
-def seal_path(batch_path: ObjectStoragePath) -> ObjectStoragePath:
+def seal_path(batch_path: UPath) -> UPath:
     return batch_path.parent / (batch_path.name.removesuffix(".jsonl") + ".sealed")
 
 
-def claim_path(batch_path: ObjectStoragePath) -> ObjectStoragePath:
+def claim_path(batch_path: UPath) -> UPath:
     return batch_path.parent / (batch_path.name.removesuffix(".jsonl") + ".claim")
 
 
 @contextmanager
-def claim(batch_path: ObjectStoragePath, wait_seconds: float) -> Iterator[None]:
+def claim(batch_path: UPath, wait_seconds: float) -> Iterator[None]:
     """Hold the batch exclusively for the block; wait up to ``wait_seconds`` for another try
     that holds it to stop, then raise `BatchClaimed` (the task fails and Airflow retries it).
 
@@ -131,17 +171,17 @@ def claim(batch_path: ObjectStoragePath, wait_seconds: float) -> Iterator[None]:
             fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
-def seal(batch_path: ObjectStoragePath) -> None:
+def seal(batch_path: UPath) -> None:
     """Mark a batch as folded into the ledger: its send task must not run again (its
     touchpoints are back in the ledger's hands)."""
     seal_path(batch_path).write_text("folded into the ledger\n")
 
 
-def sealed(batch_path: ObjectStoragePath) -> bool:
+def sealed(batch_path: UPath) -> bool:
     return seal_path(batch_path).exists()
 
 
-def discard(batch_path: ObjectStoragePath) -> None:
+def discard(batch_path: UPath) -> None:
     """Delete a folded batch's files (they hold addresses); the seal stays."""
     for path in (batch_path, journal_path(batch_path), claim_path(batch_path)):
         if path.exists():
@@ -166,7 +206,7 @@ class Entry:
         return self.attempted and self.outcome is None
 
 
-def read_journal(path: ObjectStoragePath) -> dict[str, Entry]:
+def read_journal(path: UPath) -> dict[str, Entry]:
     """Each touchpoint's entry; a torn last line (the writer was killed mid-write) is ignored,
     which at worst turns an outcome back into an attempt, i.e. a look-up."""
     entries: dict[str, Entry] = {}
@@ -190,7 +230,7 @@ class Journal:
     """The append side, shared by a send task's threads: every line is flushed before the
     call it precedes (or the next send) is made."""
 
-    def __init__(self, path: ObjectStoragePath) -> None:
+    def __init__(self, path: UPath) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._file = path.open("a")

@@ -13,6 +13,8 @@ provider's rate limit:
    attempt with its links, send, journal the outcome. A lost answer is looked up at once; if the
    provider cannot tell, the touchpoint stays in doubt for the next try.
 
+Step 2 is `_settle` (what is in doubt), steps 3 and 4 `_send_new` (what is new).
+
 Texts to one mobile number form a lane (`journal.lane`, never split between batches): they go
 out one after another, those in doubt first, and once one is left in doubt the rest wait for the
 next run. Twilio keeps nothing of ours with a message, so an sms is looked up by recipient and
@@ -44,15 +46,28 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aftercare.ats.base import AtsError, RecruiterTask
 from aftercare.config import Config
 from aftercare.dispatch import journal as journals
 from aftercare.dispatch.clock import Clock
-from aftercare.dispatch.providers import Ambiguous, CannotTell, Email, ProviderError, Unavailable
-from aftercare.messages import MessageContext, MessageError, Rendered, Templates
+from aftercare.dispatch.journal import BatchItem
+from aftercare.messages import (
+    MessageContext,
+    MessageError,
+    Rendered,
+    Templates,
+    referral_link,
+    unsubscribe_link,
+)
+from aftercare.providers.base import Ambiguous, CannotTell, Email, ProviderError, Unavailable
+
+if TYPE_CHECKING:
+    from upath import UPath
+
+    from aftercare.providers.factory import Providers
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +75,16 @@ log = logging.getLogger(__name__)
 TWILIO_OPTED_OUT = 21610
 #: what a dry run prints in place of each link (nothing is created at the providers)
 DRY_RUN_LINK = "https://example.invalid/dry-run"
+#: the provider client (`Providers` attribute) each route and each link needs
+_CLIENTS = {
+    "email": "email",
+    "sms": "sms",
+    "phone": "ats",
+    "video_link": "video",
+    "review_link": "reviews",
+    "referral_link": "secret",
+    "unsubscribe_link": "secret",
+}
 
 
 @dataclass(frozen=True)
@@ -69,12 +94,12 @@ class Outcome:
     provider_message_id: str | None = None
 
 
-def _sendable(item: dict[str, Any], now: datetime, config: Config) -> str | None:
+def _sendable(item: BatchItem, now: datetime, config: Config) -> str | None:
     """Why the touchpoint must wait (``None``: it may go out now)."""
-    local = now.astimezone(ZoneInfo(item["zone"]))
-    if datetime.fromisoformat(item["send_at"]) > now:
+    local = now.astimezone(ZoneInfo(item.zone))
+    if datetime.fromisoformat(item.send_at) > now:
         return "not_yet"
-    if local.date() > date.fromisoformat(item["window_end"]):
+    if local.date() > date.fromisoformat(item.window_end):
         return "window_closed"
     if config.planning.quiet(local.time()):
         return "quiet_hours"
@@ -82,13 +107,12 @@ def _sendable(item: dict[str, Any], now: datetime, config: Config) -> str | None
 
 
 class Delivery:
-    """What a batch's channel needs: its providers, the templates and the link makers.
+    """What a batch's channel needs: its providers, the templates and the link makers. In a
+    dry run the links are placeholders and nothing is sent."""
 
-    ``providers`` is an `aftercare.dispatch.channels.Providers`; in a dry run the links are
-    placeholders and nothing is sent.
-    """
-
-    def __init__(self, config: Config, providers: Any, templates: Templates, clock: Clock) -> None:
+    def __init__(
+        self, config: Config, providers: Providers, templates: Templates, clock: Clock
+    ) -> None:
         self.config, self.providers, self.templates = config, providers, templates
         # the clock is read once (it may be a service); the task's own elapsed time runs on it
         self._started, self._elapsed = clock.now(), time.monotonic()
@@ -98,70 +122,86 @@ class Delivery:
     def now(self) -> datetime:
         return self._started + timedelta(seconds=time.monotonic() - self._elapsed)
 
+    def open(self, items: list[BatchItem]) -> None:
+        """Open the provider clients the batch needs (see `Providers.open`)."""
+        needed = {item.route for item in items} | {
+            link for item in items for link in self.needs(item)
+        }
+        self.providers.open({_CLIENTS[name] for name in needed if name in _CLIENTS})
+
     # -- links and text ------------------------------------------------------------------------
 
-    def needs(self, item: dict[str, Any]) -> frozenset[str]:
+    def needs(self, item: BatchItem) -> frozenset[str]:
         """The links the touchpoint's message prints."""
-        return self.templates.links(item["milestone"], self.template_channel(item))
+        return self.templates.links(item.milestone, self.template_channel(item))
 
-    def make_links(self, item: dict[str, Any], *, retried: bool = False) -> dict[str, str]:
+    def make_links(self, item: BatchItem, *, retried: bool = False) -> dict[str, str]:
         """The links this touchpoint's message needs, created at their providers (those an
         earlier try may have created looked up first, when ``retried``)."""
         needs = self.needs(item)
+        messages = self.config.messages
         links: dict[str, str] = {}
         if "video_link" in needs:
             links["video_link"] = self.providers.video.share(
-                self.config.dispatch.videos[item["milestone"]],
-                item["touchpoint_id"],
-                item["first_name"] or "",
-                item["job_title"] or "",
-                item["client_name"] or "",
+                self.config.dispatch.videos[item.milestone],
+                item.touchpoint_id,
+                item.first_name or "",
+                item.job_title or "",
+                item.client_name or "",
                 look_up_first=retried,
             )
         if "review_link" in needs:
             links["review_link"] = self.providers.reviews.invitation_link(
-                item["touchpoint_id"],
-                item["email"],
-                item["first_name"] or "",
-                self.config.messages.review_locale,
+                item.touchpoint_id,
+                item.email,
+                item.first_name or "",
+                messages.review_locale,
             )
         if "referral_link" in needs:
-            links["referral_link"] = self.providers.referral_link(item)
+            links["referral_link"] = referral_link(
+                str(messages.referral_link_base), self.providers.secret, item.candidate_id
+            )
         if "unsubscribe_link" in needs:
-            links["unsubscribe_link"] = self.providers.unsubscribe_link(item)
+            links["unsubscribe_link"] = unsubscribe_link(
+                str(messages.unsubscribe_link_base),
+                self.providers.secret,
+                item.candidate_id,
+                "sms" if item.route == "sms" else "email",
+                item.touchpoint_id,
+            )
         return links
 
     @staticmethod
-    def template_channel(item: dict[str, Any]) -> str:
-        return f"video_{item['route']}" if item["channel"] == "video" else item["route"]
+    def template_channel(item: BatchItem) -> str:
+        return f"video_{item.route}" if item.channel == "video" else item.route
 
-    def render(self, item: dict[str, Any], links: dict[str, str]) -> Rendered:
+    def render(self, item: BatchItem, links: dict[str, str]) -> Rendered:
         messages = self.config.messages
         context = MessageContext(
-            touchpoint_id=item["touchpoint_id"],
-            milestone=item["milestone"],
-            first_name=item["first_name"] or "",
-            job_title=item["job_title"] or "",
-            client=item["client_name"] or "",
+            touchpoint_id=item.touchpoint_id,
+            milestone=item.milestone,
+            first_name=item.first_name or "",
+            job_title=item.job_title or "",
+            client=item.client_name or "",
             agency_name=self.config.agency.name,
             recruiter_name=messages.sender_name,
             recruiter_contact=messages.recruiter_contact,
-            years=item["occurrence"],
+            years=item.occurrence,
             **links,
         )
-        return self.templates.render(item["milestone"], self.template_channel(item), context)
+        return self.templates.render(item.milestone, self.template_channel(item), context)
 
     # -- the provider calls --------------------------------------------------------------------
 
-    def deliver(self, item: dict[str, Any], text: Rendered) -> Outcome:
-        route = item["route"]
+    def deliver(self, item: BatchItem, text: Rendered) -> Outcome:
+        route = item.route
         try:
             if route == "email":
                 email = self._email(item, text)
                 return Outcome("sent", provider_message_id=self.providers.email.send(email))
             if route == "sms":
                 return Outcome(
-                    "sent", provider_message_id=self.providers.sms.send(item["mobile"], text.text)
+                    "sent", provider_message_id=self.providers.sms.send(item.mobile, text.text)
                 )
             task_id = self.providers.ats.create_task(self._task(item, text))
             return Outcome("sent", provider_message_id=str(task_id))
@@ -177,7 +217,7 @@ class Delivery:
             return Outcome("in_doubt")  # a PUT with no answer, or a 5xx, may have gone through
 
     def find(
-        self, item: dict[str, Any], attempt: dict[str, Any], taken: Iterable[str]
+        self, item: BatchItem, attempt: dict[str, Any], taken: Iterable[str]
     ) -> Outcome | None:
         """The message of an earlier ``attempt`` if its provider has it, ``None`` if it never
         went out, ``in_doubt`` when the provider keeps no record to ask (SMTP). Asked of the
@@ -186,7 +226,7 @@ class Delivery:
         route = attempt["route"]
         if route == "email":
             try:
-                found = self.providers.email.find(item["touchpoint_id"])
+                found = self.providers.email.find(item.touchpoint_id)
             except CannotTell:  # never resend what may have gone out: it stays in doubt
                 return Outcome("in_doubt")
         elif route == "sms":
@@ -195,48 +235,45 @@ class Delivery:
                 attempt["to"], attempt["body_sha256"], since, frozenset(taken)
             )
         else:
-            tasks = self.providers.ats.find_tasks(item["touchpoint_id"])
+            tasks = self.providers.ats.find_tasks(item.touchpoint_id)
             found = str(tasks[0]["id"]) if tasks else None
         return Outcome("sent", provider_message_id=found) if found else None
 
-    def attempt(self, item: dict[str, Any], links: dict[str, str], text: Rendered) -> dict:
+    def attempt(self, item: BatchItem, links: dict[str, str], text: Rendered) -> dict:
         """What a try is about to send, journaled before it: enough to find it later."""
-        route = item["route"]
+        route = item.route
         attempt = {"route": route, "at": self.now().isoformat(), "links": links}
         if route == "sms":
-            attempt["to"] = item["mobile"]
+            attempt["to"] = item.mobile
             attempt["body_sha256"] = hashlib.sha256(text.text.encode()).hexdigest()
         return attempt
 
-    def _email(self, item: dict[str, Any], text: Rendered) -> Email:
+    def _email(self, item: BatchItem, text: Rendered) -> Email:
         return Email(
-            touchpoint_id=item["touchpoint_id"],
-            to=item["email"],
-            to_name=item["first_name"] or "",
+            touchpoint_id=item.touchpoint_id,
+            to=item.email,
+            to_name=item.first_name or "",
             subject=text.subject or "",
             text=text.text,
             html=text.html or "",
-            category=item["milestone"],
+            category=item.milestone,
         )
 
-    def _task(self, item: dict[str, Any], text: Rendered) -> RecruiterTask:
+    def _task(self, item: BatchItem, text: Rendered) -> RecruiterTask:
         return RecruiterTask(
             subject=(text.subject or "")[:100],
             # the touchpoint id makes the task findable before it is created again
-            description=f"{text.text}\n\naftercare touchpoint: {item['touchpoint_id']}",
-            candidate_id=int(item["candidate_id"]),
-            owner_id=int(item["owner_id"]),
-            placement_id=int(item["placement_id"]) if item["placement_id"] is not None else None,
-            due=datetime.fromisoformat(item["send_at"]),
+            description=f"{text.text}\n\naftercare touchpoint: {item.touchpoint_id}",
+            candidate_id=int(item.candidate_id),
+            owner_id=int(item.owner_id),
+            placement_id=int(item.placement_id) if item.placement_id is not None else None,
+            due=datetime.fromisoformat(item.send_at),
         )
 
 
-def send_batch(batch_path: str, delivery: Delivery, *, dry_run: bool) -> Counter[str]:
+def send_batch(path: UPath, delivery: Delivery, *, dry_run: bool) -> Counter[str]:
     """Send one batch file (see the module docstring); returns counts by outcome (and, in a
     dry run, by milestone and route: what would go out)."""
-    from airflow.sdk import ObjectStoragePath
-
-    path = ObjectStoragePath(batch_path)
     if journals.sealed(path):  # cleared after the run folded it: its touchpoints moved on
         log.warning("batch %s is folded into the ledger already: nothing to send", path.name)
         return Counter(already_folded=1)
@@ -247,9 +284,9 @@ def send_batch(batch_path: str, delivery: Delivery, *, dry_run: bool) -> Counter
             try:
                 delivery.render(item, dict.fromkeys(delivery.needs(item), DRY_RUN_LINK))
             except MessageError:
-                counts[f"unrenderable_{item['milestone']}_{item['route']}"] += 1
+                counts[f"unrenderable_{item.milestone}_{item.route}"] += 1
                 continue
-            counts[f"would_send_{item['milestone']}_{item['route']}"] += 1
+            counts[f"would_send_{item.milestone}_{item.route}"] += 1
         log.info("dry run: %d touchpoints rendered, nothing sent: %s", len(items), dict(counts))
         return counts
     with journals.claim(path, delivery.config.dispatch.claim_wait_seconds):
@@ -258,33 +295,31 @@ def send_batch(batch_path: str, delivery: Delivery, *, dry_run: bool) -> Counter
         return _send_claimed(path, items, delivery)
 
 
-def _send_claimed(path: Any, items: list[dict[str, Any]], delivery: Delivery) -> Counter[str]:
+def _send_claimed(path: UPath, items: list[BatchItem], delivery: Delivery) -> Counter[str]:
     """The batch's sends, its claim held: the journal read now holds whatever an earlier try
     did, its attempts without an answer included."""
-    delivery.providers.open(
-        {item["route"] for item in items}, {link for item in items for link in delivery.needs(item)}
-    )
+    delivery.open(items)
     journal_file = journals.journal_path(path)
     entries = journals.read_journal(journal_file)
     # an earlier try of this batch may have made links it never journaled (killed between)
     retried = journal_file.exists()
     seal = journals.seal_path(path)
     counts: Counter[str] = Counter()
-    lanes: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    lanes: dict[str, list[BatchItem]] = defaultdict(list)
     for item in items:
         lanes[journals.lane(item)].append(item)
     with journals.Journal(journal_file) as journal:
 
-        def one_lane(items_of_lane: list[dict[str, Any]]) -> list[str]:
+        def one_lane(items_of_lane: list[BatchItem]) -> list[str]:
             """A lane's touchpoints one after another, those in doubt first. Once one is
             left in doubt, the rest wait for the next run: a text to the same number now
             could be taken for it by a later look-up."""
             ordered = sorted(items_of_lane, key=lambda item: not _in_doubt(item, entries))
             # texts to this number the look-ups must not take: the ledger's and this batch's
-            taken = {sid for item in ordered for sid in item.get("known_sids") or ()}
+            taken = {sid for item in ordered for sid in item.known_sids or ()}
             results: list[str] = []
             for item in ordered:
-                entry = entries.get(item["touchpoint_id"], journals.Entry())
+                entry = entries.get(item.touchpoint_id, journals.Entry())
                 if entry.outcome is not None:
                     if sid := entry.outcome.get("provider_message_id"):
                         taken.add(sid)
@@ -350,78 +385,118 @@ def stop_on_terminate(stop: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-def _in_doubt(item: dict[str, Any], entries: dict[str, journals.Entry]) -> bool:
-    entry = entries.get(item["touchpoint_id"])
-    return bool(item["in_doubt"]) or (entry is not None and entry.in_doubt)
+def _in_doubt(item: BatchItem, entries: dict[str, journals.Entry]) -> bool:
+    entry = entries.get(item.touchpoint_id)
+    return bool(item.in_doubt) or (entry is not None and entry.in_doubt)
 
 
 def _send_one(
-    item: dict[str, Any],
+    item: BatchItem,
     entry: journals.Entry,
     delivery: Delivery,
     journal: journals.Journal,
     taken: set[str],
     retried: bool,
 ) -> str:
-    """One touchpoint (steps 2-4 of the module docstring); returns what became of it. The
-    provider id it ends with joins ``taken`` (its lane's texts no look-up may take)."""
-    touchpoint_id = item["touchpoint_id"]
+    """One touchpoint (steps 2-4 of the module docstring): settled first when it may have
+    gone out, else sent as new; returns what became of it. The provider id it ends with joins
+    ``taken`` (its lane's texts no look-up may take)."""
     # the last try: from this journal, or (an earlier batch's) from the ledger
-    earlier = entry.attempt or item.get("attempt")
-    doubt = entry.in_doubt or bool(item["in_doubt"])
+    earlier = entry.attempt or item.attempt
+    doubt = entry.in_doubt or bool(item.in_doubt)
+    if doubt and earlier:
+        if (settled := _settle(item, earlier, delivery, journal, taken)) is not None:
+            return settled
+        doubt = False  # the provider has no such message: it never went out
+    return _send_new(item, earlier, doubt, delivery, journal, taken, retried)
+
+
+def _settle(
+    item: BatchItem,
+    earlier: dict[str, Any],
+    delivery: Delivery,
+    journal: journals.Journal,
+    taken: set[str],
+) -> str | None:
+    """A touchpoint that may have gone out on its ``earlier`` attempt, looked up at the
+    provider: what became of it, journaled; ``None`` when the provider has no such message."""
+    if delivery.stop.is_set():
+        return "stopped"
     try:
-        if doubt and earlier:
-            if delivery.stop.is_set():
-                return "stopped"
-            found = delivery.find(item, earlier, taken)
-            closed = _sendable(item, delivery.now(), delivery.config) == "window_closed"
-            if found and found.outcome == "in_doubt" and closed:
-                found = Outcome("failed", "unconfirmed")  # SMTP: no one can tell, and too late
-            if found:
-                _journal_outcome(journal, item, found, delivery, taken)
-                return "reconciled" if found.outcome == "sent" else found.outcome
-            doubt = False  # the provider has no such message: it never went out
-        wait = _sendable(item, delivery.now(), delivery.config)
-        if wait == "window_closed" and item["in_doubt"]:
-            # looked up, not found, too late now: what dispatch would have expired
-            outcome = Outcome("expired", "missed_window")
-        elif wait:
-            return f"held_{wait}"
-        else:
-            if delivery.stop.is_set():
-                return "stopped"
+        found = delivery.find(item, earlier, taken)
+    except (Unavailable, ProviderError) as exc:
+        found = _failed(item, exc, doubt=True)
+    else:
+        closed = _sendable(item, delivery.now(), delivery.config) == "window_closed"
+        if found and found.outcome == "in_doubt" and closed:
+            found = Outcome("failed", "unconfirmed")  # SMTP: no one can tell, and too late
+        if not found:
+            return None
+    _journal_outcome(journal, item, found, delivery, taken)
+    return "reconciled" if found.outcome == "sent" else found.outcome
+
+
+def _send_new(
+    item: BatchItem,
+    earlier: dict[str, Any] | None,
+    doubt: bool,
+    delivery: Delivery,
+    journal: journals.Journal,
+    taken: set[str],
+    retried: bool,
+) -> str:
+    """A touchpoint not sent yet (as far as anyone can tell): held while it must wait, else its
+    links made, its message rendered, the attempt journaled, sent, and the outcome journaled.
+    ``doubt``: it may have gone out already, so a failure leaves it in doubt."""
+    wait = _sendable(item, delivery.now(), delivery.config)
+    if wait == "window_closed" and item.in_doubt:
+        # looked up, not found, too late now: what dispatch would have expired
+        outcome = Outcome("expired", "missed_window")
+    elif wait:
+        return f"held_{wait}"
+    elif delivery.stop.is_set():
+        return "stopped"
+    else:
+        try:
             # links an earlier try may have made: this batch's (killed before journaling
             # them), or an earlier batch's (its try ended transient after making them)
-            tried_before = retried or item["attempts"] > 0
+            tried_before = retried or item.attempts > 0
             links = (earlier or {}).get("links") or delivery.make_links(item, retried=tried_before)
             text = delivery.render(item, links)
             if delivery.stop.is_set():
                 return "stopped"
             tried = delivery.attempt(item, links, text)
-            journal.attempt(touchpoint_id, tried)
+            journal.attempt(item.touchpoint_id, tried)
             doubt = True  # from here until an answer, it may have gone out
             try:
                 outcome = delivery.deliver(item, text)
             except Ambiguous:
                 outcome = delivery.find(item, tried, taken) or Outcome("in_doubt")
-    except Unavailable:
-        # the provider (or its look-up) kept failing: a send that may have gone out stays in
-        # doubt, to be looked up again; one that surely did not is simply tried again
-        outcome = Outcome("in_doubt" if doubt else "transient")
-    except ProviderError as exc:
-        if exc.status in (401, 403):  # our credentials: every send would fail; stop the task
-            raise
-        outcome = Outcome("failed", exc.reason)
-    except MessageError:  # the data cannot fill the template (logged without the data)
-        log.warning("touchpoint %s: its message cannot be rendered", touchpoint_id)
-        outcome = Outcome("failed", "unrenderable")
+        except (Unavailable, ProviderError, MessageError) as exc:
+            outcome = _failed(item, exc, doubt=doubt)
     _journal_outcome(journal, item, outcome, delivery, taken)
     return outcome.outcome
 
 
+def _failed(item: BatchItem, exc: Exception, *, doubt: bool) -> Outcome:
+    """The outcome of a provider or template failure; ``doubt``: the message may have gone
+    out. Refused credentials are raised: every send would fail, so the task stops."""
+    if isinstance(exc, Unavailable):
+        # the provider (or its look-up) kept failing: a send that may have gone out stays in
+        # doubt, to be looked up again; one that surely did not is simply tried again
+        return Outcome("in_doubt" if doubt else "transient")
+    if isinstance(exc, ProviderError):
+        if exc.status in (401, 403):
+            raise exc
+        return Outcome("failed", exc.reason)
+    # the data cannot fill the template (logged without the data)
+    log.warning("touchpoint %s: its message cannot be rendered", item.touchpoint_id)
+    return Outcome("failed", "unrenderable")
+
+
 def _journal_outcome(
     journal: journals.Journal,
-    item: dict[str, Any],
+    item: BatchItem,
     outcome: Outcome,
     delivery: Delivery,
     taken: set[str],
@@ -429,10 +504,10 @@ def _journal_outcome(
     if outcome.provider_message_id:
         taken.add(outcome.provider_message_id)
     journal.outcome(
-        item["touchpoint_id"],
+        item.touchpoint_id,
         outcome.outcome,
         reason=outcome.reason,
         provider_message_id=outcome.provider_message_id,
         at=delivery.now().isoformat(),
-        candidate_id=item["candidate_id"],
+        candidate_id=item.candidate_id,
     )

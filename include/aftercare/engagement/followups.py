@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from aftercare import warehouse
-from aftercare.ats.base import AtsError, RecruiterTask
+from aftercare.ats.base import Ats, AtsError, RecruiterTask
 from aftercare.config import Config
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 NOTE_ACTION = "Availability"
 
 
-def follow_up(engine: Engine, config: Config, ats: Any, now: datetime) -> Counter[str]:
+def follow_up(engine: Engine, config: Config, ats: Ats, now: datetime) -> Counter[str]:
     """Make what is not yet made; counts by action and outcome (``notes_made``,
     ``touchpoint_notes_found``, ``call_tasks_retry``, ...)."""
     notes = config.engagement.ats_notes
@@ -69,7 +69,7 @@ def follow_up(engine: Engine, config: Config, ats: Any, now: datetime) -> Counte
     return counts
 
 
-def _make(ats: Any, item: dict[str, Any], config: Config) -> tuple[int, bool]:
+def _make(ats: Ats, item: dict[str, Any], config: Config) -> tuple[int, bool]:
     """The action's id in the ATS, and whether it was there already (found by its marker)."""
     action = item["action"]
     if action == "touchpoint_note":

@@ -25,7 +25,9 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from aftercare import warehouse
+from aftercare.ats.base import Ats
 from aftercare.config import Config, Keywords
+from aftercare.providers.base import EmailActivity, ReviewProvider, SmsProvider, VideoProvider
 
 #: how far before its watermark a feed reads again (late and reordered events)
 OVERLAP = timedelta(hours=1)
@@ -128,7 +130,7 @@ def _utc(value: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def load_sms(engine: Engine, config: Config, twilio: Any, now: datetime) -> Counter[str]:
+def load_sms(engine: Engine, config: Config, twilio: SmsProvider, now: datetime) -> Counter[str]:
     """Twilio: the delivery status of our messages and the replies to them."""
     with warehouse.transaction(engine) as conn:
         since = _instant(_cursor(conn, "sms"), now, config)
@@ -168,7 +170,9 @@ def load_sms(engine: Engine, config: Config, twilio: Any, now: datetime) -> Coun
     return Counter(sms_events=len(events), sms_replies=len(replies))
 
 
-def load_email(engine: Engine, config: Config, sendgrid: Any, now: datetime) -> Counter[str]:
+def load_email(
+    engine: Engine, config: Config, sendgrid: EmailActivity, now: datetime
+) -> Counter[str]:
     """SendGrid's Email Activity: each message changed since the watermark, with its events."""
     with warehouse.transaction(engine) as conn:
         since = _instant(_cursor(conn, "email"), now, config)
@@ -223,7 +227,7 @@ def _unique_args(message: dict[str, Any]) -> dict[str, Any]:
     return args if isinstance(args, dict) else {}
 
 
-def _changed(sendgrid: Any, since: datetime, until: datetime) -> Iterable[dict[str, Any]]:
+def _changed(sendgrid: EmailActivity, since: datetime, until: datetime) -> Iterable[dict[str, Any]]:
     """Messages with an event in [since, until], in windows small enough for the API."""
     found = sendgrid.changed(since, until)
     if len(found) < ACTIVITY_LIMIT or until - since < timedelta(seconds=2):
@@ -232,7 +236,7 @@ def _changed(sendgrid: Any, since: datetime, until: datetime) -> Iterable[dict[s
     return [*_changed(sendgrid, since, middle), *_changed(sendgrid, middle, until)]
 
 
-def load_video(engine: Engine, config: Config, video: Any, now: datetime) -> Counter[str]:
+def load_video(engine: Engine, config: Config, video: VideoProvider, now: datetime) -> Counter[str]:
     """The video platform: every view of a personalised share, after the stored cursor."""
     with warehouse.transaction(engine) as conn:
         cursor = _cursor(conn, "video")
@@ -258,7 +262,9 @@ def load_video(engine: Engine, config: Config, video: Any, now: datetime) -> Cou
     return Counter(video_views=len(events))
 
 
-def load_reviews(engine: Engine, config: Config, reviews: Any, now: datetime) -> Counter[str]:
+def load_reviews(
+    engine: Engine, config: Config, reviews: ReviewProvider, now: datetime
+) -> Counter[str]:
     """The review platform: reviews carrying one of our touchpoint ids as reference."""
     with warehouse.transaction(engine) as conn:
         since = _instant(_cursor(conn, "reviews"), now, config)
@@ -277,7 +283,7 @@ def load_reviews(engine: Engine, config: Config, reviews: Any, now: datetime) ->
     return Counter(reviews=len(responses))
 
 
-def load_ats(engine: Engine, config: Config, ats: Any, now: datetime) -> Counter[str]:
+def load_ats(engine: Engine, config: Config, ats: Ats, now: datetime) -> Counter[str]:
     """The ATS: recruiter call tasks done, and candidates referred by ours."""
     with warehouse.transaction(engine) as conn:
         tasks_since = _instant(_cursor(conn, "ats_tasks"), now, config)

@@ -1,0 +1,158 @@
+"""What dispatch and engagement need of the outside services, independent of the vendor: the
+errors every client raises, and one small interface per kind of provider (email, sms, video,
+reviews), each implemented by a module of this package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import requests
+
+from aftercare.http import Ambiguous, Unavailable
+
+
+class ProviderError(RuntimeError):
+    """A provider refused a call for good (a 4xx other than 429): ``status`` and, when the
+    provider gives one, its error ``code``."""
+
+    def __init__(self, what: str, status: int, code: int | str | None = None) -> None:
+        super().__init__(f"{what}: HTTP {status}" + (f" code {code}" if code else ""))
+        self.what, self.status, self.code = what, status, code
+
+    @property
+    def reason(self) -> str:
+        """A reason code for the ledger, e.g. ``twilio_21211`` or ``video_404``."""
+        provider = self.what.split()[0].lower()
+        return f"{provider}_{self.code or self.status}".replace(" ", "_")
+
+
+class CannotTell(RuntimeError):
+    """The provider keeps no record to look a message up in."""
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email to one recipient; ``touchpoint_id`` travels with it (custom arg, header)."""
+
+    touchpoint_id: str
+    to: str
+    to_name: str
+    subject: str
+    text: str
+    html: str
+    category: str
+
+
+@dataclass(frozen=True)
+class Sender:
+    email: str
+    name: str
+    reply_to: str
+
+
+class EmailProvider(Protocol):
+    """Sends email (SendGrid, an SMTP relay)."""
+
+    def send(self, email: Email) -> str:
+        """Send one email; returns the provider's message id."""
+        ...
+
+    def find(self, touchpoint_id: str) -> str | None:
+        """The message id of the email sent for a touchpoint, if the provider has it;
+        `CannotTell` when it keeps no record to ask."""
+        ...
+
+
+class EmailActivity(Protocol):
+    """What became of the emails sent (SendGrid's Email Activity)."""
+
+    def changed(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """The messages with an event between two instants."""
+        ...
+
+    def message(self, msg_id: str) -> dict[str, Any]:
+        """One message with its events."""
+        ...
+
+
+class SmsProvider(Protocol):
+    """Sends texts and lists them (Twilio)."""
+
+    def send(self, to: str, body: str) -> str:
+        """Send one text; returns its id."""
+        ...
+
+    def find(self, to: str, body_sha256: str, since: datetime, taken: frozenset[str]) -> str | None:
+        """The id of a text sent to ``to`` since ``since`` with this body, other than the
+        ``taken`` ones."""
+        ...
+
+    def messages(self, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
+        """Every message matching the provider's list filters, newest first."""
+        ...
+
+
+class VideoProvider(Protocol):
+    """Personalised video shares, and their views."""
+
+    def share(
+        self,
+        video_id: str,
+        reference: str,
+        first_name: str,
+        job_title: str,
+        company: str,
+        *,
+        look_up_first: bool = False,
+    ) -> str:
+        """The URL of ``reference``'s one share, made when it has none."""
+        ...
+
+    def views(self, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of views after a cursor, and the cursor to ask next."""
+        ...
+
+
+class ReviewProvider(Protocol):
+    """Review invitations, and the reviews written."""
+
+    def invitation_link(self, reference: str, email: str | None, name: str, locale: str) -> str:
+        """A review invitation link carrying ``reference``."""
+        ...
+
+    def reviews(self, since: datetime) -> Iterator[dict[str, Any]]:
+        """The reviews created from ``since`` on, oldest first."""
+        ...
+
+
+def json_error(response: requests.Response, key: str) -> Any:
+    """``key`` of an error response's JSON body, if it has one."""
+    try:
+        return response.json().get(key)
+    except (ValueError, AttributeError):
+        return None
+
+
+def iso(moment: datetime) -> str:
+    """An instant as the providers' query strings write it: UTC, whole seconds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = [
+    "Ambiguous",
+    "CannotTell",
+    "Email",
+    "EmailActivity",
+    "EmailProvider",
+    "ProviderError",
+    "ReviewProvider",
+    "Sender",
+    "SmsProvider",
+    "Unavailable",
+    "VideoProvider",
+    "iso",
+    "json_error",
+]
