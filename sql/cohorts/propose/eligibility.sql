@@ -32,10 +32,10 @@ where (t.status <> 'planned' or t.plan_date > cast(:plan_date as date))
     );
 
 -- what this run decides (relevant): due by the plan date and still open, or missed within the
--- look-back; and every planned row of the ledger, wherever its due date moved. The subject
--- must still hold: placement active on the due date; a candidate milestone needs a placement begun by
--- that day and active then or ended within recent_placement_days. A placement ended on its end
--- date once that date has passed; one in a non-active status (terminated, completed, ...)
+-- look-back; and every planned row of the ledger, wherever its due date moved. The subject must
+-- still hold: placement active on the due date; a candidate milestone needs a placement begun
+-- by that day and active then or ended within recent_placement_days. A placement ended on its
+-- end date once that date has passed; one in a non-active status (terminated, completed, ...)
 -- whose end date is missing or still ahead ended on the day the ATS last modified it; one that
 -- ended before it began never counts. The same for every employment type.
 drop table if exists plan_holding;
@@ -50,14 +50,14 @@ relevant as (
         (w.due_date <= p.d and (w.window_end >= p.d or w.due_date >= p.d - :look_back))
         or exists (select 1 from plan_open_ledger as o where o.touchpoint_id = w.touchpoint_id)
     )
-        and not exists (
-            select 1
-            from plan_settled_ledger as s
-            where s.milestone = w.milestone
-                and s.subject_id = coalesce(w.placement_id, w.candidate_id)
-                and (s.placement_id is null) = (w.placement_id is null)
-                and s.occurrence = w.occurrence
-        )
+    and not exists (
+        select 1
+        from plan_settled_ledger as s
+        where s.milestone = w.milestone
+            and s.subject_id = coalesce(w.placement_id, w.candidate_id)
+            and (s.placement_id is null) = (w.placement_id is null)
+            and s.occurrence = w.occurrence
+    )
 )
 
 select r.*
@@ -102,7 +102,7 @@ select
     {{ m.sms_ok('c') }} as sms_ok,
     {{ m.phone_ok('c') }} as phone_ok
 from staging.candidates as c
-where c.candidate_id in (select candidate_id from plan_holding);
+where c.candidate_id in (select h.candidate_id from plan_holding as h);
 
 drop table if exists plan_eligible;
 
@@ -132,42 +132,43 @@ judged as (
                 then 'suppressed:quarantined'
             when c.removed then 'suppressed:candidate_removed'
             when ms.next_placement_days is not null and exists (
-                select 1
-                from staging.placements as q
-                where q.candidate_id = h.candidate_id
-                    and q.placement_id <> h.placement_id
-                    and not q.is_deleted
-                    -- within the days either side of the end: a next job already begun counts
-                    and q.start_date between h.anchor_date - ms.next_placement_days
-                    and h.anchor_date + ms.next_placement_days
-            ) then 'cancelled:next_placement'
+                    select 1
+                    from staging.placements as q
+                    where q.candidate_id = h.candidate_id
+                        and q.placement_id <> h.placement_id
+                        and not q.is_deleted
+                        -- within the days either side of the end: a next job already begun counts
+                        and q.start_date between h.anchor_date - ms.next_placement_days
+                        and h.anchor_date + ms.next_placement_days
+                ) then 'cancelled:next_placement'
             when ms.not_within_days is not null and exists (
-                select 1
-                from plan_settled_ledger as t
-                where t.candidate_id = h.candidate_id
-                    and t.milestone = h.milestone
-                    -- another occurrence (not by id: see plan_settled_ledger)
-                    and (
-                        t.occurrence <> h.occurrence
-                        or t.placement_id is distinct from h.placement_id
-                    )
-                    and t.status = 'sent'
-                    and {{ m.local_day('t.sent_at', 'c.zone') }} > h.due_date - ms.not_within_days
-            ) then 'suppressed:recently_sent'
+                    select 1
+                    from plan_settled_ledger as t
+                    where t.candidate_id = h.candidate_id
+                        and t.milestone = h.milestone
+                        -- another occurrence (not by id: see plan_settled_ledger)
+                        and (
+                            t.occurrence <> h.occurrence
+                            or t.placement_id is distinct from h.placement_id
+                        )
+                        and t.status = 'sent'
+                        and {{ m.local_day('t.sent_at', 'c.zone') }}
+                        > h.due_date - ms.not_within_days
+                ) then 'suppressed:recently_sent'
             when ms.blocked_by_negative_reply and exists (
-                select 1
-                from engagement.responses as r
-                inner join aftercare.touchpoints as t on t.touchpoint_id = r.touchpoint_id
-                where r.kind = 'reply'
-                    and r.detail ->> 'sentiment' = 'negative'
-                    and t.placement_id = h.placement_id
-            ) then 'suppressed:negative_reply'
+                    select 1
+                    from engagement.responses as resp
+                    inner join aftercare.touchpoints as t on t.touchpoint_id = resp.touchpoint_id
+                    where resp.kind = 'reply'
+                        and resp.detail ->> 'sentiment' = 'negative'
+                        and t.placement_id = h.placement_id
+                ) then 'suppressed:negative_reply'
             -- a planned row whose date moved out of reach was changed, not missed
             when h.window_end < p.d and exists (
-                select 1
-                from plan_open_ledger as o
-                where o.touchpoint_id = h.touchpoint_id and o.due_date <> h.due_date
-            ) then 'cancelled:placement_changed'
+                    select 1
+                    from plan_open_ledger as o
+                    where o.touchpoint_id = h.touchpoint_id and o.due_date <> h.due_date
+                ) then 'cancelled:placement_changed'
             when h.window_end < p.d then 'expired:missed_window'
             when least({{ m.eligible_ranks('c', 'r', 'h') }}) is null
                 then 'suppressed:no_eligible_channel'
@@ -182,7 +183,9 @@ judged as (
 -- one occurrence per candidate of a milestone that must not repeat within days: the earliest
 -- due (then the lowest id) goes ahead, the others are suppressed as recently sent (numbered
 -- among those open occurrences only, not over every row)
-select j.*, j.verdict as decided
+select
+    j.*,
+    j.verdict as decided
 from judged as j
 where j.verdict is not null or j.not_within_days is null
 union all
@@ -190,8 +193,8 @@ select
     j.*,
     case
         when row_number() over (
-            partition by j.candidate_id, j.milestone order by j.due_date, j.touchpoint_id
-        ) > 1 then 'suppressed:recently_sent'
+                partition by j.candidate_id, j.milestone order by j.due_date, j.touchpoint_id
+            ) > 1 then 'suppressed:recently_sent'
     end
 from judged as j
 where j.verdict is null and j.not_within_days is not null;

@@ -29,7 +29,9 @@ years_back as (
 -- its window or the look-back of the plan date (a weekend move of up to two days included):
 -- last year's only in the first days of the year
 year_reach as (
-    select ms.milestone, y.back
+    select
+        ms.milestone,
+        y.back
     from milestones as ms
     cross join years_back as y
     cross join plan_day as p
@@ -63,60 +65,105 @@ anchor_ranges as (
 -- moved away, so no occurrence comes twice)
 subject_anchors as (
     select
-        r.milestone, p.placement_id, p.candidate_id, p.start_date as anchor_date, 0 as back,
-        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id,
+        r.milestone,
+        p.placement_id,
+        p.candidate_id,
+        p.start_date as anchor_date,
+        0 as back,
+        p.employment_class,
+        p.is_active,
+        p.end_date as placement_end,
+        p.owner_id,
         false as from_ledger
     from anchor_ranges as r
     inner join staging.placements as p on p.start_date between r.earliest and r.latest
-    left join plan_changed_subjects as f on f.milestone = r.milestone and f.subject_id = p.placement_id
+    left join
+        plan_changed_subjects as f
+        on f.milestone = r.milestone and f.subject_id = p.placement_id
     where r.anchor = 'start_date' and not p.is_deleted
         and (p.start_date >= r.recent or f.subject_id is not null)
     union all
     select
-        r.milestone, p.placement_id, p.candidate_id, p.end_date, 0,
-        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id, false
+        r.milestone,
+        p.placement_id,
+        p.candidate_id,
+        p.end_date,
+        0,
+        p.employment_class,
+        p.is_active,
+        p.end_date as placement_end,
+        p.owner_id,
+        false
     from anchor_ranges as r
     inner join staging.placements as p on p.end_date between r.earliest and r.latest
-    left join plan_changed_subjects as f on f.milestone = r.milestone and f.subject_id = p.placement_id
+    left join
+        plan_changed_subjects as f
+        on f.milestone = r.milestone and f.subject_id = p.placement_id
     where r.anchor = 'end_date' and not p.is_deleted
         and (p.end_date >= r.recent or f.subject_id is not null)
     union all
     select
-        a.milestone, a.placement_id, a.candidate_id, a.start_date, y.back,
-        a.employment_class, a.is_active, a.placement_end, a.owner_id, false
+        a.milestone,
+        a.placement_id,
+        a.candidate_id,
+        a.start_date,
+        y.back,
+        a.employment_class,
+        a.is_active,
+        a.placement_end,
+        a.owner_id,
+        false
     from (
         select
-            ms.milestone, p.placement_id, p.candidate_id, p.start_date,
-            p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id
-        from milestones as ms
+            ms.milestone,
+            p.placement_id,
+            p.candidate_id,
+            p.start_date,
+            p.employment_class,
+            p.is_active,
+            p.end_date as placement_end,
+            p.owner_id
+        from milestones as ms0
         inner join staging.placements as p
-            on ms.repeat_rule = 'yearly' and ms.subject = 'placement'
-        cross join plan_day as pd
-        where ms.anchor = 'start_date' and not p.is_deleted
-            and {{ m.near_in_year('p.start_date', 'pd.d - ms.offset_days', 'ms.full_reach') }}
+            on ms0.repeat_rule = 'yearly' and ms0.subject = 'placement'
+        cross join plan_day as pd0
+        where ms0.anchor = 'start_date' and not p.is_deleted
+            and {{ m.near_in_year('p.start_date', 'pd0.d - ms0.offset_days', 'ms0.full_reach') }}
     ) as a
     inner join milestones as ms on ms.milestone = a.milestone
     cross join plan_day as pd
-    left join plan_changed_subjects as f on f.milestone = a.milestone and f.subject_id = a.placement_id
+    left join
+        plan_changed_subjects as f
+        on f.milestone = a.milestone and f.subject_id = a.placement_id
     inner join year_reach as y on y.milestone = a.milestone
     where {{ m.near_in_year('a.start_date', 'pd.d - ms.offset_days', 'ms.reach') }}
         or f.subject_id is not null
     union all
     select
-        a.*, y.back,
-        cast(null as varchar), cast(null as boolean), cast(null as date), cast(null as bigint),
+        a.*,
+        y.back,
+        cast(null as varchar),
+        cast(null as boolean),
+        cast(null as date),
+        cast(null as bigint),
         false
     from (
-        select ms.milestone, cast(null as bigint), c.candidate_id, c.date_of_birth
-        from milestones as ms
-        inner join staging.candidates as c on ms.subject = 'candidate'
-        cross join plan_day as pd
+        select
+            ms0.milestone,
+            cast(null as bigint),
+            c.candidate_id,
+            c.date_of_birth
+        from milestones as ms0
+        inner join staging.candidates as c on ms0.subject = 'candidate'
+        cross join plan_day as pd0
         where c.date_of_birth is not null
-            and {{ m.near_in_year('c.date_of_birth', 'pd.d - ms.offset_days', 'ms.full_reach') }}
+            and {{ m.near_in_year('c.date_of_birth', 'pd0.d - ms0.offset_days', 'ms0.full_reach') }}
     ) as a
     inner join milestones as ms on ms.milestone = a.milestone
     cross join plan_day as pd
-    left join plan_changed_subjects as f on f.milestone = a.milestone and f.subject_id = a.candidate_id
+    left join
+        plan_changed_subjects as f
+        on f.milestone = a.milestone and f.subject_id = a.candidate_id
     inner join year_reach as y on y.milestone = a.milestone
     where {{ m.near_in_year('a.date_of_birth', 'pd.d - ms.offset_days', 'ms.reach') }}
         or f.subject_id is not null
@@ -127,7 +174,11 @@ subject_anchors as (
         p.candidate_id,
         case ms.anchor when 'start_date' then p.start_date when 'end_date' then p.end_date end,
         y.back,
-        p.employment_class, p.is_active, p.end_date as placement_end, p.owner_id, true
+        p.employment_class,
+        p.is_active,
+        p.end_date as placement_end,
+        p.owner_id,
+        true
     from plan_open_ledger as o
     inner join milestones as ms on ms.milestone = o.milestone and ms.subject = 'placement'
     inner join staging.placements as p on p.placement_id = o.subject_id
@@ -178,8 +229,9 @@ occurrences as (
         case
             when ms.repeat_rule = 'once' then n.anchor_date + ms.offset_days
             when ms.occurrence_rule = 'calendar_year'
-                then {{ m.add_years('n.anchor_date', 'n.occurrence - extract(year from n.anchor_date)') }}
-                    + ms.offset_days
+                then {{
+                    m.add_years('n.anchor_date', 'n.occurrence - extract(year from n.anchor_date)')
+                }} + ms.offset_days
             else {{ m.add_years('n.anchor_date', 'n.occurrence') }} + ms.offset_days
         end as nominal_due
     from nominal as n
@@ -204,7 +256,7 @@ near as (
     cross join plan_day as p
     where o.from_ledger
         and o.nominal_due not between p.d - ms.full_reach - 2 and p.d
-        and {{ m.touchpoint_id('o') }} in (select touchpoint_id from plan_open_ledger)
+        and {{ m.touchpoint_id('o') }} in (select ol.touchpoint_id from plan_open_ledger as ol)
 ),
 
 -- weekend due dates move to the Monday; the window counts from there

@@ -31,8 +31,10 @@ select
         when d.decided is null then d.channel
         when d.decided like 'cancelled:%' then null
         when d.decided in (
-            'suppressed:quarantined', 'suppressed:candidate_removed', 'suppressed:negative_reply'
-        ) then null
+                'suppressed:quarantined',
+                'suppressed:candidate_removed',
+                'suppressed:negative_reply'
+            ) then null
         else d.channel
     end as channel,
     d.due_date,
@@ -80,13 +82,13 @@ select
     'cancelled',
     case
         when exists (
-            select 1
-            from staging.placements as p
-            where p.placement_id = t.placement_id
-                and p.is_active
-                and not p.is_deleted
-                and (p.end_date is null or p.end_date >= t.due_date)
-        ) then 'placement_changed'
+                select 1
+                from staging.placements as p
+                where p.placement_id = t.placement_id
+                    and p.is_active
+                    and not p.is_deleted
+                    and (p.end_date is null or p.end_date >= t.due_date)
+            ) then 'placement_changed'
         else 'placement_ended'
     end,
     t.planned_at,
