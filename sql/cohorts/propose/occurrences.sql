@@ -115,7 +115,7 @@ subject_anchors as (
         false
     from (
         select
-            ms.milestone,
+            ms0.milestone,
             p.placement_id,
             p.candidate_id,
             p.start_date,
