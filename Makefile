@@ -75,6 +75,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint sql --processes 2 --disable-progress-bar
 
 ## env: `eval "$$(make -s env)"` gives your shell the same Airflow settings
 env:

@@ -19,8 +19,8 @@ with end dates, consents, birthdays, time zones), then times, in the same run:
   (``benchmarks/sql/ledger_history.sql``). Each plan run and each baseline opens the warehouse
   afresh, as a nightly task does. With ``--everything``, every night decides everything in
   reach (as the first run and a full refresh do). Each run is split into its phases:
-  propose (sql/cohorts/propose.sql), apply (apply_plan.sql), the rest of the run's statements,
-  and the commit (DuckDB writes the WAL, and checkpoints when it is large).
+  propose (the stages of sql/cohorts/propose/), apply (apply_plan.sql), the rest of the run's
+  statements, and the commit (DuckDB writes the WAL, and checkpoints when it is large).
 
 Targets: plan under 10 s, and under 5x the scan. Machines are noisy: compare ratios.
 """
@@ -46,16 +46,14 @@ common.use_benchmark_sql()
 DUCKDB_SETTINGS = {"threads": 2, "memory_limit": "2GB"}
 
 
-#: the sql files of a plan run timed as phases of their own (the others count as "other")
-PHASES = {"cohorts/propose.sql": "propose", "cohorts/apply_plan.sql": "apply"}
-
-
 @contextmanager
 def phase_timer() -> Iterator[Counter[str]]:
     """Seconds spent in each phase of the plan runs inside (propose, apply, other statements),
     by timing the sql files the plan stage runs through `warehouse`."""
-    from aftercare import warehouse
+    from aftercare import plan, warehouse
 
+    # the sql files timed as phases of their own (the others count as "other")
+    phases = {**dict.fromkeys(plan.PROPOSE, "propose"), "cohorts/apply_plan.sql": "apply"}
     spent: Counter[str] = Counter()
     originals = warehouse.execute_file, warehouse.query_file
 
@@ -65,7 +63,7 @@ def phase_timer() -> Iterator[Counter[str]]:
             try:
                 return run(conn, name, *args, **kwargs)
             finally:
-                spent[PHASES.get(name, "other")] += time.perf_counter() - started
+                spent[phases.get(name, "other")] += time.perf_counter() - started
 
         return wrapper
 

@@ -230,3 +230,45 @@ current_timestamp
 {% macro json_object(pairs) -%}
 {% if dialect == 'postgresql' %}jsonb_build_object({{ pairs | join(', ') }}){% else %}json_object({{ pairs | join(', ') }}){% endif %}
 {%- endmacro %}
+
+{#- whether the yearly anniversaries of date `anchor` can fall near date `target`: their days
+    of the year lie within `reach` days of each other, with days to spare for leap years and
+    weekend moves (a cheap superset test on every subject; the exact dates are worked out
+    after it) -#}
+{% macro near_in_year(anchor, target, reach) -%}
+least(
+    abs(extract(doy from {{ anchor }}) - extract(doy from {{ target }})),
+    366 - abs(extract(doy from {{ anchor }}) - extract(doy from {{ target }}))
+) <= {{ reach }} + 4
+{%- endmacro %}
+
+{#- date expression `day`, moved to the Monday when it falls on a weekend and `weekdays_only`
+    (a boolean expression) holds -#}
+{% macro weekday_on_or_after(day, weekdays_only) -%}
+case
+    when {{ weekdays_only }} and extract(isodow from {{ day }}) >= 6
+        then {{ day }} + cast(8 - extract(isodow from {{ day }}) as integer)
+    else {{ day }}
+end
+{%- endmacro %}
+
+{#- the deterministic id of a milestone occurrence (columns of `alias`): milestone, subject,
+    number -#}
+{% macro touchpoint_id(alias) -%}
+{{ alias }}.milestone || ':' || case
+    when {{ alias }}.placement_id is null
+        then 'candidate:' || cast({{ alias }}.candidate_id as varchar)
+    else 'placement:' || cast({{ alias }}.placement_id as varchar)
+end || ':' || cast(cast({{ alias }}.occurrence as integer) as varchar)
+{%- endmacro %}
+
+{#- the places in the milestone's channel list (plan_channel_ranks alias `r`) of the channels
+    the candidate (plan_candidates alias `c`) may be reached on for the occurrence (alias `h`):
+    video goes out by email, else by sms; phone needs the placement's owner; the first eligible
+    channel has the least -#}
+{% macro eligible_ranks(c, r, h) -%}
+case when {{ c }}.email_ok then {{ r }}.email end,
+    case when {{ c }}.sms_ok then {{ r }}.sms end,
+    case when {{ c }}.email_ok or {{ c }}.sms_ok then {{ r }}.video end,
+    case when {{ c }}.phone_ok and {{ h }}.owner_id is not null then {{ r }}.phone end
+{%- endmacro %}

@@ -823,15 +823,18 @@ def test_new_rules_in_a_release_decide_everything_again(
     before = plan._params(config, D("2026-12-01"))["config_digest"]
     assert plan._params(config, D("2026-12-02"))["config_digest"] == before
 
-    with (tmp_path / "cohorts" / "propose.sql").open("a") as rules:
-        rules.write("\n-- a release changed a rule\n")
-    assert plan._params(config, D("2026-12-02"))["config_digest"] != before
+    for stage in plan.PROPOSE:  # every stage's SQL is a rule
+        with (tmp_path / stage).open("a") as rules:
+            rules.write("\n-- a release changed a rule\n")
+        changed = plan._params(config, D("2026-12-02"))["config_digest"]
+        assert changed != before
+        before = changed
 
 
 def test_the_contract_lists_every_reason_the_planning_sql_can_decide() -> None:
     """`plan.DECISIONS` (what the coverage report and the scenario test hold the nights to) is
-    the SQL's own list: a reason added to propose.sql and not to the contract fails here."""
-    text = (SQL_DIR / "cohorts" / "propose.sql").read_text()
+    the SQL's own list: a reason added to a planning stage and not to the contract fails here."""
+    text = "\n".join((SQL_DIR / stage).read_text() for stage in plan.PROPOSE)
     statuses = {status for status, _ in plan.DECISIONS}
     channels = {"email", "sms", "video", "phone"}
     written = {word for word in re.findall(r"(?:then|else) '(\w+)'", text)} - statuses - channels

@@ -1,10 +1,12 @@
 """The plan stage: milestone cohorts in SQL into the touchpoint ledger.
 
 A run plans one local date D (the run's business date, never the wall clock). In one
-transaction, ``sql/cohorts/propose.sql`` decides every occurrence that concerns D into the
-temporary table ``plan_proposals`` (due and open: planned with its ``send_at``; missed within
-the look-back: expired; every reason not to send; and the ledger's planned rows no longer due,
-cancelled: ``DECISIONS``), and ``apply_plan.sql`` brings the ledger
+transaction, the stages of ``sql/cohorts/propose/`` (``PROPOSE``, in order, each into temporary
+tables: the settings, what changed, the occurrences, their eligibility, the frequency cap, the
+proposals) decide every occurrence that concerns D into the temporary table ``plan_proposals``
+(due and open: planned with its ``send_at``; missed within the look-back: expired; every reason
+not to send; and the ledger's planned rows no longer due, cancelled: ``DECISIONS``), and
+``apply_plan.sql`` brings the ledger
 ``aftercare.touchpoints`` to it: new occurrences are inserted, planned rows are decided again
 (replanned, cancelled, suppressed, expired), sent and other final rows never change, and once
 a later date is planned a run for an earlier one (a backfill) writes nothing. The milestones
@@ -38,8 +40,14 @@ from aftercare.config import Config
 log = logging.getLogger(__name__)
 
 
+#: the stages that decide a run's proposals, run in this order (sql/cohorts/propose/)
+PROPOSE = tuple(
+    f"cohorts/propose/{stage}.sql"
+    for stage in ("settings", "changed", "occurrences", "eligibility", "cap", "proposals")
+)
+
 #: the SQL whose rules decide: a run with other rules (a new release) decides everything again
-RULES = ("cohorts/propose.sql", "macros.sql")
+RULES = (*PROPOSE, "macros.sql")
 
 #: Every status and reason a plan run can decide (the ledger's contract; dispatch then turns
 #: planned rows into sent, failed, suppressed or expired with reasons of its own). The run
@@ -135,7 +143,8 @@ def _decide(
         "everything in reach" if previous is None else f"what changed since {previous['latest']}",
     )
     warehouse.execute_file(conn, "cohorts/reset_proposals.sql")
-    warehouse.execute_file(conn, "cohorts/propose.sql", params)
+    for stage in PROPOSE:
+        warehouse.execute_file(conn, stage, params)
     decisions = warehouse.query_file(conn, "cohorts/proposal_counts.sql")
     warehouse.execute_file(conn, "cohorts/apply_plan.sql", params)
     warehouse.execute_file(conn, "cohorts/record_plan_run.sql", params)

@@ -12,11 +12,13 @@
 -- commit (its primary-key index), and an `update ... from plan_proposals` ~10x more than these
 -- lookups (it writes in the join's order)
 update aftercare.touchpoints as t
-set status = (select p.status from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),
+set
+    status = (select p.status from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),
     reason = (select p.reason from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),
     channel = (select p.channel from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),
     due_date = (select p.due_date from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),
-    window_end = (select p.window_end from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),
+    window_end
+    = (select p.window_end from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),
     send_at = (select p.send_at from plan_proposals as p where p.touchpoint_id = t.touchpoint_id),
     plan_date = cast(:plan_date as date),
     updated_at = current_timestamp

@@ -6,6 +6,6 @@ values (
     cast(:plan_date as date), current_timestamp, cast(:snapshot_at as timestamptz), :config_digest
 )
 on conflict (plan_date) do update
-set planned_at = excluded.planned_at,
-    snapshot_at = excluded.snapshot_at,
-    config_digest = excluded.config_digest
+    set planned_at = excluded.planned_at,
+        snapshot_at = excluded.snapshot_at,
+        config_digest = excluded.config_digest

@@ -4,16 +4,17 @@
 -- a batch not yet folded into the ledger are left alone (their journal may say they went out),
 -- and so are rows in doubt: a send may have gone out, so the provider is asked first.
 update aftercare.touchpoints
-set status = 'expired',
+set
+    status = 'expired',
     reason = 'missed_window',
     updated_at = current_timestamp
 where touchpoint_id in (
-    select t.touchpoint_id
-    from aftercare.touchpoints as t
-    left join staging.candidates as c on c.candidate_id = t.candidate_id
-    where t.status = 'planned'
-        and not t.in_doubt
-        and t.window_end
+        select t.touchpoint_id
+        from aftercare.touchpoints as t
+        left join staging.candidates as c on c.candidate_id = t.candidate_id
+        where t.status = 'planned'
+            and not t.in_doubt
+            and t.window_end
             < {{ m.local_day('cast(:now as timestamptz)', 'coalesce(c.time_zone, :zone)') }}
-        and not {{ m.in_flight('t.touchpoint_id') }}
-);
+            and not {{ m.in_flight('t.touchpoint_id') }}
+    );

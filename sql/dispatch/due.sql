@@ -42,7 +42,8 @@ known_sms as (
         and s.attempt ->> 'route' = 'sms'
         and s.provider_message_id is not null
         -- the window of the look-up (aftercare.dispatch.providers.Twilio.find)
-        and s.sent_at >= coalesce(cast(o.attempt ->> 'at' as timestamptz), cast(:now as timestamptz))
+        and s.sent_at
+        >= coalesce(cast(o.attempt ->> 'at' as timestamptz), cast(:now as timestamptz))
         - interval '1 day'
     group by o.touchpoint_id
 )

@@ -18,7 +18,8 @@ select
 from {{ m.json_rows('outcomes') }};
 
 update aftercare.touchpoints as t
-set status = case o.outcome
+set
+    status = case o.outcome
         when 'sent' then 'sent'
         when 'failed' then 'failed'
         when 'suppressed' then 'suppressed'
@@ -43,7 +44,11 @@ where o.touchpoint_id = t.touchpoint_id
 
 -- a recipient who answered STOP at the provider: no sms until they opt in again
 insert into aftercare.suppressions (candidate_id, channel, reason, source)
-select distinct o.candidate_id, 'sms', o.reason, 'dispatch'
+select distinct
+    o.candidate_id,
+    'sms',
+    o.reason,
+    'dispatch'
 from dispatch_outcomes as o
 where o.outcome = 'suppressed' and o.reason = 'sms_opted_out'
 on conflict do nothing;

@@ -3,7 +3,8 @@
 -- flight needs them: kept, they would grow with every send the ledger ever made, and the
 -- in-flight check reads them)
 update aftercare.dispatch_batches
-set recorded_at = current_timestamp,
+set
+    recorded_at = current_timestamp,
     outcomes = cast(:outcomes as {{ types.json }})
 where batch_id = :batch_id;
 

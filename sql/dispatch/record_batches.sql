@@ -14,5 +14,7 @@ select
 from {{ m.json_rows('batches') }};
 
 insert into aftercare.dispatch_items (batch_id, touchpoint_id)
-select value ->> 'batch_id', value ->> 'touchpoint_id'
+select
+    value ->> 'batch_id',
+    value ->> 'touchpoint_id'
 from {{ m.json_rows('items') }};

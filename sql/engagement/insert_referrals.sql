@@ -26,10 +26,12 @@ select
             and t.status = 'sent'
             and t.sent_at <= r.occurred_at
             and t.sent_at > r.occurred_at - cast(:window_days as integer) * interval '1 day'
-        order by t.milestone = 'referral_ask' desc, t.sent_at desc, t.touchpoint_id
+        order by t.milestone = 'referral_ask' desc, t.sent_at desc, t.touchpoint_id asc
         limit 1
     ),
-    {{ m.json_object(["'referred_candidate_id'", 'r.referred_candidate_id', "'converted'", 'false']) }}
+    {{ m.json_object(
+        ["'referred_candidate_id'", 'r.referred_candidate_id', "'converted'", 'false']
+    ) }}
 from referrals as r
 where exists (select 1 from staging.candidates as c where c.candidate_id = r.referrer_id)
 on conflict (response_id) do nothing

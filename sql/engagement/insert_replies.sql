@@ -16,7 +16,9 @@ with replies as (
 ),
 
 senders as (
-    select r.*, c.candidate_id
+    select
+        r.*,
+        c.candidate_id
     from replies as r
     inner join staging.candidates as c on c.mobile_e164 = r.from_number
 ),
@@ -52,7 +54,9 @@ select
     a.occurred_at,
     a.touchpoint_id,
     case
-        when a.reading = 'stop' then cast('{"channel": "sms", "keyword": "stop"}' as {{ types.json }})
+        when
+            a.reading = 'stop'
+            then cast('{"channel": "sms", "keyword": "stop"}' as {{ types.json }})
         when a.reading = 'answer_yes' and t.milestone = 'availability_check'
             then cast('{"answer": "yes"}' as {{ types.json }})
         when a.reading = 'answer_no' and t.milestone = 'availability_check'

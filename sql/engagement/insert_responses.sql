@@ -8,12 +8,12 @@ insert into engagement.responses (
     response_id, candidate_id, kind, occurred_at, touchpoint_id, detail
 )
 select
-    value ->> 'response_id',
+    r.value ->> 'response_id',
     t.candidate_id,
-    value ->> 'kind',
-    cast(value ->> 'occurred_at' as timestamptz),
+    r.value ->> 'kind',
+    cast(r.value ->> 'occurred_at' as timestamptz),
     t.touchpoint_id,
-    value -> 'detail'
-from {{ m.json_rows('responses') }}
-inner join aftercare.touchpoints as t on t.touchpoint_id = value ->> 'touchpoint_id'
+    r.value -> 'detail'
+from {{ m.json_rows('responses') }} as r
+inner join aftercare.touchpoints as t on t.touchpoint_id = r.value ->> 'touchpoint_id'
 on conflict (response_id) do nothing

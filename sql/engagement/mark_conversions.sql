@@ -8,7 +8,9 @@ set detail = {{ m.json_object([
         "'placement_id'", 'p.placement_id',
     ]) }}
 from (
-    select candidate_id, min(placement_id) as placement_id
+    select
+        candidate_id,
+        min(placement_id) as placement_id
     from staging.placements
     where not is_deleted
     group by candidate_id

@@ -18,14 +18,14 @@ from engagement.responses as r
 left join aftercare.touchpoints as t on t.touchpoint_id = r.touchpoint_id
 left join staging.placements as p on p.placement_id = t.placement_id
 where (
-        r.kind = 'availability'
-        or (r.kind = 'reply' and r.detail ->> 'sentiment' = 'negative')
-    )
-    and p.owner_id is not null
-    and not exists (
-        select 1 from engagement.actions as a
-        where a.source_id = r.response_id and a.action in ('call_task', 'note')
-    )
+    r.kind = 'availability'
+    or (r.kind = 'reply' and r.detail ->> 'sentiment' = 'negative')
+)
+and p.owner_id is not null
+and not exists (
+    select 1 from engagement.actions as a
+    where a.source_id = r.response_id and a.action in ('call_task', 'note')
+)
 union all
 select
     t.touchpoint_id as source_id,

@@ -1,9 +1,14 @@
 -- aftercare.suppressions: a hard bounce, an unsubscribe or a spam report loaded from :since on
 -- (the warehouse's time of loading) suppresses email; a suppression already there stays
 insert into aftercare.suppressions (candidate_id, channel, reason, source)
-select distinct t.candidate_id, 'email',
-    case e.event when 'bounced' then 'email_hard_bounce' when 'unsubscribed' then 'email_unsubscribe'
-        else 'email_spam_report' end,
+select distinct
+    t.candidate_id,
+    'email',
+    case e.event when 'bounced' then 'email_hard_bounce' when
+            'unsubscribed'
+            then 'email_unsubscribe'
+        else 'email_spam_report'
+    end,
     'engagement'
 from engagement.delivery_events as e
 inner join aftercare.touchpoints as t on t.touchpoint_id = e.touchpoint_id

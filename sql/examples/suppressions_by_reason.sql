@@ -14,4 +14,4 @@ select
     cast(sum(touchpoints) as bigint) as touchpoints
 from suppressed
 group by reason
-order by touchpoints desc, reason
+order by touchpoints desc, reason asc

@@ -19,4 +19,4 @@ select
     cast(reviews as bigint) as reviews,
     cast(1.0 * stars / nullif(reviews, 0) as decimal(4, 2)) as average_stars
 from totals
-order by referrals desc, referrals_converted desc, recruiter_id
+order by referrals desc, referrals_converted desc, recruiter_id asc

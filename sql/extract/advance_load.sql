@@ -1,6 +1,7 @@
 -- raw.loads: the load's progress after a batch of stored pages
 update raw.loads
-set pages = pages + :page_count,
+set
+    pages = pages + :page_count,
     records = records + :record_count
 where load_id = :load_id;
 
@@ -8,7 +9,7 @@ where load_id = :load_id;
 insert into raw.watermarks (entity, date_last_modified_ms, record_id, load_id, updated_at)
 values (:entity, :end_ms, :end_id, :load_id, current_timestamp)
 on conflict (entity) do update
-set date_last_modified_ms = excluded.date_last_modified_ms,
-    record_id = excluded.record_id,
-    load_id = excluded.load_id,
-    updated_at = excluded.updated_at
+    set date_last_modified_ms = excluded.date_last_modified_ms,
+        record_id = excluded.record_id,
+        load_id = excluded.load_id,
+        updated_at = excluded.updated_at

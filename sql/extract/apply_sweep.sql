@@ -1,7 +1,8 @@
 -- staging.placements: a placement the ATS no longer lists is deleted there (Bullhorn deletes
 -- placements for good); it stays in staging, flagged (is_deleted), and gets no more touchpoints
 update staging.placements
-set is_deleted = true,
+set
+    is_deleted = true,
     loaded_at = current_timestamp
 where not is_deleted
     and not exists (

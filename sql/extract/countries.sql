@@ -1,2 +1,5 @@
 -- the ATS's country table as the warehouse holds it: country id -> the ATS's code
-select country_id, code from staging.ats_countries
+select
+    country_id,
+    code
+from staging.ats_countries

@@ -1,7 +1,8 @@
 -- staging.placements: a placement flagged deleted by an earlier (faulty) listing that the ATS
 -- lists again is restored
 update staging.placements
-set is_deleted = false,
+set
+    is_deleted = false,
     loaded_at = current_timestamp
 where is_deleted
     and exists (

@@ -29,16 +29,26 @@ page_rows as (
     from {{ m.batch_records('bodies') }} as b
 ),
 
+-- s is the record's struct column: s.owner.email is a field, named by its alias
 extracted as (
     select
-        page, s.id, s.candidate.id as candidate, s.owner.id as owner,
-        s.owner.firstName as first_name, s.owner.lastName as last_name, s.owner.email as email, s.jobOrder.title as title,
-        s.jobOrder.clientCorporation.name as client, s.status,
+        page_rows.page,
+        s.id,
+        s.candidate.id as candidate,
+        s.owner.id as owner,
+        s.owner.firstName as first_name,
+        s.owner.lastName as last_name,
+        s.owner.email as email,  -- noqa: AL09
+        s.jobOrder.title as title,  -- noqa: AL09
+        s.jobOrder.clientCorporation.name as client,
+        s.status,
         case
             when json_type(s.employmentType) = 'ARRAY' then s.employmentType ->> 0
             else s.employmentType ->> '$'
         end as kind,
-        s.dateBegin as begin_ms, s.dateEnd as end_ms, s.dateAdded as added_ms,
+        s.dateBegin as begin_ms,
+        s.dateEnd as end_ms,
+        s.dateAdded as added_ms,
         s.dateLastModified as modified_ms
     from page_rows
 ),
@@ -69,7 +79,9 @@ extracted as (
 {%- endif %}
 
 classes as (
-    select key as employment_type, value as employment_class
+    select
+        key as employment_type,
+        value as employment_class
     from {{ m.json_pairs('classes') }} as pairs
 ),
 

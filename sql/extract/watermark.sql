@@ -1,4 +1,6 @@
 -- one row (or none): the feed position of an entity after its last stored page
-select date_last_modified_ms, record_id
+select
+    date_last_modified_ms,
+    record_id
 from raw.watermarks
 where entity = :entity

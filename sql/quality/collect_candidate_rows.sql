@@ -15,15 +15,22 @@ latest as (
 ),
 
 placement_starts as (
-    select candidate_id, start_date from staging.placements
+    select
+        candidate_id,
+        start_date
+    from staging.placements
     union all
-    select candidate_id, start_date
+    select
+        candidate_id,
+        start_date
     from staging.placement_changes
     where load_id in {{ m.json_texts('load_ids') }}
 ),
 
 first_starts as (
-    select candidate_id, min(start_date) as first_start
+    select
+        candidate_id,
+        min(start_date) as first_start
     from placement_starts
     group by candidate_id
 )

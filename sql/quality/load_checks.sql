@@ -7,17 +7,26 @@
 -- and quarantined counts per load come from the row suites' run)
 with
 loads as (
-    select load_id, entity, mode, records, extracted_at
+    select
+        load_id,
+        entity,
+        mode,
+        records,
+        extracted_at
     from raw.loads
     where load_id in {{ m.json_texts('load_ids') }}
 ),
 
 staged_counts as (
-    select 'Placement' as entity, count(*) as records
+    select
+        'Placement' as entity,
+        count(*) as records
     from staging.placements
     where not is_deleted
     union all
-    select 'Candidate', count(*)
+    select
+        'Candidate',
+        count(*)
     from staging.candidates
     where not is_deleted
 ),
@@ -42,7 +51,9 @@ incremental_medians as (
 ),
 
 newest as (
-    select 'Placement' as entity, max(date_last_modified) as newest_change
+    select
+        'Placement' as entity,
+        max(date_last_modified) as newest_change
     from (
         select date_last_modified from staging.placements
         union all
@@ -51,7 +62,9 @@ newest as (
         where load_id in {{ m.json_texts('load_ids') }}
     ) as placement_changes
     union all
-    select 'Candidate', max(date_last_modified)
+    select
+        'Candidate',
+        max(date_last_modified)
     from (
         select date_last_modified from staging.candidates
         union all

@@ -33,6 +33,6 @@ from failures as f
 inner join versions as v
     on v.{{ key }} = f.record_id and v.load_id = f.load_id and v.version_rank = 1
 on conflict (entity, record_id, load_id) do update
-set reasons = excluded.reasons,
-    payload = excluded.payload,
-    released_at = null
+    set reasons = excluded.reasons,
+        payload = excluded.payload,
+        released_at = null

@@ -2,7 +2,7 @@
 select
     (select count(*) from staging.placements) as staged_placements,
     (select count(*) from staging.candidates) as staged_candidates,
-    (select count(*) from quality.quarantine where released_at is null) as quarantined_open,
+    (select count(*) from quality.quarantine as q where q.released_at is null) as quarantined_open,
     (select count(*) from aftercare.suppressions) as suppressions,
     count(*) filter (where t.status = 'planned') as touchpoints_planned,
     count(*) filter (where t.status = 'sent') as touchpoints_sent,

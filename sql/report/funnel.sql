@@ -16,17 +16,53 @@ with totals as (
 ),
 
 stages as (
-    select milestone, channel, 1 as stage_order, 'sent' as stage, sent as n from totals
+    select
+        milestone,
+        channel,
+        1 as stage_order,
+        'sent' as stage,
+        sent as n
+    from totals
     union all
-    select milestone, channel, 2, 'delivered', delivered from totals
+    select
+        milestone,
+        channel,
+        2,
+        'delivered',
+        delivered
+    from totals
     union all
-    select milestone, channel, 3, 'opened or viewed', opened_or_viewed from totals
+    select
+        milestone,
+        channel,
+        3,
+        'opened or viewed',
+        opened_or_viewed
+    from totals
     union all
-    select milestone, channel, 4, 'replied', replied from totals
+    select
+        milestone,
+        channel,
+        4,
+        'replied',
+        replied
+    from totals
     union all
-    select milestone, channel, 5, 'reviews', reviews from totals
+    select
+        milestone,
+        channel,
+        5,
+        'reviews',
+        reviews
+    from totals
     union all
-    select milestone, channel, 6, 'referrals', referrals from totals
+    select
+        milestone,
+        channel,
+        6,
+        'referrals',
+        referrals
+    from totals
 )
 
 select

@@ -6,4 +6,4 @@ select
     cast(sum(touchpoints) as bigint) as touchpoints
 from marts.touchpoint_reasons
 group by status, reason
-order by status, touchpoints desc, reason
+order by status asc, touchpoints desc, reason asc

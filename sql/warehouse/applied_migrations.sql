@@ -1,4 +1,7 @@
 -- one row per applied migration
-select version, name, checksum
+select
+    version,
+    name,
+    checksum
 from aftercare.schema_migrations
 order by version
