@@ -463,3 +463,30 @@ def test_a_record_that_passes_on_a_later_judgement_leaves_quarantine(
 
     assert quarantine(engine) == {}
     assert ids(engine, "placements", "placement_id") == set(range(1, 21))
+
+
+GATE_IMPORT = """
+import logging
+logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+import aftercare.quality.gate
+"""
+
+
+def test_importing_the_gate_logs_nothing_of_gx_at_info() -> None:
+    """A task log starts with the gate's own lines, not hundreds of GX's import notices."""
+    import subprocess
+    import sys
+
+    logged = subprocess.run(
+        [sys.executable, "-c", GATE_IMPORT], capture_output=True, text=True, check=True
+    ).stderr
+    assert [line for line in logged.splitlines() if line.startswith("great_expectations")] == []
+    # the same import without the package's setting logs them (the check can see them)
+    unquiet = GATE_IMPORT.replace(
+        "import aftercare.quality.gate",
+        "import great_expectations\nimport aftercare.quality.gate",
+    )
+    logged = subprocess.run(
+        [sys.executable, "-c", unquiet], capture_output=True, text=True, check=True
+    ).stderr
+    assert any(line.startswith("great_expectations") for line in logged.splitlines())

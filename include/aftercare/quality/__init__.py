@@ -4,10 +4,16 @@ imported without Great Expectations."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from aftercare import PROJECT_ROOT
 from aftercare.config import Config
+
+# GX logs at INFO as it is imported (hundreds of "Skipping registering function" lines) and at
+# every store write; the gate's own log says what was validated. Set before `gate` and `suites`
+# import GX, which they do after this package.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def project_dir(config: Config) -> Path:

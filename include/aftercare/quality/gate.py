@@ -70,8 +70,6 @@ class _Project:
     checkpoint (no actions: the Data Docs are built once per run) per suite."""
 
     def __init__(self, config: Config) -> None:
-        # GX logs every store write at INFO; our log says what was validated
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         self.context = gx.get_context(mode="file", project_root_dir=str(project_dir(config)))
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         source = self.context.data_sources.add_or_update_pandas(_DATASOURCE)
