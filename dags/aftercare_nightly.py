@@ -15,6 +15,12 @@ CONFIG = load_config()
 AGENCY_TZ = CONFIG.agency.time_zone
 
 
+def _modes(context: dict[str, Any]) -> dict[str, Any]:
+    """The run's full_refresh and preview_days params, as the task bodies take them."""
+    params = context["params"]
+    return {"full_refresh": params["full_refresh"], "preview_days": params["preview_days"]}
+
+
 @dag(
     dag_id="aftercare_nightly",
     # 02:00 agency time: after the ATS's working day, before the first sends at 08:00 local.
@@ -38,8 +44,8 @@ AGENCY_TZ = CONFIG.agency.time_zone
             type="integer",
             minimum=0,
             maximum=60,
-            description="Print what planning the next N days would decide, by milestone, "
-            "channel and reason, and write nothing to the ledger (0: plan for real).",
+            description="Read only: print what planning the next N days would decide, by "
+            "milestone, channel and reason; pull, stage, plan and record nothing (0: a night).",
         ),
         "override_quality_gate": Param(
             False,
@@ -66,14 +72,12 @@ def aftercare_nightly() -> None:
         @warehouse_task
         def pull_placements(**context: Any) -> dict[str, int]:
             """Changed placements from the ATS into raw.placements, page by page."""
-            full_refresh = context["params"]["full_refresh"]
-            return nightly.pull("Placement", run_id=context["run_id"], full_refresh=full_refresh)
+            return nightly.pull("Placement", run_id=context["run_id"], **_modes(context))
 
         @warehouse_task
         def pull_candidates(**context: Any) -> dict[str, int]:
             """Changed candidates from the ATS into raw.candidates, page by page."""
-            full_refresh = context["params"]["full_refresh"]
-            return nightly.pull("Candidate", run_id=context["run_id"], full_refresh=full_refresh)
+            return nightly.pull("Candidate", run_id=context["run_id"], **_modes(context))
 
         pulled = [pull_placements(), pull_candidates()]
 
@@ -114,11 +118,7 @@ def aftercare_nightly() -> None:
         @warehouse_task
         def plan_touchpoints(**context: Any) -> dict[str, int]:
             """Decide the night's touchpoints into the ledger (or, with preview_days, print)."""
-            return nightly.plan(
-                as_of=run_moment(context),
-                full_refresh=context["params"]["full_refresh"],
-                preview_days=context["params"]["preview_days"],
-            )
+            return nightly.plan(as_of=run_moment(context), **_modes(context))
 
         # after the weekly sweep, which is skipped on other days
         planned = plan_touchpoints.override(
@@ -135,6 +135,7 @@ def aftercare_nightly() -> None:
                 dag_id=context["dag"].dag_id,
                 run_id=context["run_id"],
                 as_of=run_moment(context),
+                preview_days=context["params"]["preview_days"],
             )
 
         recorded = write_run_summary.override(trigger_rule=TriggerRule.NONE_FAILED)(

@@ -69,8 +69,13 @@ def quarantine_history(entity: str) -> list[tuple]:
         ).all()
 
 
+#: the run id of each night run_night ran
+night_runs: dict[datetime, str] = {}
+
+
 def run_night(dag, night: datetime, **conf: object) -> dict[str, str]:  # noqa: ANN001
     run = dag.test(logical_date=night, run_conf=conf or None)
+    night_runs[night] = run.run_id
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     if run.state != DagRunState.SUCCESS:
         return states
@@ -145,6 +150,52 @@ def test_two_nights_against_the_sandbox(
             "select count(*) from aftercare.touchpoints where status = 'planned'"
         ).scalar()
     assert planned and breaches == 0
+
+    # a preview run the next night reads and prints, and writes nothing: not the ATS's changes,
+    # not the ledger (nor its asset, which would start engagement), not a run summary
+    requests.post(f"{ats_sandbox.url}/sandbox/ats/clock/advance", params={"days": 1}, timeout=30)
+    before = {table: staged(table) for table in QUERIES}
+    with warehouse_transaction() as conn:
+        ledger = conn.exec_driver_sql(LEDGER).all()
+        raw = conn.exec_driver_sql("select count(*) from raw.placements").scalar()
+    preview = dag.test(
+        logical_date=datetime(2026, 11, 26, 2, tzinfo=LONDON), run_conf={"preview_days": 3}
+    )
+    states = {ti.task_id: ti.state for ti in preview.get_task_instances()}
+    assert preview.state == DagRunState.SUCCESS
+    writers = (
+        "extract.pull_placements",
+        "extract.pull_candidates",
+        "validate.check_quality",
+        "validate.stage_records",
+        "sweep_deleted_placements",
+        "plan.plan_touchpoints",
+        "record.write_run_summary",
+    )
+    assert {task: states[task] for task in writers} == dict.fromkeys(writers, "skipped")
+    assert {table: staged(table) for table in QUERIES} == before
+    with warehouse_transaction() as conn:
+        assert conn.exec_driver_sql(LEDGER).all() == ledger
+        assert conn.exec_driver_sql("select count(*) from raw.placements").scalar() == raw
+        nights = {row["run_date"] for row in summary.recent_runs(conn, dag.dag_id)}
+    assert nights == {first.date(), second.date()}
+    assert ledger_events(preview.run_id) == 0
+    assert ledger_events(night_runs[second]) == 1  # the check sees a real night's update
+
+
+LEDGER = "select touchpoint_id, status, reason from aftercare.touchpoints order by 1"
+
+
+def ledger_events(run_id: str) -> int:
+    """The updates of the ledger asset a run made (each starts an engagement run)."""
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    with create_session() as session:
+        return session.scalar(
+            select(func.count()).select_from(AssetEvent).where(AssetEvent.source_run_id == run_id)
+        )
 
 
 @pytest.mark.e2e

@@ -564,6 +564,8 @@ def test_preview_writes_nothing(engine: sa.Engine) -> None:
 def test_the_nightly_preview_param_prints_and_writes_nothing(
     duckdb_warehouse: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
     from aftercare.tasks import nightly
 
     engine = connections.warehouse_engine()
@@ -572,7 +574,8 @@ def test_the_nightly_preview_param_prints_and_writes_nothing(
     placement(engine, 10, 1, start_date=D("2026-12-01"))
     night = datetime(2026, 11, 30, 2, tzinfo=UTC)
 
-    assert nightly.plan(as_of=night, full_refresh=False, preview_days=3) == {}
+    with pytest.raises(AirflowSkipException, match="writes nothing"):
+        nightly.plan(as_of=night, full_refresh=False, preview_days=3)
     printed = capsys.readouterr().out
     assert "2026-12-01  first_day" in printed and "planned" in printed
     assert ledger(engine) == {}

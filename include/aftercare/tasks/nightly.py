@@ -21,6 +21,14 @@ def business_date(as_of: datetime, time_zone: str) -> date:
     return as_of.astimezone(ZoneInfo(time_zone)).date()
 
 
+def read_only(preview_days: int, what: str) -> None:
+    """A preview run (``preview_days``) reads the warehouse as it is and writes nothing: no pull,
+    no gate, no staging, no plan, no run summary, no ledger update for the engagement DAG. Its
+    writing tasks skip."""
+    if preview_days:
+        raise AirflowSkipException(f"a preview run writes nothing: {what} skipped")
+
+
 def prepare_warehouse() -> dict[str, int]:
     from aftercare import warehouse
 
@@ -28,9 +36,12 @@ def prepare_warehouse() -> dict[str, int]:
         return {"migrations_applied": len(warehouse.migrate(engine))}
 
 
-def pull(entity: Entity, *, run_id: str, full_refresh: bool) -> dict[str, int]:
+def pull(entity: Entity, *, run_id: str, full_refresh: bool, preview_days: int) -> dict[str, int]:
+    """Pull what changed in the ATS into raw.* (skipped in a preview run, and with it the gate,
+    staging and the sweep that follow it)."""
     from aftercare import extract
 
+    read_only(preview_days, "the pull")
     config = load_config()
 
     with open_warehouse() as engine:
@@ -62,7 +73,8 @@ def stage() -> dict[str, int]:
 
 def plan(*, as_of: datetime, full_refresh: bool, preview_days: int) -> dict[str, int]:
     """Plan the run's business date into the ledger; with ``preview_days`` only print what the
-    next days would bring, and write nothing."""
+    next days would bring and skip: a skipped task updates no asset, so the preview starts no
+    engagement run."""
     from aftercare import plan
 
     config = load_config()
@@ -71,9 +83,11 @@ def plan(*, as_of: datetime, full_refresh: bool, preview_days: int) -> dict[str,
     with open_warehouse() as engine:
         if preview_days:
             print(plan.format_preview(plan.preview(engine, config, day, preview_days)))
-            return {}
-        # a full refresh re-reads the ATS: planning looks at every subject again too
-        return plan.plan(engine, config, day, everything=full_refresh)
+        else:
+            # a full refresh re-reads the ATS: planning looks at every subject again too
+            return plan.plan(engine, config, day, everything=full_refresh)
+    read_only(preview_days, "planning (the preview is printed above)")
+    return {}
 
 
 def sweep_due(config: Config, day: date, *, full_refresh: bool) -> bool:
@@ -95,10 +109,18 @@ def sweep(*, run_id: str, as_of: datetime, full_refresh: bool) -> dict[str, int]
 
 
 def write_run_summary(
-    stages: dict[str, list[dict[str, int] | None]], *, dag_id: str, run_id: str, as_of: datetime
+    stages: dict[str, list[dict[str, int] | None]],
+    *,
+    dag_id: str,
+    run_id: str,
+    as_of: datetime,
+    preview_days: int,
 ) -> dict[str, Any]:
+    """The run's counts per stage into aftercare.run_summaries (a preview run keeps the night's
+    own row as it is)."""
     from aftercare import summary
 
+    read_only(preview_days, "the run summary")
     with warehouse_transaction() as conn:
         return summary.record_run(
             conn,
