@@ -1,4 +1,3 @@
-{% import "macros.sql" as m with context %}
 -- example: one row per milestone that earned reviews ('unattributed': a review we could not tie
 -- to a touchpoint): reviews, average stars, median whole days from the send to the review
 -- (from marts.reviews)
@@ -14,7 +13,9 @@ select
     milestone,
     cast(count(*) as bigint) as reviews,
     cast(avg(stars) as decimal(4, 2)) as average_stars,
-    cast({{ m.median('days_to_review') }} as double precision) as median_days_to_review
+    cast(
+        percentile_cont(0.5) within group (order by days_to_review) as double precision
+    ) as median_days_to_review
 from reviews
 group by milestone
 order by milestone
