@@ -487,8 +487,18 @@ def test_report_of_a_filled_warehouse(filled: sa.Engine, tmp_path: Path) -> None
     for chart, figure in figures(html).items():
         assert figure.count("<svg") == 1, chart
     assert '<span class="value" data-key="sent">8</span>' in html
-    assert '<span class="value" data-key="reviews">3</span>' in html  # rv4: no touchpoint
+    # reviews and referrals as their charts count them: every one, rv4 (no touchpoint) too
+    with filled.connect() as conn:
+        reviews, referrals, converted = conn.exec_driver_sql(
+            "select (select count(*) from marts.reviews), (select count(*) from marts.referrals),"
+            " (select count(*) from marts.referrals where converted)"
+        ).one()
+    assert (reviews, referrals, converted) == (4, 2, 1)
+    assert '<span class="value" data-key="reviews">4</span>' in html
+    assert '<span class="value" data-key="referrals">2</span>' in html
     assert '<span class="value" data-key="referrals_converted">1</span>' in html
+    # and the period they cover
+    assert "Touchpoints due from 2026-" in html and "As of " in html
     # what the charts show: milestones, channels, reasons, the month of the referrals
     for text in ("review_request", "referral_ask", "no_eligible_channel", "2026-03-01"):
         assert text in html
