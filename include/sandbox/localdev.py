@@ -188,13 +188,35 @@ class Story:
         print(f"run       {label}  (log: {shown})", flush=True)
         started = time.monotonic()
         with output_to(log_file):
-            dag_run = self._dag(dag_id).test(logical_date=logical, run_conf=conf)
+            # due at the simulated moment: the run id names the night, not the wall clock
+            dag_run = self._dag(dag_id).test(run_after=logical, logical_date=logical, run_conf=conf)
+        spanned_by_its_tasks(dag_id, dag_run.run_id)
         took = time.monotonic() - started
         if dag_run.state != DagRunState.SUCCESS:
             tail = log_file.read_text(errors="replace").splitlines()[-40:]
             print("\n".join(tail))
             sys.exit(f"run {label} FAILED after {took:.1f} s; full log: {log_file}")
         print(f"run       {label}  ok in {took:.1f} s", flush=True)
+
+
+def spanned_by_its_tasks(dag_id: str, run_id: str) -> None:
+    """``dag.test()`` starts a run at its logical date (a simulated moment) and ends it at the
+    wall clock, so the UI would show runs lasting days, or less than nothing for one set in the
+    future; give the run the span of its task instances, as a scheduled run has."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        spans = [
+            (ti.start_date, ti.end_date)
+            for ti in run.get_task_instances(session=session)
+            if ti.start_date and ti.end_date
+        ]
+        if spans:
+            run.start_date = min(start for start, _ in spans)
+            run.end_date = max(end for _, end in spans)
 
 
 def set_clock(url: str, at: datetime) -> None:

@@ -5,7 +5,7 @@ contract is reached over its nights, and every planted case ends as its rule say
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,20 @@ def lived(edges_sandbox: SandboxServer, tmp_path: Path) -> list[dict]:
     return manifest["cases"]
 
 
+def story_runs() -> list[tuple[str, datetime, timedelta]]:
+    """Each DAG run in Airflow's metadata (this test process's, shared by its tests): its id,
+    logical date and duration."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return [
+            (run.run_id, run.logical_date, run.end_date - run.start_date)
+            for run in session.scalars(select(DagRun))
+        ]
+
+
 def test_the_edges_scenario_reaches_every_rule_and_each_case_ends_as_its_rule_says(
     lived: list[dict],
 ) -> None:
@@ -60,6 +74,11 @@ def test_the_edges_scenario_reaches_every_rule_and_each_case_ends_as_its_rule_sa
         report = coverage.report(conn, first, last, lived)
     print(report)
     assert coverage.unreached(counts) == [], report
+    # in Airflow's UI the story's runs are named by their simulated night and last what their
+    # tasks took (not the days between the simulated night and the wall clock)
+    runs = [run for run in story_runs() if first <= run[1].date() <= last + timedelta(days=20)]
+    assert runs and all(f"__{logical.isoformat()}" in run_id for run_id, logical, _ in runs)
+    assert all(timedelta(0) <= took < timedelta(minutes=10) for _, _, took in runs)
     wrong = [
         f"{case['edge']}: {case['touchpoint_id']} is {case['actual']} due {case['actual_due']},"
         f" expected {case['expect']} due {case['due_date']}"
