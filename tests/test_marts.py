@@ -481,6 +481,18 @@ def test_report_of_an_empty_warehouse(engine: sa.Engine, tmp_path: Path) -> None
     assert '<span class="value" data-key="sent">0</span>' in html
 
 
+def test_the_reasons_chart_leaves_out_what_expired_before_go_live(filled: sa.Engine) -> None:
+    """t8 expired due 16 February: a closing like any other while no night was planned before
+    it, the go-live backlog once the first planned night is later."""
+    with filled.begin() as conn:
+        before = warehouse.query_file(conn, "report/reasons.sql")
+        conn.exec_driver_sql("insert into aftercare.plan_runs (plan_date) values ('2026-02-17')")
+        after = warehouse.query_file(conn, "report/reasons.sql")
+    expired = {"status": "expired", "reason": "missed_window", "touchpoints": 1}
+    assert expired in before
+    assert after == [row for row in before if row != expired]
+
+
 def test_report_of_a_filled_warehouse(filled: sa.Engine, tmp_path: Path) -> None:
     counts = {"<b>reviews</b>": 4}
     html = report.build(filled, tmp_path / "report.html", run_counts=counts).read_text()

@@ -67,7 +67,12 @@ def build(
         _chart(
             "referrals", "Referrals and conversions per month", data["referrals"], _referrals_chart
         ),
-        _chart("reasons", "Suppressions and other closings by reason", data["reasons"], _reasons),
+        _chart(
+            "reasons",
+            "Suppressions and other closings by reason (not what had expired before go-live)",
+            data["reasons"],
+            _reasons,
+        ),
     ]
     html = _env.get_template("report.html.j2").render(
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
