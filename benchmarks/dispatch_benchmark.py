@@ -16,7 +16,7 @@ call task), and for each provider latency given:
 * record: the journals folded into the ledger.
 
 Prints messages per second per channel for both, their ratio, the task instances, and peak
-memory. Targets (issue: dispatch): at least 500 messages/s per channel with an instant provider,
+memory. Targets: at least 500 messages/s per channel with an instant provider,
 at least 200/s with 100 ms latency, at most 250 mapped task instances. Machines are noisy:
 compare within a run.
 """

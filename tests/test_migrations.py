@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from aftercare import connections, warehouse
 
-# The contract tables of DESIGN.md and the key columns other parts and analysts rely on,
+# The contract tables (docs/architecture.md) and the key columns other parts and analysts rely on,
 # written out here independently of the migrations they check.
 CONTRACT = {
     "staging.placements": {
