@@ -33,6 +33,7 @@ LAYERS = {
     "aftercare.marts": 2,
     "aftercare.report": 2,
     "aftercare.summary": 2,
+    "aftercare.ops": 2,
     # Airflow's connections turned into engines and clients for the stages (the providers'
     # factory reads them through a function it is given, not from Airflow)
     "aftercare.connections": 3,
