@@ -252,8 +252,11 @@ class MessageSettings(_Strict):
     recruiter_contact: str = Field(min_length=1)
     #: the referral link is this plus ``?ref=<signed token>``
     referral_link_base: HttpUrl
-    #: the signed unsubscribe link is this plus ``?token=<signed token>``
+    #: the signed unsubscribe link is this plus ``?token=<signed token>`` (the preferences
+    #: service's /unsubscribe; https in production: RFC 8058's one-click needs it)
     unsubscribe_link_base: HttpUrl
+    #: the mailto of every email's List-Unsubscribe header (a mailbox the agency reads)
+    unsubscribe_mailto: EmailStr
     #: the locale asked of the review platform (BCP 47, e.g. en-GB)
     review_locale: str = Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")
     sms_check: SmsCheck = SmsCheck()
