@@ -31,6 +31,7 @@ VIDEO = "aftercare_video"
 REVIEWS = "aftercare_reviews"
 SIGNING = "aftercare_signing"
 CLOCK = "aftercare_clock"
+PREFERENCES = "aftercare_preferences"
 
 #: conn_id -> what it is for.
 CONNECTIONS: dict[str, str] = {
@@ -47,6 +48,8 @@ CONNECTIONS: dict[str, str] = {
     REVIEWS: "the review platform (Trustpilot): host = API root, login/password = API key and "
     "secret, extra.invitations_url, extra.business_unit_id",
     SIGNING: "the secret that signs unsubscribe and referral links: password",
+    PREFERENCES: "the candidates' preferences service's event feed: host = the service's URL, "
+    "password = its feed token (the service's AFTERCARE_PREFERENCES_FEED_TOKEN)",
     CLOCK: "optional: a clock service (host = URL answering {now: epoch ms}) instead of the "
     "system clock; the demo and the tests use the sandbox's",
 }
@@ -168,6 +171,17 @@ def get_connection(conn_id: str) -> AirflowConnection:
     from airflow.sdk import BaseHook
 
     return BaseHook.get_connection(conn_id)
+
+
+def has_connection(conn_id: str) -> bool:
+    """Whether the connection ``conn_id`` is defined (for the optional ones)."""
+    from airflow.exceptions import AirflowNotFoundException
+
+    try:
+        get_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
 
 
 def clock() -> Clock:

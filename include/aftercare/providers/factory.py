@@ -20,6 +20,7 @@ from aftercare.providers.base import (
     SmsProvider,
     VideoProvider,
 )
+from aftercare.providers.preferences import PreferencesFeed
 from aftercare.providers.reviews import ReviewPlatform
 from aftercare.providers.sendgrid import SendGrid
 from aftercare.providers.smtp import Smtp
@@ -121,6 +122,24 @@ class Providers:
         settings = self.config.ats.model_copy(update={"rate_limit_per_minute": limit})
         credentials = BullhornCredentials.from_connection(self._connection(connections.ATS))
         return BullhornAts(credentials, settings)
+
+    @cached_property
+    def preferences(self) -> PreferencesFeed:
+        """The preferences service's feed of opt-outs and referral clicks."""
+        conn = self._connection(connections.PREFERENCES)
+        transport = Transport(
+            "preferences",
+            rate={"per_second": 10},  # a page a call: a handful of calls a load
+            connections=1,
+            timeout=self.config.dispatch.timeout_seconds,
+            retries=Retries(
+                attempts=self.config.dispatch.max_attempts,
+                backoff_seconds=0.2,
+                backoff_max_seconds=10,
+                retry_after_max=30.0,
+            ),
+        )
+        return PreferencesFeed(transport, conn.host, conn.password)
 
     @cached_property
     def secret(self) -> str:

@@ -1,0 +1,204 @@
+"""The preferences service's events in the warehouse (issue 21), on DuckDB and Postgres: the
+engagement load turns opt-outs into responses and suppressions once, dispatch's prepare step
+loads them first so the very next run honours an opt-out made just before it, and a referral
+click decides which touchpoint a referral is attributed to, up to the marts."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+import uvicorn
+
+from aftercare import connections, marts, plan, warehouse
+from aftercare.config import load_config
+from aftercare.engagement import loads
+from aftercare.messages import referral_link, unsubscribe_link
+from aftercare.preferences.app import ServiceSettings, create_app
+from aftercare.providers.factory import Providers
+from aftercare.tasks import dispatch
+from tests.test_dispatch import D, candidate, set_clock
+from tests.test_plan import ledger, placement
+
+FEED_TOKEN = "test-feed-token"  # noqa: S105
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+
+
+@pytest.fixture
+def service(
+    provider_connections: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SimpleNamespace]:
+    """The preferences service in this process (uvicorn in a thread), signing with the local
+    setup's secret, and the ``aftercare_preferences`` connection pointing at it."""
+    secret = connections.get_connection(connections.SIGNING).password
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = ServiceSettings(
+        secret=secret,
+        feed_token=FEED_TOKEN,
+        store_path=tmp_path / "events.sqlite",
+        referral_form_url="https://agency.example/refer",
+        referral_max_age_seconds=86400,
+        requests_per_minute=1000,
+        agency_name="Demo",
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AFTERCARE_PREFERENCES",
+        json.dumps({"conn_type": "http", "host": url, "password": FEED_TOKEN}),
+    )
+    yield SimpleNamespace(url=url, secret=secret, sandbox=provider_connections)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def engine(warehouse_engine: sa.Engine, service: Any) -> sa.Engine:
+    warehouse.migrate(warehouse_engine)
+    return warehouse_engine
+
+
+def opt_out(service: Any, candidate_id: int, channel: str, touchpoint: str, **form: str) -> None:
+    link = unsubscribe_link(
+        f"{service.url}/unsubscribe", service.secret, candidate_id, channel, touchpoint
+    )
+    response = requests.post(link, data=form or ONE_CLICK, timeout=10)
+    assert response.status_code == 200
+
+
+def load(engine: sa.Engine) -> dict[str, int]:
+    config = load_config()
+    feed = Providers(config, "email", connections.get_connection).preferences
+    return dict(loads.load_preferences(engine, config, feed, datetime.now(UTC)))
+
+
+def rows(engine: sa.Engine, sql: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.text(sql))]
+
+
+def test_opt_outs_become_suppressions_and_responses_once(engine: sa.Engine, service: Any) -> None:
+    candidate(engine, 6)
+    placement(engine, 16, 6, start_date=D - timedelta(days=56))  # a review request due on D
+    plan.plan(engine, load_config(), D)
+    opt_out(service, 6, "email", "review_request:placement:16:1")
+    opt_out(service, 6, "email", "review_request:placement:16:1")  # twice: once
+    opt_out(service, 7, "sms", "tp-unknown", choice="marketing")
+    opt_out(service, 8, "email", "tp-unknown", choice="all")
+
+    assert load(engine) == {"opt_outs": 3, "referral_clicks": 0}
+    assert load(engine) == {"opt_outs": 0, "referral_clicks": 0}  # from its cursor on
+    assert sorted(
+        rows(engine, "select candidate_id, channel, reason, source from aftercare.suppressions")
+    ) == [
+        (6, "email", "preferences_one_click", "preferences"),
+        (7, "marketing", "preferences_page", "preferences"),
+        (8, "all", "preferences_page", "preferences"),
+    ]
+    responses = rows(
+        engine,
+        "select candidate_id, kind, touchpoint_id from engagement.responses order by candidate_id",
+    )
+    assert responses == [
+        (6, "opt_out", "review_request:placement:16:1"),
+        (7, "opt_out", None),
+        (8, "opt_out", None),
+    ]
+
+
+def test_the_next_dispatch_honours_an_opt_out_made_just_before_it(
+    engine: sa.Engine, service: Any
+) -> None:
+    config = load_config()
+    candidate(engine, 6)
+    placement(engine, 16, 6, start_date=D - timedelta(days=56))  # review request by email
+    candidate(engine, 2, mobile_e164=None)
+    placement(engine, 12, 2, start_date=D)  # first day by email: not opted out
+    plan.plan(engine, config, D)
+    assert {k: v[0] for k, v in ledger(engine).items()} == {
+        "review_request:placement:16:1": "planned",
+        "first_day:placement:12:1": "planned",
+    }
+    set_clock(service.sandbox, "2026-11-23T12:00:00Z")
+    opt_out(service, 6, "email", "review_request:placement:16:1")
+    engine.dispose()  # the task opens the warehouse itself (DuckDB: one writer)
+
+    prepared = dispatch.prepare_batches(run_id="test-optout", try_number=1, dry_run=False)
+
+    assert prepared["counts"]["opt_outs"] == 1
+    batched = rows(engine, "select touchpoint_id from aftercare.dispatch_items")
+    assert batched == [("first_day:placement:12:1",)]
+
+
+class Referrals:
+    """The ATS's answer to "who was referred since": one candidate referred by candidate 4."""
+
+    def __init__(self, referred_at: datetime) -> None:
+        self.referred_at = referred_at
+
+    def completed_tasks(self, since_ms: int) -> list:
+        return []
+
+    def referred_candidates(self, added_after_ms: int) -> list:
+        added = int(self.referred_at.timestamp() * 1000)
+        record = {"id": 900, "dateAdded": added, "referredByPerson": {"id": 4}}
+        return [SimpleNamespace(records=[record])]
+
+
+def test_a_referral_click_attributes_the_referral_up_to_the_marts(
+    engine: sa.Engine, service: Any
+) -> None:
+    now = datetime.now(UTC)
+    candidate(engine, 4)
+    placement(engine, 14, 4, start_date=D - timedelta(days=400))
+    placement(engine, 24, 4, start_date=D - timedelta(days=100))
+    asks = {  # two asks sent: the earlier one's link is clicked
+        "referral_ask:placement:14:1": (14, now - timedelta(days=20)),
+        "referral_ask:placement:24:1": (24, now - timedelta(days=10)),
+    }
+    with engine.begin() as conn:
+        for touchpoint_id, (placement_id, sent_at) in asks.items():
+            conn.execute(
+                sa.text(
+                    "insert into aftercare.touchpoints (touchpoint_id, milestone, placement_id,"
+                    " candidate_id, occurrence, channel, due_date, status, sent_at,"
+                    " provider_message_id) values (:t, 'referral_ask', :p, 4, 1, 'email', :d,"
+                    " 'sent', :s, :t)"
+                ),
+                {"t": touchpoint_id, "p": placement_id, "d": sent_at.date(), "s": sent_at},
+            )
+    link = referral_link(f"{service.url}/refer", service.secret, 4, "referral_ask:placement:14:1")
+    click = requests.get(link, allow_redirects=False, timeout=10)
+    assert click.status_code == 303
+
+    assert load(engine) == {"opt_outs": 0, "referral_clicks": 1}
+    config = load_config()
+    loads.load_ats(engine, config, Referrals(now + timedelta(minutes=1)), now)  # type: ignore[arg-type]
+    marts.rebuild(engine)
+
+    assert rows(
+        engine, "select referrer_candidate_id, touchpoint_id, placement_id from marts.referrals"
+    ) == [(4, "referral_ask:placement:14:1", 14)]
+    [(event, reference)] = rows(
+        engine,
+        "select event, detail ->> 'reference' from engagement.delivery_events",
+    )
+    assert (event, reference) == ("referral_click", click.headers["location"].split("ref=")[1])
