@@ -202,3 +202,38 @@ def test_a_referral_click_attributes_the_referral_up_to_the_marts(
         "select event, detail ->> 'reference' from engagement.delivery_events",
     )
     assert (event, reference) == ("referral_click", click.headers["location"].split("ref=")[1])
+
+
+def test_opt_outs_from_email_are_written_back_to_the_ats_once(
+    engine: sa.Engine, service: Any
+) -> None:
+    from aftercare.engagement import followups
+
+    sandbox = service.sandbox
+    truth = requests.get(f"{sandbox.url}/sandbox/ats/truth/Candidate?count=50", timeout=10)
+    mailable = [r["id"] for r in truth.json()["data"] if not r["massMailOptOut"]]
+    by_email, by_sms = mailable[:2]
+    opt_out(service, by_email, "email", "tp-a")
+    opt_out(service, by_sms, "sms", "tp-b")
+    load(engine)
+    shipped = load_config()
+    on = shipped.model_copy(
+        update={"preferences": shipped.preferences.model_copy(update={"ats_write_back": True})}
+    )
+
+    def write_back(config: Any) -> dict[str, int]:
+        ats = Providers(config, "phone", connections.get_connection).ats
+        return dict(followups.follow_up(engine, config, ats, datetime.now(UTC)))
+
+    def opted_out(candidate_id: int) -> bool:
+        url = f"{sandbox.url}/sandbox/ats/truth/Candidate?count=50"
+        records = requests.get(url, timeout=10).json()["data"]
+        return next(r["massMailOptOut"] for r in records if r["id"] == candidate_id)
+
+    assert write_back(shipped) == {}  # the shipped setting: off
+    assert write_back(on) == {"mass_mail_opt_outs_made": 1}
+    assert write_back(on) == {}  # once
+    assert (opted_out(by_email), opted_out(by_sms)) == (True, False)
+    assert rows(engine, "select action, ats_id from engagement.actions") == [
+        ("mass_mail_opt_out", by_email)
+    ]
