@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 
 from aftercare.messages import referral_link, unsubscribe_link
-from aftercare.preferences.app import FEED_TOKEN_ENV, SECRET_ENV, ServiceSettings, create_app
-from tests import ROOT
+from aftercare.preferences.app import ServiceSettings, create_app
+from aftercare.preferences.process import start_service
 
 SECRET = "test-signing-secret-0123456789"  # noqa: S105
 FEED_TOKEN = "test-feed-token"  # noqa: S105
@@ -180,32 +179,12 @@ def _free_port() -> int:
 
 
 def serve(tmp_path: Path, port: int) -> subprocess.Popen:
-    """``python -m aftercare.preferences serve`` on ``port``, its store under ``tmp_path``,
-    once it answers."""
+    """``python -m aftercare.preferences serve`` on ``port``, its store under ``tmp_path``."""
     config = tmp_path / "aftercare.yaml"
     if not config.exists():
         text = Path(os.environ["AFTERCARE_CONFIG"]).read_text()
         config.write_text(text + f"\npreferences:\n  store_path: {tmp_path / 'events.sqlite'}\n")
-    env = os.environ | {
-        SECRET_ENV: SECRET,
-        FEED_TOKEN_ENV: FEED_TOKEN,
-        "AFTERCARE_CONFIG": str(config),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aftercare.preferences", "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    for _ in range(200):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError(process.stderr.read().decode() if process.stderr else "no start")
+    return start_service(port, SECRET, FEED_TOKEN, config=config)
 
 
 def test_an_opt_out_acknowledged_survives_a_killed_service(tmp_path: Path) -> None:
@@ -220,7 +199,6 @@ def test_an_opt_out_acknowledged_survives_a_killed_service(tmp_path: Path) -> No
     finally:
         process.send_signal(signal.SIGKILL)  # no shutdown: what was answered must be on disk
         process.wait(timeout=10)
-        process.stderr.close()
     process = serve(tmp_path, port)
     try:
         events = requests.get(f"{url}/feed", headers=FEED, timeout=5).json()["events"]
@@ -229,4 +207,3 @@ def test_an_opt_out_acknowledged_survives_a_killed_service(tmp_path: Path) -> No
     finally:
         process.terminate()
         process.wait(timeout=10)
-        process.stderr.close()

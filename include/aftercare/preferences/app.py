@@ -25,13 +25,13 @@ import math
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from limits import RateLimitItemPerMinute
@@ -121,9 +121,12 @@ _pages = Environment(
 )
 
 
+def _render(name: str, settings: ServiceSettings, **values: object) -> str:
+    return _pages.get_template(name).render(agency_name=settings.agency_name, **values)
+
+
 def _page(name: str, status: int, settings: ServiceSettings, **values: object) -> HTMLResponse:
-    html = _pages.get_template(name).render(agency_name=settings.agency_name, **values)
-    return HTMLResponse(html, status, headers=PAGE_HEADERS)
+    return HTMLResponse(_render(name, settings, **values), status, headers=PAGE_HEADERS)
 
 
 def _refused(settings: ServiceSettings, expired: bool) -> HTMLResponse:
@@ -169,28 +172,27 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     limiter = MovingWindowRateLimiter(MemoryStorage())
     per_client = RateLimitItemPerMinute(settings.requests_per_minute)
 
-    @app.middleware("http")
-    async def rate_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def rate_limited(request: Request) -> None:
+        """Every page's dependency: 429 with Retry-After past the client's share."""
         client = request.client.host if request.client else "unknown"
-        if request.url.path != "/feed" and not limiter.hit(per_client, client):
+        if not limiter.hit(per_client, client):
             reset = limiter.get_window_stats(per_client, client).reset_time
-            wait = max(1, math.ceil(reset - time.time()))
             log.warning("a client is over %d requests a minute", settings.requests_per_minute)
-            return Response(
-                "Too many requests: try again shortly.\n",
+            raise HTTPException(
                 429,
-                headers={"Retry-After": str(wait)},
-                media_type="text/plain",
+                "Too many requests: try again shortly.",
+                headers={"Retry-After": str(max(1, math.ceil(reset - time.time())))},
             )
-        return await call_next(request)
 
-    @app.get("/health")
+    limited = [Depends(rate_limited)]
+    # the "done" pages say the same to everyone: made once
+    done = {choice: _render("done.html.j2", settings, what=what) for choice, what in DONE.items()}
+
+    @app.get("/health", dependencies=limited)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/unsubscribe")
+    @app.get("/unsubscribe", dependencies=limited)
     def unsubscribe_page(token: str = Query("")) -> HTMLResponse:
         try:
             _, channel, _ = verify_unsubscribe(token, settings.secret)
@@ -205,16 +207,21 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             chosen=channel,
         )
 
-    @app.post("/unsubscribe")
-    async def unsubscribe(request: Request, token: str = Query("")) -> HTMLResponse:
+    @app.post("/unsubscribe", dependencies=limited)
+    def unsubscribe(
+        token: str = Query(""),
+        choice: str | None = Form(None),
+        one_click: str | None = Form(None, alias="List-Unsubscribe"),
+    ) -> HTMLResponse:
+        """Runs in the server's thread pool: the store's commit (an fsync) holds no request
+        but this one."""
         try:
             candidate_id, channel, touchpoint_id = verify_unsubscribe(token, settings.secret)
         except MessageError:
             return _refused(settings, expired=False)
-        form = await request.form()
-        one_click = f"{form.get('List-Unsubscribe')}" == ONE_CLICK.split("=")[1]
-        choice = channel if one_click else form.get("choice")
-        if choice not in DONE:
+        clicked = one_click == ONE_CLICK.split("=")[1]
+        chosen = channel if clicked else choice
+        if chosen not in DONE:
             return _page(
                 "refused.html.j2",
                 400,
@@ -222,12 +229,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 heading="Please choose what should stop",
                 explanation="Go back, pick one of the choices and confirm.",
             )
-        source = "one_click" if one_click else "page"
-        new = store.opt_out(int(candidate_id), str(choice), touchpoint_id, source)
-        log.info("opt-out (%s, %s): %s", choice, source, "recorded" if new else "already recorded")
-        return _page("done.html.j2", 200, settings, what=DONE[str(choice)])
+        source = "one_click" if clicked else "page"
+        new = store.opt_out(int(candidate_id), chosen, touchpoint_id, source)
+        log.info("opt-out (%s, %s): %s", chosen, source, "recorded" if new else "already recorded")
+        return HTMLResponse(done[chosen], headers=PAGE_HEADERS)
 
-    @app.get("/refer", response_model=None)
+    @app.get("/refer", response_model=None, dependencies=limited)
     def refer(ref: str = Query("")) -> Response:
         try:
             candidate_id, touchpoint_id = verify_referral(
