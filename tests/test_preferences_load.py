@@ -6,9 +6,6 @@ click decides which touchpoint a referral is attributed to, up to the marts."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,19 +15,18 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
-import uvicorn
 
 from aftercare import connections, marts, plan, warehouse
 from aftercare.config import load_config
 from aftercare.engagement import loads
 from aftercare.messages import referral_link, unsubscribe_link
-from aftercare.preferences.app import ServiceSettings, create_app
 from aftercare.providers.factory import Providers
 from aftercare.tasks import dispatch
 from tests.test_dispatch import D, candidate, set_clock
 from tests.test_plan import ledger, placement
+from tests.test_preferences import FEED_TOKEN, running
+from tests.test_preferences import settings as preferences_settings
 
-FEED_TOKEN = "test-feed-token"  # noqa: S105
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
@@ -41,33 +37,15 @@ def service(
     """The preferences service in this process (uvicorn in a thread), signing with the local
     setup's secret, and the ``aftercare_preferences`` connection pointing at it."""
     secret = connections.get_connection(connections.SIGNING).password
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings = ServiceSettings(
-        secret=secret,
-        feed_token=FEED_TOKEN,
-        store_path=tmp_path / "events.sqlite",
-        referral_form_url="https://agency.example/refer",
-        referral_max_age_seconds=86400,
-        requests_per_minute=1000,
-        agency_name="Demo",
+    settings = preferences_settings(
+        tmp_path, secret=secret, referral_max_age_seconds=86400, agency_name="Demo"
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_AFTERCARE_PREFERENCES",
-        json.dumps({"conn_type": "http", "host": url, "password": FEED_TOKEN}),
-    )
-    yield SimpleNamespace(url=url, secret=secret, sandbox=provider_connections)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running(settings) as url:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_AFTERCARE_PREFERENCES",
+            json.dumps({"conn_type": "http", "host": url, "password": FEED_TOKEN}),
+        )
+        yield SimpleNamespace(url=url, secret=secret, sandbox=provider_connections)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -42,6 +42,7 @@ from aftercare.connections import WAREHOUSE
 from sandbox import DEFAULT_PORT, SandboxSettings
 from sandbox.ats import scenario as edges
 from sandbox.ats.settings import AtsSandboxSettings
+from sandbox.candidates import use_links
 from sandbox.server import await_started, launch_process, wait_for_http
 
 if TYPE_CHECKING:
@@ -97,6 +98,42 @@ def sandbox(port: int, ats: AtsSandboxSettings, log_dir: Path) -> Iterator[Calla
         process.terminate()
         process.wait(timeout=10)
         print("sandbox   stopped")
+
+
+@contextmanager
+def preferences_service(log_dir: Path) -> Iterator[str]:
+    """The candidates' preferences service beside the sandbox, for the duration of the block
+    (after `sandbox.bootstrap.bootstrap_local`: its secrets are the local connections'), and
+    this process's config pointing the messages' links at it; yields its URL."""
+    import yaml
+    from airflow.models.connection import Connection
+
+    from aftercare.config import CONFIG_ENV, config_path
+    from aftercare.connections import PREFERENCES, SIGNING
+    from aftercare.preferences.process import start_service
+
+    feed = Connection.get_connection_from_secrets(PREFERENCES)
+    secret = Connection.get_connection_from_secrets(SIGNING).password
+    url = feed.host.rstrip("/")
+    config = yaml.safe_load(config_path().read_text())
+    config["messages"]["unsubscribe_link_base"] = f"{url}/unsubscribe"
+    config["messages"]["referral_link_base"] = f"{url}/refer"
+    # every simulated candidate comes from 127.0.0.1: one client to the rate limit
+    config.setdefault("preferences", {})["requests_per_minute"] = 1_000_000
+    demo_config = log_dir / "aftercare-demo.yaml"
+    demo_config.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.environ[CONFIG_ENV] = str(demo_config)
+    port = int(url.rsplit(":", 1)[1])
+    process = start_service(
+        port, secret, feed.password, config=demo_config, log=log_dir / "preferences.log"
+    )
+    print(f"prefs     {url} answers the messages' unsubscribe and referral links")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        print("prefs     stopped")
 
 
 def advance_clock(url: str) -> dict[str, object]:
@@ -324,6 +361,7 @@ def live_story(
     dispatch runs (but those of ``outage``: (day, UTC hour)) and engagement late in the day,
     the sandbox's clock advanced a day between nights; and engagement two weeks after the
     last night, when the reviews and referrals those days earned have come in."""
+    seen: set[str] = set()  # the emails whose candidates have used their links
     for night, logical in enumerate(nights):
         if night:
             changes = advance_clock(url)
@@ -339,7 +377,10 @@ def live_story(
                 continue
             set_clock(url, moment)
             story.run(DISPATCH, moment, {})
-        # what the candidates did with it, late in the day
+        # what the candidates did with it, late in the day: their unsubscribe and referral
+        # links used through the preferences service, the rest from the providers' feeds
+        acted = use_links(url, seen)
+        print(f"prefs     candidates used their links: {dict(acted) or 'none'}")
         moment = datetime.combine(logical.date(), clock(23, 30), tzinfo=UTC)
         set_clock(url, moment)
         story.run(ENGAGEMENT, moment, {})
@@ -379,7 +420,8 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
                 pass
             fresh_start()
         url = ready()
-        live_story(url, Story(log_dir), runs, outage)
+        with preferences_service(log_dir):
+            live_story(url, Story(log_dir), runs, outage)
         if scenario == "edges":
             manifest = requests.get(f"{url}/sandbox/ats/scenario", timeout=30)
             manifest.raise_for_status()
@@ -432,11 +474,15 @@ def airflow_ui(sandbox_port: int) -> None:
     home = _airflow_home()
     log_dir = home / "logs"
     today = datetime.now(ZoneInfo(load_config().agency.time_zone)).date()
-    with sandbox(sandbox_port, AtsSandboxSettings(clock_start=today), log_dir) as ready:
+    with ExitStack() as stack:
+        ready = stack.enter_context(
+            sandbox(sandbox_port, AtsSandboxSettings(clock_start=today), log_dir)
+        )
         from sandbox.bootstrap import bootstrap_local
 
         bootstrap_local(_sandbox_url(sandbox_port))
         url = ready()
+        stack.enter_context(preferences_service(log_dir))
         # the sandbox's clock (dispatch's, through aftercare_clock) follows the wall clock here
         threading.Thread(target=follow_wall_clock, args=(url,), daemon=True).start()
         log_file = log_dir / "standalone.log"
