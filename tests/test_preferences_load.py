@@ -215,3 +215,47 @@ def test_opt_outs_from_email_are_written_back_to_the_ats_once(
     assert rows(engine, "select action, ats_id from engagement.actions") == [
         ("mass_mail_opt_out", by_email)
     ]
+
+
+@pytest.mark.slow
+def test_the_demo_candidates_use_their_links_through_the_service(
+    duckdb_warehouse: Any, service: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox's simulated candidates (sandbox.candidates, as `make demo` runs them)
+    unsubscribe and click referral links in the emails dispatch sent, over HTTP to the
+    service; the warehouse then loads what they did."""
+    from sandbox.candidates import use_links
+    from tests.test_dispatch import run_dispatch
+
+    shipped = load_config()
+    messages = shipped.messages.model_copy(
+        update={
+            "unsubscribe_link_base": f"{service.url}/unsubscribe",
+            "referral_link_base": f"{service.url}/refer",
+        }
+    )
+    config = shipped.model_copy(update={"messages": messages})
+    monkeypatch.setattr(dispatch, "load_config", lambda: config)
+    engine = connections.warehouse_engine()
+    warehouse.migrate(engine)
+    candidate(engine, 4)  # a referral ask: video, by email
+    placement(engine, 14, 4, start_date=D - timedelta(days=90))
+    candidate(engine, 6)  # a review request by email
+    placement(engine, 16, 6, start_date=D - timedelta(days=56))
+    plan.plan(engine, config, D)
+    set_clock(service.sandbox, "2026-11-23T12:00:00Z")
+    run_dispatch(engine, config)
+
+    seen: set[str] = set()
+    everyone = {"unsubscribe_share": 1.0, "referral_click_share": 1.0}
+    acted = use_links(service.sandbox.url, service.url, seen, **everyone)
+    assert acted["one_click_unsubscribes"] + acted["page_unsubscribes"] == 2
+    assert acted["referral_clicks"] == 1
+    assert use_links(service.sandbox.url, service.url, seen, **everyone) == {}  # each once
+
+    assert load(engine) == {"opt_outs": 2, "referral_clicks": 1}
+    assert sorted(rows(engine, "select candidate_id, channel from aftercare.suppressions")) == [
+        (4, "email"),
+        (6, "email"),
+    ]
+    engine.dispose()

@@ -31,14 +31,16 @@ def _text(mail: dict[str, Any]) -> str:
 
 def use_links(
     sandbox_url: str,
+    service_url: str,
     seen: set[str],
     *,
     unsubscribe_share: float = _DEFAULTS.email_unsubscribe_share * 3,
     referral_click_share: float = _DEFAULTS.email_open_share * _DEFAULTS.email_click_share,
     seed: int = 42,
 ) -> Counter[str]:
-    """Act on the emails the sandbox SendGrid accepted since the last call; counts of what
-    was done (``one_click_unsubscribes``, ``page_unsubscribes``, ``referral_clicks``)."""
+    """Act on the emails the sandbox SendGrid accepted since the last call, on the links to the
+    preferences service at ``service_url`` only (never another host); counts of what was done
+    (``one_click_unsubscribes``, ``page_unsubscribes``, ``referral_clicks``)."""
     received = requests.get(f"{sandbox_url}/sandbox/sendgrid/received", timeout=30)
     received.raise_for_status()
     counts: Counter[str] = Counter()
@@ -51,7 +53,7 @@ def use_links(
             digest = hashlib.sha256(key.encode()).digest()
             draw = np.random.default_rng([seed, int.from_bytes(digest[:8], "big")])
             header = (mail.get("headers") or {}).get("List-Unsubscribe", "")
-            if header.startswith("<http") and draw.random() < unsubscribe_share:
+            if header.startswith(f"<{service_url}/") and draw.random() < unsubscribe_share:
                 link = header[1 : header.index(">")]
                 if draw.random() < 0.5:
                     http.post(link, data=ONE_CLICK, timeout=30).raise_for_status()
@@ -61,7 +63,7 @@ def use_links(
                     http.post(link, data={"choice": "email"}, timeout=30).raise_for_status()
                     counts["page_unsubscribes"] += 1
             for link in REFERRAL.findall(_text(mail)):
-                if draw.random() < referral_click_share:
+                if link.startswith(f"{service_url}/") and draw.random() < referral_click_share:
                     answer = http.get(link, allow_redirects=False, timeout=30)
                     if answer.status_code == 303:
                         counts["referral_clicks"] += 1

@@ -356,11 +356,13 @@ def live_story(
     story: Story,
     nights: list[datetime],
     outage: frozenset[tuple[date, int]] = frozenset(),
+    preferences: str | None = None,
 ) -> None:
     """Live the nights against the sandbox at ``url``: each night's nightly run, the day's
     dispatch runs (but those of ``outage``: (day, UTC hour)) and engagement late in the day,
     the sandbox's clock advanced a day between nights; and engagement two weeks after the
-    last night, when the reviews and referrals those days earned have come in."""
+    last night, when the reviews and referrals those days earned have come in. With the
+    ``preferences`` service's URL, the candidates use their links through it each evening."""
     seen: set[str] = set()  # the emails whose candidates have used their links
     for night, logical in enumerate(nights):
         if night:
@@ -379,8 +381,9 @@ def live_story(
             story.run(DISPATCH, moment, {})
         # what the candidates did with it, late in the day: their unsubscribe and referral
         # links used through the preferences service, the rest from the providers' feeds
-        acted = use_links(url, seen)
-        print(f"prefs     candidates used their links: {dict(acted) or 'none'}")
+        if preferences:
+            acted = use_links(url, preferences, seen)
+            print(f"prefs     candidates used their links: {dict(acted) or 'none'}")
         moment = datetime.combine(logical.date(), clock(23, 30), tzinfo=UTC)
         set_clock(url, moment)
         story.run(ENGAGEMENT, moment, {})
@@ -420,8 +423,8 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
                 pass
             fresh_start()
         url = ready()
-        with preferences_service(log_dir):
-            live_story(url, Story(log_dir), runs, outage)
+        with preferences_service(log_dir) as preferences:
+            live_story(url, Story(log_dir), runs, outage, preferences)
         if scenario == "edges":
             manifest = requests.get(f"{url}/sandbox/ats/scenario", timeout=30)
             manifest.raise_for_status()
