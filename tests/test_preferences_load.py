@@ -73,10 +73,30 @@ def rows(engine: sa.Engine, sql: str) -> list[tuple]:
         return [tuple(row) for row in conn.execute(sa.text(sql))]
 
 
+def sent(
+    engine: sa.Engine, touchpoint_id: str, placement_id: int, candidate_id: int, at: datetime
+) -> None:
+    """A touchpoint sent by email at ``at``."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into aftercare.touchpoints (touchpoint_id, milestone, placement_id,"
+                " candidate_id, occurrence, channel, due_date, status, sent_at,"
+                " provider_message_id) values (:t, :m, :p, :c, 1, 'email', :d, 'sent', :s, :t)"
+            ),
+            {
+                "t": touchpoint_id,
+                "m": touchpoint_id.split(":")[0],
+                "p": placement_id,
+                "c": candidate_id,
+                "d": at.date(),
+                "s": at,
+            },
+        )
+
+
 def test_opt_outs_become_suppressions_and_responses_once(engine: sa.Engine, service: Any) -> None:
-    candidate(engine, 6)
-    placement(engine, 16, 6, start_date=D - timedelta(days=56))  # a review request due on D
-    plan.plan(engine, load_config(), D)
+    sent(engine, "review_request:placement:16:1", 16, 6, datetime.now(UTC) - timedelta(days=1))
     opt_out(service, 6, "email", "review_request:placement:16:1")
     opt_out(service, 6, "email", "review_request:placement:16:1")  # twice: once
     opt_out(service, 7, "sms", "tp-unknown", choice="marketing")
@@ -102,6 +122,7 @@ def test_opt_outs_become_suppressions_and_responses_once(engine: sa.Engine, serv
     ]
 
 
+@pytest.mark.slow
 def test_the_next_dispatch_honours_an_opt_out_made_just_before_it(
     engine: sa.Engine, service: Any
 ) -> None:
@@ -152,17 +173,8 @@ def test_a_referral_click_attributes_the_referral_up_to_the_marts(
         "referral_ask:placement:14:1": (14, now - timedelta(days=20)),
         "referral_ask:placement:24:1": (24, now - timedelta(days=10)),
     }
-    with engine.begin() as conn:
-        for touchpoint_id, (placement_id, sent_at) in asks.items():
-            conn.execute(
-                sa.text(
-                    "insert into aftercare.touchpoints (touchpoint_id, milestone, placement_id,"
-                    " candidate_id, occurrence, channel, due_date, status, sent_at,"
-                    " provider_message_id) values (:t, 'referral_ask', :p, 4, 1, 'email', :d,"
-                    " 'sent', :s, :t)"
-                ),
-                {"t": touchpoint_id, "p": placement_id, "d": sent_at.date(), "s": sent_at},
-            )
+    for touchpoint_id, (placement_id, sent_at) in asks.items():
+        sent(engine, touchpoint_id, placement_id, 4, sent_at)
     link = referral_link(f"{service.url}/refer", service.secret, 4, "referral_ask:placement:14:1")
     click = requests.get(link, allow_redirects=False, timeout=10)
     assert click.status_code == 303
