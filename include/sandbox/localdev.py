@@ -155,7 +155,8 @@ class Story:
     """Runs DAG runs one after another in this process, as ``airflow dags test`` would run
     each (``dag.test()``), paying Airflow's fixed costs once: the DAG bag is filled once and
     the in-process Execution API, the imports and the tasks' libraries stay loaded between
-    runs."""
+    runs. Each task's output goes to its log file in Airflow's log folder (``TaskLogFiles``),
+    where the Airflow UI shows it."""
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
@@ -177,6 +178,8 @@ class Story:
         log's tail when the run fails."""
         from airflow.sdk import DagRunState
 
+        from sandbox.tasklogs import TaskLogFiles
+
         label = f"{dag_id.removeprefix('aftercare_'):<10} {logical:%Y-%m-%d %H:%M %Z}"
         log_file = self.log_dir / f"{dag_id}_{logical:%Y-%m-%dT%H%M}.log"
         log_file.unlink(missing_ok=True)
@@ -187,15 +190,16 @@ class Story:
         )
         print(f"run       {label}  (log: {shown})", flush=True)
         started = time.monotonic()
-        with output_to(log_file):
+        with output_to(log_file), TaskLogFiles().listening() as tasks:
             # due at the simulated moment: the run id names the night, not the wall clock
             dag_run = self._dag(dag_id).test(run_after=logical, logical_date=logical, run_conf=conf)
         spanned_by_its_tasks(dag_id, dag_run.run_id)
         took = time.monotonic() - started
         if dag_run.state != DagRunState.SUCCESS:
-            tail = log_file.read_text(errors="replace").splitlines()[-40:]
-            print("\n".join(tail))
-            sys.exit(f"run {label} FAILED after {took:.1f} s; full log: {log_file}")
+            for log in [log_file, *tasks.failed]:
+                tail = log.read_text(errors="replace").splitlines()[-40:]
+                print(f"--- {log}\n" + "\n".join(tail))
+            sys.exit(f"run {label} FAILED after {took:.1f} s; logs: {log_file}, {tasks.failed}")
         print(f"run       {label}  ok in {took:.1f} s", flush=True)
 
 
