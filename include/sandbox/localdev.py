@@ -133,12 +133,12 @@ def sandbox(
     log_dir.mkdir(parents=True, exist_ok=True)
     url, log_path = _sandbox_url(port), str(log_dir / "sandbox.log")
     ats = settings.ats
-    world = "" if ats.scenario == "usual" else f", scenario {ats.scenario}"
+    about = "" if ats.scenario == "usual" else f", scenario {ats.scenario}"
     if kept and kept[1].clock:
-        world += f", continuing the demo's world from {kept[1].clock:%Y-%m-%d %H:%M %Z}"
+        about += f", continuing the demo's world from {kept[1].clock:%Y-%m-%d %H:%M %Z}"
     else:
-        world = f", clock at {ats.clock_start}{world}"
-    print(f"sandbox   starting on {url}{world} (in the background) ...")
+        about = f", clock at {ats.clock_start}{about}"
+    print(f"sandbox   starting on {url}{about} (in the background) ...")
     launched = time.monotonic()
     process = launch_process(port, settings, log_path, state_file=kept[0].state if kept else None)
     started = False
@@ -154,12 +154,15 @@ def sandbox(
     try:
         yield ready
     finally:
-        if kept and started and process.poll() is None:
-            kept[0].save(url, kept[1])
-            print(f"sandbox   world kept at {kept[1].clock:%Y-%m-%d %H:%M %Z}: {kept[0].record}")
-        process.terminate()
-        process.wait(timeout=10)
-        print("sandbox   stopped")
+        try:
+            if kept and started:
+                keep, world = kept
+                keep.save(url, world)
+                print(f"sandbox   world kept at {world.clock:%Y-%m-%d %H:%M %Z}: {keep.record}")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            print("sandbox   stopped")
 
 
 def advance_clock(url: str) -> dict[str, object]:

@@ -136,6 +136,9 @@ def launch_process(
             + (["--state-file", str(state_file)] if state_file else []),
             stdout=log,
             stderr=subprocess.STDOUT,
+            # a session of its own: a terminal's Ctrl-C reaches the parent, which stops it (after
+            # saving its world, for make demo and make airflow), not the sandbox mid-save
+            start_new_session=True,
         )
 
 
