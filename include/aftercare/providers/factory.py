@@ -36,13 +36,20 @@ class Providers:
         self.config, self.channel, self._connection = config, channel, connection
         self._slots = config.airflow.pools[SEND_POOLS[channel]].slots
 
-    def transport(self, provider: str) -> Transport:
-        limit = self.config.dispatch.providers[provider]
+    def transport(
+        self, provider: str, per_second: float | None = None, concurrency: int | None = None
+    ) -> Transport:
+        """The provider's transport: its share of ``dispatch.providers`` (or the rate and
+        concurrency given, for a service that is not one of those)."""
+        if per_second is None or concurrency is None:
+            limit = self.config.dispatch.providers[provider]
+            per_second = limit.messages_per_second / self._slots
+            concurrency = limit.concurrency
         return Transport(
             provider,
-            rate={"per_second": limit.messages_per_second / self._slots},
-            connections=limit.concurrency,
-            burst=max(1, limit.concurrency),
+            rate={"per_second": per_second},
+            connections=concurrency,
+            burst=max(1, concurrency),
             timeout=self.config.dispatch.timeout_seconds,
             retries=Retries(
                 attempts=self.config.dispatch.max_attempts,
@@ -127,18 +134,8 @@ class Providers:
     def preferences(self) -> PreferencesFeed:
         """The preferences service's feed of opt-outs and referral clicks."""
         conn = self._connection(connections.PREFERENCES)
-        transport = Transport(
-            "preferences",
-            rate={"per_second": 10},  # a page a call: a handful of calls a load
-            connections=1,
-            timeout=self.config.dispatch.timeout_seconds,
-            retries=Retries(
-                attempts=self.config.dispatch.max_attempts,
-                backoff_seconds=0.2,
-                backoff_max_seconds=10,
-                retry_after_max=30.0,
-            ),
-        )
+        # a page a call: a handful of calls a load
+        transport = self.transport("preferences", per_second=10, concurrency=1)
         return PreferencesFeed(transport, conn.host, conn.password)
 
     @cached_property
