@@ -212,6 +212,13 @@ exists (
 )
 {%- endmacro %}
 
+{#- whether a milestone (name expression) is paused by an operator (aftercare.milestone_pauses):
+    dispatch batches none of its touchpoints, and those whose window passes meanwhile expire as
+    milestone_paused -#}
+{% macro paused(milestone) -%}
+exists (select 1 from aftercare.milestone_pauses as mp where mp.milestone = {{ milestone }})
+{%- endmacro %}
+
 {#- the instant from which staging rows may be invisible to this transaction, taken before it
     reads staging: its start (the time its staging rows were loaded at, were it loading), and
     on Postgres the start of any older transaction still open on this database (its rows
