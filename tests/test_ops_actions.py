@@ -269,6 +269,28 @@ def test_readers_read_the_last_snapshot_while_a_writer_holds_the_warehouse(
     assert holder.returncode == 0
 
 
+def test_a_snapshot_that_cannot_be_copied_fails_no_task_and_keeps_the_last(
+    duckdb_warehouse: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with connections.open_warehouse() as engine:
+        warehouse.migrate(engine)
+    snapshot = warehouse.snapshot_path(duckdb_warehouse)
+    published = snapshot.stat().st_mtime_ns
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("shutil.copyfile", disk_full)
+    with connections.open_warehouse() as engine, warehouse.transaction(engine) as conn:
+        conn.execute(sa.text("create table aftercare.later (x integer)"))
+    assert "snapshot not published" in caplog.text
+    assert snapshot.stat().st_mtime_ns == published
+    assert sorted(p.name for p in duckdb_warehouse.parent.iterdir()) == [
+        "warehouse.duckdb",
+        "warehouse.snapshot.duckdb",
+    ]
+
+
 def test_on_postgres_readers_read_live(postgres_warehouse: str) -> None:
     with connections.open_warehouse() as engine:
         warehouse.migrate(engine)
