@@ -145,26 +145,6 @@ NIGHTLY_RUN = "scheduled__2026-12-01T02:00:00+00:00"
 EARLIER_RUN = "scheduled__2026-11-30T02:00:00+00:00"
 BREAKER_RULE = {"expectation": "expect_column_max_to_be_between", "column": "quarantined_share"}
 
-# until migration 0017 (ops-engine) lands: its tables, as its brief gives them
-OPS_TABLES = """
-create table aftercare.ops_actions (action_id varchar primary key, kind varchar not null,
-  target varchar not null, comment varchar not null, requested_by varchar not null,
-  requested_at timestamptz not null, applied_at timestamptz not null default current_timestamp,
-  result json not null);
-create table aftercare.milestone_pauses (milestone varchar primary key,
-  paused_by varchar not null, paused_at timestamptz not null, comment varchar not null,
-  action_id varchar not null);
-alter table quality.quarantine add column rejudge_requested_at timestamptz
-"""
-
-
-def migrated(engine: sa.Engine) -> None:
-    warehouse.migrate(engine)
-    if not sa.inspect(engine).has_table("ops_actions", schema="aftercare"):
-        with engine.begin() as conn:
-            for statement in OPS_TABLES.split(";"):
-                conn.exec_driver_sql(statement)
-
 
 def insert(conn: sa.Connection, table: str, rows: list[dict], *json_columns: str) -> None:
     """Insert ``rows`` (dicts of the same columns) into ``table``; ``json_columns`` are given as
@@ -316,25 +296,31 @@ def reader(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[sa.Connection]:
     """A connection to the hand-made warehouse (built once per backend), read as the console
-    reads: the DuckDB file opened read only, Postgres in read-only transactions."""
+    reads: on DuckDB the snapshot the warehouse tasks publish, opened read only; Postgres live
+    (in read-only transactions, to show the pages write nothing)."""
     if request.param == "duckdb":
         url = sa.URL.create("duckdb", database=str(tmp_path_factory.mktemp("ops") / "w.duckdb"))
-        yield from _filled(url, {"connect_args": {"read_only": True}})
+        writer = filled(url)
+        warehouse.publish_snapshot(writer)
+        writer.dispose()
+        engine, _published = warehouse.open_snapshot(url)
+        with engine.connect() as conn:
+            yield conn
+        engine.dispose()
     else:
         with request.getfixturevalue("postgres_server").database() as uri:
-            options = {"execution_options": {"postgresql_readonly": True}}
-            yield from _filled(sa.make_url(uri), options)
+            filled(sa.make_url(uri)).dispose()
+            engine = sa.create_engine(uri, execution_options={"postgresql_readonly": True})
+            with engine.connect() as conn:
+                yield conn
+            engine.dispose()
 
 
-def _filled(url: sa.URL, read_only: dict) -> Iterator[sa.Connection]:
-    writer = warehouse.create_engine(url)
-    migrated(writer)
-    fill(writer)
-    writer.dispose()
-    engine = sa.create_engine(url, **read_only)
-    with engine.connect() as conn:
-        yield conn
-    engine.dispose()
+def filled(url: sa.URL) -> sa.Engine:
+    engine = warehouse.create_engine(url)
+    warehouse.migrate(engine)
+    fill(engine)
+    return engine
 
 
 def due_today() -> dict[str, Tp]:
@@ -634,7 +620,7 @@ def test_what_a_run_did(reader: sa.Connection) -> None:
 
 
 def test_an_empty_warehouse(warehouse_engine: sa.Engine) -> None:
-    migrated(warehouse_engine)
+    warehouse.migrate(warehouse_engine)
     config = load_config()
     with warehouse_engine.connect() as conn:
         page = read.today(conn, DAY)
