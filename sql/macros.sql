@@ -141,17 +141,43 @@ from (
 
 {#- every version of each record that the loads being staged (:load_ids) brought, from
     staging.<table>, ranked newest first in `version_rank` (ties: the later load, the later
-    page); staging takes version_rank = 1 -#}
-{% macro ranked_changes(table, key, entity) -%}
+    page); staging takes version_rank = 1. With `again`, also the version of an earlier load
+    that an operator asked to judge again: 'requested' (its quarantine row open, with
+    rejudge_requested_at: what the gate judges), 'released' (judged again and released, with
+    rejudged_at: what staging takes); a newer version from the loads still ranks first -#}
+{% macro ranked_changes(table, key, entity, again=none) -%}
 (select
-    c.*,
+    v.*,
     row_number() over (
-        partition by c.{{ key }}
-        order by c.date_last_modified desc, l.started_at desc, c.page desc
+        partition by v.{{ key }}
+        order by v.date_last_modified desc, v.load_started_at desc, v.page desc
     ) as version_rank
-from staging.{{ table }} as c
-inner join raw.loads as l on l.load_id = c.load_id
-where l.entity = '{{ entity }}' and l.load_id in {{ json_texts('load_ids') }})
+from (
+    select
+        c.*,
+        l.started_at as load_started_at
+    from staging.{{ table }} as c
+    inner join raw.loads as l on l.load_id = c.load_id
+    where l.entity = '{{ entity }}' and l.load_id in {{ json_texts('load_ids') }}
+    {%- if again %}
+    union all
+    select
+        c.*,
+        l.started_at as load_started_at
+    from staging.{{ table }} as c
+    inner join raw.loads as l on l.load_id = c.load_id
+    inner join quality.quarantine as q
+        on q.entity = '{{ entity | lower }}'
+        and q.record_id = cast(c.{{ key }} as varchar)
+        and q.load_id = c.load_id
+    where l.load_id not in {{ json_texts('load_ids') }}
+        {% if again == 'requested' -%}
+        and q.rejudge_requested_at is not null and q.released_at is null
+        {%- else -%}
+        and q.rejudged_at is not null and q.released_at is not null
+        {%- endif %}
+    {%- endif %}
+) as v)
 {%- endmacro %}
 
 {#- the local wall-clock time of an instant expression in a zone expression -#}
@@ -210,6 +236,13 @@ exists (
     inner join aftercare.dispatch_batches as b on b.batch_id = i.batch_id
     where i.touchpoint_id = {{ touchpoint_id }} and b.recorded_at is null
 )
+{%- endmacro %}
+
+{#- whether a milestone (name expression) is paused by an operator (aftercare.milestone_pauses):
+    dispatch batches none of its touchpoints, and those whose window passes meanwhile expire as
+    milestone_paused -#}
+{% macro paused(milestone) -%}
+exists (select 1 from aftercare.milestone_pauses as mp where mp.milestone = {{ milestone }})
 {%- endmacro %}
 
 {#- the instant from which staging rows may be invisible to this transaction, taken before it

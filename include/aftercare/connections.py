@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,10 +139,43 @@ def _require_warehouse_pool() -> None:
 @contextmanager
 def open_warehouse() -> Iterator[Engine]:
     """An engine on the warehouse connection for a task's work, disposed of afterwards (which
-    releases DuckDB's file lock)."""
+    releases DuckDB's file lock). On DuckDB, work that ends without an error publishes the
+    warehouse's snapshot for readers first, while still its one writer
+    (`aftercare.warehouse.publish_snapshot`)."""
+    from aftercare import warehouse
+
     engine = warehouse_engine()
     try:
         yield engine
+        warehouse.publish_snapshot(engine)
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class ReadWarehouse:
+    """The warehouse as readers see it: ``engine`` (to read only) and ``as_of``, the instant the
+    DuckDB snapshot it reads was published (UTC), or None: live (Postgres)."""
+
+    engine: Engine
+    as_of: datetime | None
+
+
+@contextmanager
+def read_warehouse() -> Iterator[ReadWarehouse]:
+    """The warehouse for a reader that must not wait for (nor block) the tasks, such as the ops
+    console in the api-server: on DuckDB its published snapshot, read-only (whatever task holds
+    the warehouse's write lock meanwhile; `aftercare.warehouse.SnapshotMissing` before the first
+    is published), else the warehouse itself, live. The engine is disposed of afterwards."""
+    from aftercare import warehouse
+
+    url = url_from_connection(get_connection(WAREHOUSE))
+    if url.get_backend_name() == "duckdb":
+        engine, as_of = warehouse.open_snapshot(url)
+    else:
+        engine, as_of = warehouse.create_engine(url), None
+    try:
+        yield ReadWarehouse(engine, as_of)
     finally:
         engine.dispose()
 

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from aftercare import summary, warehouse
 from aftercare.config import load_config
 from aftercare.connections import warehouse_transaction
-from aftercare.plan import DECISIONS, decision_key
+from aftercare.plan import DECISIONS, OPERATOR_DECISIONS, decision_key
 
 NIGHTLY = "aftercare_nightly"
 
@@ -41,8 +41,13 @@ def decisions(conn: Connection, first_day: date, last_day: date) -> Counter[str]
 
 
 def unreached(counts: Counter[str]) -> list[str]:
-    """The decisions of the contract that ``counts`` never reached."""
-    return [key for key in (decision_key(*d) for d in DECISIONS) if not counts.get(key)]
+    """The decisions of the contract that ``counts`` never reached (those only an operator's
+    action brings about aside)."""
+    return [
+        key
+        for key in (decision_key(*d) for d in DECISIONS if d not in OPERATOR_DECISIONS)
+        if not counts.get(key)
+    ]
 
 
 def case_outcomes(
@@ -81,11 +86,12 @@ def report(
     zero marked), the ledger by status and reason, and the planted cases if any."""
     counts = decisions(conn, first_day, last_day)
     contract = [decision_key(*d) for d in DECISIONS]
+    missing = unreached(counts)
     others = sorted(key for key in counts if key not in contract)
     width = max(len(key) for key in [*contract, *others])
     lines = [f"Plan decisions, nights {first_day} to {last_day} (aftercare.run_summaries):", ""]
     for key in [*contract, *others]:
-        mark = "" if counts.get(key) else "   <- not reached"
+        mark = "   <- not reached" if key in missing else ""
         lines.append(f"  {key:<{width}} {counts.get(key, 0):>9}{mark}")
     ledger = warehouse.query_file(
         conn, "record/ledger_by_reason.sql", {"first_day": first_day, "last_day": last_day}

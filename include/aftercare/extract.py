@@ -207,7 +207,8 @@ def pull(
 def stage(engine: Engine) -> dict[str, int]:
     """Move the latest version of every record of the validated loads into staging, in one
     transaction; a version in quarantine is skipped (staging keeps the one it had), and a
-    record staged now leaves quarantine."""
+    record staged now leaves quarantine. Versions of earlier loads that the gate judged again
+    on request and released are staged with them."""
     with warehouse.transaction(engine) as conn:
         # the loads staged now, fixed once: a load validated meanwhile waits for the next run
         loads = [
@@ -225,6 +226,8 @@ def stage(engine: Engine) -> dict[str, int]:
                 conn, "extract/release_quarantined.sql", batch
             ),
         }
+        # the versions judged again on request and released were staged above, with the loads'
+        warehouse.execute_file(conn, "quality/clear_rejudged.sql")
         warehouse.execute_file(conn, "extract/mark_staged.sql", batch)
     return counts
 

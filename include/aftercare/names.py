@@ -1,10 +1,10 @@
-"""The names the DAGs, the task bodies and the stages share: the channels, the pools and the
-ledger's asset. No Airflow import (the stages use these names without importing Airflow);
-`aftercare.dagkit` turns them into Airflow objects."""
+"""The names the DAGs, the task bodies and the stages share: the channels, the pools, the
+ledger's asset and the ops DAG's id. No Airflow import (the stages use these names without
+importing Airflow); `aftercare.dagkit` turns them into Airflow objects."""
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import Literal, get_args
 
 from aftercare.config import Channel
 
@@ -24,3 +24,11 @@ LEDGER_ASSET = {
     "name": "aftercare_touchpoints",
     "uri": "aftercare://warehouse/aftercare.touchpoints",
 }
+
+#: The DAG that applies the ops console's actions (pause, resume, judge again) in the warehouse:
+#: the console triggers it with the action as its conf (runbook: dags/aftercare_ops.md).
+OPS_DAG = "aftercare_ops"
+
+#: What an action may be (the DAG's ``kind`` param; `aftercare.ops.actions` applies each).
+OpsKind = Literal["pause", "resume", "rejudge"]
+OPS_KINDS: tuple[OpsKind, ...] = get_args(OpsKind)

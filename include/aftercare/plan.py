@@ -56,6 +56,7 @@ RULES = (*PROPOSE, "macros.sql")
 DECISIONS = (
     ("planned", None),
     ("expired", "missed_window"),
+    ("expired", "milestone_paused"),
     ("suppressed", "quarantined"),
     ("suppressed", "candidate_removed"),
     ("suppressed", "recently_sent"),
@@ -66,6 +67,11 @@ DECISIONS = (
     ("cancelled", "placement_changed"),
     ("cancelled", "placement_ended"),
 )
+
+
+#: The decisions only an operator's action brings about (a milestone paused in the ops console),
+#: which no night of the ATS's data reaches by itself: coverage does not hold nights to them.
+OPERATOR_DECISIONS = frozenset({("expired", "milestone_paused")})
 
 
 def decision_key(status: str, reason: str | None) -> str:

@@ -9,6 +9,9 @@
   identifiers and config only (checked); values are always bound parameters.
 * `migrate()` applies ``sql/migrations/NNNN_name.sql`` in order, once each, recorded in
   ``aftercare.schema_migrations``; on Postgres an advisory lock makes concurrent runs safe.
+* `publish_snapshot()` copies a DuckDB warehouse, checkpointed, to its snapshot file
+  (``<stem>.snapshot.duckdb`` beside it), atomically; `open_snapshot()` opens that copy
+  read-only: what the ops console reads while a task holds the warehouse's write lock.
 
 DuckDB allows one writer *process* at a time. Every task that touches the warehouse therefore
 runs in the Airflow pool ``aftercare_warehouse`` (one slot), and
@@ -21,10 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -54,6 +61,11 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 class WarehouseError(RuntimeError):
     """The warehouse is misconfigured, busy, or a migration cannot be applied."""
+
+
+class SnapshotMissing(WarehouseError):
+    """A DuckDB warehouse's snapshot has not been published yet (no warehouse task has finished
+    since the warehouse was made)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -87,6 +99,66 @@ def transaction(engine: Engine) -> Iterator[Connection]:
                 f"{str(exc.orig).splitlines()[0]}"
             ) from exc
         raise
+
+
+# --------------------------------------------------------------------------------------------
+# the snapshot readers see of a DuckDB warehouse (a process cannot open a DuckDB file at all,
+# not even read-only, while another holds its write lock)
+
+
+def snapshot_path(database: str | Path) -> Path:
+    """The snapshot file of the DuckDB warehouse file ``database``: beside it, so the copy and
+    its rename stay on one file system."""
+    database = Path(database)
+    return database.with_name(f"{database.stem}.snapshot.duckdb")
+
+
+def publish_snapshot(engine: Engine) -> Path | None:
+    """Copy a DuckDB warehouse to its snapshot file, checkpointed (its write-ahead log folded
+    into the file) and copied while this engine still holds the write lock, under a temporary
+    name renamed over the last snapshot: a reader sees the old copy or the new one, never half
+    of one, and a reader holding the old one reads on. Nothing on any other database (readers
+    read it live). Returns the snapshot's path, or None."""
+    if engine.dialect.name != "duckdb":
+        return None
+    database = Path(engine.url.database)
+    target = snapshot_path(database)
+    with engine.connect() as conn:
+        execute_file(conn, "warehouse/checkpoint.sql")
+        conn.commit()
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        os.close(handle)
+        try:
+            shutil.copyfile(database, temporary)
+            shutil.copymode(database, temporary)  # mkstemp's file is its owner's only
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    log.info("warehouse snapshot published: %s", target.name)
+    return target
+
+
+def open_snapshot(url: URL) -> tuple[Engine, datetime]:
+    """A read-only engine on the snapshot of the DuckDB warehouse at ``url``, and the instant
+    it was published (UTC); `SnapshotMissing` when none has been published. Dispose of the
+    engine when done."""
+    path = snapshot_path(url.database)
+    try:
+        published = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except FileNotFoundError:
+        raise SnapshotMissing(
+            f"no snapshot of the DuckDB warehouse yet ({path.name} beside {Path(url.database).name}"
+            "): readers see the warehouse as the last warehouse task to finish left it, and "
+            "none has finished since the warehouse was made; run a DAG (the nightly's first "
+            "task will do)"
+        ) from None
+    engine = sa.create_engine(
+        url.set(database=str(path)),
+        connect_args={"read_only": True},
+        hide_parameters=True,
+    )
+    return engine, published
 
 
 # --------------------------------------------------------------------------------------------

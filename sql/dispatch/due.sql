@@ -1,13 +1,14 @@
 {% import "macros.sql" as m with context %}
--- one row per planned touchpoint whose send time has come by :now (the dispatch clock) and
--- whose window is still open, with what its message needs, the route it goes out on now
--- (null: consent lost since planning; the next plan decides the row again) and whether the
--- candidate's local time is inside the quiet hours (then it waits). Touchpoints in a batch not
--- yet folded into the ledger are in flight and left out. known_sids: the texts already sent
--- to the number of the row's attempt (else its mobile now) since a day before that attempt
--- (else now), whoever they were for: a look-up of the row's text (Twilio keeps no reference
--- of ours) must not take one of them for its own (two candidate records sharing a number get
--- the same text).
+-- one row per planned touchpoint whose send time has come by :now (the dispatch clock), whose
+-- window is still open and whose milestone is not paused (a paused milestone's rows wait, even
+-- those in doubt: their look-up may end in a send), with what its message needs, the route it
+-- goes out on now (null: consent lost since planning; the next plan decides the row again) and
+-- whether the candidate's local time is inside the quiet hours (then it waits). Touchpoints in
+-- a batch not yet folded into the ledger are in flight and left out. known_sids: the texts
+-- already sent to the number of the row's attempt (else its mobile now) since a day before
+-- that attempt (else now), whoever they were for: a look-up of the row's text (Twilio keeps no
+-- reference of ours) must not take one of them for its own (two candidate records sharing a
+-- number get the same text).
 with open_rows as (
     select
         t.*,
@@ -17,6 +18,7 @@ with open_rows as (
     where t.status = 'planned'
         and t.send_at <= cast(:now as timestamptz)
         and not {{ m.in_flight('t.touchpoint_id') }}
+        and not {{ m.paused('t.milestone') }}
 ),
 
 consent as (

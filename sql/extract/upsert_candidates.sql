@@ -1,7 +1,8 @@
 {% import "macros.sql" as m with context %}
 -- staging.candidates: one row per candidate, the latest version from every load not yet
--- staged (including loads whose pull died half way: their stored pages count). An older version
--- never overwrites a newer one. A field that failed a field rule of the gate is taken as absent.
+-- staged (including loads whose pull died half way: their stored pages count), or of an earlier
+-- load when the gate judged it again on request and released it. An older version never
+-- overwrites a newer one. A field that failed a field rule of the gate is taken as absent.
 insert into staging.candidates as s (
     candidate_id, first_name, last_name, email, mobile_raw, mobile_e164, phone_raw, phone_e164,
     date_of_birth, country_code, time_zone, email_opt_out, sms_opt_in, is_anonymized,
@@ -29,7 +30,9 @@ select
     date_last_modified,
     load_id,
     current_timestamp
-from {{ m.ranked_changes('candidate_changes', 'candidate_id', 'Candidate') }} as latest
+from {{ m.ranked_changes(
+    'candidate_changes', 'candidate_id', 'Candidate', again='released'
+) }} as latest
 -- the latest version only, and only if it passed validation (else it is in quarantine and
 -- staging keeps the version it had)
 where version_rank = 1

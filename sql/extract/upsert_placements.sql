@@ -1,6 +1,7 @@
 {% import "macros.sql" as m with context %}
 -- staging.placements: one row per placement, the latest version from every load not yet
--- staged (including loads whose pull died half way: their stored pages count). An older
+-- staged (including loads whose pull died half way: their stored pages count), or of an earlier
+-- load when the gate judged it again on request and released it. An older
 -- version never overwrites a newer one. A field that failed a field rule of the gate is taken
 -- as absent.
 insert into staging.placements as p (
@@ -29,7 +30,9 @@ select
     date_last_modified,
     load_id,
     current_timestamp
-from {{ m.ranked_changes('placement_changes', 'placement_id', 'Placement') }} as latest
+from {{ m.ranked_changes(
+    'placement_changes', 'placement_id', 'Placement', again='released'
+) }} as latest
 -- the latest version only, and only if it passed validation (else it is in quarantine and
 -- staging keeps the version it had)
 where version_rank = 1

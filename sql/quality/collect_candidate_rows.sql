@@ -1,6 +1,7 @@
 {% import "macros.sql" as m with context %}
 -- candidate_rows (temporary, this session's): one row per candidate of the loads being
--- validated (the load_ids), the version staging would take (the latest), with what the
+-- validated (the load_ids), or asked to be judged again (its version of that load), the
+-- version staging would take (the latest), with what the
 -- candidate row suite judges, numbered into chunks of `rows` in id order. age_at_start is the
 -- age in whole years at the candidate's first placement start (staged or loaded now), or on
 -- the as_of date for a candidate without placements
@@ -10,7 +11,9 @@ create temp table candidate_rows as
 with
 latest as (
     select *
-    from {{ m.ranked_changes('candidate_changes', 'candidate_id', 'Candidate') }} as ranked
+    from {{ m.ranked_changes(
+        'candidate_changes', 'candidate_id', 'Candidate', again='requested'
+    ) }} as ranked
     where version_rank = 1
 ),
 

@@ -1,6 +1,7 @@
 {% import "macros.sql" as m with context %}
 -- placement_rows (temporary, this session's): one row per placement of the loads being
--- validated (the load_ids), the version staging would take (the latest), with what the
+-- validated (the load_ids), or asked to be judged again (its version of that load), the
+-- version staging would take (the latest), with what the
 -- placement row suite judges, numbered into chunks of `rows` in id order
 drop table if exists placement_rows;
 
@@ -8,7 +9,9 @@ create temp table placement_rows as
 with
 latest as (
     select *
-    from {{ m.ranked_changes('placement_changes', 'placement_id', 'Placement') }} as ranked
+    from {{ m.ranked_changes(
+        'placement_changes', 'placement_id', 'Placement', again='requested'
+    ) }} as ranked
     where version_rank = 1
 ),
 

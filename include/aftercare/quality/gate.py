@@ -1,8 +1,10 @@
 """The validation gate between the ATS and staging (Great Expectations Core, pandas batches).
 
 `validate` takes every load not yet staged and judges the records staging would take from
-them (the latest version of each), a chunk of ``quality.chunk_rows`` records at a time in id
-order, so memory stays flat whatever the volume. DuckDB cannot serve GX's SQL datasource, so
+them (the latest version of each), and the quarantined versions an operator asked to judge
+again (``quality.quarantine.rejudge_requested_at``: released if they pass now, then staged),
+a chunk of ``quality.chunk_rows`` records at a time in id order, so memory stays flat whatever
+the volume. DuckDB cannot serve GX's SQL datasource, so
 both warehouses hand GX pandas frames: the same suites, the same verdicts.
 
 * Rows: a record failing its row suite goes to ``quality.quarantine`` with every failed
@@ -176,7 +178,8 @@ def validate(
         load_ids = [
             row["load_id"] for row in warehouse.query_file(conn, "quality/unstaged_loads.sql")
         ]
-    if not load_ids:
+        [asked] = warehouse.query_file(conn, "quality/rejudge_requests.sql")
+    if not load_ids and not asked["requests"]:
         log.info("validation: no loads to validate")
         return {}
     project = _Project(config)
@@ -189,6 +192,9 @@ def validate(
             _judge_records(
                 conn, project, config, entity, params, run_id, judged, quarantined, reported
             )
+    if not load_ids:  # only records asked to be judged again: no load for the breaker
+        project.build_docs()
+        return dict(reported)
     loads, outcome = _judge_loads(engine, project, config, params, run_id, judged, quarantined)
     counts: Counter[str] = Counter(reported)
     for load in loads.itertuples():
@@ -245,8 +251,8 @@ def _judge_records(
 ) -> None:
     """Run the entity's row suite over its records, chunk by chunk. In one transaction per
     chunk: what its records had open in quarantine for these loads is released and their field
-    findings forgotten, its failures go (back) to quarantine, its findings are written, and its
-    validation row is written."""
+    findings forgotten, the requests to judge them again are answered, its failures go (back)
+    to quarantine, its findings are written, and its validation row is written."""
     suite, table, _ = ENTITIES[entity]
     key = suites.ROW_SUITES[suite]
     for chunk, frame in enumerate(record_chunks(conn, config, entity, params), start=1):
@@ -270,6 +276,11 @@ def _judge_records(
                 warehouse.execute_file(
                     conn, f"quality/{statement}.sql", {"entity": entity, "judged": judged_now}
                 )
+            reported[f"{entity}s_rejudged"] += warehouse.execute_file(
+                conn,
+                "quality/answer_rejudge.sql",
+                {"entity": entity, "ids": json.dumps([str(_plain(r)) for r in frame[key]])},
+            )
             warehouse.execute_file(
                 conn,
                 "quality/quarantine_rows.sql",

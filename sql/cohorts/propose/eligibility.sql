@@ -169,6 +169,10 @@ judged as (
                     from plan_open_ledger as o
                     where o.touchpoint_id = h.touchpoint_id and o.due_date <> h.due_date
                 ) then 'cancelled:placement_changed'
+            -- a planned row held back by an operator's pause of its milestone
+            when h.window_end < p.d and {{ m.paused('h.milestone') }} and exists (
+                    select 1 from plan_open_ledger as o where o.touchpoint_id = h.touchpoint_id
+                ) then 'expired:milestone_paused'
             when h.window_end < p.d then 'expired:missed_window'
             when least({{ m.eligible_ranks('c', 'r', 'h') }}) is null
                 then 'suppressed:no_eligible_channel'
