@@ -6,20 +6,26 @@ folder; restart it after a change."""
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 from airflow.plugins_manager import AirflowPlugin
 
 from aftercare.console import URL_PREFIX
-from aftercare.console.app import create_app
 
 # the UI resolves a relative href against its base URL, and fills in {DAG_ID} and {RUN_ID}
 HREF = URL_PREFIX.lstrip("/")
 
 
+@cache
+def _console() -> dict[str, Any]:
+    from aftercare.console.app import create_app
+
+    return {"app": create_app(), "url_prefix": URL_PREFIX, "name": "aftercare ops console"}
+
+
 class AftercareConsolePlugin(AirflowPlugin):
     name = "aftercare_console"
-    fastapi_apps = [
-        {"app": create_app(), "url_prefix": URL_PREFIX, "name": "aftercare ops console"}
-    ]
     external_views = [
         {
             "name": "Aftercare",
@@ -35,3 +41,9 @@ class AftercareConsolePlugin(AirflowPlugin):
             "destination": "dag_run",
         },
     ]
+
+    @property
+    def fastapi_apps(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        """The console's app, made when first asked for: only the api-server asks (every task
+        loads the plugins too, for their macros, and never imports the console)."""
+        return [_console()]

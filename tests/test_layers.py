@@ -45,6 +45,9 @@ LAYERS = {
     "aftercare.coverage": 4,
     "aftercare.ats.doctor": 4,
     "aftercare.ats.__main__": 4,
+    # the ops console the Airflow plugin mounts on the api-server (it asks Airflow's auth
+    # manager who the user is, reads Airflow's metadata and triggers runs)
+    "aftercare.console": 4,
     # the DAG files
     "dags": 5,
 }
@@ -56,6 +59,7 @@ AIRFLOW_SEAM = (
     "aftercare.dagkit",
     "aftercare.bootstrap",
     "aftercare.connections",
+    "aftercare.console",
 )
 
 

@@ -126,6 +126,7 @@ def create_app() -> FastAPI:
         openapi_url=None,
     )
     app.state.pages = Pages()
+    app.state.clock = lambda: datetime.now(UTC)
     app.state.dag_bag = create_dag_bag()
     app.include_router(pages.router)
     app.include_router(actions.router)

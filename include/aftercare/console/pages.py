@@ -4,7 +4,7 @@ look-up, Quarantine, Milestones, the run tab and the report. Each reads the ware
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -31,10 +31,15 @@ def _render(request: Request, template: str, **values: object) -> HTMLResponse:
     return request.app.state.pages.render(request, template, **values)
 
 
-def _day(text: str | None) -> date:
+def _now(request: Request) -> datetime:
+    """The moment the page is about (the app's clock: the tests set it)."""
+    return request.app.state.clock()
+
+
+def _day(request: Request, text: str | None) -> date:
     """The page's local date: ``text`` (YYYY-MM-DD), else today in the agency's zone."""
     if not text:
-        return datetime.now(ZoneInfo(config().agency.time_zone)).date()
+        return _now(request).astimezone(ZoneInfo(config().agency.time_zone)).date()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -64,10 +69,10 @@ def _grid(counts: tuple[read.StatusCount, ...]) -> list[dict[str, object]]:
 
 @router.get("/", response_class=HTMLResponse)
 def today(request: Request, session: SessionDep, day: str | None = None) -> HTMLResponse:
-    the_day = _day(day)
+    the_day = _day(request, day)
     with reading() as warehouse:
         view = read.today(warehouse.conn, the_day)
-    now = datetime.now(UTC)
+    now = _now(request)
     return _render(
         request,
         "today.html.j2",
@@ -93,7 +98,7 @@ def touchpoints(
     channel: str | None = None,
     status: Annotated[str | None, Query(pattern="^(" + "|".join(read.STATUSES) + ")$")] = None,
 ) -> HTMLResponse:
-    the_day, limit = _day(day), config().ops.row_limit
+    the_day, limit = _day(request, day), config().ops.row_limit
     with reading() as warehouse:
         rows = read.touchpoints(
             warehouse.conn,
@@ -121,7 +126,7 @@ def touchpoints(
 def failures(request: Request, session: SessionDep) -> HTMLResponse:
     settings = config().ops
     with reading() as warehouse:
-        view = read.failures(warehouse.conn, now=datetime.now(UTC), settings=settings)
+        view = read.failures(warehouse.conn, now=_now(request), settings=settings)
     batches = tuple(batch for group in view.groups for batch in group.batches)
     return _render(
         request,
@@ -207,7 +212,7 @@ def quarantine(
     reason: str | None = None,
     field: str | None = None,
 ) -> HTMLResponse:
-    now = datetime.now(UTC)
+    now = _now(request)
     with reading() as warehouse:
         view = read.quarantine(
             warehouse.conn,
@@ -234,7 +239,7 @@ def quarantine(
 def milestones(request: Request, session: SessionDep, user: GetUserDep) -> HTMLResponse:
     with reading() as warehouse:
         views = read.milestones(warehouse.conn, config())
-    actions = metadata.actions(session, warehouse.as_of, datetime.now(UTC))
+    actions = metadata.actions(session, warehouse.as_of, _now(request))
     return _render(
         request,
         "milestones.html.j2",
