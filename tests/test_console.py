@@ -210,7 +210,8 @@ def test_a_viewer_reads_every_page_but_cannot_act(viewer: TestClient) -> None:
         assert answer.status_code == 403, (path, answer.text)
     assert ops_runs() == before
     # and is offered no action
-    assert "<form" not in text(viewer.get(URL_PREFIX + "/milestones")).split("<h2>Pause")[1]
+    for page in ("/milestones", "/quarantine"):
+        assert 'method="post"' not in text(viewer.get(URL_PREFIX + page))
 
 
 def test_contact_details_only_for_users_who_may_act(viewer: TestClient, editor: TestClient) -> None:
@@ -448,3 +449,35 @@ def test_before_any_snapshot_every_page_says_so(
     for page in ("/", "/failures", "/quarantine", "/milestones", "/candidates"):
         answer = text(viewer.get(URL_PREFIX + page))
         assert "No data yet" in answer, page
+
+
+def test_a_succeeded_action_is_applied_once_the_warehouse_has_it(viewer: TestClient) -> None:
+    """The ops task publishes the snapshot before its run ends: a run that ended after the
+    snapshot shows as applying only while the snapshot lacks its row in ops_actions."""
+    from datetime import UTC, datetime, timedelta
+
+    from airflow.models.dagbag import DBDagBag
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    later = datetime.now(UTC) + timedelta(hours=1)  # after the snapshot was published
+    targets = {"x4": "record:Candidate/50/L1", "y9": "record:Placement/901/L2"}  # x4 applied
+    with create_session() as session:
+        dag = DBDagBag().get_latest_version_of_dag(OPS_DAG, session=session)
+        for run_id, target in targets.items():
+            conf = {"kind": "rejudge", "target": target, "comment": f"c-{run_id}"}
+            run = dag.create_dagrun(
+                run_id=run_id,
+                run_after=at(0, 13, 59),
+                conf=conf | {"requested_by": "ops.alice", "requested_at": at(0, 13).isoformat()},
+                run_type=DagRunType.MANUAL,
+                triggered_by=DagRunTriggeredByType.TEST,
+                state=DagRunState.SUCCESS,
+                start_date=at(0, 13, 59),
+                session=session,
+            )
+            run.end_date = later
+    page = text(viewer.get(URL_PREFIX + "/quarantine"))
+    assert "c-y9" in page and '<span class="state applying">applying</span>' in page
+    assert "c-x4" not in page

@@ -16,8 +16,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from aftercare import PROJECT_ROOT
 from aftercare.connections import read_warehouse
 from aftercare.console import AFTERCARE_DAGS, metadata
-from aftercare.console.app import config, reading
+from aftercare.console.app import Reading, config, reading
 from aftercare.console.auth import may_act, same_origin
+from aftercare.console.metadata import ActionRun
 from aftercare.names import CHANNELS, OPS_DAG
 from aftercare.ops import read
 
@@ -48,6 +49,27 @@ def _day(request: Request, text: str | None) -> date:
         ) from None
 
 
+def _actions(request: Request, session: SessionDep, warehouse: Reading) -> list[ActionRun]:
+    """The operators' actions not yet shown as applied by the warehouse the page reads. A run
+    of aftercare_ops that succeeded after the snapshot was published may be in it all the same
+    (its task publishes the snapshot once the action is applied, before the run ends): it is
+    applied when the snapshot has its row in aftercare.ops_actions."""
+    found = []
+    for action in metadata.actions(session, warehouse.as_of, _now(request)):
+        if action.stage == "applying":
+            done = read.run(
+                warehouse.conn,
+                dag_id=OPS_DAG,
+                run_id=action.run.run_id,
+                started_at=action.run.start_date,
+                ended_at=action.run.end_date,
+            ).actions
+            if any(applied.action_id == action.run.run_id for applied in done):
+                continue
+        found.append(action)
+    return found
+
+
 def _grid(counts: tuple[read.StatusCount, ...]) -> list[dict[str, object]]:
     """Today's counts as rows of (milestone, channel) with a count per status, in the config's
     milestone order and the channels' order (no channel last)."""
@@ -72,7 +94,7 @@ def today(request: Request, session: SessionDep, day: str | None = None) -> HTML
     the_day = _day(request, day)
     with reading() as warehouse:
         view = read.today(warehouse.conn, the_day)
-    now = _now(request)
+        actions = _actions(request, session, warehouse)
     return _render(
         request,
         "today.html.j2",
@@ -84,7 +106,7 @@ def today(request: Request, session: SessionDep, day: str | None = None) -> HTML
         grid=_grid(view.counts),
         statuses=read.STATUSES,
         runs=metadata.last_runs(session, AFTERCARE_DAGS),
-        actions=metadata.actions(session, warehouse.as_of, now),
+        actions=actions,
         ops_paused=metadata.ops_paused(session),
         ops_dag=OPS_DAG,
     )
@@ -212,15 +234,15 @@ def quarantine(
     reason: str | None = None,
     field: str | None = None,
 ) -> HTMLResponse:
-    now = _now(request)
     with reading() as warehouse:
         view = read.quarantine(
             warehouse.conn,
-            now=now,
+            now=_now(request),
             reason=reason or None,
             field=field or None,
             limit=config().ops.row_limit,
         )
+        actions = _actions(request, session, warehouse)
     return _render(
         request,
         "quarantine.html.j2",
@@ -229,7 +251,7 @@ def quarantine(
         view=view,
         reason=reason or None,
         field=field or None,
-        actions=[a for a in metadata.actions(session, warehouse.as_of, now) if a.kind == "rejudge"],
+        actions=[action for action in actions if action.kind == "rejudge"],
         can_act=may_act(user),
         ops_paused=metadata.ops_paused(session),
     )
@@ -239,7 +261,7 @@ def quarantine(
 def milestones(request: Request, session: SessionDep, user: GetUserDep) -> HTMLResponse:
     with reading() as warehouse:
         views = read.milestones(warehouse.conn, config())
-    actions = metadata.actions(session, warehouse.as_of, _now(request))
+        actions = _actions(request, session, warehouse)
     return _render(
         request,
         "milestones.html.j2",
