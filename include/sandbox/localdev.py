@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -35,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 import psutil
 import requests
+from pydantic import BaseModel
 
 from aftercare import PROJECT_ROOT
 from aftercare.config import load_config
@@ -72,21 +74,79 @@ def _sandbox_url(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+class SandboxWorld(BaseModel):
+    """What the demo's sandbox was (``sandbox-world.json`` beside the demo's logs): its
+    settings (seed, ATS, scenario), the nights the demo lived, and where the sandbox's clock
+    stood when it last stopped. `make airflow` continues that world from there."""
+
+    settings: SandboxSettings
+    scenario: str
+    days: int
+    first_night: date
+    last_night: date
+    clock: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KeptWorld:
+    """A sandbox world kept between commands, beside the demo's logs: its record (JSON, for
+    people and for `make airflow`) and its state (the sandbox's own file, ``--state-file``)."""
+
+    record: Path
+    state: Path
+
+    @classmethod
+    def of(cls, home: Path) -> KeptWorld:
+        demo = home / "logs" / "demo"
+        return cls(demo / "sandbox-world.json", demo / "sandbox-state.pickle")
+
+    def read(self) -> SandboxWorld | None:
+        """The kept world, or None when there is none (no demo yet, or one of an older
+        version that kept no state)."""
+        if not (self.record.exists() and self.state.exists()):
+            return None
+        return SandboxWorld.model_validate_json(self.record.read_text())
+
+    def forget(self) -> None:
+        self.record.unlink(missing_ok=True)
+        self.state.unlink(missing_ok=True)
+
+    def save(self, url: str, world: SandboxWorld) -> None:
+        """Have the sandbox at ``url`` save its state; record ``world`` at its clock."""
+        response = requests.post(f"{url}/sandbox/state", timeout=120)
+        response.raise_for_status()
+        world.clock = datetime.fromisoformat(response.json()["iso"])
+        self.record.write_text(world.model_dump_json(indent=2))
+
+
 @contextmanager
-def sandbox(port: int, ats: AtsSandboxSettings, log_dir: Path) -> Iterator[Callable[[], str]]:
-    """The sandbox as a child process for the duration of the block, its ATS as ``ats`` says.
-    It starts at once and builds its world while the caller goes on; the block gets a function
-    that waits until the sandbox answers and returns its URL."""
+def sandbox(
+    port: int,
+    settings: SandboxSettings,
+    log_dir: Path,
+    kept: tuple[KeptWorld, SandboxWorld] | None = None,
+) -> Iterator[Callable[[], str]]:
+    """The sandbox as a child process for the duration of the block, as ``settings`` say, or
+    continuing the world ``kept`` (if its state file is there), saved there again when the
+    block ends. It starts at once and builds its world while the caller goes on; the block
+    gets a function that waits until the sandbox answers and returns its URL."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    settings = SandboxSettings(ats=ats)
     url, log_path = _sandbox_url(port), str(log_dir / "sandbox.log")
-    world = "" if ats.scenario == "usual" else f", scenario {ats.scenario}"
-    print(f"sandbox   starting on {url}, clock at {ats.clock_start}{world} (in the background) ...")
+    ats = settings.ats
+    about = "" if ats.scenario == "usual" else f", scenario {ats.scenario}"
+    if kept and kept[1].clock:
+        about += f", continuing the demo's world from {kept[1].clock:%Y-%m-%d %H:%M %Z}"
+    else:
+        about = f", clock at {ats.clock_start}{about}"
+    print(f"sandbox   starting on {url}{about} (in the background) ...")
     launched = time.monotonic()
-    process = launch_process(port, settings, log_path)
+    process = launch_process(port, settings, log_path, state_file=kept[0].state if kept else None)
+    started = False
 
     def ready() -> str:
+        nonlocal started
         await_started(process, port, settings, log_path)
+        started = True
         took = time.monotonic() - launched
         print(f"sandbox   {url} answers (health: /health, API docs: /docs): up in {took:.1f} s")
         return url
@@ -94,9 +154,15 @@ def sandbox(port: int, ats: AtsSandboxSettings, log_dir: Path) -> Iterator[Calla
     try:
         yield ready
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        print("sandbox   stopped")
+        try:
+            if kept and started:
+                keep, world = kept
+                keep.save(url, world)
+                print(f"sandbox   world kept at {world.clock:%Y-%m-%d %H:%M %Z}: {keep.record}")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            print("sandbox   stopped")
 
 
 def advance_clock(url: str) -> dict[str, object]:
@@ -155,7 +221,8 @@ class Story:
     """Runs DAG runs one after another in this process, as ``airflow dags test`` would run
     each (``dag.test()``), paying Airflow's fixed costs once: the DAG bag is filled once and
     the in-process Execution API, the imports and the tasks' libraries stay loaded between
-    runs."""
+    runs. Each task's output goes to its log file in Airflow's log folder (``TaskLogFiles``),
+    where the Airflow UI shows it."""
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
@@ -177,6 +244,8 @@ class Story:
         log's tail when the run fails."""
         from airflow.sdk import DagRunState
 
+        from sandbox.tasklogs import TaskLogFiles
+
         label = f"{dag_id.removeprefix('aftercare_'):<10} {logical:%Y-%m-%d %H:%M %Z}"
         log_file = self.log_dir / f"{dag_id}_{logical:%Y-%m-%dT%H%M}.log"
         log_file.unlink(missing_ok=True)
@@ -187,15 +256,16 @@ class Story:
         )
         print(f"run       {label}  (log: {shown})", flush=True)
         started = time.monotonic()
-        with output_to(log_file):
+        with output_to(log_file), TaskLogFiles().listening() as tasks:
             # due at the simulated moment: the run id names the night, not the wall clock
             dag_run = self._dag(dag_id).test(run_after=logical, logical_date=logical, run_conf=conf)
         spanned_by_its_tasks(dag_id, dag_run.run_id)
         took = time.monotonic() - started
         if dag_run.state != DagRunState.SUCCESS:
-            tail = log_file.read_text(errors="replace").splitlines()[-40:]
-            print("\n".join(tail))
-            sys.exit(f"run {label} FAILED after {took:.1f} s; full log: {log_file}")
+            for log in [log_file, *tasks.failed]:
+                tail = log.read_text(errors="replace").splitlines()[-40:]
+                print(f"--- {log}\n" + "\n".join(tail))
+            sys.exit(f"run {label} FAILED after {took:.1f} s; logs: {log_file}, {tasks.failed}")
         print(f"run       {label}  ok in {took:.1f} s", flush=True)
 
 
@@ -369,7 +439,17 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
         runs = demo_dates(days or 3, datetime.now(zone).date())
         outage = frozenset()
         settings = AtsSandboxSettings(clock_start=runs[0].date())
-    with sandbox(sandbox_port, settings, log_dir) as ready:
+    # a new world each demo (and the warehouse starts afresh with it); kept for `make airflow`
+    kept = KeptWorld.of(home)
+    kept.forget()
+    world = SandboxWorld(
+        settings=SandboxSettings(ats=settings),
+        scenario=scenario,
+        days=len(runs),
+        first_night=runs[0].date(),
+        last_night=runs[-1].date(),
+    )
+    with sandbox(sandbox_port, world.settings, log_dir, (kept, world)) as ready:
         with step(
             "prepare", "Airflow's metadata database, pools and connections; a fresh warehouse"
         ):
@@ -391,14 +471,33 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
     print(f"\ndemo      done in {time.time() - started:.0f} s in all (install included)")
 
 
-def follow_wall_clock(url: str, every_seconds: float = 30) -> None:
-    """Keep the sandbox's clock on the system clock (until the process ends)."""
+def follow_wall_clock(url: str, ahead: timedelta = timedelta(0), every_seconds: float = 30) -> None:
+    """Keep the sandbox's clock on the system clock, ``ahead`` of it (until the process
+    ends)."""
     while True:
         try:
-            set_clock(url, datetime.now(UTC))
+            set_clock(url, datetime.now(UTC) + ahead)
         except requests.RequestException:
             pass  # the sandbox is stopping or busy: try again next time
         time.sleep(every_seconds)
+
+
+def airflow_world(home: Path, today: date) -> tuple[SandboxSettings, SandboxWorld | None]:
+    """The sandbox `make airflow` runs: the demo's world, continued (the warehouse holds what
+    that world did), or without a demo a fresh world from ``today``."""
+    world = KeptWorld.of(home).read()
+    if world is None:
+        return SandboxSettings(ats=AtsSandboxSettings(clock_start=today)), None
+    return world.settings, world
+
+
+def clock_ahead(world: SandboxWorld | None, now: datetime) -> timedelta:
+    """How far ahead of the system clock the sandbox's clock runs: a demo's world ended two
+    weeks after its last night (its last engagement run), and the warehouse holds what
+    happened until then; its clock goes on from there, never back."""
+    if world is None or world.clock is None:
+        return timedelta(0)
+    return max(world.clock - now, timedelta(0))
 
 
 def stop_group(process: subprocess.Popen, seconds: float = 30) -> None:
@@ -434,13 +533,17 @@ def airflow_ui(sandbox_port: int) -> None:
     home = _airflow_home()
     log_dir = home / "logs"
     today = datetime.now(ZoneInfo(load_config().agency.time_zone)).date()
-    with sandbox(sandbox_port, AtsSandboxSettings(clock_start=today), log_dir) as ready:
+    settings, world = airflow_world(home, today)
+    kept = (KeptWorld.of(home), world) if world else None
+    with sandbox(sandbox_port, settings, log_dir, kept) as ready:
         from sandbox.bootstrap import bootstrap_local
 
         bootstrap_local(_sandbox_url(sandbox_port))
         url = ready()
-        # the sandbox's clock (dispatch's, through aftercare_clock) follows the wall clock here
-        threading.Thread(target=follow_wall_clock, args=(url,), daemon=True).start()
+        # the sandbox's clock (dispatch's, through aftercare_clock) follows the wall clock here,
+        # from where the demo's world stood if that is later
+        ahead = clock_ahead(world, datetime.now(UTC))
+        threading.Thread(target=follow_wall_clock, args=(url, ahead), daemon=True).start()
         log_file = log_dir / "standalone.log"
         with log_file.open("a") as out:
             # a session (and process group) of its own: stopping it stops its children too
