@@ -32,6 +32,12 @@ def _render(request: Request, template: str, **values: object) -> HTMLResponse:
     return request.app.state.pages.render(request, template, **values)
 
 
+def _as_of() -> datetime | None:
+    """The age of the data, for a page that reads nothing else of the warehouse."""
+    with read_warehouse() as warehouse:
+        return warehouse.as_of
+
+
 def _now(request: Request) -> datetime:
     """The moment the page is about (the app's clock: the tests set it)."""
     return request.app.state.clock()
@@ -162,9 +168,7 @@ def failures(request: Request, session: SessionDep) -> HTMLResponse:
 
 @router.get("/candidates", response_class=HTMLResponse)
 def candidate_search(request: Request) -> HTMLResponse:
-    with read_warehouse() as warehouse:
-        as_of = warehouse.as_of
-    return _render(request, "candidate_search.html.j2", as_of=as_of, nav="candidates", query="")
+    return _render(request, "candidate_search.html.j2", as_of=_as_of(), nav="candidates", query="")
 
 
 @router.post("/candidates", dependencies=[Depends(same_origin)])
@@ -278,9 +282,7 @@ def milestones(request: Request, session: SessionDep, user: GetUserDep) -> HTMLR
 def run(request: Request, session: SessionDep, dag_id: str, run_id: str) -> HTMLResponse:
     """The tab on a DAG run's page: what the run did in the warehouse."""
     if dag_id not in AFTERCARE_DAGS:
-        with read_warehouse() as warehouse:
-            as_of = warehouse.as_of
-        return _render(request, "not_aftercare.html.j2", as_of=as_of, nav=None, dag_id=dag_id)
+        return _render(request, "not_aftercare.html.j2", as_of=_as_of(), nav=None, dag_id=dag_id)
     found = metadata.find_run(session, dag_id, run_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id} of {dag_id}")
@@ -301,6 +303,4 @@ def report(request: Request) -> FileResponse | HTMLResponse:
     path = PROJECT_ROOT / config().engagement.report_path
     if path.is_file():
         return FileResponse(path, media_type="text/html")
-    with read_warehouse() as warehouse:
-        as_of = warehouse.as_of
-    return _render(request, "no_report.html.j2", as_of=as_of, nav="report")
+    return _render(request, "no_report.html.j2", as_of=_as_of(), nav="report")
