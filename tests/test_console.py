@@ -481,3 +481,35 @@ def test_a_succeeded_action_is_applied_once_the_warehouse_has_it(viewer: TestCli
     page = text(viewer.get(URL_PREFIX + "/quarantine"))
     assert "c-y9" in page and '<span class="state applying">applying</span>' in page
     assert "c-x4" not in page
+
+
+def test_failures_link_the_send_task_that_carried_each_batch(viewer: TestClient) -> None:
+    """A batch's send task is the mapped task instance whose map index the batch names."""
+    from airflow.models.dagbag import DBDagBag
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    with create_session() as session:
+        dag = DBDagBag().get_latest_version_of_dag("aftercare_dispatch", session=session)
+        run = dag.create_dagrun(
+            run_id="dispatch_r1",  # batch B1 (sms) of the hand-made warehouse
+            logical_date=at(0, 8, 45),
+            data_interval=(at(0, 8, 45), at(0, 8, 45)),
+            run_after=at(0, 8, 45),
+            run_type=DagRunType.SCHEDULED,
+            triggered_by=DagRunTriggeredByType.TEST,
+            state=DagRunState.SUCCESS,
+            session=session,
+        )
+        send = session.scalar(
+            sa.select(TaskInstance).where(
+                TaskInstance.run_id == run.run_id, TaskInstance.task_id == "send_sms"
+            )
+        )
+        send.map_index, send._rendered_map_index = 3, "B1 (2)"
+    page = text(viewer.get(URL_PREFIX + "/failures"))
+    assert "/dags/aftercare_dispatch/runs/dispatch_r1/tasks/send_sms/mapped/3" in page
+    # a batch whose task instance Airflow does not have links its run
+    assert 'href="/dags/aftercare_dispatch/runs/dispatch_r3"' in page
