@@ -25,7 +25,7 @@ from aftercare.names import OPS_DAG
 from tests import airflow_cluster
 from tests.test_ops_read import CANDIDATES, DAY, fill
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = pytest.mark.slow
 
 #: where the screenshots go (to look at the pages: console_*.png)
 SHOTS = Path(tempfile.gettempdir())
@@ -48,7 +48,7 @@ def shot(page: Any, name: str, full_page: bool = False) -> None:
 
 @pytest.fixture
 def ui(
-    tmp_path: Path, postgres_server: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[airflow_cluster.Cluster, Path]]:
     """A running Airflow (its UI on cluster.url) whose warehouse is a filled DuckDB file with
     its snapshot published; the DAGs parsed."""
@@ -62,12 +62,11 @@ def ui(
     engine.dispose()
     connection = {"conn_type": "duckdb", "host": str(path)}
     monkeypatch.setenv("AIRFLOW_CONN_AFTERCARE_WAREHOUSE", json.dumps(connection))
-    with (
-        postgres_server.database() as metadata,
-        airflow_cluster.cluster(
-            tmp_path / "airflow", metadata, DAGS, processes=("api-server",)
-        ) as cluster,
-    ):
+    # an api-server alone may keep its metadata in SQLite (no executor, no scheduler)
+    metadata = f"sqlite:///{tmp_path / 'airflow.db'}"
+    with airflow_cluster.cluster(
+        tmp_path / "airflow", metadata, DAGS, processes=("api-server",)
+    ) as cluster:
         yield cluster, path
 
 
