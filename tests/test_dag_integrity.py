@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import subprocess
@@ -19,7 +20,7 @@ from tests import ROOT
 
 DAGS = ROOT / "dags"
 DAG_FILES = sorted(DAGS.glob("*.py"))
-APPROVED_TAGS = {"aftercare", "nightly", "dispatch", "engagement"}
+APPROVED_TAGS = {"aftercare", "nightly", "dispatch", "engagement", "ops"}
 # Parsing runs in the dag-processor every few minutes: a DAG file must not pull these in.
 # (airflow.sdk itself loads SQLAlchemy, so our own modules that use it are listed instead.)
 HEAVY_MODULES = (
@@ -110,7 +111,7 @@ def test_send_tasks_retry_on_their_own_schedule(dagbag: DagBag) -> None:
 
 
 @pytest.mark.parametrize(
-    "dag_id", ["aftercare_nightly", "aftercare_dispatch", "aftercare_engagement"]
+    "dag_id", ["aftercare_nightly", "aftercare_dispatch", "aftercare_engagement", "aftercare_ops"]
 )
 def test_the_ui_can_draw_every_dag(dagbag: DagBag, dag_id: str) -> None:
     """What the api-server does for the grid and graph views (``/ui/structure/structure_data``):
@@ -223,3 +224,35 @@ def test_engagement_shape(dagbag: DagBag) -> None:
     }
     assert {task.pool for task in dag.tasks} == {WAREHOUSE_POOL}
     assert dag.get_task("rebuild_marts").trigger_rule == "all_done"
+
+
+def test_ops_shape(dagbag: DagBag) -> None:
+    """Runs only when the console triggers it (so it may be unpaused from the start), one action
+    at a time, each validated by its params before it runs."""
+    from airflow.sdk.exceptions import ParamValidationError
+
+    from aftercare.names import OPS_DAG, OPS_KINDS
+
+    dag = dagbag.dags[OPS_DAG]
+    assert dag.timetable.can_be_scheduled is False  # schedule=None
+    assert dag.is_paused_upon_creation is False
+    assert dag.max_active_runs == 1
+    assert [(t.task_id, t.pool) for t in dag.tasks] == [("apply_action", WAREHOUSE_POOL)]
+    assert dag.params.get_param("kind").schema["enum"] == list(OPS_KINDS)
+    action = {
+        "kind": "pause",
+        "target": "first_day",
+        "comment": "template being fixed",
+        "requested_by": "admin",
+        "requested_at": "2026-11-23T09:30:00+00:00",
+    }
+    params = copy.deepcopy(dag.params)
+    params.update(action)
+    assert params.validate() == action
+    # (a malformed requested_at is the task's to refuse: Airflow checks no date-time format
+    # without the optional rfc3339-validator)
+    for bad in ({"kind": "archive"}, {"comment": ""}, {"target": ""}):
+        params = copy.deepcopy(dag.params)
+        with pytest.raises(ParamValidationError):
+            params.update({**action, **bad})
+            params.validate()

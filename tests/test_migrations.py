@@ -46,6 +46,7 @@ CONTRACT = {
         "reasons",
         "payload",
         "quarantined_at",
+        "rejudge_requested_at",
     },
     "aftercare.touchpoints": {
         "touchpoint_id",
@@ -65,6 +66,18 @@ CONTRACT = {
         "updated_at",
     },
     "aftercare.suppressions": {"candidate_id", "channel", "reason", "source", "created_at"},
+    # the ops console's actions and what they leave (read by the console)
+    "aftercare.ops_actions": {
+        "action_id",
+        "kind",
+        "target",
+        "comment",
+        "requested_by",
+        "requested_at",
+        "applied_at",
+        "result",
+    },
+    "aftercare.milestone_pauses": {"milestone", "paused_by", "paused_at", "comment", "action_id"},
     "engagement.delivery_events": {
         "touchpoint_id",
         "channel",

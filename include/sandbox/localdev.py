@@ -302,11 +302,13 @@ def fresh_start() -> None:
     files do too (only the local DuckDB file of `bootstrap`; a warehouse you pointed elsewhere
     is left alone)."""
     from aftercare.connections import staging_path
+    from aftercare.warehouse import snapshot_path
     from sandbox.bootstrap import LOCAL_WAREHOUSE
 
     if Path(_warehouse_connection().host or "") != LOCAL_WAREHOUSE:
         return
-    for path in (LOCAL_WAREHOUSE, LOCAL_WAREHOUSE.with_suffix(".duckdb.wal")):
+    snapshot = snapshot_path(LOCAL_WAREHOUSE)  # the readers' copy of the old one
+    for path in (LOCAL_WAREHOUSE, LOCAL_WAREHOUSE.with_suffix(".duckdb.wal"), snapshot):
         path.unlink(missing_ok=True)
     root = staging_path(load_config().dispatch.staging_root) / "dispatch"
     if root.exists():
