@@ -235,6 +235,11 @@ def test_readers_read_the_last_snapshot_while_a_writer_holds_the_warehouse(
             pass
     with connections.open_warehouse() as engine:  # a task's work, finished
         warehouse.migrate(engine)
+    snapshot = warehouse.snapshot_path(duckdb_warehouse)
+    copied, published = snapshot.stat().st_ino, snapshot.stat().st_mtime_ns
+    with connections.open_warehouse() as engine:  # a task that writes nothing: no new copy,
+        warehouse.migrate(engine)  # the last one marked current
+    assert snapshot.stat().st_ino == copied and snapshot.stat().st_mtime_ns > published
     with pytest.raises(RuntimeError, match="failed"), connections.open_warehouse() as engine:
         with warehouse.transaction(engine) as conn:
             conn.execute(sa.text("create table aftercare.unfinished (x integer)"))

@@ -13,7 +13,8 @@ set
     channel = case when hash(touchpoint_id, 1) % 4 = 0 then 'sms' else 'email' end,
     attempt = json_object(
         'route', case when hash(touchpoint_id, 1) % 4 = 0 then 'sms' else 'email' end
-    )
+    ),
+    updated_at = sent_at
 where plan_date < cast(:day as date);
 
 update aftercare.touchpoints
@@ -46,7 +47,11 @@ where plan_date = cast(:day as date)
     and channel in ('email', 'sms');
 
 update aftercare.touchpoints
-set in_doubt = true, attempt = json_object('route', channel), attempts = 1
+set
+    in_doubt = true,
+    attempt = json_object('route', channel),
+    attempts = 1,
+    updated_at = cast(:now as timestamptz) - interval 1 hour
 where plan_date = cast(:day as date)
     and status = 'planned'
     and channel is not null
@@ -69,7 +74,7 @@ select
         'failed', count(*) filter (where status = 'failed')
     )
 from aftercare.touchpoints
-where status in ('sent', 'failed')
+where status in ('sent', 'failed') or in_doubt
 group by cast(updated_at as date), channel;
 
 insert into aftercare.dispatch_items (batch_id, touchpoint_id)

@@ -117,8 +117,9 @@ def publish_snapshot(engine: Engine) -> Path | None:
     """Copy a DuckDB warehouse to its snapshot file, checkpointed (its write-ahead log folded
     into the file) and copied while this engine still holds the write lock, under a temporary
     name renamed over the last snapshot: a reader sees the old copy or the new one, never half
-    of one, and a reader holding the old one reads on. Nothing on any other database (readers
-    read it live). Returns the snapshot's path, or None (not DuckDB; or the copy failed, a full
+    of one, and a reader holding the old one reads on; when the task wrote nothing, the last
+    copy is only marked current (its time). Nothing on any other database (readers read it
+    live). Returns the snapshot's path, or None (not DuckDB; or the copy failed, a full
     disk say: logged as a warning, the last snapshot stays)."""
     if engine.dialect.name != "duckdb":
         return None
@@ -127,6 +128,11 @@ def publish_snapshot(engine: Engine) -> Path | None:
     with engine.connect() as conn:
         execute_file(conn, "warehouse/checkpoint.sql")
         conn.commit()
+        if target.exists() and target.stat().st_mtime_ns >= database.stat().st_mtime_ns:
+            # nothing written since the last copy (a dispatch run with nothing due, say): it
+            # is current, as of now
+            os.utime(target)
+            return target
         try:
             handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
             os.close(handle)

@@ -130,8 +130,9 @@ def create_app(settings: SandboxSettings | None = None, state_file: Path | None 
         restore_state(app, state_file)
 
     @app.post("/sandbox/state", tags=["sandbox"])
-    def save(request: Request) -> JSONResponse:
-        """Save the sandbox's world to its state file (``--state-file``); the clock's reading."""
+    async def save(request: Request) -> JSONResponse:
+        """Save the sandbox's world to its state file (``--state-file``); the clock's reading.
+        On the event loop, like every handler that changes the world: never mid-change."""
         if state_file is None:
             return JSONResponse({"detail": "this sandbox was started without a state file"}, 409)
         save_state(request.app, state_file)

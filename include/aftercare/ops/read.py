@@ -167,7 +167,7 @@ def today(conn: Connection, day: date, *, limit: int = 200) -> Today:
     return Today(
         day=day,
         counts=counts,
-        in_doubt=_touchpoints(conn, in_doubt_only=True, limit=limit),
+        in_doubt=_rows(conn, TouchpointRow, "touchpoints_in_doubt.sql", {"row_limit": limit}),
         quarantine=tuple(
             QuarantineCount(r["entity"], r["expectation"], r["field"], int(r["rows_open"]))
             for r in reasons
@@ -212,34 +212,14 @@ def touchpoints(
     """The rows behind a Today count: due on ``day``, filtered by milestone, channel (the text
     ``"none"`` for rows without a channel) and status (each ``None``: any), ordered by send
     time then id, at most ``limit``."""
-    return list(
-        _touchpoints(
-            conn, day=day, milestone=milestone, channel=channel, status=status, limit=limit
-        )
-    )
-
-
-def _touchpoints(
-    conn: Connection,
-    *,
-    day: date | None = None,
-    milestone: str | None = None,
-    channel: str | None = None,
-    status: str | None = None,
-    candidate_id: int | None = None,
-    in_doubt_only: bool = False,
-    limit: int,
-) -> tuple[TouchpointRow, ...]:
     params = {
         "day": day,
         "milestone": milestone,
         "channel": channel,
         "status": status,
-        "candidate_id": candidate_id,
-        "in_doubt_only": in_doubt_only,
         "row_limit": limit,
     }
-    return _rows(conn, TouchpointRow, "touchpoints.sql", params)
+    return list(_rows(conn, TouchpointRow, "touchpoints_of_day.sql", params))
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,7 +461,12 @@ def candidate(conn: Connection, query: str, *, region: str) -> CandidateView | N
         candidate_id=candidate_id,
         staged=bool(staged),
         placements=_rows(conn, PlacementRow, "candidate_placements.sql", params),
-        touchpoints=_touchpoints(conn, candidate_id=candidate_id, limit=CANDIDATE_TOUCHPOINTS),
+        touchpoints=_rows(
+            conn,
+            TouchpointRow,
+            "touchpoints_of_candidate.sql",
+            {**params, "row_limit": CANDIDATE_TOUCHPOINTS},
+        ),
         suppressions=_rows(conn, SuppressionRow, "candidate_suppressions.sql", params),
         events=_rows(conn, EventRow, "candidate_events.sql", params),
         responses=_rows(conn, ResponseRow, "candidate_responses.sql", params),
