@@ -232,15 +232,26 @@ class Cluster:
 
 
 @contextmanager
-def cluster(home: Path, metadata_uri: str, dag_files: list[str]) -> Iterator[Cluster]:
-    """A running cluster (api-server, dag-processor, scheduler) on an empty metadata database,
-    with the config's pools; every process stopped afterwards."""
+def cluster(
+    home: Path,
+    metadata_uri: str,
+    dag_files: list[str],
+    processes: tuple[str, ...] = tuple(COMMANDS),
+) -> Iterator[Cluster]:
+    """A running cluster (api-server, dag-processor, scheduler: or those of ``processes``) on an
+    empty metadata database, with the config's pools; every process stopped afterwards. Without
+    a dag-processor, the DAG files are serialized once before the api-server starts."""
     running = Cluster(home, metadata_uri, dag_files)
     try:
         running.run(sys.executable, "-m", "aftercare.bootstrap")  # migrate, pools
-        for name in COMMANDS:
+        if "dag-processor" not in processes:
+            running.run(AIRFLOW, "dags", "reserialize")
+        for name in processes:
             running.start(name)
-        wait_for("scheduler healthy (api-server up)", running.scheduler_healthy, timeout=180)
+        if "scheduler" in processes:
+            wait_for("scheduler healthy (api-server up)", running.scheduler_healthy, timeout=180)
+        else:
+            wait_for("api-server up", running.health, timeout=180)
         yield running
     finally:
         running.stop()

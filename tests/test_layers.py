@@ -47,6 +47,9 @@ LAYERS = {
     "aftercare.ats.__main__": 4,
     # the candidates' preferences service: a process of its own, apart from Airflow
     "aftercare.preferences": 4,
+    # the ops console the Airflow plugin mounts on the api-server (it asks Airflow's auth
+    # manager who the user is, reads Airflow's metadata and triggers runs)
+    "aftercare.console": 4,
     # the DAG files
     "dags": 5,
 }
@@ -58,6 +61,7 @@ AIRFLOW_SEAM = (
     "aftercare.dagkit",
     "aftercare.bootstrap",
     "aftercare.connections",
+    "aftercare.console",
 )
 
 

@@ -363,6 +363,22 @@ class PreferencesSettings(_Strict):
     ats_write_back: bool = False
 
 
+class OpsSettings(_Strict):
+    """What the ops console shows (aftercare.ops.read): the thresholds agencies are held to and
+    how many rows a page lists."""
+
+    #: the share of sends that may hard-bounce (mailbox providers: 2%) ...
+    hard_bounce_rate: float = Field(0.02, ge=0, le=1)
+    #: ... and be reported as spam (Gmail and Yahoo: 0.1%) before the Failures page flags it
+    spam_complaint_rate: float = Field(0.001, ge=0, le=1)
+    #: the most rows a list shows (the rows behind a count, quarantine rows)
+    row_limit: int = Field(200, ge=1, le=10_000)
+    #: sample touchpoint ids and batches shown per failure group
+    sample_ids: int = Field(5, ge=1, le=100)
+    #: the Failures page groups failures of the last this many days
+    failure_days: int = Field(30, ge=1)
+
+
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
@@ -373,6 +389,7 @@ class Config(_Strict):
     dispatch: DispatchSettings
     engagement: EngagementSettings
     preferences: PreferencesSettings = PreferencesSettings()
+    ops: OpsSettings = OpsSettings()
 
     @model_validator(mode="after")
     def _videos_for_video_milestones(self) -> Config:

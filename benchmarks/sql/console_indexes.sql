@@ -1,0 +1,20 @@
+-- benchmarks only: the indexes the ops console's reads would want (a proposed migration, timed
+-- with console_benchmark.py --indexes). On both warehouses, a provider event by its touchpoint
+-- (the candidate page: DuckDB reads a lookup through it rather than scanning every event's id);
+-- on Postgres, which scans what it cannot find through an index, also the ledger by due date
+-- (Today), by candidate (the look-up), its failed rows by time and its rows in doubt
+-- (Failures), its sends by time (the rates), a candidate by email and mobile, placements and
+-- responses by candidate
+create index delivery_events_touchpoint on engagement.delivery_events (touchpoint_id);
+{% if dialect == 'postgresql' %}
+create index touchpoints_due on aftercare.touchpoints (due_date);
+create index touchpoints_candidate on aftercare.touchpoints (candidate_id);
+create index touchpoints_failed on aftercare.touchpoints (updated_at) where status = 'failed';
+create index touchpoints_in_doubt on aftercare.touchpoints (touchpoint_id) where in_doubt;
+create index touchpoints_sent on aftercare.touchpoints (sent_at) where status = 'sent';
+create index delivery_events_at on engagement.delivery_events (event_at);
+create index candidates_email on staging.candidates (lower(email));
+create index candidates_mobile on staging.candidates (mobile_e164);
+create index placements_candidate on staging.placements (candidate_id);
+create index responses_candidate on engagement.responses (candidate_id);
+{% endif %}
