@@ -22,10 +22,6 @@ from aftercare import warehouse
 from aftercare.config import Config, OpsSettings
 from aftercare.names import OPS_DAG
 
-#: the ledger's statuses, in the order the pages list them
-STATUSES = ("planned", "sent", "failed", "suppressed", "expired", "cancelled")
-
-
 #: the DAGs whose runs have sections of their own in a run's view (`run`)
 NIGHTLY, DISPATCH, ENGAGEMENT = "aftercare_nightly", "aftercare_dispatch", "aftercare_engagement"
 
@@ -33,8 +29,8 @@ _T = TypeVar("_T")
 
 
 def _plain(value: Any) -> Any:
-    """A value as the views hold it: instants in UTC (each backend returns its session's zone),
-    whole numbers as int (Postgres' bigint counts come as int, DuckDB's hugeint sums too)."""
+    """A value as the views hold it: instants in UTC (each backend returns them in its
+    session's zone)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC)
     return value
@@ -106,7 +102,7 @@ class TouchpointRow:
 @dataclass(frozen=True)
 class StatusCount:
     """Touchpoints due on the day of one milestone and channel (``None``: no channel) in one
-    status; ``status`` is one of `STATUSES`."""
+    status."""
 
     milestone: str
     channel: str | None
