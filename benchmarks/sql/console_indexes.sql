@@ -3,8 +3,9 @@
 -- (the candidate page: DuckDB reads a lookup through it rather than scanning every event's id);
 -- on Postgres, which scans what it cannot find through an index, also the ledger by due date
 -- (Today), by candidate (the look-up), its failed rows by time and its rows in doubt
--- (Failures), its sends by time (the rates), a candidate by email and mobile, placements and
--- responses by candidate
+-- (Failures), its sends by time and provider events by time (the rates) and by loading (an
+-- engagement run's tab), a candidate by email and mobile, placements and responses by
+-- candidate
 create index delivery_events_touchpoint on engagement.delivery_events (touchpoint_id);
 {% if dialect == 'postgresql' %}
 create index touchpoints_due on aftercare.touchpoints (due_date);
@@ -13,6 +14,7 @@ create index touchpoints_failed on aftercare.touchpoints (updated_at) where stat
 create index touchpoints_in_doubt on aftercare.touchpoints (touchpoint_id) where in_doubt;
 create index touchpoints_sent on aftercare.touchpoints (sent_at) where status = 'sent';
 create index delivery_events_at on engagement.delivery_events (event_at);
+create index delivery_events_loaded on engagement.delivery_events (loaded_at);
 create index candidates_email on staging.candidates (lower(email));
 create index candidates_mobile on staging.candidates (mobile_e164);
 create index placements_candidate on staging.placements (candidate_id);

@@ -1,13 +1,8 @@
+{% import "ops/_quarantine.sql" as quarantine %}
 -- the quarantine rows, open or released, of the candidate and of its placements (a placement
 -- quarantined names its candidate in the version that failed), the latest first
 select
-    q.entity,
-    q.record_id,
-    q.load_id,
-    cast(q.reasons as varchar) as reasons,
-    q.quarantined_at,
-    q.released_at,
-    q.rejudge_requested_at
+    {{ quarantine.columns() }}
 from quality.quarantine as q
 where (q.entity = 'Candidate' and q.record_id = cast(:candidate_id as varchar))
     or (q.entity = 'Placement' and q.payload ->> 'candidate_id' = cast(:candidate_id as varchar))

@@ -1,14 +1,10 @@
 {% import "macros.sql" as m with context %}
+{% import "ops/_quarantine.sql" as quarantine %}
 -- open quarantine rows (not released) failing the rule of expectation :expectation on column
 -- :field (each null: any), oldest first, at most :row_limit; `total` counts every open row
 -- matching, whatever the limit
 select
-    q.entity,
-    q.record_id,
-    q.load_id,
-    cast(q.reasons as varchar) as reasons,
-    q.quarantined_at,
-    q.rejudge_requested_at,
+    {{ quarantine.columns() }},
     count(*) over () as total
 from quality.quarantine as q
 where q.released_at is null

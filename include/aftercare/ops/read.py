@@ -20,25 +20,17 @@ from sqlalchemy.engine import Connection
 
 from aftercare import warehouse
 from aftercare.config import Config, OpsSettings
+from aftercare.names import OPS_DAG
 
-#: the ledger's statuses, in the order the pages list them
-STATUSES = ("planned", "sent", "failed", "suppressed", "expired", "cancelled")
-
-
-#: the sections of a run's view each DAG has (`run`)
-NIGHTLY, DISPATCH, ENGAGEMENT, OPS = (
-    "aftercare_nightly",
-    "aftercare_dispatch",
-    "aftercare_engagement",
-    "aftercare_ops",
-)
+#: the DAGs whose runs have sections of their own in a run's view (`run`)
+NIGHTLY, DISPATCH, ENGAGEMENT = "aftercare_nightly", "aftercare_dispatch", "aftercare_engagement"
 
 _T = TypeVar("_T")
 
 
 def _plain(value: Any) -> Any:
-    """A value as the views hold it: instants in UTC (each backend returns its session's zone),
-    whole numbers as int (Postgres' bigint counts come as int, DuckDB's hugeint sums too)."""
+    """A value as the views hold it: instants in UTC (each backend returns them in its
+    session's zone)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC)
     return value
@@ -110,7 +102,7 @@ class TouchpointRow:
 @dataclass(frozen=True)
 class StatusCount:
     """Touchpoints due on the day of one milestone and channel (``None``: no channel) in one
-    status; ``status`` is one of `STATUSES`."""
+    status."""
 
     milestone: str
     channel: str | None
@@ -729,7 +721,7 @@ def run(
                 LoadedCount(row["loaded"], row["kind"], int(row["loaded_rows"]))
                 for row in warehouse.query_file(conn, "ops/run_loaded.sql", interval)
             )
-        elif dag_id == OPS:
+        elif dag_id == OPS_DAG:
             actions = _rows(conn, OpsAction, "run_actions.sql", interval)
     return RunView(
         dag_id=dag_id,
