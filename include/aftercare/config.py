@@ -148,6 +148,10 @@ class Milestone(_Strict):
     only an entry here and its templates."""
 
     subject: Literal["placement", "candidate"] = "placement"
+    #: the lawful basis it needs (docs/privacy.md): ``service``, a neutral message about the
+    #: placement (first day, check-in), or ``marketing`` (the default: a milestone not marked
+    #: otherwise stops for a candidate who asked to stop marketing messages)
+    purpose: Literal["service", "marketing"] = "marketing"
     anchor: Literal["start_date", "end_date", "date_of_birth"]
     offset_days: int = 0
     #: once per subject, or every year (the Nth anniversary of the anchor; 29 Feb: 28 Feb)

@@ -86,8 +86,8 @@ where (
     )
 );
 
--- each candidate's zone and the channels they may be reached on (none once anonymised or
--- deleted in the ATS)
+-- each candidate's zone, the channels they may be reached on (none once anonymised or deleted
+-- in the ATS) and whether they may get marketing milestones
 drop table if exists plan_candidates;
 
 create temp table plan_candidates as
@@ -100,7 +100,8 @@ select
     {{ m.quarantined('candidate', 'c.candidate_id') }} as quarantined,
     {{ m.email_ok('c') }} as email_ok,
     {{ m.sms_ok('c') }} as sms_ok,
-    {{ m.phone_ok('c') }} as phone_ok
+    {{ m.phone_ok('c') }} as phone_ok,
+    {{ m.marketing_ok('c') }} as marketing_ok
 from staging.candidates as c
 where c.candidate_id in (select h.candidate_id from plan_holding as h);
 
@@ -170,6 +171,9 @@ judged as (
                     where o.touchpoint_id = h.touchpoint_id and o.due_date <> h.due_date
                 ) then 'cancelled:placement_changed'
             when h.window_end < p.d then 'expired:missed_window'
+            -- a candidate who stopped marketing messages still gets the service ones
+            when ms.purpose = 'marketing' and not c.marketing_ok
+                then 'suppressed:marketing_opt_out'
             when least({{ m.eligible_ranks('c', 'r', 'h') }}) is null
                 then 'suppressed:no_eligible_channel'
         end as verdict
