@@ -201,6 +201,14 @@ end
     ))
 {%- endmacro %}
 
+{#- whether the candidate (id expression) was erased (aftercare_erasure): never reached again -#}
+{% macro erased(candidate_id) -%}
+exists (
+    select 1 from aftercare.suppressions as s
+    where s.candidate_id = {{ candidate_id }} and s.channel = 'all' and s.source = 'erasure'
+)
+{%- endmacro %}
+
 {#- whether the staging.candidates row `c` may get milestones whose purpose is marketing: no
     marketing suppression (an all suppression stops every channel already) -#}
 {% macro marketing_ok(c) -%}

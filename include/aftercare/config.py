@@ -344,6 +344,24 @@ class EngagementSettings(_Strict):
     ats_notes: AtsNotes = AtsNotes()
 
 
+class Retention(_Strict):
+    """How many days each kind of record that can hold personal data is kept, past what the
+    plan and the marts need (aftercare.privacy.retention; docs/privacy.md)."""
+
+    #: raw.* records and staging.*_changes rows of loads staged this long ago
+    raw_loads_days: int = Field(ge=1)
+    #: the record a quarantine row keeps of the version that failed (the row itself stays)
+    quarantine_payloads_days: int = Field(ge=1)
+    #: quality.validation_runs rows, GX validation results and their Data Docs pages
+    gx_results_days: int = Field(ge=1)
+    #: the provider details of delivery events (the responses the marts read are kept)
+    engagement_payloads_days: int = Field(ge=1)
+    #: batch and journal files left under dispatch.staging_root (folded ones are deleted)
+    dispatch_files_days: int = Field(ge=1)
+    #: erasure audit rows (who asked, what was done); never the erased hashes themselves
+    audit_days: int = Field(ge=1)
+
+
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
@@ -353,6 +371,7 @@ class Config(_Strict):
     messages: MessageSettings
     dispatch: DispatchSettings
     engagement: EngagementSettings
+    retention: Retention
 
     @model_validator(mode="after")
     def _videos_for_video_milestones(self) -> Config:

@@ -31,6 +31,7 @@ VIDEO = "aftercare_video"
 REVIEWS = "aftercare_reviews"
 SIGNING = "aftercare_signing"
 CLOCK = "aftercare_clock"
+ERASURE = "aftercare_erasure"
 
 #: conn_id -> what it is for.
 CONNECTIONS: dict[str, str] = {
@@ -47,6 +48,8 @@ CONNECTIONS: dict[str, str] = {
     REVIEWS: "the review platform (Trustpilot): host = API root, login/password = API key and "
     "secret, extra.invitations_url, extra.business_unit_id",
     SIGNING: "the secret that signs unsubscribe and referral links: password",
+    ERASURE: "the salt of the erasure hashes (who was erased, kept as salted hashes): password, "
+    "made once and never changed (a new salt forgets who was erased)",
     CLOCK: "optional: a clock service (host = URL answering {now: epoch ms}) instead of the "
     "system clock; the demo and the tests use the sandbox's",
 }
@@ -168,6 +171,11 @@ def get_connection(conn_id: str) -> AirflowConnection:
     from airflow.sdk import BaseHook
 
     return BaseHook.get_connection(conn_id)
+
+
+def erasure_salt() -> str:
+    """The salt of the erasure hashes (connection aftercare_erasure)."""
+    return get_connection(ERASURE).password
 
 
 def clock() -> Clock:

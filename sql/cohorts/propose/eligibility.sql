@@ -87,14 +87,14 @@ where (
 );
 
 -- each candidate's zone, the channels they may be reached on (none once anonymised or deleted
--- in the ATS) and whether they may get marketing milestones
+-- in the ATS, or erased here) and whether they may get marketing milestones
 drop table if exists plan_candidates;
 
 create temp table plan_candidates as
 select
     c.candidate_id,
     coalesce(c.time_zone, :zone) as zone,
-    c.is_anonymized or c.is_deleted as removed,
+    c.is_anonymized or c.is_deleted or {{ m.erased('c.candidate_id') }} as removed,
     -- a newer version in quarantine may carry an opt-out or an anonymisation: nothing
     -- goes out on the staged one until a valid version arrives
     {{ m.quarantined('candidate', 'c.candidate_id') }} as quarantined,
