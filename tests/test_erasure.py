@@ -21,6 +21,7 @@ from aftercare import extract, plan, privacy, warehouse
 from aftercare.ats.base import Page
 from aftercare.config import FrequencyCap, load_config
 from aftercare.connections import erasure_salt
+from aftercare.tasks import erasure as erasure_task
 from tests import ROOT
 from tests.test_dispatch import D, run_dispatch, set_clock
 from tests.test_plan import candidate, ledger, only, placement
@@ -297,8 +298,12 @@ def test_a_candidate_present_everywhere_is_erased_from_every_table_and_file(
         assert value not in logs.out + logs.err
         assert value not in json.dumps(counts)
 
-    # a retry (another request for the same person) asks the providers nothing again
-    erase_by_dag([1])
+    # another request for the same person (the task's body, as a retry runs it) asks the
+    # providers nothing again
+    again = erasure_task.erase(
+        candidate_ids=[1], run_id="again", requested_by="dpo", requested_at=datetime.now(UTC)
+    )
+    assert (again["erased"], again.get("texts_deleted"), again.get("addresses_erased")) == (1, 0, 0)
     assert len(admin(sandbox, "twilio/deletions")) == len(deleted)
     assert len(admin(sandbox, "sendgrid/erase-jobs")) == 1
 
