@@ -355,3 +355,39 @@ def reimport(engine: sa.Engine, records: list[dict[str, Any]]) -> None:
         run_id="again",
         erasure_salt=erasure_salt,
     )
+
+
+def test_sendgrid_takes_erase_jobs_of_at_most_5000_and_twilio_deletes_a_message_once(
+    duckdb_warehouse: Path, provider_connections: Any
+) -> None:
+    """The sandbox's contracts (the real APIs'), and erasure's batching: 5,001 addresses are two
+    jobs, asked once; a deleted text is gone, and deleting it again is a 404."""
+    from aftercare.connections import get_connection, warehouse_engine
+    from aftercare.privacy.erasure import Identity, _ask_sendgrid
+    from aftercare.providers.factory import Providers
+
+    sandbox = provider_connections
+    config = load_config()
+    sendgrid = Providers(config, "email", get_connection).email
+    twilio = Providers(config, "sms", get_connection).sms
+    url = f"{sandbox.url}/sendgrid/v3/recipients/erasejob"
+    key = {"Authorization": f"Bearer {get_connection('aftercare_email').password}"}
+    for body in ({"email_addresses": []}, {"email_addresses": ["a@x.org"] * 5001}, {}):
+        assert requests.post(url, json=body, headers=key, timeout=10).status_code == 400
+    with pytest.raises(ValueError, match="1 to 5000"):
+        sendgrid.erase([f"{n}@x.org" for n in range(5001)])
+
+    engine = warehouse_engine()
+    warehouse.migrate(engine)
+    many = {7: Identity(set(), {f"p{n}@example.org" for n in range(5001)}, set())}
+    hasher = privacy.Hasher(erasure_salt())
+    assert _ask_sendgrid(engine, hasher, sendgrid, many) == 5001
+    assert _ask_sendgrid(engine, hasher, sendgrid, many) == 0  # asked once
+    engine.dispose()
+    jobs = admin(sandbox, "sendgrid/erase-jobs")
+    assert sorted(len(j["email_addresses"]) for j in jobs) == [1, 5000]
+
+    sid = twilio.send("+447911123456", "hello")
+    assert (twilio.delete(sid), twilio.delete(sid)) == (True, False)
+    assert [d["status"] for d in admin(sandbox, "twilio/deletions")] == [204, 404]
+    assert not [m for m in twilio.messages({"To": "+447911123456"}) if m["sid"] == sid]

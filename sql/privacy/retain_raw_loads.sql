@@ -1,26 +1,11 @@
 -- retention: the records (raw.*) and normalised versions (staging.*_changes) of loads staged
 -- before :cutoff; staging holds the latest valid version of each record, all the plan reads.
 -- Loads not yet staged are kept, and raw.loads (counts only) with them.
-delete from raw.candidates
+{% for table in ('raw.candidates', 'raw.placements', 'staging.candidate_changes',
+    'staging.placement_changes') %}
+delete from {{ table }}
 where load_id in (
         select l.load_id from raw.loads as l
         where l.staged_at < cast(:cutoff as timestamptz)
     );
-
-delete from raw.placements
-where load_id in (
-        select l.load_id from raw.loads as l
-        where l.staged_at < cast(:cutoff as timestamptz)
-    );
-
-delete from staging.candidate_changes
-where load_id in (
-        select l.load_id from raw.loads as l
-        where l.staged_at < cast(:cutoff as timestamptz)
-    );
-
-delete from staging.placement_changes
-where load_id in (
-        select l.load_id from raw.loads as l
-        where l.staged_at < cast(:cutoff as timestamptz)
-    )
+{% endfor %}

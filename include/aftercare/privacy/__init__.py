@@ -63,7 +63,8 @@ class Table:
     candidate), a recruiter's (the agency's staff: kept, but for retention), or nobody's (the
     column's name matches, but it holds ids and codes only: the tests scan it). ``erase``: the
     SQL file (``sql/privacy/``) that erases the candidates ``:candidate_ids``; ``retention``:
-    the setting (``retention.<key>_days``) and SQL file that remove what is past its time."""
+    the setting (``retention.<key>_days``) and ``retain`` the SQL file that removes what is past
+    its time (tables that share a file share its run)."""
 
     name: str
     columns: tuple[str, ...]
@@ -94,7 +95,7 @@ TABLES = (
         "staging.candidate_changes",
         CANDIDATE_COLUMNS,
         "candidate",
-        erase="privacy/erase_candidate_changes.sql",
+        erase="privacy/erase_candidates.sql",
         retention="raw_loads",
         retain="privacy/retain_raw_loads.sql",
     ),
@@ -110,7 +111,7 @@ TABLES = (
         "staging.candidates",
         CANDIDATE_COLUMNS,
         "candidate",
-        erase="privacy/erase_staging_candidates.sql",
+        erase="privacy/erase_candidates.sql",
     ),
     Table("staging.placements", OWNER_COLUMNS, "recruiter"),
     Table(

@@ -141,9 +141,8 @@ def erase(
         if emails is not None:
             counts["addresses_erased"] = _ask_sendgrid(engine, hasher, emails, identities)
         with warehouse.transaction(engine) as conn:
-            for table in privacy.TABLES:
-                if table.erase:
-                    warehouse.execute_file(conn, table.erase, held)
+            for sql in dict.fromkeys(t.erase for t in privacy.TABLES if t.erase):
+                warehouse.execute_file(conn, sql, held)
     outcomes = [
         {"candidate_id": i, "outcome": "erased" if i in known else "unknown"} for i in wanted
     ]
