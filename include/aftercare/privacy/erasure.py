@@ -133,7 +133,8 @@ def erase(
                 },
             )
         counts["hashes"] = len(subjects)
-        counts.update(batches.fold(engine, config, staging))
+        folded = batches.fold(engine, config, staging)
+        counts.update({f"folded_{k}": v for k, v in folded.items()})
         counts["files_rewritten"] = scrub_files(
             privacy.folders(config), set(erased), identities.values()
         )
