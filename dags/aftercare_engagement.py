@@ -60,8 +60,16 @@ def aftercare_engagement() -> None:
             """The ATS: call tasks done, candidates referred by ours."""
             return engagement.load_ats()
 
+        @warehouse_task
+        def load_preferences() -> dict[str, int]:
+            """The preferences service's opt-outs and referral clicks (before the ATS's
+            referrals, which a click attributes)."""
+            return engagement.load_preferences()
+
         sms = load_sms()
-        for load_feed in (load_email, load_video, load_reviews, load_ats):
+        # whatever became of the preferences feed (skipped with no service, or failed)
+        load_preferences() >> load_ats.override(trigger_rule=TriggerRule.ALL_DONE)()
+        for load_feed in (load_email, load_video, load_reviews):
             load_feed()
 
     @warehouse_task

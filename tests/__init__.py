@@ -137,13 +137,15 @@ def expected_candidate(
 
 
 def point_connections_at(sandbox: object, monkeypatch: object) -> None:
-    """Every connection of a local run but the warehouse's pointed at a running sandbox (a
-    `SandboxServer`), as the demo's are (set in the environment for the test's duration)."""
+    """Every connection of a local run but the warehouse's and the preferences service's
+    pointed at a running sandbox (a `SandboxServer`), as the demo's are (set in the environment
+    for the test's duration)."""
     import json
 
     from sandbox.bootstrap import local_connections
 
     connections = local_connections(sandbox.url, smtp_port=sandbox.smtp_port)
     for conn_id, connection in connections.items():
-        if conn_id != "aftercare_warehouse":
+        # the preferences service runs only where a test starts it (tests/test_preferences_load)
+        if conn_id not in ("aftercare_warehouse", "aftercare_preferences"):
             monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))

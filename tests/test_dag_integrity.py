@@ -218,9 +218,13 @@ def test_engagement_shape(dagbag: DagBag) -> None:
     upstream = {task.task_id: task.upstream_task_ids for task in dag.tasks}
     assert upstream == {
         **dict.fromkeys(feeds, set()),
+        # the preferences feed first: its referral clicks attribute the ATS's referrals
+        "load.load_preferences": set(),
+        "load.load_ats": {"load.load_preferences"},
         "follow_up": {"load.load_sms"},
         "rebuild_marts": {*feeds, "follow_up"},
         "build_report": {"follow_up", "rebuild_marts"},
     }
     assert {task.pool for task in dag.tasks} == {WAREHOUSE_POOL}
     assert dag.get_task("rebuild_marts").trigger_rule == "all_done"
+    assert dag.get_task("load.load_ats").trigger_rule == "all_done"

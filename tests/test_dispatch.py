@@ -209,6 +209,11 @@ def test_every_channel_once_and_the_ledger_says_so(
     token = text.split("token=")[1].split()[0]
     secret = json.loads(os.environ["AIRFLOW_CONN_AFTERCARE_SIGNING"])["password"]
     assert verify_unsubscribe(token, secret) == (6, "email", "review_request:placement:16:1")
+    # ... also in the one-click List-Unsubscribe header (RFC 8058)
+    assert review["headers"]["List-Unsubscribe"].startswith(
+        f"<{text.split('Unsubscribe: ')[1].split()[0]}>, <mailto:"
+    )
+    assert review["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     # a second run sends nothing more
     before = sent_by_touchpoint(sandbox)

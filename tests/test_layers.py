@@ -46,6 +46,8 @@ LAYERS = {
     "aftercare.coverage": 4,
     "aftercare.ats.doctor": 4,
     "aftercare.ats.__main__": 4,
+    # the candidates' preferences service: a process of its own, apart from Airflow
+    "aftercare.preferences": 4,
     # the DAG files
     "dags": 5,
 }

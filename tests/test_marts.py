@@ -4,10 +4,12 @@ staging rows, each checked against hand-computed expectations, on DuckDB and on 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -463,6 +465,23 @@ def test_example_query(filled: sa.Engine, name: str) -> None:
 CHARTS = ("funnel", "delivery", "reviews", "referrals", "reasons")
 
 
+#: A script that lists the chart texts drawn (partly) outside their chart's box, as
+#: ``data-outside`` on the body.
+MEASURE_TEXTS = """<script>
+const outside = [];
+for (const svg of document.querySelectorAll("figure svg")) {
+  const box = svg.getBoundingClientRect();
+  for (const text of svg.querySelectorAll("text")) {
+    const drawn = text.getBoundingClientRect();
+    if (drawn.width && (drawn.left < box.left - 0.5 || drawn.right > box.right + 0.5)) {
+      outside.push(text.textContent);
+    }
+  }
+}
+document.body.setAttribute("data-outside", JSON.stringify(outside));
+</script>"""
+
+
 def figures(html: str) -> dict[str, str]:
     """chart id -> the markup of its figure."""
     found = {}
@@ -514,6 +533,15 @@ def test_report_of_a_filled_warehouse(filled: sa.Engine, tmp_path: Path) -> None
     # what the charts show: milestones, channels, reasons, the month of the referrals
     for text in ("review_request", "referral_ask", "no_eligible_channel", "2026-03-01"):
         assert text in html
+    # one colour per channel, the same in every chart (the funnel's and the delivery rates')
+    colours: dict[str, set[str]] = {}
+    for channel, colour in re.findall(
+        r'aria-label="[^"]*channel: (\w+)[^"]*"[^>]*fill="([^"]+)"', html
+    ):
+        colours.setdefault(channel, set()).add(colour)
+    assert {"email", "sms", "phone"} <= set(colours), colours
+    assert all(len(used) == 1 for used in colours.values()), colours
+    assert len({min(used) for used in colours.values()}) == len(colours)
     # values are escaped; nothing is fetched or run
     assert "&lt;b&gt;reviews&lt;/b&gt;" in html and "<b>reviews</b>" not in html
     for needle in ("<script", "<link", " src=", "url(http", "@import"):
@@ -560,3 +588,13 @@ def test_report_opens_in_a_browser_without_console_errors(
     assert console == []
     assert all(figure.count("<svg") == 1 for figure in figures(dom).values())
     assert "Aftercare report" in dom
+
+    # every text of every chart (axis labels, legends) lies within its chart as the browser
+    # draws it, in its own fonts (a copy of the report, which runs nothing, measures itself)
+    measured = tmp_path / "measured.html"
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", path.read_text())
+    measured.write_text(page.replace("</body>", MEASURE_TEXTS + "</body>"))
+    dom, console = open_page(measured)
+    assert console == []
+    [outside] = re.findall(r'data-outside="([^"]*)"', dom)
+    assert json.loads(unescape(outside)) == []

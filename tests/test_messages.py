@@ -4,16 +4,20 @@ checks trip (missing file, unknown variable, opt-out, SMS length), segments, sig
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
+from itsdangerous import TimestampSigner, URLSafeSerializer
 
 from aftercare.config import Config, load_config
 from aftercare.messages import (
+    LinkExpired,
     MessageContext,
     MessageError,
     Templates,
     encoding,
+    list_unsubscribe_headers,
     referral_link,
     segments,
     unsubscribe_link,
@@ -271,10 +275,39 @@ def test_tampered_or_foreign_tokens_are_refused() -> None:
             verify_unsubscribe(bad, SECRET)
     with pytest.raises(MessageError, match="unsubscribe token is invalid"):
         verify_unsubscribe(token, "another-secret")
-    referral = referral_link("https://f.example/refer", SECRET, 1234).split("ref=")[1]
+    referral = referral_link("https://f.example/refer", SECRET, 1234, "tp-2").split("ref=")[1]
     with pytest.raises(MessageError):  # a referral token is no unsubscribe token
         verify_unsubscribe(referral, SECRET)
-    assert verify_referral(referral, SECRET) == 1234
+    with pytest.raises(MessageError):  # nor an unsubscribe token a referral token
+        verify_referral(token, SECRET, max_age=60)
+    assert verify_referral(referral, SECRET, max_age=60) == (1234, "tp-2")
+
+
+def test_referral_tokens_expire_and_old_untimed_ones_still_verify(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    month_ago = int(time.time()) - 31 * 86400
+    with monkeypatch.context() as patched:  # a link signed a month ago
+        patched.setattr(TimestampSigner, "get_timestamp", lambda self: month_ago)
+        referral = referral_link("https://f.example/refer", SECRET, 7, "tp-7").split("ref=")[1]
+    assert verify_referral(referral, SECRET, max_age=32 * 86400) == (7, "tp-7")
+    with pytest.raises(LinkExpired, match="expired"):
+        verify_referral(referral, SECRET, max_age=30 * 86400)
+    # a link sent before tokens were timed: the candidate id alone, no expiry
+    old = URLSafeSerializer(SECRET, salt="aftercare.referral").dumps(7)
+    assert verify_referral(old, SECRET, max_age=1) == (7, None)
+    with pytest.raises(MessageError, match="referral token is invalid"):
+        verify_referral(old[:-2] + "xx", SECRET, max_age=1)
+
+
+def test_list_unsubscribe_headers_announce_one_click() -> None:
+    link = unsubscribe_link("https://u.example/u", SECRET, 1, "email", "tp")
+    headers = list_unsubscribe_headers(link, "unsubscribe@agency.example")
+
+    assert headers == {
+        "List-Unsubscribe": f"<{link}>, <mailto:unsubscribe@agency.example?subject=unsubscribe>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
 
 
 def test_unsubscribe_channel_must_be_a_suppression_channel() -> None:

@@ -5,6 +5,7 @@ breaker trips above its threshold and not at it, on a volume collapse and on sta
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -343,6 +344,18 @@ def test_breaker_trips_above_the_threshold_and_not_at_it(
     # quarantine is written either way; staging moves only when the gate is open
     assert len(quarantine(engine)) == bad
     assert len(ids(engine, "placements", "placement_id")) == (0 if trips else total - bad)
+
+    # the Data Docs' front page gives the gate's verdict apart from the record checks (which
+    # GX marks failed whenever a record is quarantined), and loads nothing from elsewhere
+    page = docs_index(config).read_text()
+    verdict = page.split("<tbody>")[1]
+    assert ("closed" in verdict) == trips and ("passed" in verdict) != trips
+    assert f"placement_rows: {total} records judged" in verdict
+    assert f"{bad} quarantined (held back)" in verdict
+    assert not re.search(r"""(src|href)=["']?https?:""", page) and "<script" not in page
+    for link in re.findall(r'href="(file://[^"]+)"', verdict):
+        assert Path(link.removeprefix("file://")).is_file(), link
+    assert len(re.findall(r'href="file://', verdict)) == 3  # the gate's and two checks' pages
 
 
 def test_a_tripped_run_is_judged_again_and_override_lets_it_through(

@@ -256,8 +256,11 @@ class MessageSettings(_Strict):
     recruiter_contact: str = Field(min_length=1)
     #: the referral link is this plus ``?ref=<signed token>``
     referral_link_base: HttpUrl
-    #: the signed unsubscribe link is this plus ``?token=<signed token>``
+    #: the signed unsubscribe link is this plus ``?token=<signed token>`` (the preferences
+    #: service's /unsubscribe; https in production: RFC 8058's one-click needs it)
     unsubscribe_link_base: HttpUrl
+    #: the mailto of every email's List-Unsubscribe header (a mailbox the agency reads)
+    unsubscribe_mailto: EmailStr
     #: the locale asked of the review platform (BCP 47, e.g. en-GB)
     review_locale: str = Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")
     sms_check: SmsCheck = SmsCheck()
@@ -362,6 +365,26 @@ class Retention(_Strict):
     audit_days: int = Field(ge=1)
 
 
+# -- the preferences service (issue 21: one-click unsubscribe, preferences, referral clicks) ----
+class PreferencesSettings(_Strict):
+    """The candidates' preferences service (aftercare.preferences, docs/preferences.md) and
+    what the pipeline does with its events. Its secrets come from the environment."""
+
+    #: the service's own event store (SQLite), relative to the project folder
+    store_path: Path = Path("data/preferences/events.sqlite")
+    #: where a referral click is sent on (303), plus ``?ref=<opaque reference>``
+    referral_form_url: HttpUrl = "https://demo-recruitment.example/refer-a-friend"
+    #: a referral link works this long after it was sent (unsubscribe links never expire)
+    referral_max_age_days: int = Field(90, ge=1)
+    #: requests one client (address) may make in a minute; more are answered 429
+    requests_per_minute: int = Field(60, ge=1)
+    #: events per feed page the engagement load asks for
+    feed_page_size: int = Field(500, ge=1, le=5000)
+    #: write each opt-out from every email (email, all) back to the ATS (Bullhorn
+    #: ``Candidate.massMailOptOut``), so the agency's own mailings respect it
+    ats_write_back: bool = False
+
+
 class Config(_Strict):
     agency: Agency
     airflow: AirflowSettings
@@ -372,6 +395,7 @@ class Config(_Strict):
     dispatch: DispatchSettings
     engagement: EngagementSettings
     retention: Retention
+    preferences: PreferencesSettings = PreferencesSettings()
 
     @model_validator(mode="after")
     def _videos_for_video_milestones(self) -> Config:

@@ -32,6 +32,7 @@ REVIEWS = "aftercare_reviews"
 SIGNING = "aftercare_signing"
 CLOCK = "aftercare_clock"
 ERASURE = "aftercare_erasure"
+PREFERENCES = "aftercare_preferences"
 
 #: conn_id -> what it is for.
 CONNECTIONS: dict[str, str] = {
@@ -50,6 +51,8 @@ CONNECTIONS: dict[str, str] = {
     SIGNING: "the secret that signs unsubscribe and referral links: password",
     ERASURE: "the salt of the erasure hashes (who was erased, kept as salted hashes): password, "
     "made once and never changed (a new salt forgets who was erased)",
+    PREFERENCES: "the candidates' preferences service's event feed: host = the service's URL, "
+    "password = its feed token (the service's AFTERCARE_PREFERENCES_FEED_TOKEN)",
     CLOCK: "optional: a clock service (host = URL answering {now: epoch ms}) instead of the "
     "system clock; the demo and the tests use the sandbox's",
 }
@@ -176,6 +179,17 @@ def get_connection(conn_id: str) -> AirflowConnection:
 def erasure_salt() -> str:
     """The salt of the erasure hashes (connection aftercare_erasure)."""
     return get_connection(ERASURE).password
+
+
+def has_connection(conn_id: str) -> bool:
+    """Whether the connection ``conn_id`` is defined (for the optional ones)."""
+    from airflow.exceptions import AirflowNotFoundException
+
+    try:
+        get_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
 
 
 def clock() -> Clock:

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from sqlalchemy.engine import Engine
 
 from aftercare import warehouse
+from aftercare.names import CHANNELS
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,12 @@ QUERIES = {
 }
 
 _WIDTH = 520
+#: One colour per channel in every chart (the whole domain, so a chart without phone calls
+#: does not hand phone's colour to sms).
+_CHANNEL_COLOURS = alt.Scale(domain=sorted(CHANNELS), scheme="tableau10")
+#: Room around each chart for text wider than Vega measured it: vl-convert measures labels with
+#: the fonts it finds, the reader's browser draws them in its own sans-serif (often wider).
+_PADDING = {"left": 28, "right": 28, "top": 6, "bottom": 6}
 
 
 def build(
@@ -107,7 +114,7 @@ def _chart(key: str, title: str, rows: list[dict[str, Any]], make: Any) -> dict[
 
 def _svg(chart: alt.TopLevelMixin) -> Markup:
     """The chart as inline SVG markup (Vega escapes every text it draws)."""
-    svg = vl_convert.vegalite_to_svg(chart.to_json())
+    svg = vl_convert.vegalite_to_svg(chart.properties(padding=_PADDING).to_json())
     return Markup(svg[svg.index("<svg") :])  # noqa: S704 - markup made by Vega, not from input
 
 
@@ -120,7 +127,7 @@ def _funnel_chart(rows: list[dict[str, Any]]) -> alt.TopLevelMixin:
         .encode(
             y=alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=200)),
             x=alt.X("touchpoints:Q", title="touchpoints"),
-            color=alt.Color("channel:N"),
+            color=alt.Color("channel:N", scale=_CHANNEL_COLOURS),
             yOffset=alt.YOffset("channel:N"),
             tooltip=["milestone:N", "channel:N", "stage:N", "touchpoints:Q"],
         )
@@ -140,7 +147,7 @@ def _delivery_chart(rows: list[dict[str, Any]]) -> alt.TopLevelMixin:
                 title="delivered, % of sent",
                 scale=alt.Scale(domain=[0, 100]),
             ),
-            color=alt.Color("channel:N", legend=None),
+            color=alt.Color("channel:N", scale=_CHANNEL_COLOURS, legend=None),
             tooltip=["channel:N", "sent:Q", "delivered:Q", "undelivered:Q", "delivery_rate_pct:Q"],
         )
         .properties(width=_WIDTH // 2, height=200)

@@ -1,8 +1,10 @@
 """``python -m sandbox serve [--host H] [--port P] [--seed S] [--placements N]
-[--clock-start YYYY-MM-DD] [--smtp-port N] [--settings-json JSON]``
+[--clock-start YYYY-MM-DD] [--smtp-port N] [--settings-json JSON] [--state-file PATH]``
 
 ``--settings-json`` takes a whole `SandboxSettings` object; the other options override it. The
-SMTP sink listens on ``--smtp-port`` (default 8025) next to the HTTP port.
+SMTP sink listens on ``--smtp-port`` (default 8025) next to the HTTP port. With ``--state-file``,
+the sandbox continues the world saved there (if the file exists; its settings then win), and
+``POST /sandbox/state`` saves its world there.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import date
+from pathlib import Path
 
 import uvicorn
 
@@ -40,8 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--clock-start", type=date.fromisoformat, help="the ATS clock's first day")
     serve.add_argument("--smtp-port", type=int, default=DEFAULT_SMTP_PORT, help="the SMTP sink")
     serve.add_argument("--settings-json", help="a SandboxSettings object as JSON")
+    serve.add_argument("--state-file", type=Path, help="the world to continue and save")
     args = parser.parse_args(argv)
-    app = create_app(settings_from(args))
+    app = create_app(settings_from(args), args.state_file)
     sink = SmtpSink(app.state.smtp, args.host, args.smtp_port).start()
     try:
         uvicorn.run(

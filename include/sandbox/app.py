@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from aftercare import __version__
@@ -87,8 +91,32 @@ class ReferralAsks:
         return sorted(found, key=lambda ask: ask[1])
 
 
-def create_app(settings: SandboxSettings | None = None) -> FastAPI:
-    """A fresh sandbox whose data derive from its settings alone; apps share no state."""
+#: What a sandbox's world is at a moment (``app.state``): its settings, the ATS world, the one
+#: clock and every provider's records (what each received, the answers still to come, the ids
+#: it issued). Saved and restored whole, so the objects they share stay shared.
+STATE = ("settings", "ats", "clock", "providers", "smtp")
+
+
+def save_state(app: FastAPI, path: Path) -> None:
+    """Write the sandbox's world to ``path`` (replaced at once, never half written)."""
+    partial = path.with_suffix(".partial")
+    with partial.open("wb") as out:
+        pickle.dump({name: getattr(app.state, name) for name in STATE}, out)
+    os.replace(partial, path)
+
+
+def restore_state(app: FastAPI, path: Path) -> None:
+    """Continue the world ``save_state`` wrote to ``path``: the sandbox's own file, written
+    by this code (a pickle: never point it at a file from elsewhere)."""
+    with path.open("rb") as saved:
+        for name, value in pickle.load(saved).items():  # noqa: S301 (see the docstring)
+            setattr(app.state, name, value)
+
+
+def create_app(settings: SandboxSettings | None = None, state_file: Path | None = None) -> FastAPI:
+    """A fresh sandbox whose data derive from its settings alone; apps share no state. With a
+    ``state_file``, the world saved there, if any (settings included), and ``POST
+    /sandbox/state`` saves the world there (make demo, then make airflow, live one world)."""
     settings = settings or SandboxSettings()
     app = FastAPI(title="aftercare sandbox", version=__version__, docs_url="/docs")
     app.state.settings = settings
@@ -98,6 +126,17 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     plays = app.state.ats.world.plays
     plays.settings, plays.asks = settings.engagement, ReferralAsks(app.state.providers)
     app.state.providers["twilio"].scripted = app.state.ats.world.scenario.replies
+    if state_file is not None and state_file.exists():
+        restore_state(app, state_file)
+
+    @app.post("/sandbox/state", tags=["sandbox"])
+    async def save(request: Request) -> JSONResponse:
+        """Save the sandbox's world to its state file (``--state-file``); the clock's reading.
+        On the event loop, like every handler that changes the world: never mid-change."""
+        if state_file is None:
+            return JSONResponse({"detail": "this sandbox was started without a state file"}, 409)
+        save_state(request.app, state_file)
+        return JSONResponse({"state_file": str(state_file), **request.app.state.clock.reading()})
 
     @app.get("/health", tags=["sandbox"])
     def health(request: Request) -> dict[str, object]:

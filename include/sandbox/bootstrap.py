@@ -1,6 +1,7 @@
 """The local setup's Airflow: what ``aftercare.bootstrap`` prepares (metadata database, pools),
 plus the connections of a local run: the DuckDB warehouse under data/, the sandbox's ATS,
-providers and clock, and a link-signing secret made for this setup.
+providers and clock, a link-signing secret made for this setup, and the feed of the
+preferences service the demo starts.
 
     python -m sandbox.bootstrap SANDBOX_URL     # what make demo and make airflow run
 
@@ -23,6 +24,7 @@ from aftercare.connections import (
     CLOCK,
     EMAIL,
     ERASURE,
+    PREFERENCES,
     REVIEWS,
     SIGNING,
     SMS,
@@ -33,16 +35,22 @@ from aftercare.connections import (
 from aftercare.names import WAREHOUSE_POOL
 from sandbox.app import SandboxSettings
 
+#: Where the demo runs the candidates' preferences service (python -m aftercare.preferences).
+PREFERENCES_PORT = 8090
 #: The local warehouse file (gitignored data folder).
 LOCAL_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 
 
 def local_connections(
-    sandbox_url: str, warehouse_file: Path = LOCAL_WAREHOUSE, smtp_port: int = 8025
+    sandbox_url: str,
+    warehouse_file: Path = LOCAL_WAREHOUSE,
+    smtp_port: int = 8025,
+    preferences_port: int = PREFERENCES_PORT,
 ) -> dict[str, dict[str, object]]:
     """The connections of a local run, in the format of ``airflow connections import``: the
-    DuckDB warehouse, and the sandbox's ATS, providers and clock with the sandbox's published
-    demo credentials."""
+    DuckDB warehouse, the sandbox's ATS, providers and clock with the sandbox's published
+    demo credentials, and the feed of the preferences service the demo runs beside it (its
+    feed token, like the signing secret, made for this setup)."""
     sandbox = SandboxSettings()
     ats, twilio, trustpilot = sandbox.ats, sandbox.twilio, sandbox.trustpilot
     host = sandbox_url.split("://", 1)[-1].rsplit(":", 1)[0]
@@ -103,6 +111,12 @@ def local_connections(
             "description": "salts the hashes of erased candidates (made once per local setup)",
         },
         CLOCK: http("/sandbox/clock", "clock (simulated time for the demo)"),
+        PREFERENCES: {
+            "conn_type": "http",
+            "host": f"http://{host}:{preferences_port}",
+            "password": secrets.token_urlsafe(32),
+            "description": "the preferences service's feed (the demo starts the service)",
+        },
     }
 
 

@@ -26,7 +26,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -35,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 import psutil
 import requests
+from pydantic import BaseModel
 
 from aftercare import PROJECT_ROOT
 from aftercare.config import load_config
@@ -42,6 +44,7 @@ from aftercare.connections import WAREHOUSE
 from sandbox import DEFAULT_PORT, SandboxSettings
 from sandbox.ats import scenario as edges
 from sandbox.ats.settings import AtsSandboxSettings
+from sandbox.candidates import use_links
 from sandbox.server import await_started, launch_process, wait_for_http
 
 if TYPE_CHECKING:
@@ -72,21 +75,79 @@ def _sandbox_url(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+class SandboxWorld(BaseModel):
+    """What the demo's sandbox was (``sandbox-world.json`` beside the demo's logs): its
+    settings (seed, ATS, scenario), the nights the demo lived, and where the sandbox's clock
+    stood when it last stopped. `make airflow` continues that world from there."""
+
+    settings: SandboxSettings
+    scenario: str
+    days: int
+    first_night: date
+    last_night: date
+    clock: datetime | None = None
+
+
+@dataclass(frozen=True)
+class KeptWorld:
+    """A sandbox world kept between commands, beside the demo's logs: its record (JSON, for
+    people and for `make airflow`) and its state (the sandbox's own file, ``--state-file``)."""
+
+    record: Path
+    state: Path
+
+    @classmethod
+    def of(cls, home: Path) -> KeptWorld:
+        demo = home / "logs" / "demo"
+        return cls(demo / "sandbox-world.json", demo / "sandbox-state.pickle")
+
+    def read(self) -> SandboxWorld | None:
+        """The kept world, or None when there is none (no demo yet, or one of an older
+        version that kept no state)."""
+        if not (self.record.exists() and self.state.exists()):
+            return None
+        return SandboxWorld.model_validate_json(self.record.read_text())
+
+    def forget(self) -> None:
+        self.record.unlink(missing_ok=True)
+        self.state.unlink(missing_ok=True)
+
+    def save(self, url: str, world: SandboxWorld) -> None:
+        """Have the sandbox at ``url`` save its state; record ``world`` at its clock."""
+        response = requests.post(f"{url}/sandbox/state", timeout=120)
+        response.raise_for_status()
+        world.clock = datetime.fromisoformat(response.json()["iso"])
+        self.record.write_text(world.model_dump_json(indent=2))
+
+
 @contextmanager
-def sandbox(port: int, ats: AtsSandboxSettings, log_dir: Path) -> Iterator[Callable[[], str]]:
-    """The sandbox as a child process for the duration of the block, its ATS as ``ats`` says.
-    It starts at once and builds its world while the caller goes on; the block gets a function
-    that waits until the sandbox answers and returns its URL."""
+def sandbox(
+    port: int,
+    settings: SandboxSettings,
+    log_dir: Path,
+    kept: tuple[KeptWorld, SandboxWorld] | None = None,
+) -> Iterator[Callable[[], str]]:
+    """The sandbox as a child process for the duration of the block, as ``settings`` say, or
+    continuing the world ``kept`` (if its state file is there), saved there again when the
+    block ends. It starts at once and builds its world while the caller goes on; the block
+    gets a function that waits until the sandbox answers and returns its URL."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    settings = SandboxSettings(ats=ats)
     url, log_path = _sandbox_url(port), str(log_dir / "sandbox.log")
-    world = "" if ats.scenario == "usual" else f", scenario {ats.scenario}"
-    print(f"sandbox   starting on {url}, clock at {ats.clock_start}{world} (in the background) ...")
+    ats = settings.ats
+    about = "" if ats.scenario == "usual" else f", scenario {ats.scenario}"
+    if kept and kept[1].clock:
+        about += f", continuing the demo's world from {kept[1].clock:%Y-%m-%d %H:%M %Z}"
+    else:
+        about = f", clock at {ats.clock_start}{about}"
+    print(f"sandbox   starting on {url}{about} (in the background) ...")
     launched = time.monotonic()
-    process = launch_process(port, settings, log_path)
+    process = launch_process(port, settings, log_path, state_file=kept[0].state if kept else None)
+    started = False
 
     def ready() -> str:
+        nonlocal started
         await_started(process, port, settings, log_path)
+        started = True
         took = time.monotonic() - launched
         print(f"sandbox   {url} answers (health: /health, API docs: /docs): up in {took:.1f} s")
         return url
@@ -94,9 +155,51 @@ def sandbox(port: int, ats: AtsSandboxSettings, log_dir: Path) -> Iterator[Calla
     try:
         yield ready
     finally:
+        try:
+            if kept and started:
+                keep, world = kept
+                keep.save(url, world)
+                print(f"sandbox   world kept at {world.clock:%Y-%m-%d %H:%M %Z}: {keep.record}")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            print("sandbox   stopped")
+
+
+@contextmanager
+def preferences_service(log_dir: Path) -> Iterator[str]:
+    """The candidates' preferences service beside the sandbox, for the duration of the block
+    (after `sandbox.bootstrap.bootstrap_local`: its secrets are the local connections'), and
+    this process's config pointing the messages' links at it; yields its URL."""
+    import yaml
+    from airflow.models.connection import Connection
+
+    from aftercare.config import CONFIG_ENV, config_path
+    from aftercare.connections import PREFERENCES, SIGNING
+    from aftercare.preferences.process import start_service
+
+    feed = Connection.get_connection_from_secrets(PREFERENCES)
+    secret = Connection.get_connection_from_secrets(SIGNING).password
+    url = feed.host.rstrip("/")
+    config = yaml.safe_load(config_path().read_text())
+    config["messages"]["unsubscribe_link_base"] = f"{url}/unsubscribe"
+    config["messages"]["referral_link_base"] = f"{url}/refer"
+    # every simulated candidate comes from 127.0.0.1: one client to the rate limit
+    config.setdefault("preferences", {})["requests_per_minute"] = 1_000_000
+    demo_config = log_dir / "aftercare-demo.yaml"
+    demo_config.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.environ[CONFIG_ENV] = str(demo_config)
+    port = int(url.rsplit(":", 1)[1])
+    process = start_service(
+        port, secret, feed.password, config=demo_config, log=log_dir / "preferences.log"
+    )
+    print(f"prefs     {url} answers the messages' unsubscribe and referral links")
+    try:
+        yield url
+    finally:
         process.terminate()
         process.wait(timeout=10)
-        print("sandbox   stopped")
+        print("prefs     stopped")
 
 
 def advance_clock(url: str) -> dict[str, object]:
@@ -155,7 +258,8 @@ class Story:
     """Runs DAG runs one after another in this process, as ``airflow dags test`` would run
     each (``dag.test()``), paying Airflow's fixed costs once: the DAG bag is filled once and
     the in-process Execution API, the imports and the tasks' libraries stay loaded between
-    runs."""
+    runs. Each task's output goes to its log file in Airflow's log folder (``TaskLogFiles``),
+    where the Airflow UI shows it."""
 
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
@@ -177,6 +281,8 @@ class Story:
         log's tail when the run fails."""
         from airflow.sdk import DagRunState
 
+        from sandbox.tasklogs import TaskLogFiles
+
         label = f"{dag_id.removeprefix('aftercare_'):<10} {logical:%Y-%m-%d %H:%M %Z}"
         log_file = self.log_dir / f"{dag_id}_{logical:%Y-%m-%dT%H%M}.log"
         log_file.unlink(missing_ok=True)
@@ -187,15 +293,16 @@ class Story:
         )
         print(f"run       {label}  (log: {shown})", flush=True)
         started = time.monotonic()
-        with output_to(log_file):
+        with output_to(log_file), TaskLogFiles().listening() as tasks:
             # due at the simulated moment: the run id names the night, not the wall clock
             dag_run = self._dag(dag_id).test(run_after=logical, logical_date=logical, run_conf=conf)
         spanned_by_its_tasks(dag_id, dag_run.run_id)
         took = time.monotonic() - started
         if dag_run.state != DagRunState.SUCCESS:
-            tail = log_file.read_text(errors="replace").splitlines()[-40:]
-            print("\n".join(tail))
-            sys.exit(f"run {label} FAILED after {took:.1f} s; full log: {log_file}")
+            for log in [log_file, *tasks.failed]:
+                tail = log.read_text(errors="replace").splitlines()[-40:]
+                print(f"--- {log}\n" + "\n".join(tail))
+            sys.exit(f"run {label} FAILED after {took:.1f} s; logs: {log_file}, {tasks.failed}")
         print(f"run       {label}  ok in {took:.1f} s", flush=True)
 
 
@@ -298,9 +405,9 @@ def print_coverage(run_dates: list[date], manifest_file: Path) -> None:
 
 
 def fresh_start() -> None:
-    """The sandbox's world starts afresh each demo, so the demo's local warehouse and dispatch
-    files do too (only the local DuckDB file of `bootstrap`; a warehouse you pointed elsewhere
-    is left alone)."""
+    """The sandbox's world starts afresh each demo, so the demo's local warehouse, dispatch
+    files and preferences store do too (only the local DuckDB file of `bootstrap`; a warehouse
+    you pointed elsewhere is left alone)."""
     from aftercare.connections import staging_path
     from sandbox.bootstrap import LOCAL_WAREHOUSE
 
@@ -311,7 +418,14 @@ def fresh_start() -> None:
     root = staging_path(load_config().dispatch.staging_root) / "dispatch"
     if root.exists():
         root.rmdir(recursive=True)
-    print(f"warehouse fresh: {LOCAL_WAREHOUSE.relative_to(PROJECT_ROOT)} and the dispatch files")
+    # the preferences service's store: its events are the last demo's candidates'
+    store = PROJECT_ROOT / load_config().preferences.store_path
+    for path in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+        path.unlink(missing_ok=True)
+    print(
+        f"warehouse fresh: {LOCAL_WAREHOUSE.relative_to(PROJECT_ROOT)}, the dispatch files and "
+        "the preferences service's store"
+    )
 
 
 def live_story(
@@ -319,11 +433,14 @@ def live_story(
     story: Story,
     nights: list[datetime],
     outage: frozenset[tuple[date, int]] = frozenset(),
+    preferences: str | None = None,
 ) -> None:
     """Live the nights against the sandbox at ``url``: each night's nightly run, the day's
     dispatch runs (but those of ``outage``: (day, UTC hour)) and engagement late in the day,
     the sandbox's clock advanced a day between nights; and engagement two weeks after the
-    last night, when the reviews and referrals those days earned have come in."""
+    last night, when the reviews and referrals those days earned have come in. With the
+    ``preferences`` service's URL, the candidates use their links through it each evening."""
+    seen: set[str] = set()  # the emails whose candidates have used their links
     for night, logical in enumerate(nights):
         if night:
             changes = advance_clock(url)
@@ -339,7 +456,11 @@ def live_story(
                 continue
             set_clock(url, moment)
             story.run(DISPATCH, moment, {})
-        # what the candidates did with it, late in the day
+        # what the candidates did with it, late in the day: their unsubscribe and referral
+        # links used through the preferences service, the rest from the providers' feeds
+        if preferences:
+            acted = use_links(url, preferences, seen)
+            print(f"prefs     candidates used their links: {dict(acted) or 'none'}")
         moment = datetime.combine(logical.date(), clock(23, 30), tzinfo=UTC)
         set_clock(url, moment)
         story.run(ENGAGEMENT, moment, {})
@@ -367,7 +488,17 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
         runs = demo_dates(days or 3, datetime.now(zone).date())
         outage = frozenset()
         settings = AtsSandboxSettings(clock_start=runs[0].date())
-    with sandbox(sandbox_port, settings, log_dir) as ready:
+    # a new world each demo (and the warehouse starts afresh with it); kept for `make airflow`
+    kept = KeptWorld.of(home)
+    kept.forget()
+    world = SandboxWorld(
+        settings=SandboxSettings(ats=settings),
+        scenario=scenario,
+        days=len(runs),
+        first_night=runs[0].date(),
+        last_night=runs[-1].date(),
+    )
+    with sandbox(sandbox_port, world.settings, log_dir, (kept, world)) as ready:
         with step(
             "prepare", "Airflow's metadata database, pools and connections; a fresh warehouse"
         ):
@@ -379,7 +510,8 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
                 pass
             fresh_start()
         url = ready()
-        live_story(url, Story(log_dir), runs, outage)
+        with preferences_service(log_dir) as preferences:
+            live_story(url, Story(log_dir), runs, outage, preferences)
         if scenario == "edges":
             manifest = requests.get(f"{url}/sandbox/ats/scenario", timeout=30)
             manifest.raise_for_status()
@@ -389,14 +521,33 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
     print(f"\ndemo      done in {time.time() - started:.0f} s in all (install included)")
 
 
-def follow_wall_clock(url: str, every_seconds: float = 30) -> None:
-    """Keep the sandbox's clock on the system clock (until the process ends)."""
+def follow_wall_clock(url: str, ahead: timedelta = timedelta(0), every_seconds: float = 30) -> None:
+    """Keep the sandbox's clock on the system clock, ``ahead`` of it (until the process
+    ends)."""
     while True:
         try:
-            set_clock(url, datetime.now(UTC))
+            set_clock(url, datetime.now(UTC) + ahead)
         except requests.RequestException:
             pass  # the sandbox is stopping or busy: try again next time
         time.sleep(every_seconds)
+
+
+def airflow_world(home: Path, today: date) -> tuple[SandboxSettings, SandboxWorld | None]:
+    """The sandbox `make airflow` runs: the demo's world, continued (the warehouse holds what
+    that world did), or without a demo a fresh world from ``today``."""
+    world = KeptWorld.of(home).read()
+    if world is None:
+        return SandboxSettings(ats=AtsSandboxSettings(clock_start=today)), None
+    return world.settings, world
+
+
+def clock_ahead(world: SandboxWorld | None, now: datetime) -> timedelta:
+    """How far ahead of the system clock the sandbox's clock runs: a demo's world ended two
+    weeks after its last night (its last engagement run), and the warehouse holds what
+    happened until then; its clock goes on from there, never back."""
+    if world is None or world.clock is None:
+        return timedelta(0)
+    return max(world.clock - now, timedelta(0))
 
 
 def stop_group(process: subprocess.Popen, seconds: float = 30) -> None:
@@ -432,13 +583,19 @@ def airflow_ui(sandbox_port: int) -> None:
     home = _airflow_home()
     log_dir = home / "logs"
     today = datetime.now(ZoneInfo(load_config().agency.time_zone)).date()
-    with sandbox(sandbox_port, AtsSandboxSettings(clock_start=today), log_dir) as ready:
+    settings, world = airflow_world(home, today)
+    kept = (KeptWorld.of(home), world) if world else None
+    with ExitStack() as stack:
+        ready = stack.enter_context(sandbox(sandbox_port, settings, log_dir, kept))
         from sandbox.bootstrap import bootstrap_local
 
         bootstrap_local(_sandbox_url(sandbox_port))
         url = ready()
-        # the sandbox's clock (dispatch's, through aftercare_clock) follows the wall clock here
-        threading.Thread(target=follow_wall_clock, args=(url,), daemon=True).start()
+        stack.enter_context(preferences_service(log_dir))
+        # the sandbox's clock (dispatch's, through aftercare_clock) follows the wall clock here,
+        # from where the demo's world stood if that is later
+        ahead = clock_ahead(world, datetime.now(UTC))
+        threading.Thread(target=follow_wall_clock, args=(url, ahead), daemon=True).start()
         log_file = log_dir / "standalone.log"
         with log_file.open("a") as out:
             # a session (and process group) of its own: stopping it stops its children too

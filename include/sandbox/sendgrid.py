@@ -217,6 +217,42 @@ def _custom_args(value: Any, field: str) -> dict[str, str]:
     return value
 
 
+#: headers the spec says may not be overridden (mail/send ``headers``), lower case
+RESERVED_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "x-sg-id",
+        "x-sg-eid",
+        "received",
+        "dkim-signature",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "To",
+        "From",
+        "Subject",
+        "Reply-To",
+        "CC",
+        "BCC",
+    )
+)
+
+
+def _headers(value: Any, field: str) -> dict[str, str]:
+    """A ``headers`` object of the mail or a personalization: string values, none of the
+    reserved names."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MailError("The headers parameter must be a valid JSON object.", field)
+    for name, item in value.items():
+        if name.lower() in RESERVED_HEADERS:
+            raise MailError(f"The {name} header is reserved and may not be overridden.", field)
+        if not isinstance(item, str):
+            kind = type(item).__name__
+            raise MailError(f"Invalid type. Expected: string, given: {kind}.", f"{field}.{name}")
+    return value
+
+
 def validate(mail: Any) -> list[dict[str, Any]]:
     """The personalizations of a valid mail send (custom args merged), or MailError."""
     if not isinstance(mail, dict):
@@ -252,6 +288,7 @@ def validate(mail: Any) -> list[dict[str, Any]]:
             if not ok:
                 raise MailError("Each content block needs a type and a value.", f"content.{index}")
     shared_args = _custom_args(mail.get("custom_args"), "custom_args")
+    shared_headers = _headers(mail.get("headers"), "headers")
     found, recipients = [], 0
     for index, person in enumerate(people):
         field = f"personalizations.{index}"
@@ -271,7 +308,17 @@ def validate(mail: Any) -> list[dict[str, Any]]:
                 "template with a subject defined or if every personalization has a subject.",
                 "subject",
             )
-        found.append({"to": to, "cc": cc, "bcc": bcc, "custom_args": args, "subject": subject})
+        headers = {**shared_headers, **_headers(person.get("headers"), f"{field}.headers")}
+        found.append(
+            {
+                "to": to,
+                "cc": cc,
+                "bcc": bcc,
+                "custom_args": args,
+                "subject": subject,
+                "headers": headers,
+            }
+        )
     if recipients > MAX_RECIPIENTS:
         raise MailError(
             "The total number of recipients (to, cc and bcc) must be at most 1000.",

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 from contextlib import nullcontext
+from pathlib import Path
 from types import TracebackType
 
 import requests
@@ -22,7 +23,8 @@ DEFAULT_PORT = 8765
 
 class SandboxServer:
     """The sandbox on 127.0.0.1 in a background thread, on a free port unless one is given, and
-    its SMTP sink on another free port (``smtp_port``) unless one is given.
+    its SMTP sink on another free port (``smtp_port``) unless one is given; continuing the
+    world saved in ``state_file``, if given and there (``create_app``).
 
     >>> with SandboxServer(SandboxSettings(seed=7)) as sandbox:
     ...     requests.get(f"{sandbox.url}/health").json()["seed"]
@@ -35,13 +37,14 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         smtp_port: int = 0,
+        state_file: Path | None = None,
     ) -> None:
-        self.settings = settings or SandboxSettings()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))  # port 0: the kernel picks a free one, no race
         self.host, self.port = self._socket.getsockname()[:2]
-        self.app = create_app(self.settings)
+        self.app = create_app(settings, state_file)
+        self.settings: SandboxSettings = self.app.state.settings
         self.smtp = SmtpSink(self.app.state.smtp, host, smtp_port)
         self.smtp_port = self.smtp.port
         # Calls held back by a timeout_after_accept fault must not hold up stopping.
@@ -119,17 +122,23 @@ def launch_process(
     settings: SandboxSettings | None = None,
     log_path: str | None = None,
     smtp_port: int = DEFAULT_SMTP_PORT,
+    state_file: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """``python -m sandbox serve`` as a child process, returned at once: it answers
-    once `await_started` says so (its SMTP sink on ``smtp_port``; 0 for any free port)."""
+    once `await_started` says so (its SMTP sink on ``smtp_port``; 0 for any free port; the
+    world of ``state_file`` continued, if given and there)."""
     settings = settings or SandboxSettings()
     with open(log_path, "ab") if log_path else nullcontext(subprocess.DEVNULL) as log:
         return subprocess.Popen(
             [sys.executable, "-m", "sandbox", "serve"]
             + ["--port", str(port), "--smtp-port", str(smtp_port)]
-            + ["--settings-json", settings.model_dump_json()],
+            + ["--settings-json", settings.model_dump_json()]
+            + (["--state-file", str(state_file)] if state_file else []),
             stdout=log,
             stderr=subprocess.STDOUT,
+            # a session of its own: a terminal's Ctrl-C reaches the parent, which stops it (after
+            # saving its world, for make demo and make airflow), not the sandbox mid-save
+            start_new_session=True,
         )
 
 

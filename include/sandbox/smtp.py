@@ -127,5 +127,5 @@ async def stats(request: Request) -> dict[str, Any]:
 
 def install(app: FastAPI, settings: SmtpSettings) -> None:
     """The app's SMTP inbox (the server that fills it is started by whoever runs the app)."""
-    app.state.smtp = SmtpInbox(settings, lambda: app.state.clock.now())
+    app.state.smtp = SmtpInbox(settings, app.state.clock.now)
     app.include_router(admin, prefix=ADMIN_PREFIX)

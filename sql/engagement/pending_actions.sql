@@ -2,7 +2,9 @@
 -- asks for a follow-up, a negative reply (a recruiter call task for the placement's owner) or
 -- an availability answer (a note on the candidate, so the recruiter sees it); and, when the
 -- ATS notes are on (:notes_since, null when off), a note on the candidate for each touchpoint
--- sent since then but by phone (a call task in the ATS already)
+-- sent since then but by phone (a call task in the ATS already); and, when :opt_outs_to_ats,
+-- each opt-out from email (email, all or marketing: the agency's mass mailings) from the
+-- preferences service, written back as the candidate's massMailOptOut
 select
     r.response_id as source_id,
     case when r.kind = 'availability' then 'note' else 'call_task' end as action,
@@ -45,5 +47,25 @@ where t.status = 'sent'
     and not exists (
         select 1 from engagement.actions as a
         where a.source_id = t.touchpoint_id and a.action = 'touchpoint_note'
+    )
+union all
+select
+    r.response_id as source_id,
+    'mass_mail_opt_out' as action,
+    r.candidate_id,
+    r.occurred_at,
+    r.touchpoint_id,
+    null as answer,
+    null as milestone,
+    null as channel,
+    null as placement_id,
+    null as owner_id
+from engagement.responses as r
+where cast(:opt_outs_to_ats as boolean)
+    and r.kind = 'opt_out'
+    and r.detail ->> 'channel' in ('email', 'all', 'marketing')
+    and not exists (
+        select 1 from engagement.actions as a
+        where a.source_id = r.response_id and a.action = 'mass_mail_opt_out'
     )
 order by occurred_at, source_id

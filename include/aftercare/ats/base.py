@@ -121,6 +121,11 @@ class Ats(Protocol):
         """Candidates added after the instant whom another candidate referred."""
         ...
 
+    def opt_out_of_mass_mail(self, candidate_id: int) -> int:
+        """Mark the candidate as opted out of the agency's mass email; returns the candidate's
+        id. Setting it again changes nothing, so it is retried like a read."""
+        ...
+
     def records(self, entity: Entity, ids: list[int]) -> list[dict[str, Any]]:
         """The records of ``entity`` with these ids that exist (every field we read)."""
         ...

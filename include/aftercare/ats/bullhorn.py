@@ -489,6 +489,12 @@ class BullhornAts:
         response = self._rest("PUT", "entity/Note", json=body, sends=True)
         return int(response.json()["changedEntityId"])
 
+    def opt_out_of_mass_mail(self, candidate_id: int) -> int:
+        """An entity update (``POST entity/Candidate/{id}``) of ``massMailOptOut``."""
+        path = f"entity/Candidate/{int(candidate_id)}"
+        response = self._rest("POST", path, json={"massMailOptOut": True}, sends=False)
+        return int(response.json()["changedEntityId"])
+
     def find_notes(self, text: str) -> list[dict[str, Any]]:
         return self._search("Note", "comments", text)
 

@@ -59,6 +59,7 @@ from aftercare.messages import (
     MessageError,
     Rendered,
     Templates,
+    list_unsubscribe_headers,
     referral_link,
     unsubscribe_link,
 )
@@ -159,7 +160,10 @@ class Delivery:
             )
         if "referral_link" in needs:
             links["referral_link"] = referral_link(
-                str(messages.referral_link_base), self.providers.secret, item.candidate_id
+                str(messages.referral_link_base),
+                self.providers.secret,
+                item.candidate_id,
+                item.touchpoint_id,
             )
         if "unsubscribe_link" in needs:
             links["unsubscribe_link"] = unsubscribe_link(
@@ -193,11 +197,11 @@ class Delivery:
 
     # -- the provider calls --------------------------------------------------------------------
 
-    def deliver(self, item: BatchItem, text: Rendered) -> Outcome:
+    def deliver(self, item: BatchItem, text: Rendered, links: dict[str, str]) -> Outcome:
         route = item.route
         try:
             if route == "email":
-                email = self._email(item, text)
+                email = self._email(item, text, links)
                 return Outcome("sent", provider_message_id=self.providers.email.send(email))
             if route == "sms":
                 return Outcome(
@@ -248,7 +252,9 @@ class Delivery:
             attempt["body_sha256"] = hashlib.sha256(text.text.encode()).hexdigest()
         return attempt
 
-    def _email(self, item: BatchItem, text: Rendered) -> Email:
+    def _email(self, item: BatchItem, text: Rendered, links: dict[str, str]) -> Email:
+        link = links.get("unsubscribe_link")
+        mailto = self.config.messages.unsubscribe_mailto
         return Email(
             touchpoint_id=item.touchpoint_id,
             to=item.email,
@@ -257,6 +263,7 @@ class Delivery:
             text=text.text,
             html=text.html or "",
             category=item.milestone,
+            headers=list_unsubscribe_headers(link, mailto) if link else {},
         )
 
     def _task(self, item: BatchItem, text: Rendered) -> RecruiterTask:
@@ -469,7 +476,7 @@ def _send_new(
             journal.attempt(item.touchpoint_id, tried)
             doubt = True  # from here until an answer, it may have gone out
             try:
-                outcome = delivery.deliver(item, text)
+                outcome = delivery.deliver(item, text, links)
             except Ambiguous:
                 outcome = delivery.find(item, tried, taken) or Outcome("in_doubt")
         except (Unavailable, ProviderError, MessageError) as exc:

@@ -1,8 +1,10 @@
 """Actions in the ATS, each made once: the follow-ups responses ask for (a recruiter call task
 after a negative reply: the placement's owner calls the candidate; a note on the candidate after
-an availability answer) and, when ``engagement.ats_notes`` is on, a note on the candidate for each
+an availability answer), when ``engagement.ats_notes`` is on, a note on the candidate for each
 touchpoint sent (milestone, channel and time, never the message), so the recruiter sees on the
-record what went out.
+record what went out, and, when ``preferences.ats_write_back`` is on, each opt-out from email the
+preferences service recorded set as the candidate's ``massMailOptOut`` (setting it twice changes
+nothing, so it needs no look-up).
 
 Made from the warehouse's list of what is not yet made (``engagement.actions``); the ATS has no
 idempotency key, so each is looked up by the response or touchpoint id it carries before it is
@@ -36,7 +38,9 @@ def follow_up(engine: Engine, config: Config, ats: Ats, now: datetime) -> Counte
     counts: Counter[str] = Counter()
     with warehouse.transaction(engine) as conn:
         pending = warehouse.query_file(
-            conn, "engagement/pending_actions.sql", {"notes_since": since}
+            conn,
+            "engagement/pending_actions.sql",
+            {"notes_since": since, "opt_outs_to_ats": config.preferences.ats_write_back},
         )
     for item in pending:
         reason = None
@@ -72,6 +76,8 @@ def follow_up(engine: Engine, config: Config, ats: Ats, now: datetime) -> Counte
 def _make(ats: Ats, item: dict[str, Any], config: Config) -> tuple[int, bool]:
     """The action's id in the ATS, and whether it was there already (found by its marker)."""
     action = item["action"]
+    if action == "mass_mail_opt_out":
+        return ats.opt_out_of_mass_mail(int(item["candidate_id"])), False
     if action == "touchpoint_note":
         # closed by a full stop: the id of the 1st occurrence is the start of the 10th's
         marker = f"aftercare touchpoint: {item['source_id']}."

@@ -28,6 +28,7 @@ from aftercare import warehouse
 from aftercare.ats.base import Ats
 from aftercare.config import Config, Keywords
 from aftercare.providers.base import EmailActivity, ReviewProvider, SmsProvider, VideoProvider
+from aftercare.providers.preferences import PreferencesFeed
 
 #: how far before its watermark a feed reads again (late and reordered events)
 OVERLAP = timedelta(hours=1)
@@ -81,6 +82,8 @@ def _store(
     responses: Sequence[dict[str, Any]] = (),
     referrals: Sequence[dict[str, Any]] = (),
     window_days: int = 0,
+    opt_outs: Sequence[dict[str, Any]] = (),
+    clicks: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Rows of one load and the feed's new cursor, in one transaction; then what they say
     about consent (suppressions) and conversions."""
@@ -103,6 +106,14 @@ def _store(
                 conn,
                 "engagement/insert_referrals.sql",
                 {"referrals": json.dumps(list(referrals)), "window_days": window_days},
+            )
+        if opt_outs:
+            rows = {"opt_outs": json.dumps(list(opt_outs))}
+            warehouse.execute_file(conn, "engagement/insert_opt_outs.sql", rows)
+            warehouse.execute_file(conn, "engagement/suppress_opt_outs.sql", rows)
+        if clicks:
+            warehouse.execute_file(
+                conn, "engagement/insert_referral_clicks.sql", {"clicks": json.dumps(list(clicks))}
             )
         # events stored before dispatch recorded what it sent: their touchpoint, now known
         warehouse.execute_file(conn, "engagement/fill_touchpoints.sql")
@@ -325,3 +336,45 @@ def load_ats(engine: Engine, config: Config, ats: Ats, now: datetime) -> Counter
         window_days=config.engagement.referral_window_days,
     )
     return Counter(call_tasks_done=len(events), referrals=len(referrals))
+
+
+def load_preferences(
+    engine: Engine, config: Config, feed: PreferencesFeed, now: datetime
+) -> Counter[str]:
+    """The preferences service: opt-outs (into ``engagement.responses`` and
+    ``aftercare.suppressions``) and referral clicks (``engagement.delivery_events``), page by
+    page after the feed's cursor (the service's event sequence), each page stored with its
+    cursor in one transaction. Dispatch calls it too, before it batches, so an opt-out recorded
+    before a dispatch run starts is honoured by that run."""
+    with warehouse.transaction(engine) as conn:
+        cursor = int(_cursor(conn, "preferences") or 0)
+    counts: Counter[str] = Counter(opt_outs=0, referral_clicks=0)
+    while True:
+        events, last = feed.events(cursor, config.preferences.feed_page_size)
+        if not events:
+            return counts
+        opt_outs = [
+            {
+                "response_id": f"preferences:{e['event_key']}",
+                "candidate_id": e["candidate_id"],
+                "channel": e["channel"],
+                "touchpoint_id": e["touchpoint_id"],
+                "source": e["source"],
+                "occurred_at": e["occurred_at"],
+            }
+            for e in events
+            if e["kind"] == "opt_out"
+        ]
+        clicks = [
+            {
+                "event_id": f"preferences:{e['event_key']}",
+                "touchpoint_id": e["touchpoint_id"],
+                "reference": e["reference"],
+                "occurred_at": e["occurred_at"],
+            }
+            for e in events
+            if e["kind"] == "referral_click" and e["touchpoint_id"]
+        ]
+        _store(engine, "preferences", str(last), opt_outs=opt_outs, clicks=clicks)
+        counts.update(opt_outs=len(opt_outs), referral_clicks=len(clicks))
+        cursor = last

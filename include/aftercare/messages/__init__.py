@@ -9,6 +9,9 @@ sandbox (`templates`), SMS segment counts (`sms`) and signed unsubscribe and ref
 
 from aftercare.messages.errors import MessageError
 from aftercare.messages.links import (
+    ONE_CLICK,
+    LinkExpired,
+    list_unsubscribe_headers,
     referral_link,
     unsubscribe_link,
     verify_referral,
@@ -18,11 +21,14 @@ from aftercare.messages.sms import encoding, segments
 from aftercare.messages.templates import MessageContext, Rendered, Templates
 
 __all__ = [
+    "ONE_CLICK",
+    "LinkExpired",
     "MessageContext",
     "MessageError",
     "Rendered",
     "Templates",
     "encoding",
+    "list_unsubscribe_headers",
     "referral_link",
     "segments",
     "unsubscribe_link",

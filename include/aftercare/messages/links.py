@@ -1,28 +1,48 @@
-"""Signed links: unsubscribe (one click opts a candidate out of a channel) and referral.
+"""Signed links: unsubscribe (opens the preferences service's page that opts a candidate out)
+and referral (the service records the click and sends the candidate on to the agency's form).
 
 The token is the payload signed with HMAC (`itsdangerous`, a salt per purpose, so a referral
 token never passes as an unsubscribe token). It is signed, not encrypted: it carries ids only,
-never a name or an address. It does not expire: an opt-out link must work whenever it is used.
-The secret comes from an Airflow connection at run time; the caller passes it in, and it is
-never logged or put in an error message.
+never a name or an address. The secret comes from an Airflow connection at run time (the
+preferences service reads the same secret from its environment); the caller passes it in, and
+it is never logged or put in an error message.
+
+Expiry. An unsubscribe token never expires: an opt-out link must work whenever it is used (PECR
+and the mailbox providers expect an opt-out in an old message to work), and all it can do is
+stop messages. A referral token made now carries the instant it was signed, and
+`verify_referral` refuses it after ``max_age`` seconds (`LinkExpired`). Referral links sent
+before tokens carried an instant (salt ``aftercare.referral``, the candidate id only) still
+verify, without expiry and without a touchpoint.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 from aftercare.messages.errors import MessageError
 
-#: the channels a candidate can opt out of (as in aftercare.suppressions)
+#: the channels an unsubscribe link names (as in aftercare.suppressions)
 OPT_OUT_CHANNELS = ("email", "sms", "all")
+#: the body of an RFC 8058 one-click POST, and the header that announces it
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+class LinkExpired(MessageError):
+    """A genuine token past its age."""
 
 
 def _serializer(secret: str, purpose: str) -> URLSafeSerializer:
     if not secret:
         raise MessageError("the link signing secret is empty")
     return URLSafeSerializer(secret, salt=f"aftercare.{purpose}")
+
+
+def _timed(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    if not secret:
+        raise MessageError("the link signing secret is empty")
+    return URLSafeTimedSerializer(secret, salt=f"aftercare.{purpose}.timed")
 
 
 def _link(base_url: str, **params: str) -> str:
@@ -50,14 +70,37 @@ def verify_unsubscribe(token: str, secret: str) -> tuple[int | str, str, str]:
     return candidate_id, channel, touchpoint_id
 
 
-def referral_link(base_url: str, secret: str, candidate_id: int | str) -> str:
-    """``base_url?ref=...``: a referral made through it is attributed to ``candidate_id``."""
-    return _link(base_url, ref=_serializer(secret, "referral").dumps(candidate_id))
+def list_unsubscribe_headers(link: str, mailto: str) -> dict[str, str]:
+    """The header fields of an email with a one-click unsubscribe (RFC 2369 and RFC 8058): the
+    signed link and a mailto, and the announcement that a POST to the link opts out."""
+    return {
+        "List-Unsubscribe": f"<{link}>, <mailto:{mailto}?subject=unsubscribe>",
+        "List-Unsubscribe-Post": ONE_CLICK,
+    }
 
 
-def verify_referral(token: str, secret: str) -> int | str:
-    """The candidate id of a `referral_link` token; `MessageError` when it is not genuine."""
+def referral_link(base_url: str, secret: str, candidate_id: int | str, touchpoint_id: str) -> str:
+    """``base_url?ref=...``: a click on it is recorded for ``touchpoint_id`` (the ask), and a
+    referral made after it is attributed to ``candidate_id``. The token expires (see above)."""
+    token = _timed(secret, "referral").dumps([candidate_id, touchpoint_id])
+    return _link(base_url, ref=token)
+
+
+def verify_referral(token: str, secret: str, max_age: int) -> tuple[int | str, str | None]:
+    """``(candidate_id, touchpoint_id)`` of a `referral_link` token (touchpoint None for a
+    link made before tokens named it); `LinkExpired` past ``max_age`` seconds, `MessageError`
+    when it is not genuine."""
     try:
-        return _serializer(secret, "referral").loads(token)
+        candidate_id, touchpoint_id = _timed(secret, "referral").loads(token, max_age=max_age)
+        return candidate_id, touchpoint_id
+    except SignatureExpired:
+        raise LinkExpired("referral token has expired") from None
+    except (BadSignature, TypeError, ValueError):
+        pass
+    try:  # a link sent before referral tokens were timed: the candidate id only
+        candidate_id = _serializer(secret, "referral").loads(token)
     except BadSignature:
         raise MessageError("referral token is invalid") from None
+    if not isinstance(candidate_id, int | str):
+        raise MessageError("referral token is invalid")
+    return candidate_id, None

@@ -158,11 +158,15 @@ class Folder:
     retention: RetentionKey | None
     #: the subfolders retention deletes old files from (all of it when empty)
     timed: tuple[str, ...] = ()
+    #: whether erasure rewrites its text files that name someone (False: a database that holds
+    #: ids only, never rewritten as text)
+    scrubbed: bool = True
 
 
 def folders(config: Config) -> tuple[Folder, ...]:
     """The data folders of ``config``: dispatch's batch and journal files (addresses), the GX
-    project (results and Data Docs: ids only, by design), the report's folder."""
+    project (results and Data Docs: ids only, by design), the report's folder, the preferences
+    service's event store (ids only)."""
     root = config.dispatch.staging_root.removeprefix("file://")
     return (
         Folder("dispatch staging", PROJECT_ROOT / root, "dispatch_files"),
@@ -173,6 +177,13 @@ def folders(config: Config) -> tuple[Folder, ...]:
             timed=("gx/uncommitted/validations", "gx/uncommitted/data_docs/local_site/validations"),
         ),
         Folder("report", (PROJECT_ROOT / config.engagement.report_path).parent, None),
+        # the preferences service's events: candidate and touchpoint ids, channels, times
+        Folder(
+            "preferences store",
+            (PROJECT_ROOT / config.preferences.store_path).parent,
+            None,
+            scrubbed=False,
+        ),
     )
 
 

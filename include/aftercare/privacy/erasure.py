@@ -249,7 +249,7 @@ def scrub_files(
     needles = [v.encode() for v in values]
     rewritten = 0
     for folder in folders:
-        if not folder.path.is_dir():
+        if not folder.scrubbed or not folder.path.is_dir():
             continue
         for path in sorted(p for p in folder.path.rglob("*") if p.is_file()):
             data = path.read_bytes()

@@ -4,8 +4,8 @@ reviews), each implemented by a module of this package."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -35,7 +35,9 @@ class CannotTell(RuntimeError):
 
 @dataclass(frozen=True)
 class Email:
-    """One email to one recipient; ``touchpoint_id`` travels with it (custom arg, header)."""
+    """One email to one recipient; ``touchpoint_id`` travels with it (custom arg, header).
+    ``headers`` are extra header fields every transport sends as they are (the one-click
+    ``List-Unsubscribe`` pair, `aftercare.messages.list_unsubscribe_headers`)."""
 
     touchpoint_id: str
     to: str
@@ -44,6 +46,7 @@ class Email:
     text: str
     html: str
     category: str
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from aftercare.providers.base import (
     SmsProvider,
     VideoProvider,
 )
+from aftercare.providers.preferences import PreferencesFeed
 from aftercare.providers.reviews import ReviewPlatform
 from aftercare.providers.sendgrid import SendGrid
 from aftercare.providers.smtp import Smtp
@@ -35,13 +36,20 @@ class Providers:
         self.config, self.channel, self._connection = config, channel, connection
         self._slots = config.airflow.pools[SEND_POOLS[channel]].slots
 
-    def transport(self, provider: str) -> Transport:
-        limit = self.config.dispatch.providers[provider]
+    def transport(
+        self, provider: str, per_second: float | None = None, concurrency: int | None = None
+    ) -> Transport:
+        """The provider's transport: its share of ``dispatch.providers`` (or the rate and
+        concurrency given, for a service that is not one of those)."""
+        if per_second is None or concurrency is None:
+            limit = self.config.dispatch.providers[provider]
+            per_second = limit.messages_per_second / self._slots
+            concurrency = limit.concurrency
         return Transport(
             provider,
-            rate={"per_second": limit.messages_per_second / self._slots},
-            connections=limit.concurrency,
-            burst=max(1, limit.concurrency),
+            rate={"per_second": per_second},
+            connections=concurrency,
+            burst=max(1, concurrency),
             timeout=self.config.dispatch.timeout_seconds,
             retries=Retries(
                 attempts=self.config.dispatch.max_attempts,
@@ -121,6 +129,14 @@ class Providers:
         settings = self.config.ats.model_copy(update={"rate_limit_per_minute": limit})
         credentials = BullhornCredentials.from_connection(self._connection(connections.ATS))
         return BullhornAts(credentials, settings)
+
+    @cached_property
+    def preferences(self) -> PreferencesFeed:
+        """The preferences service's feed of opt-outs and referral clicks."""
+        conn = self._connection(connections.PREFERENCES)
+        # a page a call: a handful of calls a load
+        transport = self.transport("preferences", per_second=10, concurrency=1)
+        return PreferencesFeed(transport, conn.host, conn.password)
 
     @cached_property
     def secret(self) -> str:

@@ -38,6 +38,8 @@ class SendGrid:
             ],
             "categories": ["aftercare", email.category],
         }
+        if email.headers:
+            body["headers"] = dict(email.headers)
         response = self.transport.call(
             "POST", f"{self.base_url}/v3/mail/send", sends=True, json=body, headers=self.headers
         )

@@ -80,6 +80,8 @@ class Smtp:
         message["Date"] = format_datetime(datetime.now().astimezone())
         message["Message-ID"] = make_msgid(domain="aftercare")
         message["X-Aftercare-Touchpoint"] = email.touchpoint_id
+        for name, value in email.headers.items():
+            message[name] = value
         # quoted-printable: 7-bit safe for any relay (no 8BITMIME or SMTPUTF8 needed)
         message.set_content(email.text, cte="quoted-printable")
         message.add_alternative(email.html, subtype="html", cte="quoted-printable")

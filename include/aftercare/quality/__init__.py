@@ -22,5 +22,5 @@ def project_dir(config: Config) -> Path:
 
 
 def docs_index(config: Config) -> Path:
-    """The Data Docs site's front page."""
-    return project_dir(config) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    """The Data Docs' front page (`docs`): each night's verdict, linking to the GX pages."""
+    return project_dir(config) / "gx" / "uncommitted" / "data_docs" / "local_site" / "nights.html"

@@ -14,7 +14,7 @@ both warehouses hand GX pandas frames: the same suites, the same verdicts.
   whatever the ATS sent since. ``override`` lets a checked run through.
 
 Each GX validation is one row in ``quality.validation_runs`` with a link to its page in the
-Data Docs, built under ``quality.gx_project_dir`` once per run.
+Data Docs, built under ``quality.gx_project_dir`` once per run, with their front page (`docs`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from aftercare import warehouse
 from aftercare.config import Config
-from aftercare.quality import docs_index, project_dir, suites
+from aftercare.quality import docs, docs_index, project_dir, suites
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,7 @@ def validate(
         counts[f"{load.entity.lower()}s_validated"] += int(load.rows_judged)
         counts[f"{load.entity.lower()}s_quarantined"] += int(load.rows_quarantined)
     project.build_docs()
+    docs.build_front_page(engine, config)
     counts["loads_failed"] = len(outcome.reasons)
     if outcome.reasons and not override:
         raise QualityGateError(_breaker_message(loads, outcome, run_id, config))

@@ -21,11 +21,23 @@ from aftercare.config import load_config
 def prepare_batches(*, run_id: str, try_number: int, dry_run: bool) -> dict[str, Any]:
     """Fold earlier journals, close the overdue, write the due touchpoints into batches; the
     batch descriptors by channel, and the counts."""
-    from aftercare.connections import clock, open_warehouse, staging_path
+    from collections import Counter
+
+    from aftercare import connections
+    from aftercare.connections import clock, get_connection, open_warehouse, staging_path
     from aftercare.dispatch import batches
+    from aftercare.engagement import loads
+    from aftercare.providers.factory import Providers
 
     config = load_config()
     with open_warehouse() as engine:
+        # opt-outs recorded before this run starts are honoured by it, whatever the
+        # engagement schedule; a service that does not answer fails the task (nothing is sent
+        # that an opt-out it holds forbids). No connection: no preferences service deployed.
+        opted_out: Counter[str] = Counter()
+        if connections.has_connection(connections.PREFERENCES):
+            feed = Providers(config, "email", get_connection).preferences
+            opted_out = loads.load_preferences(engine, config, feed, clock().now())
         batched, counts = batches.prepare(
             engine,
             config,
@@ -35,7 +47,7 @@ def prepare_batches(*, run_id: str, try_number: int, dry_run: bool) -> dict[str,
             try_number=try_number,
             dry_run=dry_run,
         )
-    return {**batched, "counts": dict(counts)}
+    return {**batched, "counts": dict(counts + opted_out)}
 
 
 def send_batch(batch_id: str, channel: str, path: str, count: int, dry_run: bool) -> dict[str, int]:

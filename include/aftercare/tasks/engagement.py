@@ -58,6 +58,20 @@ def load_ats() -> dict[str, int]:
     return _load(loads.load_ats, lambda p: p.ats)
 
 
+def load_preferences() -> dict[str, int]:
+    """The preferences service's opt-outs and referral clicks; skipped when no service is
+    deployed (no ``aftercare_preferences`` connection)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from aftercare import connections
+    from aftercare.engagement import loads
+
+    if not connections.has_connection(connections.PREFERENCES):
+        raise AirflowSkipException("no aftercare_preferences connection: no service to read")
+
+    return _load(loads.load_preferences, lambda p: p.preferences)
+
+
 def follow_up() -> dict[str, int]:
     """The follow-ups responses ask for, and the notes of the touchpoints sent (when on)."""
     from aftercare.connections import clock, get_connection, open_warehouse

@@ -350,6 +350,33 @@ async def put_entity(entity: str, request: Request) -> JSONResponse:
     )
 
 
+#: What the pipeline may update (an entity update: POST entity/{entity}/{id}).
+UPDATABLE = ("Candidate",)
+
+
+@rest.post("/entity/{entity}/{record_id}")
+async def post_entity(entity: str, record_id: int, request: Request) -> JSONResponse:
+    """Update writable fields of a record, as Bullhorn does (``changeType`` UPDATE); an unknown
+    or read-only field is refused with the others, and nothing changes."""
+    if entity not in UPDATABLE:
+        raise QueryError(
+            f"The sandbox updates only {', '.join(UPDATABLE)} entities, not '{entity}'"
+        )
+    try:
+        body = await request.json()
+    except ValueError:
+        raise QueryError("The request body is not valid JSON") from None
+    _service(request).world.update(entity, record_id, body)  # no such record: 404
+    return JSONResponse(
+        {
+            "changedEntityType": entity,
+            "changedEntityId": record_id,
+            "changeType": "UPDATE",
+            "data": body,
+        }
+    )
+
+
 @rest.get("/meta/{entity}")
 async def meta(entity: str, request: Request) -> JSONResponse:
     """The entity's fields (``fields``, default ``*``) as Bullhorn describes them: ``meta=basic``

@@ -11,7 +11,7 @@ themselves, names, phones, referrers, recruiters' emails, are the generator's.)
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -45,24 +45,28 @@ def unit(ids: np.ndarray, salt: int) -> np.ndarray:
 def _labelled(labels: Mapping[str, list[str]], salt: int) -> Shape:
     """A world value served as one of the corporation's labels for it (others unchanged)."""
     options = {value: np.array(names, dtype=object) for value, names in labels.items()}
+    return partial(_labelled_shape, options, salt)
 
-    def shape(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        served, pick = values.copy(), unit(ids, salt)
-        for value, names in options.items():
-            rows = values == value
-            served[rows] = names[(pick[rows] * len(names)).astype(np.int64)]
-        return served
 
-    return shape
+def _labelled_shape(
+    options: dict[str, np.ndarray], salt: int, values: np.ndarray, ids: np.ndarray
+) -> np.ndarray:
+    served, pick = values.copy(), unit(ids, salt)
+    for value, names in options.items():
+        rows = values == value
+        served[rows] = names[(pick[rows] * len(names)).astype(np.int64)]
+    return served
 
 
 def _replaced(share: float, salt: int, by: int) -> Shape:
     """About ``share`` of the records' values (those not null) served as ``by``."""
+    return partial(_replaced_shape, share, salt, by)
 
-    def shape(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        return np.where((values != INT_NULL) & (unit(ids, salt) < share), by, values)
 
-    return shape
+def _replaced_shape(
+    share: float, salt: int, by: int, values: np.ndarray, ids: np.ndarray
+) -> np.ndarray:
+    return np.where((values != INT_NULL) & (unit(ids, salt) < share), by, values)
 
 
 @cache
@@ -88,17 +92,19 @@ def _midnights(shares: DateMidnights, salt: int) -> Shape:
     """Date-only values (UTC midnights) served at US Eastern midnight, London midnight or 09:30
     London time, by the record's share; the rest as stored."""
     edges = np.cumsum([shares.us_eastern, shares.london, shares.time_of_day])
+    return partial(_midnights_shape, edges, salt)
 
-    def shape(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        served = values.copy()
-        known = np.flatnonzero(values != INT_NULL)
-        kind = np.searchsorted(edges, unit(ids[known], salt), side="right")
-        days, inverse = np.unique(values[known] // DAY_MS, return_inverse=True)
-        shifts = np.array([_day_shifts(day) for day in days.tolist()], dtype=np.int64)
-        served[known] += shifts.reshape(-1, 4)[inverse, kind]
-        return served
 
-    return shape
+def _midnights_shape(
+    edges: np.ndarray, salt: int, values: np.ndarray, ids: np.ndarray
+) -> np.ndarray:
+    served = values.copy()
+    known = np.flatnonzero(values != INT_NULL)
+    kind = np.searchsorted(edges, unit(ids[known], salt), side="right")
+    days, inverse = np.unique(values[known] // DAY_MS, return_inverse=True)
+    shifts = np.array([_day_shifts(day) for day in days.tolist()], dtype=np.int64)
+    served[known] += shifts.reshape(-1, 4)[inverse, kind]
+    return served
 
 
 def _options(values: Iterable[str], labels: Mapping[str, list[str]]) -> list[str]:
