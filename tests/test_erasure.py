@@ -17,7 +17,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from aftercare import extract, plan, privacy, warehouse
+from aftercare import PROJECT_ROOT, extract, plan, privacy, warehouse
 from aftercare.ats.base import Page
 from aftercare.config import FrequencyCap, load_config
 from aftercare.connections import erasure_salt
@@ -83,15 +83,16 @@ def test_the_registry_covers_every_personal_column_and_every_data_folder(
     assert all(t.erase for t in privacy.TABLES if t.whose == "candidate")
     config = load_config()
     paths = [
-        Path(config.dispatch.staging_root),
-        Path(config.quality.gx_project_dir),
-        config.engagement.report_path,
+        PROJECT_ROOT / config.dispatch.staging_root,
+        PROJECT_ROOT / config.quality.gx_project_dir,
+        PROJECT_ROOT / config.engagement.report_path,
+        PROJECT_ROOT / config.preferences.store_path,
     ]
     folders = [f.path for f in privacy.folders(config)]
     assert all(any(p.is_relative_to(f) for f in folders) for p in paths)
     # and every folder or file the config names: a new one must be registered
     named = [v for v in _strings(config.model_dump(mode="json")) if v.startswith(("data/", "/"))]
-    assert all(any(Path(v).is_relative_to(f) for f in folders) for v in named), named
+    assert all(any((PROJECT_ROOT / v).is_relative_to(f) for f in folders) for v in named), named
 
 
 def _strings(value: Any) -> list[str]:
