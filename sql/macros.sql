@@ -227,6 +227,23 @@ end
     ))
 {%- endmacro %}
 
+{#- whether the candidate (id expression) was erased (aftercare_erasure): never reached again -#}
+{% macro erased(candidate_id) -%}
+exists (
+    select 1 from aftercare.suppressions as s
+    where s.candidate_id = {{ candidate_id }} and s.channel = 'all' and s.source = 'erasure'
+)
+{%- endmacro %}
+
+{#- whether the staging.candidates row `c` may get milestones whose purpose is marketing: no
+    marketing suppression (an all suppression stops every channel already) -#}
+{% macro marketing_ok(c) -%}
+(not exists (
+    select 1 from aftercare.suppressions as s
+    where s.candidate_id = {{ c }}.candidate_id and s.channel = 'marketing'
+))
+{%- endmacro %}
+
 {#- whether a touchpoint (id expression) is in a dispatch batch whose journal is not yet folded
     into the ledger: in flight, so no other batch may take it and nothing may close it -#}
 {% macro in_flight(touchpoint_id) -%}

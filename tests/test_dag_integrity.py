@@ -20,7 +20,7 @@ from tests import ROOT
 
 DAGS = ROOT / "dags"
 DAG_FILES = sorted(DAGS.glob("*.py"))
-APPROVED_TAGS = {"aftercare", "nightly", "dispatch", "engagement", "ops"}
+APPROVED_TAGS = {"aftercare", "nightly", "dispatch", "engagement", "ops", "erasure"}
 # Parsing runs in the dag-processor every few minutes: a DAG file must not pull these in.
 # (airflow.sdk itself loads SQLAlchemy, so our own modules that use it are listed instead.)
 HEAVY_MODULES = (
@@ -111,7 +111,14 @@ def test_send_tasks_retry_on_their_own_schedule(dagbag: DagBag) -> None:
 
 
 @pytest.mark.parametrize(
-    "dag_id", ["aftercare_nightly", "aftercare_dispatch", "aftercare_engagement", "aftercare_ops"]
+    "dag_id",
+    [
+        "aftercare_nightly",
+        "aftercare_dispatch",
+        "aftercare_engagement",
+        "aftercare_ops",
+        "aftercare_erasure",
+    ],
 )
 def test_the_ui_can_draw_every_dag(dagbag: DagBag, dag_id: str) -> None:
     """What the api-server does for the grid and graph views (``/ui/structure/structure_data``):

@@ -34,6 +34,7 @@ LAYERS = {
     "aftercare.report": 2,
     "aftercare.summary": 2,
     "aftercare.ops": 2,
+    "aftercare.privacy": 2,
     # Airflow's connections turned into engines and clients for the stages (the providers'
     # factory reads them through a function it is given, not from Airflow)
     "aftercare.connections": 3,

@@ -148,6 +148,10 @@ class Milestone(_Strict):
     only an entry here and its templates."""
 
     subject: Literal["placement", "candidate"] = "placement"
+    #: the lawful basis it needs (docs/privacy.md): ``service``, a neutral message about the
+    #: placement (first day, check-in), or ``marketing`` (the default: a milestone not marked
+    #: otherwise stops for a candidate who asked to stop marketing messages)
+    purpose: Literal["service", "marketing"] = "marketing"
     anchor: Literal["start_date", "end_date", "date_of_birth"]
     offset_days: int = 0
     #: once per subject, or every year (the Nth anniversary of the anchor; 29 Feb: 28 Feb)
@@ -343,6 +347,24 @@ class EngagementSettings(_Strict):
     ats_notes: AtsNotes = AtsNotes()
 
 
+class Retention(_Strict):
+    """How many days each kind of record that can hold personal data is kept, past what the
+    plan and the marts need (aftercare.privacy.retention; docs/privacy.md)."""
+
+    #: raw.* records and staging.*_changes rows of loads staged this long ago
+    raw_loads_days: int = Field(ge=1)
+    #: the record a quarantine row keeps of the version that failed (the row itself stays)
+    quarantine_payloads_days: int = Field(ge=1)
+    #: quality.validation_runs rows, GX validation results and their Data Docs pages
+    gx_results_days: int = Field(ge=1)
+    #: the provider details of delivery events (the responses the marts read are kept)
+    engagement_payloads_days: int = Field(ge=1)
+    #: batch and journal files left under dispatch.staging_root (folded ones are deleted)
+    dispatch_files_days: int = Field(ge=1)
+    #: erasure audit rows (who asked, what was done); never the erased hashes themselves
+    audit_days: int = Field(ge=1)
+
+
 # -- the preferences service (issue 21: one-click unsubscribe, preferences, referral clicks) ----
 class PreferencesSettings(_Strict):
     """The candidates' preferences service (aftercare.preferences, docs/preferences.md) and
@@ -388,6 +410,7 @@ class Config(_Strict):
     messages: MessageSettings
     dispatch: DispatchSettings
     engagement: EngagementSettings
+    retention: Retention
     preferences: PreferencesSettings = PreferencesSettings()
     ops: OpsSettings = OpsSettings()
 

@@ -33,6 +33,7 @@ VIDEO = "aftercare_video"
 REVIEWS = "aftercare_reviews"
 SIGNING = "aftercare_signing"
 CLOCK = "aftercare_clock"
+ERASURE = "aftercare_erasure"
 PREFERENCES = "aftercare_preferences"
 
 #: conn_id -> what it is for.
@@ -50,6 +51,8 @@ CONNECTIONS: dict[str, str] = {
     REVIEWS: "the review platform (Trustpilot): host = API root, login/password = API key and "
     "secret, extra.invitations_url, extra.business_unit_id",
     SIGNING: "the secret that signs unsubscribe and referral links: password",
+    ERASURE: "the salt of the erasure hashes (who was erased, kept as salted hashes): password, "
+    "made once and never changed (a new salt forgets who was erased)",
     PREFERENCES: "the candidates' preferences service's event feed: host = the service's URL, "
     "password = its feed token (the service's AFTERCARE_PREFERENCES_FEED_TOKEN)",
     CLOCK: "optional: a clock service (host = URL answering {now: epoch ms}) instead of the "
@@ -206,6 +209,11 @@ def get_connection(conn_id: str) -> AirflowConnection:
     from airflow.sdk import BaseHook
 
     return BaseHook.get_connection(conn_id)
+
+
+def erasure_salt() -> str:
+    """The salt of the erasure hashes (connection aftercare_erasure)."""
+    return get_connection(ERASURE).password
 
 
 def has_connection(conn_id: str) -> bool:

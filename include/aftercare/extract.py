@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from aftercare import warehouse
+from aftercare import privacy, warehouse
 from aftercare.ats.base import ORIGIN, Ats, AtsError, Cursor, Entity, Page
 from aftercare.ats.normalise import Normaliser, country_codes
 from aftercare.config import Config
@@ -58,12 +58,13 @@ def refresh_countries(engine: Engine, ats: Ats) -> dict[int, str]:
 
 
 def _changes_writer(
-    entity: Entity, config: Config, countries: dict[int, str]
+    entity: Entity, config: Config, countries: dict[int, str], hasher: privacy.Hasher | None
 ) -> Callable[[Connection, str, dict[str, Any], list[Page]], None]:
     """How a batch's normalised rows reach ``staging.*_changes``: placements are normalised in
     SQL from the batch's page bodies; candidates in Python (phone numbers and time zones need
     `phonenumbers` and tzdata; addresses through the ATS's country table, ``countries``), sent
-    as one json array."""
+    as one json array. Once anyone was erased (``hasher``), a candidate whose id, email or
+    number is of someone erased is stored with nothing personal (`privacy.forget_reimported`)."""
     if entity == "Placement":
         settings = {
             "zone": config.agency.time_zone,
@@ -87,6 +88,8 @@ def _changes_writer(
         conn: Connection, load_id: str, bodies: dict[str, Any], batch: list[Page]
     ) -> None:
         rows = [{"page": page.number, **normalise(r)} for page in batch for r in page.records]
+        if hasher is not None:
+            privacy.forget_reimported(conn, hasher, rows)
         warehouse.execute_file(
             conn,
             "extract/store_candidate_changes.sql",
@@ -112,12 +115,25 @@ def _heap_frozen() -> Iterator[None]:
 
 
 def pull(
-    engine: Engine, ats: Ats, config: Config, entity: Entity, *, full: bool, run_id: str
+    engine: Engine,
+    ats: Ats,
+    config: Config,
+    entity: Entity,
+    *,
+    full: bool,
+    run_id: str,
+    erasure_salt: Callable[[], str] | None = None,
 ) -> dict[str, int]:
-    """One pull of ``entity`` into raw and staging changes; returns pages and records stored."""
+    """One pull of ``entity`` into raw and staging changes; returns pages and records stored.
+    ``erasure_salt`` gives the salt of the erasure hashes, asked for only once anyone was
+    erased."""
     table, id_column = _TABLES[entity]
     countries = refresh_countries(engine, ats) if entity == "Candidate" else {}
-    store_changes = _changes_writer(entity, config, countries)
+    hasher = None
+    if entity == "Candidate":
+        with warehouse.transaction(engine) as conn:
+            hasher = privacy.hasher_if_needed(conn, erasure_salt)
+    store_changes = _changes_writer(entity, config, countries, hasher)
     load_id = _new_load_id(entity)
     with warehouse.transaction(engine) as conn:
         rows = warehouse.query_file(conn, "extract/watermark.sql", {"entity": entity})

@@ -61,6 +61,7 @@ DECISIONS = (
     ("suppressed", "candidate_removed"),
     ("suppressed", "recently_sent"),
     ("suppressed", "negative_reply"),
+    ("suppressed", "marketing_opt_out"),
     ("suppressed", "no_eligible_channel"),
     ("suppressed", "frequency_cap"),
     ("cancelled", "next_placement"),

@@ -23,6 +23,7 @@ from aftercare.connections import (
     ATS,
     CLOCK,
     EMAIL,
+    ERASURE,
     PREFERENCES,
     REVIEWS,
     SIGNING,
@@ -103,6 +104,11 @@ def local_connections(
             "conn_type": "generic",
             "password": secrets.token_urlsafe(32),
             "description": "signs unsubscribe and referral links (made once per local setup)",
+        },
+        ERASURE: {
+            "conn_type": "generic",
+            "password": secrets.token_urlsafe(32),
+            "description": "salts the hashes of erased candidates (made once per local setup)",
         },
         CLOCK: http("/sandbox/clock", "clock (simulated time for the demo)"),
         PREFERENCES: {

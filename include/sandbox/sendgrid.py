@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import time
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -32,6 +33,9 @@ ADMIN_PREFIX = "/sandbox/sendgrid"
 MAX_PERSONALIZATIONS = 1000
 MAX_RECIPIENTS = 1000
 MAX_CUSTOM_ARGS_BYTES = 10_000
+#: the Recipients' Data Erasure API: addresses (and bytes) a request at most
+ERASE_MAX = 5000
+ERASE_MAX_BYTES = 256 * 1024
 HELP = {"url": "https://www.twilio.com/docs/sendgrid/api-reference/mail-send/errors"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LINK = re.compile(r"https?://[^\s\"'<>]+")
@@ -93,6 +97,8 @@ class SendGridService(Provider):
         self.by_msg_id: dict[str, dict[str, Any]] = {}
         self._ids = np.random.default_rng([seed, 22])
         self.activity: list[dict[str, Any]] = []
+        #: the recipients' data erasure jobs asked, in order ({job_id, email_addresses})
+        self.erase_jobs: list[dict[str, Any]] = []
         self._window, self._used = 0, 0
 
     def new_message_id(self) -> str:
@@ -510,7 +516,44 @@ async def message(msg_id: str, request: Request) -> Response:
     return JSONResponse(detail, headers=headers)
 
 
+@router.post("/v3/recipients/erasejob", status_code=202)
+async def erase_job(request: Request) -> Response:
+    """The Recipients' Data Erasure API: ``{"email_addresses": [...]}``, 1 to 5,000 addresses
+    (or 256 KB); 202 ``{"job_id"}``. The activity of those addresses is deleted (suppressions
+    are another API: erasing data does not lift them)."""
+    service, headers, refusal = _guard(request)
+    if refusal is not None:
+        return refusal
+    body = await request.body()
+    try:
+        addresses = json.loads(body).get("email_addresses")
+    except (ValueError, AttributeError):
+        addresses = None
+    valid = isinstance(addresses, list) and all(isinstance(a, str) for a in addresses)
+    if not valid or not 0 < len(addresses) <= ERASE_MAX or len(body) > ERASE_MAX_BYTES:
+        return errors(
+            ("email_addresses must list 1 to 5,000 addresses (256 KB at most)", "email_addresses"),
+            status=400,
+        )
+    erased = {address.lower() for address in addresses}
+    service.activity = [row for row in service.activity if row["to_email"].lower() not in erased]
+    service.by_msg_id = {
+        msg_id: row
+        for msg_id, row in service.by_msg_id.items()
+        if row["to_email"].lower() not in erased
+    }
+    job_id = str(uuid.UUID(bytes=service._ids.bytes(16)))
+    service.erase_jobs.append({"job_id": job_id, "email_addresses": addresses})
+    return JSONResponse({"job_id": job_id}, 202, headers=headers)
+
+
 admin = admin_router("sendgrid")
+
+
+@admin.get("/erase-jobs")
+async def erase_jobs(request: Request) -> dict[str, Any]:
+    """Every erase job asked, in order, with its addresses."""
+    return {"data": _service(request).erase_jobs}
 
 
 def install(

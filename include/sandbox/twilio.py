@@ -135,6 +135,8 @@ class TwilioService(Provider):
         #: same with any seed.
         self.scripted: dict[str, str] = {}
         self._seq = 0
+        #: every DELETE of a message asked of the account, in order (sid, HTTP status)
+        self.deletions: list[dict[str, Any]] = []
 
     def new_sid(self) -> str:
         return "SM" + self._sids.bytes(16).hex()
@@ -368,6 +370,24 @@ async def fetch_message(account_sid: str, sid: str, request: Request) -> Respons
     return JSONResponse(_public(reply))
 
 
+@router.delete(f"{API}/Messages/{{sid}}.json", status_code=204)
+async def delete_message(account_sid: str, sid: str, request: Request) -> Response:
+    """Delete a message (ours, or a reply) and its body: 204, no content; 404 (code 20404)
+    when the account has none by that sid."""
+    checked = _checked(request, account_sid)
+    if isinstance(checked, JSONResponse):
+        return checked
+    now = request.app.state.clock.now()
+    found = checked.messages.pop(sid, None)
+    reply = checked.inbound.get(sid)
+    if found is None and reply is not None and reply["_sent_ms"] <= now:
+        found = checked.inbound.pop(sid)
+    checked.deletions.append({"sid": sid, "status": 404 if found is None else 204})
+    if found is None:
+        return twilio_error(20404, f"The requested resource {request.url.path} was not found", 404)
+    return Response(status_code=204)
+
+
 def _public(message: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in message.items() if not key.startswith("_")}
 
@@ -462,6 +482,12 @@ async def add_opt_outs(request: Request, opt_outs: Annotated[OptOuts, Body()]) -
     service = _service(request)
     service.opted_out.update(opt_outs.numbers)
     return {"opted_out": sorted(service.opted_out)}
+
+
+@admin.get("/deletions")
+async def deletions(request: Request) -> dict[str, Any]:
+    """Every DELETE of a message the account was asked, in order, with its answer."""
+    return {"data": _service(request).deletions}
 
 
 @admin.get("/replies")

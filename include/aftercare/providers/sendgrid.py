@@ -1,4 +1,5 @@
-"""SendGrid v3 (email): send, and find what was sent through the Email Activity API."""
+"""SendGrid v3 (email): send, find what was sent through the Email Activity API, and erase
+recipients' data (erasure)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from typing import Any
 
 from aftercare.http import Transport
 from aftercare.providers.base import Email, ProviderError, Sender, iso
+
+#: addresses per erase job: SendGrid takes up to 5,000 (or 256 KB) a request
+ERASE_BATCH = 5000
 
 
 class SendGrid:
@@ -54,6 +58,23 @@ class SendGrid:
         asks for windows small enough)."""
         query = f'last_event_time BETWEEN TIMESTAMP "{iso(since)}" AND TIMESTAMP "{iso(until)}"'
         return self._search(query, limit=1000)
+
+    def erase(self, addresses: list[str]) -> str:
+        """Ask SendGrid to erase what it holds of these recipients (``POST
+        /v3/recipients/erasejob``: at most `ERASE_BATCH` addresses a call; 202 and a job id).
+        Not the same as deleting a suppression, which would let mail to them go out again."""
+        if not 0 < len(addresses) <= ERASE_BATCH:
+            raise ValueError(f"an erase job takes 1 to {ERASE_BATCH} addresses")
+        response = self.transport.call(
+            "POST",
+            f"{self.base_url}/v3/recipients/erasejob",
+            sends=False,
+            json={"email_addresses": addresses},
+            headers=self.headers,
+        )
+        if response.status_code != 202:
+            raise ProviderError("SendGrid erase job", response.status_code)
+        return response.json()["job_id"]
 
     def _search(self, query: str, limit: int) -> list[dict[str, Any]]:
         """Email Activity's messages matching a query."""

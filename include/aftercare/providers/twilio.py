@@ -1,4 +1,5 @@
-"""Twilio Programmable Messaging (sms): send, list, and find a text by recipient and body."""
+"""Twilio Programmable Messaging (sms): send, list, find a text by recipient and body, and
+delete one (erasure)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,17 @@ class Twilio:
             if outbound and mine and message["sid"] not in taken:
                 first = message["sid"]
         return first
+
+    def delete(self, sid: str) -> bool:
+        """Delete a message and its body from Twilio (``DELETE .../Messages/{Sid}.json``, 204);
+        False when Twilio has no such message (404: deleted already)."""
+        url = f"{self.url.removesuffix('.json')}/{sid}.json"
+        response = self.transport.call("DELETE", url, sends=False, auth=self.auth)
+        if response.status_code not in (204, 404):
+            raise ProviderError(
+                "Twilio delete message", response.status_code, json_error(response, "code")
+            )
+        return response.status_code == 204
 
     def messages(self, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
         """Every message matching Twilio's list filters (``To``, ``From``, ``DateSent>``, ...),

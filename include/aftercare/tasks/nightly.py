@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from aftercare.config import Config, load_config
-from aftercare.connections import open_ats, open_warehouse, warehouse_transaction
+from aftercare.connections import erasure_salt, open_ats, open_warehouse, warehouse_transaction
 
 if TYPE_CHECKING:
     from aftercare.ats.base import Entity
@@ -46,7 +46,13 @@ def pull(entity: Entity, *, run_id: str, full_refresh: bool, preview_days: int) 
 
     with open_warehouse() as engine:
         return extract.pull(
-            engine, open_ats(config), config, entity, full=full_refresh, run_id=run_id
+            engine,
+            open_ats(config),
+            config,
+            entity,
+            full=full_refresh,
+            run_id=run_id,
+            erasure_salt=erasure_salt,
         )
 
 

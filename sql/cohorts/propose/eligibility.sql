@@ -86,21 +86,22 @@ where (
     )
 );
 
--- each candidate's zone and the channels they may be reached on (none once anonymised or
--- deleted in the ATS)
+-- each candidate's zone, the channels they may be reached on (none once anonymised or deleted
+-- in the ATS, or erased here) and whether they may get marketing milestones
 drop table if exists plan_candidates;
 
 create temp table plan_candidates as
 select
     c.candidate_id,
     coalesce(c.time_zone, :zone) as zone,
-    c.is_anonymized or c.is_deleted as removed,
+    c.is_anonymized or c.is_deleted or {{ m.erased('c.candidate_id') }} as removed,
     -- a newer version in quarantine may carry an opt-out or an anonymisation: nothing
     -- goes out on the staged one until a valid version arrives
     {{ m.quarantined('candidate', 'c.candidate_id') }} as quarantined,
     {{ m.email_ok('c') }} as email_ok,
     {{ m.sms_ok('c') }} as sms_ok,
-    {{ m.phone_ok('c') }} as phone_ok
+    {{ m.phone_ok('c') }} as phone_ok,
+    {{ m.marketing_ok('c') }} as marketing_ok
 from staging.candidates as c
 where c.candidate_id in (select h.candidate_id from plan_holding as h);
 
@@ -174,6 +175,9 @@ judged as (
                     select 1 from plan_open_ledger as o where o.touchpoint_id = h.touchpoint_id
                 ) then 'expired:milestone_paused'
             when h.window_end < p.d then 'expired:missed_window'
+            -- a candidate who stopped marketing messages still gets the service ones
+            when ms.purpose = 'marketing' and not c.marketing_ok
+                then 'suppressed:marketing_opt_out'
             when least({{ m.eligible_ranks('c', 'r', 'h') }}) is null
                 then 'suppressed:no_eligible_channel'
         end as verdict

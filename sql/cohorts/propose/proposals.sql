@@ -8,7 +8,8 @@
 --               milestones never on a weekend)
 --   expired     missed_window: its window closed unsent (due within `look_back` days)
 --   suppressed  quarantined (a newer version of the candidate or placement failed the gate),
---               candidate_removed, recently_sent, negative_reply, no_eligible_channel,
+--               candidate_removed, recently_sent, negative_reply, marketing_opt_out (a
+--               marketing milestone, the candidate stopped marketing), no_eligible_channel,
 --               frequency_cap
 --   cancelled   next_placement: the candidate is placed again within reach of the end;
 --               placement_changed: a planned row whose due date moved out of reach, or whose

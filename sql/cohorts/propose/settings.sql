@@ -2,7 +2,8 @@
 -- The run's settings and the ledger's open rows, for the stages after (temporary tables, this
 -- session's, made afresh by every run):
 --   plan_day          the local date `plan_date` the run plans, as `d`
---   plan_milestones   the milestones (config: `milestones`), each with `full_reach`, the days
+--   plan_milestones   the milestones (config: `milestones`; `purpose` service or marketing),
+--                     each with `full_reach`, the days
 --                     back an occurrence can concern the plan date from (its window or the
 --                     look-back)
 --   plan_classes      the employment classes a milestone is for (config: `classes`; a
@@ -22,6 +23,7 @@ create temp table plan_milestones as
 select
     r.value ->> 'name' as milestone,
     r.value ->> 'subject' as subject,
+    r.value ->> 'purpose' as purpose,
     r.value ->> 'anchor' as anchor,
     cast(r.value ->> 'offset_days' as integer) as offset_days,
     r.value ->> 'repeat' as repeat_rule,
