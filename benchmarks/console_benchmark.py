@@ -59,16 +59,6 @@ TARGET_MS = 300
 OPEN = "open: engine + connection"
 
 
-def add_indexes(engine: sa.Engine) -> None:
-    """The indexes proposed for the console (``benchmarks/sql/console_indexes.sql``)."""
-    from aftercare import warehouse
-
-    started = time.perf_counter()
-    with warehouse.transaction(engine) as conn:
-        warehouse.execute_file(conn, "benchmarks/console_indexes.sql")
-    print(f"  indexes made in {time.perf_counter() - started:.0f} s", flush=True)
-
-
 def build(path: Path, placements: int) -> sa.Engine:
     """The DuckDB warehouse at ``path``: the plan benchmark's book and history, the day
     planned, and the console's activity around it."""
@@ -256,9 +246,9 @@ def report(label: str, cold: dict[str, list[float]], warm: dict[str, list[float]
 
 
 @contextmanager
-def postgres_copy(duckdb: sa.Engine, work: Path, indexes: bool) -> Iterator[sa.URL]:
-    """A throwaway Postgres server holding the DuckDB warehouse's rows (migrated, then every
-    table copied through CSV files, the proposed indexes made when asked, analysed)."""
+def postgres_copy(duckdb: sa.Engine, work: Path) -> Iterator[sa.URL]:
+    """A throwaway Postgres server holding the DuckDB warehouse's rows (migrated, the
+    console's indexes included, then every table copied through CSV files, analysed)."""
     from aftercare import warehouse
 
     with pg.server() as server, server.database() as uri:
@@ -275,8 +265,6 @@ def postgres_copy(duckdb: sa.Engine, work: Path, indexes: bool) -> Iterator[sa.U
             for schema, table in tables:
                 copy_table(source, target, f"{schema}.{table}", work / f"{schema}.{table}.csv")
             target.commit()
-        if indexes:
-            add_indexes(engine)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("vacuum analyze")
         engine.dispose()
@@ -313,11 +301,6 @@ def main() -> None:
     parser.add_argument("--placements", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--postgres", action="store_true", help="also on a throwaway Postgres")
-    parser.add_argument(
-        "--indexes",
-        action="store_true",
-        help="with the indexes proposed for the console (benchmarks/sql/console_indexes.sql)",
-    )
     args = parser.parse_args()
 
     from aftercare import warehouse
@@ -328,8 +311,6 @@ def main() -> None:
     path = work / "warehouse.duckdb"
     print(f"building the warehouse ({args.placements:,} placements) ...", flush=True)
     engine = build(path, args.placements)
-    if args.indexes:
-        add_indexes(engine)
     warehouse.publish_snapshot(engine)
 
     def snapshot() -> sa.Engine:
@@ -339,7 +320,7 @@ def main() -> None:
     report("DuckDB snapshot", *measure(snapshot, config, args.rounds))
     if args.postgres:
         print("\nPostgres:", flush=True)
-        with postgres_copy(engine, work, args.indexes) as url:
+        with postgres_copy(engine, work) as url:
             report(
                 "Postgres, live",
                 *measure(lambda: warehouse.create_engine(url), config, args.rounds),

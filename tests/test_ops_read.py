@@ -567,6 +567,8 @@ def test_milestones_with_their_pause_and_last_action(reader: sa.Connection) -> N
     last = first_day.last_action
     assert (last.kind, last.applied_at, last.requested_by) == ("resume", at(-2, 9, 1), "ops.bob")
     assert by_name["birthday"].last_action is None
+    # the purpose as configured: first day a service message, the birthday marketing
+    assert (first_day.purpose, by_name["birthday"].purpose) == ("service", "marketing")
 
 
 def test_what_a_run_did(reader: sa.Connection) -> None:

@@ -130,19 +130,27 @@ def test_the_next_dispatch_honours_an_opt_out_made_just_before_it(
     candidate(engine, 6)
     placement(engine, 16, 6, start_date=D - timedelta(days=56))  # review request by email
     candidate(engine, 2, mobile_e164=None)
-    placement(engine, 12, 2, start_date=D)  # first day by email: not opted out
+    placement(engine, 12, 2, start_date=D)  # first day by email: a service message
+    candidate(engine, 3)
+    placement(engine, 13, 3, start_date=D - timedelta(days=56))  # review request: marketing
     plan.plan(engine, config, D)
     assert {k: v[0] for k, v in ledger(engine).items()} == {
         "review_request:placement:16:1": "planned",
         "first_day:placement:12:1": "planned",
+        "review_request:placement:13:1": "planned",
     }
     set_clock(service.sandbox, "2026-11-23T12:00:00Z")
     opt_out(service, 6, "email", "review_request:placement:16:1")
+    # stop marketing only: the review request waits (the next plan suppresses it), the first
+    # day still goes
+    opt_out(service, 3, "email", "review_request:placement:13:1", choice="marketing")
+    opt_out(service, 2, "email", "first_day:placement:12:1", choice="marketing")
     engine.dispose()  # the task opens the warehouse itself (DuckDB: one writer)
 
     prepared = dispatch.prepare_batches(run_id="test-optout", try_number=1, dry_run=False)
 
-    assert prepared["counts"]["opt_outs"] == 1
+    assert prepared["counts"]["opt_outs"] == 3
+    assert prepared["counts"]["held_consent"] == 2
     batched = rows(engine, "select touchpoint_id from aftercare.dispatch_items")
     assert batched == [("first_day:placement:12:1",)]
 

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from aftercare import summary, warehouse
 from aftercare.config import load_config
 from aftercare.connections import warehouse_transaction
-from aftercare.plan import DECISIONS, OPERATOR_DECISIONS, decision_key
+from aftercare.plan import DECISIONS, OUTSIDE_DECISIONS, decision_key
 
 NIGHTLY = "aftercare_nightly"
 
@@ -41,11 +41,11 @@ def decisions(conn: Connection, first_day: date, last_day: date) -> Counter[str]
 
 
 def unreached(counts: Counter[str]) -> list[str]:
-    """The decisions of the contract that ``counts`` never reached (those only an operator's
-    action brings about aside)."""
+    """The decisions of the contract that ``counts`` never reached (those only an action outside
+    the ATS brings about aside: `aftercare.plan.OUTSIDE_DECISIONS`)."""
     return [
         key
-        for key in (decision_key(*d) for d in DECISIONS if d not in OPERATOR_DECISIONS)
+        for key in (decision_key(*d) for d in DECISIONS if d not in OUTSIDE_DECISIONS)
         if not counts.get(key)
     ]
 

@@ -70,9 +70,13 @@ DECISIONS = (
 )
 
 
-#: The decisions only an operator's action brings about (a milestone paused in the ops console),
-#: which no night of the ATS's data reaches by itself: coverage does not hold nights to them.
-OPERATOR_DECISIONS = frozenset({("expired", "milestone_paused")})
+#: The decisions only someone acting outside the ATS brings about: an operator (a milestone
+#: paused in the ops console) or a candidate (stop marketing, on the preferences service's page).
+#: No night of the ATS's data reaches them by itself, so coverage does not hold nights to them;
+#: their rules are tested where those actions are (tests/test_ops_actions.py, test_purpose.py).
+OUTSIDE_DECISIONS = frozenset(
+    {("expired", "milestone_paused"), ("suppressed", "marketing_opt_out")}
+)
 
 
 def decision_key(status: str, reason: str | None) -> str:

@@ -2,7 +2,8 @@
 -- one row per planned touchpoint whose send time has come by :now (the dispatch clock), whose
 -- window is still open and whose milestone is not paused (a paused milestone's rows wait, even
 -- those in doubt: their look-up may end in a send), with what its message needs, the route it
--- goes out on now (null: consent lost since planning; the next plan decides the row again) and
+-- goes out on now (null: consent lost since planning, a marketing opt-out for a milestone of
+-- :marketing (a json array of names) included; the next plan decides the row again) and
 -- whether the candidate's local time is inside the quiet hours (then it waits). Touchpoints in
 -- a batch not yet folded into the ledger are in flight and left out. known_sids: the texts
 -- already sent to the number of the row's attempt (else its mobile now) since a day before
@@ -26,7 +27,9 @@ consent as (
         o.touchpoint_id,
         {{ m.email_ok('c') }} as email_ok,
         {{ m.sms_ok('c') }} as sms_ok,
-        {{ m.phone_ok('c') }} and p.owner_id is not null as phone_ok
+        {{ m.phone_ok('c') }} and p.owner_id is not null as phone_ok,
+        o.milestone not in {{ m.json_texts('marketing') }} or {{ m.marketing_ok('c') }}
+            as purpose_ok
     from open_rows as o
     inner join staging.candidates as c on c.candidate_id = o.candidate_id
     left join staging.placements as p on p.placement_id = o.placement_id
@@ -55,6 +58,7 @@ select
     o.milestone,
     o.channel,
     case
+        when not k.purpose_ok then null
         when o.channel = 'email' and k.email_ok then 'email'
         when o.channel = 'sms' and k.sms_ok then 'sms'
         when o.channel = 'video' and k.email_ok then 'email'

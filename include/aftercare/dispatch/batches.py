@@ -149,7 +149,12 @@ def prepare(
     with warehouse.transaction(engine) as conn:
         if not dry_run:
             counts["closed"] = warehouse.execute_file(conn, "dispatch/close_overdue.sql", params)
-        rows = warehouse.query_file(conn, "dispatch/due.sql", params)
+        marketing = [
+            name for name, m in config.planning.milestones.items() if m.purpose == "marketing"
+        ]
+        rows = warehouse.query_file(
+            conn, "dispatch/due.sql", {**params, "marketing": json.dumps(marketing)}
+        )
     due: dict[str, list[BatchItem]] = defaultdict(list)
     for row in rows:
         if row["route"] is None:

@@ -588,7 +588,7 @@ class MilestoneView:
     send_time: time  # local wall-clock time
     weekdays_only: bool
     channels: tuple[str, ...]  # in order of preference
-    purpose: str | None  # service | marketing when the config says, else None
+    purpose: str  # service | marketing (planning.milestones.<name>.purpose)
     pause: Pause | None
     last_action: OpsAction | None
 
@@ -608,8 +608,7 @@ def milestones(conn: Connection, config: Config) -> list[MilestoneView]:
             send_time=milestone.send_time,
             weekdays_only=milestone.weekdays_only,
             channels=tuple(milestone.channels),
-            # the purpose arrives with the consent work (planning.milestones.<name>.purpose)
-            purpose=getattr(milestone, "purpose", None),
+            purpose=milestone.purpose,
             pause=pauses.get(name),
             last_action=actions.get(name),
         )

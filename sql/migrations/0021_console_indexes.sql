@@ -1,11 +1,11 @@
--- benchmarks only: the indexes the ops console's reads would want (a proposed migration, timed
--- with console_benchmark.py --indexes). On both warehouses, a provider event by its touchpoint
--- (the candidate page: DuckDB reads a lookup through it rather than scanning every event's id);
--- on Postgres, which scans what it cannot find through an index, also the ledger by due date
--- (Today), by candidate (the look-up), its failed rows by time and its rows in doubt
+-- The ops console's reads (issue 15; timed by benchmarks/console_benchmark.py: every page under
+-- 300 ms at 1,000,000 placements needs them). On both warehouses, a provider event by its
+-- touchpoint (the candidate page); on Postgres, which scans what no index finds, also the ledger
+-- by due date (Today), by candidate (the look-up), its failed rows by time and its rows in doubt
 -- (Failures), its sends by time and provider events by time (the rates) and by loading (an
--- engagement run's tab), a candidate by email and mobile, placements and responses by
--- candidate
+-- engagement run's tab), a candidate by email and mobile, placements and responses by candidate
+-- (DuckDB cannot alter a table an index depends on: a later migration altering
+-- engagement.delivery_events drops this index first and makes it again.)
 create index delivery_events_touchpoint on engagement.delivery_events (touchpoint_id);
 {% if dialect == 'postgresql' %}
 create index touchpoints_due on aftercare.touchpoints (due_date);
