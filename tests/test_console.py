@@ -103,13 +103,17 @@ def airflow_app(airflow_db: None, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def _nightly_run() -> None:
-    """The Airflow run of the hand-made warehouse's nightly run (for its tab)."""
+    """The Airflow run of the hand-made warehouse's nightly run (for its tab), and no other run
+    of the nightly or ops DAGs: the module's setup may run twice in one worker (pytest-xdist's
+    worksteal can hand it this module's tests in two goes), on the one metadata DB."""
     from airflow.models.dagbag import DBDagBag
+    from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
     with create_session() as session:
+        session.execute(sa.delete(DagRun).where(DagRun.dag_id.in_(["aftercare_nightly", OPS_DAG])))
         dag = DBDagBag().get_latest_version_of_dag("aftercare_nightly", session=session)
         dag.create_dagrun(
             run_id=NIGHTLY_RUN,

@@ -22,6 +22,9 @@ from aftercare import warehouse
 from aftercare.config import Config, OpsSettings
 from aftercare.names import OPS_DAG
 
+#: a ledger row's statuses, in the order the console's tables show them
+STATUSES = ("planned", "sent", "failed", "suppressed", "expired", "cancelled")
+
 #: the DAGs whose runs have sections of their own in a run's view (`run`)
 NIGHTLY, DISPATCH, ENGAGEMENT = "aftercare_nightly", "aftercare_dispatch", "aftercare_engagement"
 
