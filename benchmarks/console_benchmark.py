@@ -121,7 +121,7 @@ def build(path: Path, placements: int) -> sa.Engine:
 def sizes(conn: sa.Connection) -> dict[str, int]:
     tables = (
         "aftercare.touchpoints",
-        "aftercare.dispatch_items",
+        "aftercare.dispatch_batches",
         "engagement.delivery_events",
         "engagement.responses",
         "staging.placements",

@@ -753,6 +753,14 @@ def test_an_invalid_number_fails_with_twilios_code(
     assert ledger(duck)["first_day:placement:11:1"][:2] == ("failed", "twilio_21211")
     with duck.connect() as conn:  # a refusal is no opt-out
         assert conn.execute(sa.text("select count(*) from aftercare.suppressions")).scalar() == 0
+        # the row keeps the batch that tried it (the ops console links its send task's log)
+        tried = conn.execute(
+            sa.text(
+                "select b.channel, b.recorded_at is not null from aftercare.touchpoints as t"
+                " join aftercare.dispatch_batches as b on b.batch_id = t.batch_id"
+            )
+        ).all()
+    assert tried == [("sms", True)]
 
 
 def test_smtp_transport_sends_text_and_html(

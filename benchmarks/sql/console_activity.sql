@@ -3,10 +3,11 @@
 -- day (bound as day) planned, for the ops console to read: a quarter of the history went by
 -- sms; 0.5% of it failed (provider refusals, unrenderable); of the day's planned rows, those
 -- due by the instant bound as now went out and a few are in doubt; every send in a dispatch
--- batch per day and channel, a delivered event each, and for the last 60 days hard and soft
--- bounces, spam reports, undelivered texts and opens; reviews and replies; suppressions;
--- quarantined records (for the reasons bound as not_null and in_set, json texts); the nightly
--- runs' validations, loads and summaries; operators' actions and a paused milestone
+-- batch per day and channel (folded: the ledger keeps each row's batch), a delivered event
+-- each, and for the last 60 days hard and soft bounces, spam reports, undelivered texts and
+-- opens; reviews and replies; suppressions; quarantined records (for the reasons bound as
+-- not_null and in_set, json texts); the nightly runs' validations, loads and summaries;
+-- operators' actions and a paused milestone
 
 update aftercare.touchpoints
 set
@@ -77,11 +78,10 @@ from aftercare.touchpoints
 where status in ('sent', 'failed') or in_doubt
 group by cast(updated_at as date), channel;
 
-insert into aftercare.dispatch_items (batch_id, touchpoint_id)
-select
-    'b-' || cast(cast(updated_at as date) as varchar) || '-' || channel,
-    touchpoint_id
-from aftercare.touchpoints
+-- every batch folded (so no items left: only a batch in flight keeps them), each row tried
+-- keeping its batch as the fold does
+update aftercare.touchpoints
+set batch_id = 'b-' || cast(cast(updated_at as date) as varchar) || '-' || channel
 where status in ('sent', 'failed') or in_doubt;
 
 insert into engagement.delivery_events (
