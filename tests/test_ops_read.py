@@ -655,3 +655,41 @@ def test_an_empty_warehouse(warehouse_engine: sa.Engine) -> None:
         assert all(v.pause is None and v.last_action is None for v in views)
         empty = read.run(conn, dag_id="aftercare_nightly", run_id="x")
         assert (empty.summaries, empty.loads, empty.validations) == ((), (), ())
+
+
+def test_read_engines_are_kept_per_snapshot_file(tmp_path) -> None:
+    """The console keeps one read engine per published snapshot file: the same engine while the
+    file is current (a task that wrote nothing only marks it current: a newer time), a new one
+    once a publication renames a new file over it; a read still on the old one reads on."""
+    url = sa.URL.create("duckdb", database=str(tmp_path / "w.duckdb"))
+    readers = warehouse.ReadEngines()
+    writer = warehouse.create_engine(url)
+    warehouse.migrate(writer)
+    with pytest.raises(warehouse.SnapshotMissing):
+        readers.get(url)
+    warehouse.publish_snapshot(writer)
+    first, published = readers.get(url)
+    warehouse.publish_snapshot(writer)  # nothing written since: marked current
+    again, marked = readers.get(url)
+    assert again is first and marked >= published
+
+    pauses = "select count(*) from aftercare.milestone_pauses"
+    with first.connect() as old:
+        assert old.exec_driver_sql(pauses).scalar() == 0
+        with writer.begin() as conn:
+            insert(
+                conn,
+                "aftercare.milestone_pauses",
+                [
+                    {"milestone": "m", "paused_by": "ops"}
+                    | {"paused_at": NOW, "comment": "why", "action_id": "x"}
+                ],
+            )
+        warehouse.publish_snapshot(writer)
+        newer, _ = readers.get(url)
+        assert newer is not first
+        with newer.connect() as conn:
+            assert conn.exec_driver_sql(pauses).scalar() == 1
+        assert old.exec_driver_sql(pauses).scalar() == 0  # the old file, read on
+    writer.dispose()
+    newer.dispose()

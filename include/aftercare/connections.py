@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from aftercare.ats import Ats
     from aftercare.config import Config
     from aftercare.dispatch.clock import Clock
+    from aftercare.warehouse import ReadEngines
 
 WAREHOUSE = "aftercare_warehouse"
 ATS = "aftercare_ats"
@@ -172,18 +174,19 @@ def read_warehouse() -> Iterator[ReadWarehouse]:
     """The warehouse for a reader that must not wait for (nor block) the tasks, such as the ops
     console in the api-server: on DuckDB its published snapshot, read-only (whatever task holds
     the warehouse's write lock meanwhile; `aftercare.warehouse.SnapshotMissing` before the first
-    is published), else the warehouse itself, live. The engine is disposed of afterwards."""
-    from aftercare import warehouse
-
+    is published), else the warehouse itself, live. The engine is kept for the next read (one
+    per snapshot file: `aftercare.warehouse.ReadEngines`): never dispose of it."""
     url = url_from_connection(get_connection(WAREHOUSE))
-    if url.get_backend_name() == "duckdb":
-        engine, as_of = warehouse.open_snapshot(url)
-    else:
-        engine, as_of = warehouse.create_engine(url), None
-    try:
-        yield ReadWarehouse(engine, as_of)
-    finally:
-        engine.dispose()
+    engine, as_of = _read_engines().get(url)
+    yield ReadWarehouse(engine, as_of)
+
+
+@cache
+def _read_engines() -> ReadEngines:
+    """This process's read engines (the api-server's workers each keep their own)."""
+    from aftercare.warehouse import ReadEngines
+
+    return ReadEngines()
 
 
 @contextmanager

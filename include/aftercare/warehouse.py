@@ -11,7 +11,8 @@
   ``aftercare.schema_migrations``; on Postgres an advisory lock makes concurrent runs safe.
 * `publish_snapshot()` copies a DuckDB warehouse, checkpointed, to its snapshot file
   (``<stem>.snapshot.duckdb`` beside it), atomically; `open_snapshot()` opens that copy
-  read-only: what the ops console reads while a task holds the warehouse's write lock.
+  read-only: what the ops console reads while a task holds the warehouse's write lock
+  (`ReadEngines` keeps one engine per snapshot file between its requests).
 
 DuckDB allows one writer *process* at a time. Every task that touches the warehouse therefore
 runs in the Airflow pool ``aftercare_warehouse`` (one slot), and
@@ -28,6 +29,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -153,11 +155,33 @@ def publish_snapshot(engine: Engine) -> Path | None:
 
 def open_snapshot(url: URL) -> tuple[Engine, datetime]:
     """A read-only engine on the snapshot of the DuckDB warehouse at ``url``, and the instant
-    it was published (UTC); `SnapshotMissing` when none has been published. Dispose of the
-    engine when done."""
+    it was published (UTC); `SnapshotMissing` when none has been published. Each of its
+    connections attaches the file the snapshot's path names when it connects
+    (``warehouse/attach_snapshot.sql``). Dispose of the engine when done."""
+    path = snapshot_path(url.database)
+    published = datetime.fromtimestamp(_snapshot_stat(url).st_mtime, UTC)
+    # a queue of connections, each an in-memory database of its own (disposing of the engine
+    # closes the idle ones; one in use is closed when given back, not under its reader)
+    engine = sa.create_engine(
+        url.set(database=":memory:"), poolclass=sa.pool.QueuePool, hide_parameters=True
+    )
+
+    @sa.event.listens_for(engine, "engine_connect")
+    def attach(conn: Connection) -> None:
+        if not conn.info.get("snapshot"):  # once per connection of the pool
+            execute_file(conn, "warehouse/attach_snapshot.sql", {"path": str(path)})
+            conn.commit()
+            conn.info["snapshot"] = True
+
+    return engine, published
+
+
+def _snapshot_stat(url: URL) -> os.stat_result:
+    """The snapshot file's status (its identity, its publication time); `SnapshotMissing` when
+    none has been published."""
     path = snapshot_path(url.database)
     try:
-        published = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return path.stat()
     except FileNotFoundError:
         raise SnapshotMissing(
             f"no snapshot of the DuckDB warehouse yet ({path.name} beside {Path(url.database).name}"
@@ -165,12 +189,39 @@ def open_snapshot(url: URL) -> tuple[Engine, datetime]:
             "none has finished since the warehouse was made; run a DAG (the nightly's first "
             "task will do)"
         ) from None
-    engine = sa.create_engine(
-        url.set(database=str(path)),
-        connect_args={"read_only": True},
-        hide_parameters=True,
-    )
-    return engine, published
+
+
+class ReadEngines:
+    """Engines for a long-lived reader (the ops console in the api-server), kept open between
+    reads instead of made per request: on DuckDB one per snapshot *file* (its device and inode:
+    a publication renames a new file over the old one, so the next read gets a new engine and
+    the last one is disposed of; a reader still on it reads on from the old file), on any other
+    database one per URL, read live. Shared and thread-safe: callers never dispose of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[str, tuple[Any, Engine]] = {}  # url -> (file identity, engine)
+
+    def get(self, url: URL) -> tuple[Engine, datetime | None]:
+        """The engine to read the warehouse at ``url`` with, and the instant its DuckDB snapshot
+        was published (None: live); `SnapshotMissing` before the first publication."""
+        key = url.render_as_string(hide_password=False)
+        if url.get_backend_name() != "duckdb":
+            with self._lock:
+                if key not in self._engines:
+                    self._engines[key] = (None, create_engine(url))
+                return self._engines[key][1], None
+        stat = _snapshot_stat(url)
+        identity = (stat.st_dev, stat.st_ino)
+        published = datetime.fromtimestamp(stat.st_mtime, UTC)  # marked current: a new time
+        with self._lock:
+            kept = self._engines.get(key)
+            if kept is None or kept[0] != identity:
+                if kept is not None:
+                    kept[1].dispose()
+                engine, _ = open_snapshot(url)
+                self._engines[key] = kept = (identity, engine)
+            return kept[1], published
 
 
 # --------------------------------------------------------------------------------------------
