@@ -145,17 +145,20 @@ def _require_warehouse_pool() -> None:
 
 
 @contextmanager
-def open_warehouse() -> Iterator[Engine]:
+def open_warehouse(*, publish: bool = True) -> Iterator[Engine]:
     """An engine on the warehouse connection for a task's work, disposed of afterwards (which
     releases DuckDB's file lock). On DuckDB, work that ends without an error publishes the
     warehouse's snapshot for readers first, while still its one writer
-    (`aftercare.warehouse.publish_snapshot`)."""
+    (`aftercare.warehouse.publish_snapshot`), unless ``publish`` is false: a task always
+    followed by one that publishes (dispatch's prepare, by its fold) leaves it to that one (a
+    large warehouse's copy takes seconds)."""
     from aftercare import warehouse
 
     engine = warehouse_engine()
     try:
         yield engine
-        warehouse.publish_snapshot(engine)
+        if publish:
+            warehouse.publish_snapshot(engine)
     finally:
         engine.dispose()
 
