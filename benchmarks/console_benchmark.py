@@ -13,13 +13,16 @@ spam reports and opens for the last 60 days, reviews and replies, suppressions, 
 records, the nightly runs' records, operators' actions and a pause).
 
 Then times each page of the console (each read function of ``aftercare.ops.read`` a page calls),
-the median of ``--rounds``, as the console serves a request: a read engine opened, the page read,
-the engine disposed of. On DuckDB the engine is the published snapshot, opened read only
-(`aftercare.warehouse.publish_snapshot` / `open_snapshot`); with ``--postgres``, also on a
-throwaway Postgres server (as `tests.pg` starts) holding the same rows, read live. The baseline,
-timed the same way: ``select count(*)`` of the ledger.
+the median of ``--rounds``, as the console serves a request: on the read engine it keeps open
+between requests (`aftercare.warehouse.ReadEngines`), and on a read engine opened for the page
+and disposed of after it (the console's way before it kept them; the opening timed apart). On
+DuckDB the engine reads the published snapshot (`aftercare.warehouse.publish_snapshot` /
+`open_snapshot`); with ``--postgres``, also on a throwaway Postgres server (as `tests.pg`
+starts) holding the same rows, read live. The baseline, timed the same way: ``select count(*)``
+of the ledger.
 
-Target: every page under 300 ms. Machines are noisy: compare the ratios to the baseline.
+Target: every page under 300 ms as the console serves it (the engine kept open). Machines are
+noisy: compare the ratios to the baseline.
 """
 
 from __future__ import annotations
@@ -233,11 +236,11 @@ def report(label: str, cold: dict[str, list[float]], warm: dict[str, list[float]
     baseline = next(iter(medians.values()))
     print(
         f"\n{label}, medians in ms: a page on a fresh engine (x the baseline), with the "
-        "engine's opening, and on an engine kept open"
+        "engine's opening, and on the engine kept open (as the console serves it)"
     )
     for name, seconds in medians.items():
         total = seconds + opening
-        flag = "" if total * 1000 < TARGET_MS else f"   over {TARGET_MS} ms"
+        flag = "" if warmed[name] * 1000 < TARGET_MS else f"   over {TARGET_MS} ms"
         print(
             f"  {name:<34}{seconds * 1000:>8.1f}  x{seconds / baseline:>6.1f}"
             f"   {total * 1000:>8.1f}   {warmed[name] * 1000:>8.1f}{flag}"
