@@ -9,12 +9,15 @@
 -- not_null and in_set, json texts); the nightly runs' validations, loads and summaries;
 -- operators' actions and a paused milestone
 
+-- each row tried keeps its batch (below: one per day and channel), as the fold does
 update aftercare.touchpoints
 set
     channel = case when hash(touchpoint_id, 1) % 4 = 0 then 'sms' else 'email' end,
     attempt = json_object(
         'route', case when hash(touchpoint_id, 1) % 4 = 0 then 'sms' else 'email' end
     ),
+    batch_id = 'b-' || cast(cast(sent_at as date) as varchar) || '-'
+    || case when hash(touchpoint_id, 1) % 4 = 0 then 'sms' else 'email' end,
     updated_at = sent_at
 where plan_date < cast(:day as date);
 
@@ -41,6 +44,7 @@ set
     end,
     attempts = 1,
     attempt = json_object('route', coalesce(channel, 'email')),
+    batch_id = 'b-' || cast(cast(send_at as date) as varchar) || '-' || channel,
     updated_at = send_at
 where plan_date = cast(:day as date)
     and status = 'planned'
@@ -52,6 +56,9 @@ set
     in_doubt = true,
     attempt = json_object('route', channel),
     attempts = 1,
+    batch_id = 'b-'
+    || cast(cast(cast(:now as timestamptz) - interval 1 hour as date) as varchar)
+    || '-' || channel,
     updated_at = cast(:now as timestamptz) - interval 1 hour
 where plan_date = cast(:day as date)
     and status = 'planned'
@@ -78,11 +85,7 @@ from aftercare.touchpoints
 where status in ('sent', 'failed') or in_doubt
 group by cast(updated_at as date), channel;
 
--- every batch folded (so no items left: only a batch in flight keeps them), each row tried
--- keeping its batch as the fold does
-update aftercare.touchpoints
-set batch_id = 'b-' || cast(cast(updated_at as date) as varchar) || '-' || channel
-where status in ('sent', 'failed') or in_doubt;
+-- every batch folded: no items left (only a batch in flight keeps them)
 
 insert into engagement.delivery_events (
     event_id, touchpoint_id, channel, provider_message_id, event, event_at, detail, loaded_at
