@@ -499,7 +499,7 @@ def test_today_defaults_to_the_pipelines_day_not_the_wall_clocks(
     from aftercare.console.app import pipeline_now
 
     response = requests.post(
-        f"{sandbox.url}/sandbox/clock/set", params={"at": "2027-06-09T23:30:00Z"}, timeout=10
+        f"{sandbox.url}/sandbox/clock/set", params={"at": "2027-06-09T23:30:00Z"}, timeout=120
     )
     response.raise_for_status()
     clock = {"conn_type": "http", "host": f"{sandbox.url}/sandbox/clock"}

@@ -291,7 +291,7 @@ def test_a_snapshot_that_cannot_be_copied_fails_no_task_and_keeps_the_last(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("shutil.copyfile", disk_full)
+    monkeypatch.setattr("os.copy_file_range", disk_full)
     with connections.open_warehouse() as engine, warehouse.transaction(engine) as conn:
         conn.execute(sa.text("create table aftercare.later (x integer)"))
     assert "snapshot not published" in caplog.text
