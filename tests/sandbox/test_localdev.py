@@ -106,7 +106,8 @@ def test_the_demo_runs_task_logs_are_where_the_airflow_ui_reads_them(tmp_path: P
         for ti in run.get_task_instances(session=session):
             chunks, _ = TaskLogReader().read_log_chunks(ti, ti.try_number, {})
             lines[ti.task_id] = list(chunks)
-            text[ti.task_id] = "\n".join(str(line.event) for line in lines[ti.task_id])
+            # each line's event and its fields (a failure's exception is one, as the UI shows it)
+            text[ti.task_id] = "\n".join(str(line.model_dump()) for line in lines[ti.task_id])
     # each line as a supervisor writes it: its time apart, once (not also inside the text), and
     # the task runner's group markers whole lines the UI folds, not text inside another line
     [own] = [line for line in lines["speak"] if "the task's own line 42" in str(line.event)]
