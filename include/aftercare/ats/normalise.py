@@ -161,16 +161,21 @@ def parse_phone(raw: str | None, regions: tuple[str, ...]) -> Phone | None:
     return None if text is None else _reading(text, regions)
 
 
+def readings(text: str, regions: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    """The ways to read ``text``, in turn: (what is parsed, the region it is read against)."""
+    tried: list[tuple[str, str | None]] = [(text, region) for region in regions]
+    if text[0] in "123456789":  # "44 077-14980001": a country code, its "+" left out
+        tried.insert(1, ("+" + text, None))
+    return tried
+
+
 @lru_cache(maxsize=8_192)
 def _reading(text: str, regions: tuple[str, ...]) -> Phone | None:
     """`parse_phone` of a text already tidied. The reading depends on the text and the regions
     alone, so a number met again (an office's switchboard, a record read twice) is not parsed
     again; the `Phone` is shared, never changed. The most recent readings only (some 600 bytes
     each: 5 MB at most), since most numbers are one person's."""
-    readings = [(text, region) for region in regions]
-    if text[0] in "123456789":  # "44 077-14980001": a country code, its "+" left out
-        readings.insert(1, ("+" + text, None))
-    for written, region in readings:
+    for written, region in readings(text, regions):
         try:
             number = phonenumbers.parse(written, region)
         except phonenumbers.NumberParseException:
