@@ -1,20 +1,21 @@
 """The plan and the marts rebuild on Postgres beside DuckDB, at volume (a benchmark, not a test).
 
     .venv/bin/python benchmarks/postgres_benchmark.py [--placements 1000000]
-        [--changed-share 0.01]
+        [--changed-share 0.01] [--jit]
 
 Builds the plan benchmark's book (``benchmarks/sql/synthetic_staging.sql``) and three years of
 its settled history in the ledger (``benchmarks/sql/ledger_history.sql``) in a DuckDB
 warehouse, copies every table to a throwaway Postgres server (as ``console_benchmark.py
 --postgres`` does: migrated, copied, analysed; the server runs with ``jit=off``, as the tests'),
-then times on each warehouse, in the same run and the same order:
+then times on each warehouse (DuckDB first), in the same run and the same order:
 
 * baseline: the plan benchmark's scan and join of the staging tables (median of three);
 * over the history: the first night, then the next night after a day of sends and a share of
   the book staged again (``--changed-share``), each on a warehouse opened afresh;
 * the marts rebuild (``aftercare.marts.rebuild``) over that ledger;
-* from an empty ledger: the first night and the next night after a day; on Postgres a second
-  time with the sessions' ``jit`` on, as a production server's default has it.
+* from an empty ledger: the first night and the next night after a day; with ``--jit``, on
+  Postgres a second time with the sessions' ``jit`` on, as a production server's default has
+  it (``aftercare.warehouse`` turns it off).
 
 Prints each step's seconds, the plan's against its own warehouse's scan, and Postgres against
 DuckDB. The validate gate on Postgres: ``validate_benchmark.py --postgres``.
@@ -67,36 +68,46 @@ def build(path: Path, placements: int) -> sa.Engine:
     return engine
 
 
-def timed(step: Callable[[], Any]) -> float:
+def timed(label: str, step: Callable[[], Any]) -> float:
     started = time.perf_counter()
     step()
-    return time.perf_counter() - started
+    return said(label, time.perf_counter() - started)
 
 
-def nights(engine: sa.Engine, changed_share: float) -> dict[str, Any]:
+def said(label: str, seconds: float) -> float:
+    """Print a step's seconds as it ends (a long run's figures survive its interruption)."""
+    print(f"    {label}: {seconds:.2f} s", flush=True)
+    return seconds
+
+
+def nights(engine: sa.Engine, changed_share: float, label: str) -> dict[str, Any]:
     """A first night and the next one after a day, on the ledger as it is."""
     from aftercare.config import load_config
 
     config = load_config()
     first = plan_benchmark.timed_plan(engine, config, DAY, False)
+    said(f"{label}, first night", first[0])
     plan_benchmark.day_passes(engine, DAY + timedelta(days=1), changed_share, salt=1)
     following = plan_benchmark.timed_plan(engine, config, DAY + timedelta(days=1), False)
+    said(f"{label}, next night", following[0])
     return {"first": first, "next": following}
 
 
-def measure(engine: sa.Engine, changed_share: float, jit_engine: sa.Engine | None) -> dict:
+def measure(
+    engine: sa.Engine, changed_share: float, jit_engine: sa.Engine | None
+) -> dict[str, Any]:
     """Every step on one warehouse (its ledger holding the history), in order."""
     from aftercare import marts
 
-    figures: dict[str, Any] = {"scan": plan_benchmark.timed_scan(engine)}
-    figures["history"] = nights(engine, changed_share)
+    figures: dict[str, Any] = {"scan": said("scan + join", plan_benchmark.timed_scan(engine))}
+    figures["history"] = nights(engine, changed_share, "plan over the history")
     engine.dispose()
-    figures["marts"] = timed(lambda: marts.rebuild(engine))
+    figures["marts"] = timed("marts rebuild", lambda: marts.rebuild(engine))
     plan_benchmark.fresh_ledger(engine)
-    figures["empty"] = nights(engine, changed_share)
+    figures["empty"] = nights(engine, changed_share, "plan, empty ledger")
     if jit_engine is not None:
         plan_benchmark.fresh_ledger(jit_engine)
-        figures["jit"] = nights(jit_engine, changed_share)
+        figures["jit"] = nights(jit_engine, changed_share, "plan, empty ledger, jit on")
     return figures
 
 
@@ -135,6 +146,11 @@ def main() -> None:
         default=0.01,
         help="share of the placements and of the candidates staged again between the nights",
     )
+    parser.add_argument(
+        "--jit",
+        action="store_true",
+        help="also the empty ledger's nights on Postgres with the sessions' jit on",
+    )
     args = parser.parse_args()
 
     from aftercare import warehouse
@@ -144,15 +160,15 @@ def main() -> None:
     duck_engine = build(work / "warehouse.duckdb", args.placements)
     print("Postgres:", flush=True)
     with console_benchmark.postgres_copy(duck_engine, work) as url:
+        print("  measuring DuckDB ...", flush=True)
+        duck = measure(duck_engine, args.changed_share, None)
+        duck_engine.dispose()
         postgres_engine = warehouse.create_engine(url)
-        jit_engine = warehouse.create_engine(url.update_query_dict({"options": "-c jit=on"}))
+        jit_url = url.update_query_dict({"options": "-c jit=on"})
+        jit_engine = warehouse.create_engine(jit_url) if args.jit else None
         print("  measuring Postgres ...", flush=True)
         postgres = measure(postgres_engine, args.changed_share, jit_engine)
         postgres_engine.dispose()
-        jit_engine.dispose()
-    print("  measuring DuckDB ...", flush=True)
-    duck = measure(duck_engine, args.changed_share, None)
-    duck_engine.dispose()
     print(f"\n{args.placements:,} placements")
     report(duck, postgres, args.changed_share)
 
