@@ -59,8 +59,8 @@ WHOLE_WAREHOUSE = "warehouse"
 #: Session settings of every Postgres warehouse connection (libpq ``options``; a URL's own
 #: ``options`` come after, so they win). jit off: the plan's statements over temporary tables
 #: (no statistics, so estimates far above jit_above_cost) compile for seconds to save
-#: milliseconds; with jit on, a night at 100,000 placements took 2-4x as long
-#: (benchmarks/postgres_benchmark.py, benchmarks/README.md).
+#: milliseconds; with jit on, a night at 100,000 placements took 4 to 9 times as long
+#: (benchmarks/postgres_benchmark.py --jit; docs/running-at-scale.md).
 POSTGRES_OPTIONS = "-c jit=off"
 
 # Column types that differ between dialects; migrations use {{ types.json }} etc.
