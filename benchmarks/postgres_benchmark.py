@@ -23,7 +23,6 @@ DuckDB. The validate gate on Postgres: ``validate_benchmark.py --postgres``.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,7 +30,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import common
 import console_benchmark  # puts the repository on sys.path (tests.pg: the Postgres server)
 import plan_benchmark
 import sqlalchemy as sa
@@ -45,15 +43,9 @@ def build(path: Path, placements: int) -> sa.Engine:
     from aftercare import plan, warehouse
     from aftercare.config import load_config
 
-    engine = common.engine(str(path), plan_benchmark.DUCKDB_SETTINGS)
-    warehouse.migrate(engine)
     started = time.perf_counter()
+    engine = plan_benchmark.synthetic_book(path, placements, DAY)
     with warehouse.transaction(engine) as conn:
-        warehouse.execute_file(
-            conn,
-            "benchmarks/synthetic_staging.sql",
-            {"placements": placements, "plan_date": DAY.isoformat()},
-        )
         history = warehouse.execute_file(
             conn,
             "benchmarks/ledger_history.sql",
@@ -138,14 +130,7 @@ def report(duck: dict[str, Any], postgres: dict[str, Any], changed_share: float)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--placements", type=int, default=1_000_000)
-    parser.add_argument(
-        "--changed-share",
-        type=float,
-        default=0.01,
-        help="share of the placements and of the candidates staged again between the nights",
-    )
+    parser = plan_benchmark.parser_of(__doc__)
     parser.add_argument(
         "--jit",
         action="store_true",

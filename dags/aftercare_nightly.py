@@ -121,6 +121,7 @@ def aftercare_nightly() -> None:
     swept = sweep_deleted_placements()
 
     with TaskGroup("plan", tooltip="milestone cohorts -> the ledger aftercare.touchpoints"):
+
         @warehouse_task(section=LEDGER_SECTION)
         def plan_touchpoints(**context: Any) -> dict[str, int]:
             """Decide the night's touchpoints into the ledger (or, with preview_days, print)."""
