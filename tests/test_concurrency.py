@@ -191,3 +191,20 @@ def test_postgres_slots_are_checked(
 
     with pytest.raises(ConfigError, match=error):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("connection", "backend"),
+    [
+        ('{"conn_type": "duckdb", "host": "data/w.duckdb"}', "duckdb"),
+        ("postgresql://aftercare@db.example:5432/aftercare", "postgresql"),
+    ],
+)
+def test_bootstrap_sizes_the_pool_for_the_warehouse_connection(
+    connection: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aftercare import bootstrap
+
+    monkeypatch.setenv("AIRFLOW_CONN_AFTERCARE_WAREHOUSE", connection)
+
+    assert bootstrap.warehouse_backend() == backend
