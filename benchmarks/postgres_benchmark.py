@@ -23,6 +23,7 @@ DuckDB. The validate gate on Postgres: ``validate_benchmark.py --postgres``.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -154,6 +155,7 @@ def main() -> None:
         print("  measuring Postgres ...", flush=True)
         postgres = measure(postgres_engine, args.changed_share, jit_engine)
         postgres_engine.dispose()
+    shutil.rmtree(work, ignore_errors=True)
     print(f"\n{args.placements:,} placements")
     report(duck, postgres, args.changed_share)
 
