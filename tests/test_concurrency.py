@@ -208,3 +208,49 @@ def test_bootstrap_sizes_the_pool_for_the_warehouse_connection(
     monkeypatch.setenv("AIRFLOW_CONN_AFTERCARE_WAREHOUSE", connection)
 
     assert bootstrap.warehouse_backend() == backend
+
+
+#: a task's process holding the ledger's section, killed while it holds it
+HOLDER = """
+import sys, time
+import sqlalchemy as sa
+from aftercare import warehouse
+engine = warehouse.create_engine(sa.make_url(sys.argv[1]))
+with warehouse.section(engine, "ledger"):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_killed_task_leaves_no_lock_behind(postgres_warehouse: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from aftercare import warehouse
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, postgres_warehouse], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        engine = connections.warehouse_engine()
+        with engine.connect() as conn:
+            held = conn.exec_driver_sql("select count(*) from pg_locks where locktype = 'advisory'")
+            assert held.scalar() == 2  # the whole warehouse (shared) and the section
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(30)
+
+        entered = threading.Event()
+
+        def take() -> None:
+            with warehouse.section(engine, None):  # the whole warehouse: free again
+                entered.set()
+
+        taker = threading.Thread(target=take, daemon=True)
+        taker.start()
+        assert entered.wait(30)
+        taker.join(30)
+        engine.dispose()
+    finally:
+        holder.kill()
