@@ -92,6 +92,15 @@ class AtsSettings(_Strict):
 class Pool(_Strict):
     slots: int = Field(ge=1)
     description: str = ""
+    #: the warehouse pool's slots on a Postgres warehouse (``slots``: on DuckDB, which admits one
+    #: writer process); at most 16, each a task with a warehouse connection or two
+    postgres_slots: int | None = Field(None, ge=1, le=16)
+
+    def slots_for(self, backend: str) -> int:
+        """The slots on a warehouse of ``backend`` (SQLAlchemy's name: duckdb, postgresql)."""
+        if backend == "postgresql" and self.postgres_slots is not None:
+            return self.postgres_slots
+        return self.slots
 
 
 class AirflowSettings(_Strict):
@@ -104,6 +113,23 @@ class AirflowSettings(_Strict):
     send_retry_delay_seconds: float = Field(gt=0)
     send_max_retry_delay_seconds: float = Field(gt=0)
     pools: dict[str, Pool]
+
+    @model_validator(mode="after")
+    def _warehouse_pool(self) -> AirflowSettings:
+        from aftercare.names import WAREHOUSE_POOL
+
+        if WAREHOUSE_POOL not in self.pools:
+            raise ValueError(f"pools: {WAREHOUSE_POOL} is missing (the warehouse tasks' pool)")
+        others = sorted(
+            name
+            for name, pool in self.pools.items()
+            if pool.postgres_slots and name != WAREHOUSE_POOL
+        )
+        if others:
+            raise ValueError(
+                f"pools {others}: postgres_slots is the warehouse pool's only ({WAREHOUSE_POOL})"
+            )
+        return self
 
 
 class VolumeSettings(_Strict):

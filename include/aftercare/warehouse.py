@@ -15,9 +15,12 @@
   (`ReadEngines` keeps one engine per snapshot file between its requests).
 
 DuckDB allows one writer *process* at a time. Every task that touches the warehouse therefore
-runs in the Airflow pool ``aftercare_warehouse`` (one slot), and
+runs in the Airflow pool ``aftercare_warehouse`` (one slot on DuckDB), and
 `aftercare.connections.warehouse_engine` refuses a DuckDB warehouse from a task outside that
-pool, so the rule cannot be broken by accident.
+pool, so the rule cannot be broken by accident. On Postgres the pool may have more slots, and
+`section()` keeps apart the tasks that must not run together: each warehouse task holds the
+warehouse's advisory lock, exclusively unless it names a critical section, then shared, with
+its section's own lock exclusively (`aftercare.dagkit.warehouse_task`).
 """
 
 from __future__ import annotations
@@ -53,6 +56,15 @@ MIGRATIONS_DIR = "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Arbitrary constant shared by every process that migrates (pg_advisory_xact_lock key).
 _MIGRATION_LOCK_KEY = 0x0AF7E4CA4E
+#: The advisory lock every warehouse task holds on Postgres (`section`): exclusively, unless
+#: the task names a critical section.
+WHOLE_WAREHOUSE = "warehouse"
+#: Session settings of every Postgres warehouse connection (libpq ``options``; a URL's own
+#: ``options`` come after, so they win). jit off: the plan's statements over temporary tables
+#: (no statistics, so estimates far above jit_above_cost) compile for seconds to save
+#: milliseconds; with jit on, a night at 100,000 placements took 4 to 9 times as long
+#: (benchmarks/postgres_benchmark.py --jit; docs/running-at-scale.md).
+POSTGRES_OPTIONS = "-c jit=off"
 
 # Column types that differ between dialects; migrations use {{ types.json }} etc.
 _TYPES = {
@@ -84,7 +96,10 @@ def create_engine(url: URL, duckdb_settings: Mapping[str, Any] | None = None) ->
         return sa.create_engine(url, connect_args={"config": config}, hide_parameters=True)
     # hide_parameters: error messages (and so task logs) never carry bound values, which hold
     # names, emails and phone numbers
-    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    options = " ".join(filter(None, (POSTGRES_OPTIONS, url.query.get("options"))))
+    return sa.create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, connect_args={"options": options}
+    )
 
 
 @contextmanager
@@ -102,6 +117,48 @@ def transaction(engine: Engine) -> Iterator[Connection]:
                 f"{str(exc.orig).splitlines()[0]}"
             ) from exc
         raise
+
+
+# --------------------------------------------------------------------------------------------
+# critical sections: which warehouse tasks may run together on Postgres
+
+
+def lock_key(name: str) -> int:
+    """The advisory lock key (a signed 64-bit integer) of a critical section's name."""
+    return int.from_bytes(hashlib.sha256(f"aftercare:{name}".encode()).digest()[:8], signed=True)
+
+
+@contextmanager
+def section(engine: Engine, name: str | None = None) -> Iterator[None]:
+    """Hold the warehouse for a task's work. On Postgres: without ``name`` the whole warehouse
+    (an exclusive advisory lock on `WHOLE_WAREHOUSE`: no other warehouse task runs meanwhile,
+    as on DuckDB); with a ``name``, that lock shared (beside other named sections, never beside
+    a task holding the whole warehouse) and the section's own lock exclusively (never beside
+    another task of the same section). Session locks on a connection of their own, waited for
+    (logged when another task holds them) and released at the end, or by the server when the
+    process dies and its connection drops; taken in one order, so no two tasks deadlock. On
+    DuckDB nothing is taken: its file admits one writer process, and the pool one task."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    locks = [(WHOLE_WAREHOUSE, name is not None)]
+    if name is not None:
+        locks.append((name, False))
+    with engine.connect() as conn:
+        try:
+            for lock, shared in locks:
+                params = {"lock_key": lock_key(lock)}
+                taken = query_file(conn, "warehouse/try_lock.sql", params, shared=shared)
+                if not taken[0]["locked"]:
+                    log.info("waiting for the warehouse lock %r (another task holds it)", lock)
+                    execute_file(conn, "warehouse/lock.sql", params, shared=shared)
+                    log.info("warehouse lock %r taken", lock)
+                conn.commit()  # a session lock outlives the transaction; none stays open
+            yield
+        finally:
+            conn.rollback()
+            execute_file(conn, "warehouse/unlock_all.sql")
+            conn.commit()
 
 
 # --------------------------------------------------------------------------------------------
