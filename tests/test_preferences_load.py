@@ -5,10 +5,7 @@ click decides which touchpoint a referral is attributed to, up to the marts."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,28 +21,13 @@ from aftercare.providers.factory import Providers
 from aftercare.tasks import dispatch
 from tests.test_dispatch import D, candidate, set_clock
 from tests.test_plan import ledger, placement
-from tests.test_preferences import FEED_TOKEN, running
-from tests.test_preferences import settings as preferences_settings
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 @pytest.fixture
-def service(
-    provider_connections: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SimpleNamespace]:
-    """The preferences service in this process (uvicorn in a thread), signing with the local
-    setup's secret, and the ``aftercare_preferences`` connection pointing at it."""
-    secret = connections.get_connection(connections.SIGNING).password
-    settings = preferences_settings(
-        tmp_path, secret=secret, referral_max_age_seconds=86400, agency_name="Demo"
-    )
-    with running(settings) as url:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_AFTERCARE_PREFERENCES",
-            json.dumps({"conn_type": "http", "host": url, "password": FEED_TOKEN}),
-        )
-        yield SimpleNamespace(url=url, secret=secret, sandbox=provider_connections)
+def service(preferences_service: SimpleNamespace) -> SimpleNamespace:
+    return preferences_service
 
 
 @pytest.fixture
