@@ -192,17 +192,21 @@ def running(
     settings: ServiceSettings, port: int | None = None, page_delay: float = 0.0
 ) -> Iterator[str]:
     """The service in this process (uvicorn in a thread) for the block, on ``port`` (else a
-    free one), each video page registration answered ``page_delay`` seconds late; yields its
+    free one); the first registration of each video page answered ``page_delay`` seconds late
+    (the page registered before: a slow answer, or one lost to a client's timeout); yields its
     URL."""
     port = port or free_port()
     app = create_app(settings)
     if page_delay:
+        answered: set[str] = set()
 
         @app.middleware("http")
         async def slow_pages(request: Any, call_next: Any) -> Any:
-            if request.method == "PUT":
+            response = await call_next(request)
+            if request.method == "PUT" and request.url.path not in answered:
+                answered.add(request.url.path)
                 await asyncio.sleep(page_delay)
-            return await call_next(request)
+            return response
 
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
