@@ -84,8 +84,8 @@ def test_opt_outs_become_suppressions_and_responses_once(engine: sa.Engine, serv
     opt_out(service, 7, "sms", "tp-unknown", choice="marketing")
     opt_out(service, 8, "email", "tp-unknown", choice="all")
 
-    assert load(engine) == {"opt_outs": 3, "referral_clicks": 0}
-    assert load(engine) == {"opt_outs": 0, "referral_clicks": 0}  # from its cursor on
+    assert load(engine) == {"opt_outs": 3, "referral_clicks": 0, "video_events": 0}
+    assert load(engine) == {"opt_outs": 0, "referral_clicks": 0, "video_events": 0}  # on
     assert sorted(
         rows(engine, "select candidate_id, channel, reason, source from aftercare.suppressions")
     ) == [
@@ -169,7 +169,7 @@ def test_a_referral_click_attributes_the_referral_up_to_the_marts(
     click = requests.get(link, allow_redirects=False, timeout=10)
     assert click.status_code == 303
 
-    assert load(engine) == {"opt_outs": 0, "referral_clicks": 1}
+    assert load(engine) == {"opt_outs": 0, "referral_clicks": 1, "video_events": 0}
     config = load_config()
     loads.load_ats(engine, config, Referrals(now + timedelta(minutes=1)), now)  # type: ignore[arg-type]
     marts.rebuild(engine)
@@ -224,8 +224,8 @@ def test_the_demo_candidates_use_their_links_through_the_service(
     duckdb_warehouse: Any, service: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sandbox's simulated candidates (sandbox.candidates, as `make demo` runs them)
-    unsubscribe and click referral links in the emails dispatch sent, over HTTP to the
-    service; the warehouse then loads what they did."""
+    unsubscribe, click referral links and watch their video pages in the emails dispatch sent,
+    over HTTP to the service; the warehouse then loads what they did."""
     from sandbox.candidates import use_links
     from tests.test_dispatch import run_dispatch
 
@@ -249,13 +249,29 @@ def test_the_demo_candidates_use_their_links_through_the_service(
     run_dispatch(engine, config)
 
     seen: set[str] = set()
-    everyone = {"unsubscribe_share": 1.0, "referral_click_share": 1.0}
+    everyone = {
+        "unsubscribe_share": 1.0,
+        "referral_click_share": 1.0,
+        "video_open_share": 1.0,
+        "video_play_share": 1.0,
+        "video_cta_share": 1.0,
+    }
     acted = use_links(service.sandbox.url, service.url, seen, **everyone)
     assert acted["one_click_unsubscribes"] + acted["page_unsubscribes"] == 2
     assert acted["referral_clicks"] == 1
+    # the referral ask went as a video: its page opened, played, its call to action followed
+    videos = {k: v for k, v in acted.items() if k.startswith("video")}
+    assert videos == {
+        "video_pages_opened": 1,
+        "videos_played": 1,
+        "video_cta_clicks": 1,
+        "video_marks_passed": acted["video_marks_passed"],
+    }
     assert use_links(service.sandbox.url, service.url, seen, **everyone) == {}  # each once
 
-    assert load(engine) == {"opt_outs": 2, "referral_clicks": 1}
+    # opened, played, the marks passed, the call to action clicked: each an event
+    video_events = 3 + acted["video_marks_passed"]
+    assert load(engine) == {"opt_outs": 2, "referral_clicks": 1, "video_events": video_events}
     assert sorted(rows(engine, "select candidate_id, channel from aftercare.suppressions")) == [
         (4, "email"),
         (6, "email"),

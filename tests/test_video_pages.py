@@ -277,3 +277,22 @@ def test_a_video_touchpoint_becomes_a_page_and_its_views_reach_the_marts(
             )
         ).all()
     assert tuple(row) == ("video", 1, 1)
+
+
+def test_retention_removes_the_pages_past_their_days(
+    tmp_path: Path, duckdb_warehouse: Path
+) -> None:
+    from aftercare.privacy import retention
+
+    engine = connections.warehouse_engine()
+    warehouse.migrate(engine)
+    config = load_config()
+    with running(settings(tmp_path)) as url:
+        pages = pages_at(url)
+        pages.publish(VideoPage(TOUCHPOINT, 7, **FIELDS))
+        days = config.retention.video_pages_days
+        soon = datetime.now(UTC) + timedelta(days=days - 1)
+        assert retention.enforce(engine, config, soon, pages)["video_pages_removed"] == 0
+        later = datetime.now(UTC) + timedelta(days=days, minutes=1)
+        assert retention.enforce(engine, config, later, pages)["video_pages_removed"] == 1
+    engine.dispose()

@@ -50,7 +50,8 @@ def use_links(
     """Act on the emails the sandbox SendGrid accepted since the last call, on the links to the
     preferences service at ``service_url`` only (never another host); counts of what was done
     (``one_click_unsubscribes``, ``page_unsubscribes``, ``referral_clicks``,
-    ``video_pages_opened``, ``videos_played``, ``video_cta_clicks``). Of the video pages
+    ``video_pages_opened``, ``videos_played``, ``video_marks_passed`` (25, 50, 75, 100%),
+    ``video_cta_clicks``). Of the video pages
     opened, ``video_play_share`` are played (each then watched to a mark drawn evenly), and
     ``video_cta_share`` have their call to action followed (when the page has one)."""
     received = requests.get(f"{sandbox_url}/sandbox/sendgrid/received", timeout=30)
@@ -101,7 +102,7 @@ def _watch(
         watched = int(draw.integers(0, len(WATCHED) + 1))
         for event in ("played", *WATCHED[:watched]):
             http.post(f"{link}/events", json={"event": event}, timeout=30).raise_for_status()
-        counts["videos_played"] += 1
+        counts.update(videos_played=1, video_marks_passed=watched)
     if 'id="cta"' in page.text and draw.random() < cta_share:
         if http.get(f"{link}/cta", allow_redirects=False, timeout=30).status_code == 303:
             counts["video_cta_clicks"] += 1
