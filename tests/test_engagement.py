@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -36,7 +34,6 @@ from tests.test_dispatch import (
     run_dispatch,
     set_clock,
 )
-from tests.test_preferences import serving
 
 #: every delivered message opened, clicked, viewed, reviewed, replied to, referred from
 CERTAIN = {
@@ -69,12 +66,9 @@ def certain(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def served(
-    certain: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SimpleNamespace]:
-    """The preferences service beside the ``certain`` sandbox (its video pages)."""
-    with serving(certain, tmp_path, monkeypatch) as service:
-        yield service
+def provider_connections(certain: SandboxServer) -> SandboxServer:
+    """The connections point at the ``certain`` sandbox (for ``preferences_service``)."""
+    return certain
 
 
 @pytest.fixture
@@ -117,7 +111,7 @@ def ats_notes(sandbox: SandboxServer) -> list[dict[str, Any]]:
 
 
 def test_each_feed_lands_as_its_rows_and_a_replay_adds_nothing(
-    duck: sa.Engine, certain: SandboxServer, served: Any
+    duck: sa.Engine, certain: SandboxServer, preferences_service: Any
 ) -> None:
     config = load_config()
     expected = day_of_every_channel(duck, certain)
@@ -134,7 +128,9 @@ def test_each_feed_lands_as_its_rows_and_a_replay_adds_nothing(
     # the candidates sent a video by email open its page, play it to the end, follow its call
     # to action (the preferences service records it; its feed is loaded with the rest)
     everyone = {"video_open_share": 1.0, "video_play_share": 1.0, "video_cta_share": 1.0}
-    watched = use_links(certain.url, served.url, set(), unsubscribe_share=0.0, **everyone)
+    watched = use_links(
+        certain.url, preferences_service.url, set(), unsubscribe_share=0.0, **everyone
+    )
     # the engagement DAG runs every few hours: a load the next day, then weeks later, when every
     # outcome has happened (reviews take up to 10 days, referrals up to 20)
     set_clock(certain, "2026-11-24T12:00:00Z")

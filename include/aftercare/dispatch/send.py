@@ -83,6 +83,9 @@ log = logging.getLogger(__name__)
 TWILIO_OPTED_OUT = 21610
 #: what a dry run prints in place of each link (nothing is created at the providers)
 DRY_RUN_LINK = "https://example.invalid/dry-run"
+#: the call to action of a milestone's video page: the link made for it (a review request's
+#: invitation, a referral ask's signed referral link)
+VIDEO_CTA = {"review_request": "review_link", "referral_ask": "referral_link"}
 #: the provider client (`Providers` attribute) each route and each link needs
 _CLIENTS = {
     "email": "email",
@@ -140,8 +143,11 @@ class Delivery:
     # -- links and text ------------------------------------------------------------------------
 
     def needs(self, item: BatchItem) -> frozenset[str]:
-        """The links the touchpoint's message prints."""
-        return self.templates.links(item.milestone, self.template_channel(item))
+        """The links the touchpoint's message prints, and the one its video page's call to
+        action follows (`VIDEO_CTA`)."""
+        links = self.templates.links(item.milestone, self.template_channel(item))
+        cta = VIDEO_CTA.get(item.milestone)
+        return links | {cta} if cta and "video_link" in links else links
 
     def make_links(self, item: BatchItem) -> dict[str, str]:
         """The links this touchpoint's message needs, created at their providers. The video
@@ -150,14 +156,14 @@ class Delivery:
         needs = self.needs(item)
         messages = self.config.messages
         links: dict[str, str] = {}
-        if "review_link" in needs or "video_link" in needs and item.milestone == "review_request":
+        if "review_link" in needs:
             links["review_link"] = self.providers.reviews.invitation_link(
                 item.touchpoint_id,
                 item.email,
                 item.first_name or "",
                 messages.review_locale,
             )
-        if "referral_link" in needs or "video_link" in needs and item.milestone == "referral_ask":
+        if "referral_link" in needs:
             links["referral_link"] = referral_link(
                 str(messages.referral_link_base),
                 self.providers.secret,
@@ -182,7 +188,7 @@ class Delivery:
         """What the touchpoint's page shows: the milestone's recording, the candidate, and the
         call to action (the review or referral link made for the message)."""
         video = self.config.dispatch.videos[item.milestone]
-        cta_kind = next((k for k in ("review", "referral") if f"{k}_link" in links), None)
+        cta = VIDEO_CTA.get(item.milestone)
         return VideoPage(
             touchpoint_id=item.touchpoint_id,
             candidate_id=item.candidate_id,
@@ -194,8 +200,8 @@ class Delivery:
             recording=video.recording,
             kind=video.kind,
             poster=video.poster,
-            cta_kind=cta_kind,
-            cta_url=links.get(f"{cta_kind}_link") if cta_kind else None,
+            cta_kind=cta.removesuffix("_link") if cta else None,
+            cta_url=links[cta] if cta else None,
         )
 
     @staticmethod
