@@ -161,6 +161,8 @@ def test_a_store_of_version_1_keeps_its_events(tmp_path: Path) -> None:
     try:
         assert store.video_event("tp-1", None, "render_failed", "sendspark", {"reason": "x"})
         assert not store.video_event("tp-1", None, "render_failed", "sendspark")
+        with pytest.raises(ValueError, match="'viewed' is not one of"):
+            store.video_event("tp-1", 7, "viewed", "page")
         assert [(e["seq"], e["kind"], e["event"], e["detail"]) for e in store.events(0, 10)] == [
             (1, "opt_out", None, None),
             (2, "video", "render_failed", {"reason": "x"}),

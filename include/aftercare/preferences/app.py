@@ -62,7 +62,7 @@ from aftercare.messages import (
     verify_video,
     video_page_link,
 )
-from aftercare.preferences.store import VIDEO_EVENTS, Store
+from aftercare.preferences.store import Store
 
 log = logging.getLogger("aftercare.preferences")
 
@@ -99,8 +99,9 @@ PAGE_HEADERS = {
     ),
 }
 
-#: what a video page's script may report (the page records page_opened, its link cta_clicked)
-PLAYER_EVENTS = frozenset(VIDEO_EVENTS) - {"page_opened", "cta_clicked"}
+#: what a video page's script may report (the page records page_opened, its link cta_clicked;
+#: a platform's webhooks their own events): nothing else is taken from a browser
+PLAYER_EVENTS = frozenset({"played", "watched_25", "watched_50", "watched_75", "watched_100"})
 #: the call to action's words
 CTA_LABELS = {"review": "Leave a review", "referral": "Refer a friend"}
 #: the page's script (play tracking)

@@ -114,8 +114,8 @@ PAGE_COLUMNS = (
 )
 #: the channels a candidate may stop on the page (``all``: every message)
 CHOICES = ("email", "sms", "all", "marketing")
-#: what a video page records of its candidate (h23b's Sendspark webhooks add render_ready and
-#: render_failed)
+#: the events of a touchpoint's video: what its page (ours, or a platform's) saw the candidate
+#: do, and a platform's render becoming ready or failing (its webhooks)
 VIDEO_EVENTS = (
     "page_opened",
     "played",
@@ -124,6 +124,8 @@ VIDEO_EVENTS = (
     "watched_75",
     "watched_100",
     "cta_clicked",
+    "render_ready",
+    "render_failed",
 )
 
 
@@ -238,6 +240,8 @@ class Store:
         """Record ``event`` of ``touchpoint_id``'s video (``source``: ``page``, our own page;
         ``sendspark``, its webhooks), once per touchpoint and event; False when it was
         recorded before. ``detail``: what else the event says (JSON), ids and links only."""
+        if event not in VIDEO_EVENTS:
+            raise ValueError(f"video event {event!r} is not one of {VIDEO_EVENTS}")
         new, _ = self._record(
             f"video:{touchpoint_id}:{event}",
             {
