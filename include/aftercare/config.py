@@ -58,9 +58,16 @@ def _http_url(url: str) -> str:
     return url
 
 
+def _https_url(url: str) -> str:
+    if urlsplit(_http_url(url)).scheme != "https":
+        raise ValueError(f"{url!r} is not an https URL")
+    return url
+
+
 TimeZoneName = Annotated[str, AfterValidator(_iana_zone)]
 RegionCode = Annotated[str, AfterValidator(_region)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 EmploymentClass = Literal["permanent", "temp", "contract"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -285,6 +292,9 @@ class MessageSettings(_Strict):
     #: the signed unsubscribe link is this plus ``?token=<signed token>`` (the preferences
     #: service's /unsubscribe; https in production: RFC 8058's one-click needs it)
     unsubscribe_link_base: HttpUrl
+    #: a video touchpoint's personalised page is this plus ``/<signed token>`` (the
+    #: preferences service's ``/v``; the service makes each page's link)
+    video_page_base: HttpUrl = "https://demo-recruitment.example/v"
     #: the mailto of every email's List-Unsubscribe header (a mailbox the agency reads)
     unsubscribe_mailto: EmailStr
     #: the locale asked of the review platform (BCP 47, e.g. en-GB)
@@ -302,6 +312,27 @@ class ProviderLimit(_Strict):
     messages_per_second: float = Field(gt=0)
     #: requests in flight at once within one send task
     concurrency: int = Field(ge=1, le=256)
+
+
+class VideoSettings(_Strict):
+    """One milestone's video: the agency's own recording, shown on our own personalised page
+    (``platform: own``, the default) or rendered by Sendspark (``platform: sendspark``, its
+    dynamic campaign ``sendspark_campaign``)."""
+
+    #: the recording: a video file (``kind: file``, played in a ``<video>`` element) or a page
+    #: of the agency's own video host to embed (``kind: embed``, in an ``<iframe>``)
+    recording: HttpsUrl
+    kind: Literal["file", "embed"] = "file"
+    #: the still shown before it plays, and in the email (with a play button)
+    poster: HttpsUrl | None = None
+    platform: Literal["own", "sendspark"] = "own"
+    sendspark_campaign: str | None = None
+
+    @model_validator(mode="after")
+    def _campaign_for_sendspark(self) -> VideoSettings:
+        if self.platform == "sendspark" and not self.sendspark_campaign:
+            raise ValueError("platform sendspark needs its sendspark_campaign")
+        return self
 
 
 class DispatchSettings(_Strict):
@@ -325,7 +356,7 @@ class DispatchSettings(_Strict):
     claim_wait_seconds: float = Field(gt=0)
     providers: dict[Provider, ProviderLimit]
     #: the pre-recorded video of each milestone that goes out on the video channel
-    videos: dict[str, str]
+    videos: dict[str, VideoSettings]
 
     @model_validator(mode="after")
     def _every_provider(self) -> DispatchSettings:
@@ -389,6 +420,10 @@ class Retention(_Strict):
     dispatch_files_days: int = Field(ge=1)
     #: erasure audit rows (who asked, what was done); never the erased hashes themselves
     audit_days: int = Field(ge=1)
+    #: the personalised video pages the preferences service holds (names: the candidate's
+    #: first name, job title, company), from their registration; an older link says the
+    #: video is no longer available
+    video_pages_days: int = Field(365, ge=1)
 
 
 # -- the preferences service (issue 21: one-click unsubscribe, preferences, referral clicks) ----

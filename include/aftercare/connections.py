@@ -31,7 +31,6 @@ ATS = "aftercare_ats"
 EMAIL = "aftercare_email"
 SMTP = "aftercare_smtp"
 SMS = "aftercare_sms"
-VIDEO = "aftercare_video"
 REVIEWS = "aftercare_reviews"
 SIGNING = "aftercare_signing"
 CLOCK = "aftercare_clock"
@@ -49,13 +48,13 @@ CONNECTIONS: dict[str, str] = {
     "extra.starttls",
     SMS: "Twilio: host = API root (https://api.twilio.com), login = Account SID, password = "
     "auth token, extra.from_number or extra.messaging_service_sid",
-    VIDEO: "the video platform: host = API root, password = API key",
     REVIEWS: "the review platform (Trustpilot): host = API root, login/password = API key and "
     "secret, extra.invitations_url, extra.business_unit_id",
-    SIGNING: "the secret that signs unsubscribe and referral links: password",
+    SIGNING: "the secret that signs unsubscribe, referral and video page links: password",
     ERASURE: "the salt of the erasure hashes (who was erased, kept as salted hashes): password, "
     "made once and never changed (a new salt forgets who was erased)",
-    PREFERENCES: "the candidates' preferences service's event feed: host = the service's URL, "
+    PREFERENCES: "the candidates' preferences service (its event feed, and the video pages "
+    "dispatch registers): host = the service's URL, "
     "password = its feed token (the service's AFTERCARE_PREFERENCES_FEED_TOKEN)",
     CLOCK: "optional: a clock service (host = URL answering {now: epoch ms}) instead of the "
     "system clock; the demo and the tests use the sandbox's",

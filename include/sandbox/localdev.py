@@ -184,6 +184,8 @@ def preferences_service(log_dir: Path) -> Iterator[str]:
     config = yaml.safe_load(config_path().read_text())
     config["messages"]["unsubscribe_link_base"] = f"{url}/unsubscribe"
     config["messages"]["referral_link_base"] = f"{url}/refer"
+    # the video channel's own pages (the default platform): served by this service
+    config["messages"]["video_page_base"] = f"{url}/v"
     # every simulated candidate comes from 127.0.0.1: one client to the rate limit
     config.setdefault("preferences", {})["requests_per_minute"] = 1_000_000
     demo_config = log_dir / "aftercare-demo.yaml"
@@ -193,7 +195,7 @@ def preferences_service(log_dir: Path) -> Iterator[str]:
     process = start_service(
         port, secret, feed.password, config=demo_config, log=log_dir / "preferences.log"
     )
-    print(f"prefs     {url} answers the messages' unsubscribe and referral links")
+    print(f"prefs     {url} answers the messages' unsubscribe, referral and video page links")
     try:
         yield url
     finally:
