@@ -25,13 +25,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("airflow_db", "duckdb_war
 
 
 @pytest.fixture
-def edges_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
-    """The sandbox with the edges scenario planted in a small world, and every connection but
-    the warehouse's pointing at it."""
+def edges_sandbox(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SandboxServer]:
+    """The sandbox with the edges scenario planted in a small world, every connection but the
+    warehouse's pointing at it, and the preferences service beside it (as in the demo: the
+    video milestones' pages are registered there)."""
+    from tests.test_preferences import serving
+
     ats = AtsSandboxSettings(placements=300, clock_start=edges.FIRST_DAY, scenario="edges")
     with SandboxServer(SandboxSettings(seed=9, ats=ats)) as server:
         point_connections_at(server, monkeypatch)
-        yield server
+        with serving(server, tmp_path, monkeypatch):
+            yield server
 
 
 @pytest.fixture
