@@ -125,6 +125,16 @@ def aftercare_nightly() -> None:
             trigger_rule=TriggerRule.NONE_FAILED, outlets=[LEDGER]
         )()
 
+        @warehouse_task
+        def request_renders(**context: Any) -> dict[str, int]:
+            """Sendspark renders for the coming days' video touchpoints (skipped when no
+            milestone's video has platform sendspark)."""
+            return nightly.request_renders(
+                as_of=run_moment(context), preview_days=context["params"]["preview_days"]
+            )
+
+        rendered = request_renders()
+
     with TaskGroup("record", tooltip="run summary: counts per stage"):
 
         @warehouse_task
@@ -148,6 +158,7 @@ def aftercare_nightly() -> None:
         )
 
     chain(prepared, pulled, checked, staged, swept, planned, recorded)
+    planned >> rendered
 
 
 aftercare_nightly()

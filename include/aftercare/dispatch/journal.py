@@ -84,6 +84,8 @@ class BatchItem:
     owner_id: int | None
     #: texts already sent to this number that a look-up must not take for this one
     known_sids: list[str] | None
+    #: the video's page when a platform rendered it ahead (a Sendspark share), else None
+    video_url: str | None = None
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> BatchItem:

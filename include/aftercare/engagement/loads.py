@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from aftercare import warehouse
 from aftercare.ats.base import Ats
 from aftercare.config import Config, Keywords
+from aftercare.dispatch import renders
 from aftercare.providers.base import EmailActivity, ReviewProvider, SmsProvider, VideoProvider
 from aftercare.providers.preferences import PreferencesFeed
 
@@ -375,6 +376,8 @@ def load_preferences(
             for e in events
             if e["kind"] == "referral_click" and e["touchpoint_id"]
         ]
+        with warehouse.transaction(engine) as conn:  # idempotent: before the cursor moves
+            counts["video_renders"] += renders.record_webhooks(conn, events)
         _store(engine, "preferences", str(last), opt_outs=opt_outs, clicks=clicks)
         counts.update(opt_outs=len(opt_outs), referral_clicks=len(clicks))
         cursor = last

@@ -47,6 +47,7 @@ from aftercare.messages import (
     verify_referral,
     verify_unsubscribe,
 )
+from aftercare.preferences import webhooks
 from aftercare.preferences.store import Store
 
 log = logging.getLogger("aftercare.preferences")
@@ -259,4 +260,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         events = store.events(after, limit)
         return JSONResponse({"events": events, "last": events[-1]["seq"] if events else after})
 
+    app.include_router(webhooks.router(store))
     return app

@@ -6,6 +6,7 @@ click records nothing new. ``seq`` orders the events for the feed the warehouse 
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import threading
@@ -17,13 +18,14 @@ SCHEMA = """
 create table if not exists events (
     seq integer primary key autoincrement,
     event_key text not null unique,
-    kind text not null check (kind in ('opt_out', 'referral_click')),
+    kind text not null check (kind in ('opt_out', 'referral_click', 'video')),
     candidate_id integer not null,
     channel text check (channel in ('email', 'sms', 'all', 'marketing')),
     touchpoint_id text,
     reference text,
     source text not null,
-    occurred_at text not null
+    occurred_at text not null,
+    detail text
 )
 """
 COLUMNS = (
@@ -36,10 +38,11 @@ COLUMNS = (
     "reference",
     "source",
     "occurred_at",
+    "detail",
 )
 SELECT = (
     "select seq, event_key, kind, candidate_id, channel, touchpoint_id, reference, source,"
-    " occurred_at from events"
+    " occurred_at, detail from events"
 )
 #: the channels a candidate may stop on the page (``all``: every message)
 CHOICES = ("email", "sms", "all", "marketing")
@@ -71,10 +74,10 @@ class Store:
             try:
                 cursor = self._db.execute(
                     "insert into events (event_key, kind, candidate_id, channel, touchpoint_id,"
-                    " reference, source, occurred_at)"
+                    " reference, source, occurred_at, detail)"
                     " values (:key, :kind, :candidate_id, :channel, :touchpoint_id, :reference,"
-                    " :source, :now) on conflict (event_key) do nothing",
-                    {"key": key, "now": now, **values},
+                    " :source, :now, :detail) on conflict (event_key) do nothing",
+                    {"key": key, "now": now, "detail": None, **values},
                 )
                 row = self._db.execute(f"{SELECT} where event_key = ?", (key,)).fetchone()
                 self._db.execute("commit")
@@ -118,6 +121,30 @@ class Store:
         )
         return row["reference"]
 
+    def video_event(
+        self,
+        touchpoint_id: str,
+        candidate_id: int | None,
+        event: str,
+        source: str,
+        detail: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record a video event of a touchpoint once (``source``: page, sendspark); False when
+        it was recorded before."""
+        new, _ = self._record(
+            f"video:{touchpoint_id}:{event}",
+            {
+                "kind": "video",
+                "candidate_id": candidate_id,
+                "channel": None,
+                "touchpoint_id": touchpoint_id,
+                "reference": None,
+                "source": source,
+                "detail": json.dumps(detail) if detail is not None else None,
+            },
+        )
+        return new
+
     def events(self, after: int, limit: int) -> list[dict[str, Any]]:
         """The events after ``seq`` ``after``, in order, at most ``limit``."""
         with self._lock:
@@ -125,4 +152,7 @@ class Store:
                 f"{SELECT} where seq > ? order by seq limit ?",
                 (after, limit),
             ).fetchall()
-        return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+        found = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+        for event in found:
+            event["detail"] = json.loads(event["detail"]) if event["detail"] else None
+        return found
