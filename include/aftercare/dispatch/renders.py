@@ -2,11 +2,13 @@
 table ``aftercare.video_renders``).
 
 - `request_ahead` (the nightly DAG's ``request_renders``, after the plan): the video touchpoints
-  of the milestones whose video has platform sendspark, due within ``render_ahead_days``,
-  become prospects of their milestone's campaign: new ones in bulk requests (one a minute,
-  ``bulk_size`` at most each), recorded ``requested`` before each request leaves; those asked
-  for before without an answer are looked up by email and added singly only when Sendspark
-  has none (so a lost answer never makes a second prospect);
+  of the milestones whose video has platform sendspark, due within ``render_ahead_days`` (those
+  in the ledger, and those the coming nights' plans will add, found by planning them in a
+  transaction rolled back: `aftercare.plan.upcoming`), become prospects of their milestone's
+  campaign: new ones in bulk requests (one a minute, ``bulk_size`` at most each), recorded
+  ``requested`` before each request leaves; those asked for before without an answer are
+  looked up by email and added singly only when Sendspark has none (so a lost answer never
+  makes a second prospect);
 - `record_webhooks` (whenever the candidate-facing service's feed is loaded): render_ready
   makes a render ``ready`` with its share URL, render_failed ``failed``;
 - `fall_back` (dispatch, before batching): a touchpoint due whose render is not ready goes out
@@ -22,10 +24,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection, Engine
 
-from aftercare import warehouse
+from aftercare import plan, warehouse
 from aftercare.config import Config
 from aftercare.providers.base import Ambiguous
 from aftercare.providers.sendspark import Prospect, Sendspark
@@ -71,13 +74,22 @@ def request_ahead(
     by_milestone = campaigns(config)
     if not by_milestone:
         return counts
-    until = now + timedelta(days=config.dispatch.sendspark.render_ahead_days)
+    days = config.dispatch.sendspark.render_ahead_days
+    params = {
+        "campaigns": json.dumps(by_milestone),
+        "until": (now + timedelta(days=days)).isoformat(),
+    }
+
+    def read(conn: Connection) -> list[dict[str, Any]]:
+        return warehouse.query_file(conn, "video/to_render.sql", params)
+
+    # what the ledger holds now (tonight's plan), then what the coming nights' plans will add
     with warehouse.transaction(engine) as conn:
-        rows = warehouse.query_file(
-            conn,
-            "video/to_render.sql",
-            {"campaigns": json.dumps(by_milestone), "until": until.isoformat()},
-        )
+        found = {row["touchpoint_id"]: row for row in read(conn)}
+    today = now.astimezone(ZoneInfo(config.agency.time_zone)).date()
+    for row in plan.upcoming(engine, config, today + timedelta(days=1), days, read):
+        found.setdefault(row["touchpoint_id"], row)
+    rows = list(found.values())
     in_doubt = [row for row in rows if row["asked"]]
     new: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -91,10 +103,13 @@ def request_ahead(
         for chunk in _chunks(rows_of_campaign, config.dispatch.sendspark.bulk_size):
             _record_requests(engine, chunk, now)  # before the request leaves
             try:
-                sendspark.add_prospects(campaign, [_prospect(row) for row in chunk])
+                made = sendspark.add_prospects(campaign, [_prospect(row) for row in chunk])
             except Ambiguous:
                 counts["in_doubt"] += len(chunk)  # the next run looks each up
                 continue
+            # one the answer does not list stays without a prospect id: looked up next run
+            listed = [(r, made[r["email"].lower()]) for r in chunk if r["email"].lower() in made]
+            _record_prospects(engine, listed, now)
             counts["requested"] += len(chunk)
     log.info("Sendspark renders at %s: %s", now.isoformat(), dict(counts))
     return counts

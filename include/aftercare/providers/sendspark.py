@@ -169,11 +169,20 @@ class Sendspark:
             raise ProviderError("Sendspark add prospect", response.status_code)
         return self.find(campaign, prospect.contact_email) or {}
 
-    def add_prospects(self, campaign: str, prospects: Sequence[Prospect]) -> None:
-        """Add new prospects in one bulk request (1 a minute). Raises `Ambiguous` when the
-        answer was lost: the caller looks each up before adding it again."""
+    def add_prospects(
+        self, campaign: str, prospects: Sequence[Prospect]
+    ) -> dict[str, dict[str, Any]]:
+        """Add new prospects in one bulk request (1 a minute); the prospects the answer lists,
+        by lower-cased email. Raises `Ambiguous` when the answer was lost: the caller looks
+        each up before adding it again."""
         url = f"{self.root}/{quote(campaign, safe='')}/prospects/bulk"
         body = {"prospectList": [self._body(p) for p in prospects]}
         response = self._call("POST", url, sends=True, json=body)
         if response.status_code != 200:
             raise ProviderError("Sendspark bulk add", response.status_code)
+        listed = response.json().get("prospectList") or []
+        return {
+            str(p["contactEmail"]).lower(): {**p, "id": p.get("id") or p.get("_id")}
+            for p in listed
+            if isinstance(p, dict) and p.get("contactEmail")
+        }
