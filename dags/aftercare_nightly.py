@@ -100,8 +100,7 @@ def aftercare_nightly() -> None:
         checked = check_quality()
         staged = stage_records()
 
-    # after staging (it compares the ATS's ids with staging's), so in no group: in extract's,
-    # that group and validate's would depend on each other, a cycle the UI cannot draw
+    # after staging (it compares ids with staging's); in no group: extract's is a cycle
     @warehouse_task
     def sweep_deleted_placements(**context: Any) -> dict[str, int]:
         """Weekly (and on full refresh): flag placements deleted in the ATS."""
@@ -127,13 +126,10 @@ def aftercare_nightly() -> None:
 
         @warehouse_task
         def request_renders(**context: Any) -> dict[str, int]:
-            """Sendspark renders for the coming days' video touchpoints (skipped when no
-            milestone's video has platform sendspark)."""
-            return nightly.request_renders(
-                as_of=run_moment(context), preview_days=context["params"]["preview_days"]
-            )
+            """Sendspark renders ahead."""
+            return nightly.request_renders(as_of=run_moment(context), **_modes(context))
 
-        rendered = request_renders()
+        planned >> request_renders()
 
     with TaskGroup("record", tooltip="run summary: counts per stage"):
 
@@ -158,7 +154,6 @@ def aftercare_nightly() -> None:
         )
 
     chain(prepared, pulled, checked, staged, swept, planned, recorded)
-    planned >> rendered
 
 
 aftercare_nightly()

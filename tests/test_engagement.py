@@ -46,7 +46,6 @@ CERTAIN = {
     "email_unsubscribe_share": 0.0,
     "email_spam_report_share": 0.0,
     "video_view_share": 1.0,
-    "video_repeat_view_share": 0.0,
     "review_share": 1.0,
     "task_completion_share": 1.0,
     "referral_share": 1.0,

@@ -78,7 +78,7 @@ def sendspark_error(status: int, error: str, message: str) -> JSONResponse:
 def _fault(kind: Literal["429", "500"]) -> Response:
     if kind == "429":
         return sendspark_error(429, "Too Many Requests", "Rate limit exceeded")
-    return sendspark_error(503, "Service Unavailable", "Service Unavailable")
+    return sendspark_error(500, "Internal Server Error", "Internal Server Error")
 
 
 class SendsparkService(Provider):

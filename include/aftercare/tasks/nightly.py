@@ -96,7 +96,7 @@ def plan(*, as_of: datetime, full_refresh: bool, preview_days: int) -> dict[str,
     return {}
 
 
-def request_renders(*, as_of: datetime, preview_days: int) -> dict[str, int]:
+def request_renders(*, as_of: datetime, full_refresh: bool, preview_days: int) -> dict[str, int]:
     """Ask Sendspark for the renders of the video touchpoints due within
     ``dispatch.sendspark.render_ahead_days`` (docs/sandbox-providers.md, "Sendspark"); skipped
     when no milestone's video has platform sendspark, and in a preview."""
