@@ -377,7 +377,8 @@ def load_preferences(
             if e["kind"] == "referral_click" and e["touchpoint_id"]
         ]
         with warehouse.transaction(engine) as conn:  # idempotent: before the cursor moves
-            counts["video_renders"] += renders.record_webhooks(conn, events)
+            if changed := renders.record_webhooks(conn, events):
+                counts["video_renders"] += changed
         _store(engine, "preferences", str(last), opt_outs=opt_outs, clicks=clicks)
         counts.update(opt_outs=len(opt_outs), referral_clicks=len(clicks))
         cursor = last
