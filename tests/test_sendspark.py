@@ -240,6 +240,12 @@ def test_renders_ahead_ready_ones_sent_late_ones_fall_back(world: SimpleNamespac
     requests.post(f"{sandbox.url}/sandbox/sendspark/webhooks/deliver", timeout=30)
     loads.load_preferences(engine, config, feed, START)
     assert render_rows(engine)["referral_ask:placement:103:1"]["state"] == "fallback"
+    # erasing candidate 6 clears the link to the video personalised with their name
+    with warehouse.transaction(engine) as conn:
+        warehouse.execute_file(conn, "privacy/erase_touchpoints.sql", {"candidate_ids": '["6"]'})
+    rows = render_rows(engine)
+    assert rows["referral_ask:placement:106:1"]["share_url"] is None
+    assert rows["referral_ask:placement:109:1"]["share_url"] is not None
 
 
 def test_a_lost_bulk_answer_is_looked_up_not_asked_again(world: SimpleNamespace) -> None:
