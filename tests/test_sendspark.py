@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
+import yaml
+from airflow.sdk.exceptions import AirflowSkipException
 
 from aftercare import plan, warehouse
 from aftercare.config import Config, load_config
@@ -294,3 +296,28 @@ def test_forged_webhooks_are_refused_and_record_nothing(
             ("video:referral_ask:placement:7:1:watched_25", None),
             ("video:referral_ask:placement:7:1:watched_50", None),
         ]
+
+
+def test_the_nightly_task_asks_through_the_connection(
+    duckdb_warehouse: Path, provider_connections: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The task body as the DAG runs it: the connection `aftercare_sendspark` (as the local
+    bootstrap writes it), the config's sendspark milestone, skipped without one."""
+    from aftercare import connections
+    from aftercare.tasks import nightly
+
+    engine = connections.warehouse_engine()
+    warehouse.migrate(engine)
+    referral_asks(engine, {1: D + timedelta(days=1)})
+    set_clock(provider_connections, START.isoformat())
+    with pytest.raises(AirflowSkipException):  # the shipped config: no sendspark milestone
+        nightly.request_renders(as_of=START, full_refresh=False, preview_days=0)
+    path = tmp_path / "sendspark.yaml"
+    path.write_text(yaml.safe_dump(sendspark_config(bulk_size=10).model_dump(mode="json")))
+    monkeypatch.setenv("AFTERCARE_CONFIG", str(path))
+    counts = nightly.request_renders(as_of=START, full_refresh=False, preview_days=0)
+    assert counts == {"requested": 1}
+    assert [c["endpoint"] for c in calls(provider_connections)] == ["bulk"]
+    [row] = render_rows(engine).values()
+    assert (row["state"], row["campaign"]) == ("requested", "referral_ask")
+    engine.dispose()
