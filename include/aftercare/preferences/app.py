@@ -11,6 +11,7 @@ Routes (docs/preferences.md):
 - ``GET /refer?ref=``: the click recorded, then 303 to the agency's referral form with an opaque
   reference;
 - ``GET /feed?after=&limit=`` (``Authorization: Bearer <feed token>``): the events after a cursor;
+- ``POST /webhooks/sendspark/{token}``: Sendspark's webhooks (`aftercare.preferences.webhooks`);
 - ``GET /health``.
 
 A forged, altered or (referral) expired token gets a page saying so, 400 or 410, and nothing is
