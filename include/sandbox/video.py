@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import itertools
 import math
 import secrets
 from collections import deque
@@ -96,7 +95,7 @@ class SendsparkService(Provider):
         #: every API call that reached the limits check: {"at": ms, "endpoint", "status"}
         self.log: list[dict[str, Any]] = []
         self._windows: dict[str, deque[int]] = {"calls": deque(), "bulk": deque()}
-        self._order = itertools.count()
+        self._scheduled = 0  # the order of webhooks due at one instant
 
     def limited(self, kind: str, now: int) -> int | None:
         """Seconds to wait when ``kind`` (calls, bulk) is over its limit at ``now``; else the
@@ -143,9 +142,10 @@ class SendsparkService(Provider):
     def _schedule(self, prospect: dict[str, Any], at: int, event: str, **extra: Any) -> None:
         if not prospect["webhookUrl"] or event not in (prospect["webhookEvents"] or [event]):
             return
+        self._scheduled += 1
         item = (
             at,
-            next(self._order),
+            self._scheduled,
             prospect["webhookUrl"],
             {
                 "event": event,
