@@ -9,7 +9,7 @@
 -- already sent to the number of the row's attempt (else its mobile now) since a day before
 -- that attempt (else now), whoever they were for: a look-up of the row's text (Twilio keeps no
 -- reference of ours) must not take one of them for its own (two candidate records sharing a
--- number get the same text).
+-- number get the same text). video_url: a video platform's page made ahead for the touchpoint.
 with open_rows as (
     select
         t.*,

@@ -7,9 +7,10 @@ or a service without the secret, gets 404 and nothing is recorded.
 
 What is recorded, each once per touchpoint (`Store.video_event`, source ``sendspark``), for the
 warehouse to read from the feed: ``render_ready`` (detail ``{share_url}``), ``render_failed``,
-``viewed``, ``played``, ``watched_25`` ... ``watched_100`` (every quarter up to the percentage
-watched) and ``cta_clicked``. Other events are acknowledged and ignored. Not held to the
-per-client rate limit: the calls come from Sendspark's servers, in bursts. Logs carry counts.
+``page_opened`` (its ``video_viewed``: the share page opened, a view as on our own pages),
+``played``, ``watched_25`` ... ``watched_100`` (every quarter up to the percentage watched) and
+``cta_clicked``. Other events are acknowledged and ignored. Not held to the per-client rate
+limit: the calls come from Sendspark's servers, in bursts. Logs carry counts.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ EVENTS = {
     "video_generated_dv": "render_ready",
     "video_mp4_ready": "render_ready",
     "video_generated_error": "render_failed",
-    "video_viewed": "viewed",
+    "video_viewed": "page_opened",  # its share page opened: a view, as on ours
     "video_played": "played",
     "video_cta_clicked": "cta_clicked",
 }
