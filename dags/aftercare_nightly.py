@@ -107,8 +107,7 @@ def aftercare_nightly() -> None:
         checked = check_quality()
         staged = stage_records()
 
-    # after staging (it compares the ATS's ids with staging's), so in no group: in extract's,
-    # that group and validate's would depend on each other, a cycle the UI cannot draw
+    # after staging (it compares ids with staging's); in no group: extract's is a cycle
     @warehouse_task
     def sweep_deleted_placements(**context: Any) -> dict[str, int]:
         """Weekly (and on full refresh): flag placements deleted in the ATS."""
@@ -131,6 +130,13 @@ def aftercare_nightly() -> None:
         planned = plan_touchpoints.override(
             trigger_rule=TriggerRule.NONE_FAILED, outlets=[LEDGER]
         )()
+
+        @warehouse_task
+        def request_renders(**context: Any) -> dict[str, int]:
+            """Sendspark renders ahead."""
+            return nightly.request_renders(as_of=run_moment(context), **_modes(context))
+
+        planned >> request_renders()
 
     with TaskGroup("record", tooltip="run summary: counts per stage"):
 

@@ -154,6 +154,7 @@ def test_nightly_shape(dagbag: DagBag) -> None:
         "validate.stage_records": {"validate.check_quality"},
         "sweep_deleted_placements": {"validate.stage_records"},
         "plan.plan_touchpoints": {"sweep_deleted_placements"},
+        "plan.request_renders": {"plan.plan_touchpoints"},
         "record.write_run_summary": {
             "prepare_warehouse",
             "extract.pull_placements",

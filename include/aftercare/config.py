@@ -326,13 +326,27 @@ class VideoSettings(_Strict):
     #: the still shown before it plays, and in the email (with a play button)
     poster: HttpsUrl | None = None
     platform: Literal["own", "sendspark"] = "own"
+    #: the Sendspark dynamic campaign holding the recording (platform sendspark)
     sendspark_campaign: str | None = None
 
     @model_validator(mode="after")
     def _campaign_for_sendspark(self) -> VideoSettings:
         if self.platform == "sendspark" and not self.sendspark_campaign:
-            raise ValueError("platform sendspark needs its sendspark_campaign")
+            raise ValueError("platform sendspark needs sendspark_campaign")
         return self
+
+
+class SendsparkSettings(_Strict):
+    """How the videos of milestones with platform sendspark are rendered ahead (the nightly
+    DAG's request_renders; connection aftercare_sendspark)."""
+
+    #: renders are requested for the video touchpoints due within this many days
+    render_ahead_days: int = Field(3, ge=1, le=30)
+    #: Sendspark's limits: every endpoint, and the bulk endpoint
+    requests_per_minute: int = Field(30, ge=1)
+    bulk_per_minute: int = Field(1, ge=1)
+    #: prospects per bulk request (Sendspark takes 1 to 10,000)
+    bulk_size: int = Field(1000, ge=1, le=10_000)
 
 
 class DispatchSettings(_Strict):
@@ -355,8 +369,9 @@ class DispatchSettings(_Strict):
     #: it finishes the calls it has in flight) before it fails, to be retried by Airflow
     claim_wait_seconds: float = Field(gt=0)
     providers: dict[Provider, ProviderLimit]
-    #: the pre-recorded video of each milestone that goes out on the video channel
+    #: the video of each milestone that goes out on the video channel
     videos: dict[str, VideoSettings]
+    sendspark: SendsparkSettings = SendsparkSettings()
 
     @model_validator(mode="after")
     def _every_provider(self) -> DispatchSettings:

@@ -31,6 +31,7 @@ ATS = "aftercare_ats"
 EMAIL = "aftercare_email"
 SMTP = "aftercare_smtp"
 SMS = "aftercare_sms"
+SENDSPARK = "aftercare_sendspark"
 REVIEWS = "aftercare_reviews"
 SIGNING = "aftercare_signing"
 CLOCK = "aftercare_clock"
@@ -48,6 +49,11 @@ CONNECTIONS: dict[str, str] = {
     "extra.starttls",
     SMS: "Twilio: host = API root (https://api.twilio.com), login = Account SID, password = "
     "auth token, extra.from_number or extra.messaging_service_sid",
+    SENDSPARK: "optional: Sendspark, for milestones whose video has platform sendspark: host = "
+    "API root (https://api-gw.sendspark.com), login = the workspace's API key, password = a "
+    "user's API secret, extra.workspace_id, extra.webhook_base_url (the candidate-facing "
+    "service's public URL), extra.webhook_secret (the service's "
+    "AFTERCARE_SENDSPARK_WEBHOOK_SECRET)",
     REVIEWS: "the review platform (Trustpilot): host = API root, login/password = API key and "
     "secret, extra.invitations_url, extra.business_unit_id",
     SIGNING: "the secret that signs unsubscribe, referral and video page links: password",

@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -184,20 +185,47 @@ def plan(
     return dict(counts)
 
 
-def preview(engine: Engine, config: Config, first_day: date, days: int) -> list[dict[str, Any]]:
-    """What planning ``days`` days from ``first_day`` would decide, one row per day,
-    milestone, channel, status and reason; the warehouse is left as it was."""
+def _ahead(
+    engine: Engine,
+    config: Config,
+    first_day: date,
+    days: int,
+    read: Callable[[Connection, date, list[dict[str, Any]]], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """Plan ``days`` days from ``first_day`` one after another (each day's touchpoints going
+    out, as dispatch would send them), what ``read`` finds after each day's plan (given the
+    day's decisions), the warehouse left as it was."""
     rows = []
     with engine.connect() as conn, conn.begin() as transaction:
         try:
             for offset in range(days):
                 day = first_day + timedelta(days=offset)
-                rows += [{"day": day, **row} for row in _decide(conn, config, day)]
-                # the day's touchpoints go out, as dispatch would send them
+                rows += read(conn, day, _decide(conn, config, day))
                 warehouse.execute_file(conn, "cohorts/preview_send.sql", {"plan_date": day})
         finally:
             transaction.rollback()
     return rows
+
+
+def preview(engine: Engine, config: Config, first_day: date, days: int) -> list[dict[str, Any]]:
+    """What planning ``days`` days from ``first_day`` would decide, one row per day,
+    milestone, channel, status and reason; the warehouse is left as it was."""
+    return _ahead(
+        engine, config, first_day, days, lambda _, day, rows: [{"day": day, **r} for r in rows]
+    )
+
+
+def upcoming(
+    engine: Engine,
+    config: Config,
+    first_day: date,
+    days: int,
+    read: Callable[[Connection], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """What ``read`` finds in the ledger after planning each of ``days`` days from
+    ``first_day`` (the touchpoints to come: a Sendspark render is asked for days ahead); the
+    warehouse is left as it was."""
+    return _ahead(engine, config, first_day, days, lambda conn, _, __: read(conn))
 
 
 def format_preview(rows: list[dict[str, Any]]) -> str:

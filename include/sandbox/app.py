@@ -23,7 +23,7 @@ from sandbox.reviews import TrustpilotSettings
 from sandbox.sendgrid import SendGridSettings
 from sandbox.smtp import SmtpSettings
 from sandbox.twilio import TwilioSettings
-from sandbox.video import VideoSettings
+from sandbox.video import SendsparkSettings
 
 
 class SandboxSettings(BaseModel):
@@ -36,7 +36,7 @@ class SandboxSettings(BaseModel):
     ats: AtsSandboxSettings = AtsSandboxSettings()
     twilio: TwilioSettings = TwilioSettings()
     sendgrid: SendGridSettings = SendGridSettings()
-    video: VideoSettings = VideoSettings()
+    sendspark: SendsparkSettings = SendsparkSettings()
     trustpilot: TrustpilotSettings = TrustpilotSettings()
     smtp: SmtpSettings = SmtpSettings()
     engagement: EngagementSettings = EngagementSettings()
@@ -56,8 +56,8 @@ SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {
     "sendgrid": lambda app, settings: sendgrid.install(
         app, settings.sendgrid, settings.seed, settings.engagement
     ),
-    "video": lambda app, settings: video.install(
-        app, settings.video, settings.seed, settings.engagement
+    "sendspark": lambda app, settings: video.install(
+        app, settings.sendspark, settings.seed, settings.engagement
     ),
     "trustpilot": lambda app, settings: reviews.install(
         app, settings.trustpilot, settings.seed, settings.engagement
@@ -67,24 +67,21 @@ SERVICES: dict[str, Callable[[FastAPI, SandboxSettings], None]] = {
 
 
 class ReferralAsks:
-    """The referral asks the video platform and SendGrid received since the last call:
-    (touchpoint id, time), from a share's ``reference`` or a mail's ``touchpoint_id`` custom arg
-    starting ``referral_ask:``. The ATS world reads them as it lives each day."""
+    """The referral asks SendGrid received since the last call: (touchpoint id, time), from a
+    mail's ``touchpoint_id`` custom arg starting ``referral_ask:`` (a video's link goes out by
+    email or text too). The ATS world reads them as it lives each day."""
 
     def __init__(self, providers: dict[str, Any]) -> None:
         self.providers = providers
-        self.seen = {"video": 0, "sendgrid": 0}
+        self.seen = {"sendgrid": 0}
 
     def __call__(self) -> list[tuple[str, int]]:
         found = []
         for name in self.seen:
             received = self.providers[name].received
             for item in received[self.seen[name] :]:
-                if name == "video":
-                    touchpoint, at = item["reference"], item["created_at"]
-                else:
-                    touchpoint = (item.get("custom_args") or {}).get("touchpoint_id", "")
-                    at = item["received_at"]
+                touchpoint = (item.get("custom_args") or {}).get("touchpoint_id", "")
+                at = item["received_at"]
                 if touchpoint.startswith("referral_ask:"):
                     found.append((touchpoint, round(datetime.fromisoformat(at).timestamp() * 1000)))
             self.seen[name] = len(received)

@@ -26,6 +26,7 @@ from aftercare.connections import (
     ERASURE,
     PREFERENCES,
     REVIEWS,
+    SENDSPARK,
     SIGNING,
     SMS,
     SMTP,
@@ -52,6 +53,7 @@ def local_connections(
     feed token, like the signing secret, made for this setup)."""
     sandbox = SandboxSettings()
     ats, twilio, trustpilot = sandbox.ats, sandbox.twilio, sandbox.trustpilot
+    sendspark = sandbox.sendspark
     host = sandbox_url.split("://", 1)[-1].rsplit(":", 1)[0]
 
     def http(path: str, what: str, **fields: object) -> dict[str, object]:
@@ -90,6 +92,17 @@ def local_connections(
             login=twilio.account_sid,
             password=twilio.auth_token,
             extra={"from_number": twilio.from_numbers[0]},
+        ),
+        SENDSPARK: http(
+            "/sendspark",
+            "Sendspark (used by milestones whose video has platform sendspark)",
+            login=sendspark.api_key,
+            password=sendspark.api_secret,
+            extra={
+                "workspace_id": sendspark.workspace,
+                "webhook_base_url": f"http://{host}:{preferences_port}",
+                "webhook_secret": secrets.token_urlsafe(32),
+            },
         ),
         REVIEWS: http(
             "/trustpilot",

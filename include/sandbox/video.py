@@ -1,31 +1,35 @@
-"""Sandbox video platform: personalised shares of pre-recorded videos, under ``/video``. Our own
-generic contract (docs/sandbox-providers.md, "Video platform"), shaped like the real platforms'."""
+"""Sandbox Sendspark: dynamic video campaigns under ``/sendspark``, as docs/sandbox-providers.md
+("Sendspark") says the real API is: ``x-api-key`` + ``x-api-secret``, a workspace id in every
+path, prospects added one at a time or in bulk and identified by their ``contactEmail`` within
+a campaign, rendered asynchronously (``render_seconds`` on the sandbox clock), every endpoint
+held to ``requests_per_minute`` and the bulk endpoint to ``bulk_per_minute`` (429 with
+Retry-After, on the sandbox clock), and each prospect's webhook events POSTed to its
+``webhookUrl`` (video_generated_dv / video_generated_error when the render is done, then its
+simulated viewer's video_viewed, video_watched and video_cta_clicked) when
+``POST /sandbox/sendspark/webhooks/deliver`` finds their time has come on the clock.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import bisect
-import re
+import math
 import secrets
+from collections import deque
 from typing import Any, Literal
 
 import numpy as np
+import requests
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox.clock import iso
-from sandbox.engagement import (
-    DAY_MS,
-    HOUR_MS,
-    EngagementSettings,
-    draw,
-    hex_id,
-    later,
-)
+from sandbox.engagement import DAY_MS, HOUR_MS, MINUTE_MS, EngagementSettings, draw, later
 from sandbox.faults import Provider, ProviderFaults, admin_router, provider_route
 
-PREFIX = "/video"
-ADMIN_PREFIX = "/sandbox/video"
+PREFIX = "/sendspark"
+ADMIN_PREFIX = "/sandbox/sendspark"
 MILESTONES = (
     "first_day",
     "check_in",
@@ -35,197 +39,313 @@ MILESTONES = (
     "birthday",
     "availability_check",
 )
-SHARE_FIELDS = ("video_id", "reference", "first_name", "job_title", "company")
-MAX_VIEWS_PAGE = 1000
-CURSOR = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\|view_[0-9a-f]{24}$")
+PROSPECT_FIELDS = (
+    "contactName",
+    "contactEmail",
+    "company",
+    "jobTitle",
+    "backgroundUrl",
+    "webhookUrl",
+    "webhookEvents",
+)
+MAX_BULK = 10_000
 
 
-class VideoSettings(BaseModel):
-    """The sandbox video account: API key, the pre-recorded videos, faults."""
+class SendsparkSettings(BaseModel):
+    """The sandbox workspace: credentials, its campaigns (one per milestone), the render delay
+    and the limits, faults."""
 
     model_config = ConfigDict(extra="forbid")
 
-    api_key: str = "sandbox-video-api-key"
-    videos: list[str] = list(MILESTONES)
-    share_base_url: str = "https://video.sandbox.example/s"
+    workspace: str = "ws_sandbox"
+    api_key: str = "sandbox-sendspark-api-key"
+    api_secret: str = "sandbox-sendspark-api-secret"  # noqa: S105 - the published secret
+    campaigns: list[str] = list(MILESTONES)
+    share_base_url: str = "https://sendspark.sandbox.example/share"
+    render_seconds: int = Field(600, ge=0)
+    #: renders that fail (video_generated_error)
+    render_failure_share: float = Field(0.0, ge=0, le=1)
+    requests_per_minute: int = Field(30, ge=1)
+    bulk_per_minute: int = Field(1, ge=1)
     faults: ProviderFaults = ProviderFaults()
 
 
-def video_error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, "field": field}}, status)
+def sendspark_error(status: int, error: str, message: str) -> JSONResponse:
+    return JSONResponse({"statusCode": status, "error": error, "message": message}, status)
 
 
 def _fault(kind: Literal["429", "500"]) -> Response:
     if kind == "429":
-        return video_error(429, "rate_limited", "Too many requests", None)
-    return video_error(500, "internal_error", "Internal server error", None)
+        return sendspark_error(429, "Too Many Requests", "Rate limit exceeded")
+    return sendspark_error(500, "Internal Server Error", "Internal Server Error")
 
 
-class VideoService(Provider):
+class SendsparkService(Provider):
     def __init__(
-        self, settings: VideoSettings, seed: int, engagement: EngagementSettings | None = None
+        self, settings: SendsparkSettings, seed: int, engagement: EngagementSettings | None = None
     ) -> None:
-        super().__init__("video", settings.faults, seed, 31, _fault)
+        super().__init__("sendspark", settings.faults, seed, 31, _fault)
         self.settings, self.seed = settings, seed
         self.engagement = engagement or EngagementSettings()
         self._ids = np.random.default_rng([seed, 32])
-        #: Every view, including those to come, in (viewed_at, id) order, and their sort keys.
-        self.views: list[dict[str, Any]] = []
-        self._keys: list[tuple[str, str]] = []
+        #: (campaign, lower-cased email) -> prospect
+        self.prospects: dict[tuple[str, str], dict[str, Any]] = {}
+        #: the webhooks to POST, in (at, order) order: (at ms, order, url, payload)
+        self.webhooks: list[tuple[int, int, str, dict[str, Any]]] = []
+        #: every API call that reached the limits check: {"at": ms, "endpoint", "status"}
+        self.log: list[dict[str, Any]] = []
+        self._windows: dict[str, deque[int]] = {"calls": deque(), "bulk": deque()}
+        self._scheduled = 0  # the order of webhooks due at one instant
 
-    def new_id(self) -> str:
-        return "shr_" + self._ids.bytes(12).hex()
+    def limited(self, kind: str, now: int) -> int | None:
+        """Seconds to wait when ``kind`` (calls, bulk) is over its limit at ``now``; else the
+        call takes its place in the window and None."""
+        window = self._windows[kind]
+        limit = (
+            self.settings.bulk_per_minute if kind == "bulk" else self.settings.requests_per_minute
+        )
+        while window and window[0] <= now - MINUTE_MS:
+            window.popleft()
+        if len(window) >= limit:
+            return max(1, math.ceil((window[0] + MINUTE_MS - now) / 1000))
+        window.append(now)
+        return None
 
-    def play(self, share: dict[str, Any], created_ms: int) -> None:
-        """Decide who watches a share: none, or one view 1 h-4 days after it was made, and for
-        a repeat share one or two more, 1 h-3 days apart."""
-        seed, share_id, rates = self.seed, share["id"], self.engagement
-        if draw(seed, "video-view", share_id) >= rates.video_view_share:
+    def add(self, campaign: str, body: dict[str, Any], now: int) -> dict[str, Any]:
+        """The campaign's prospect of the body's email: the one there, else a new one whose
+        render is done ``render_seconds`` later (not deduplicated further: an email is unique
+        within a campaign)."""
+        key = (campaign, body["contactEmail"].lower())
+        if key in self.prospects:
+            return self.prospects[key]
+        prospect_id = self._ids.bytes(12).hex()
+        ready_at = now + self.settings.render_seconds * 1000
+        prospect = {
+            "id": prospect_id,
+            "campaign": campaign,
+            **{name: body.get(name) for name in PROSPECT_FIELDS},
+            "status": "processing",
+            "createdAt": iso(now),
+            "readyAt": ready_at,
+            "shareUrl": None,
+        }
+        self.prospects[key] = prospect
+        self.record({"id": prospect_id, "campaign": campaign, "at": iso(now)})
+        failed = draw(self.seed, "sendspark-fail", prospect_id) < self.settings.render_failure_share
+        self._schedule(
+            prospect, ready_at, "video_generated_error" if failed else "video_generated_dv"
+        )
+        if not failed:
+            self._play(prospect, ready_at)
+        return prospect
+
+    def _schedule(self, prospect: dict[str, Any], at: int, event: str, **extra: Any) -> None:
+        if not prospect["webhookUrl"] or event not in (prospect["webhookEvents"] or [event]):
             return
-        count = 1
-        if draw(seed, "video-repeat", share_id) < rates.video_repeat_view_share:
-            count += 1 + int(draw(seed, "video-repeats", share_id) * 2)
-        at = later(seed, created_ms, HOUR_MS, 4 * DAY_MS, "video-view-at", share_id)
-        for number in range(count):
-            if number:
-                at = later(seed, at, HOUR_MS, 3 * DAY_MS, "video-view-at", share_id, number)
-            view = {
-                "id": "view_" + hex_id(seed, 12, "video-view", share_id, number),
-                "share_id": share_id,
-                "reference": share["reference"],
-                "viewed_at": iso(at),
-                "seconds_watched": 5 + int(draw(seed, "video-seconds", share_id, number) * 116),
-            }
-            key = (view["viewed_at"], view["id"])
-            position = bisect.bisect(self._keys, key)
-            self._keys.insert(position, key)
-            self.views.insert(position, view)
+        self._scheduled += 1
+        item = (
+            at,
+            self._scheduled,
+            prospect["webhookUrl"],
+            {
+                "event": event,
+                "createdAt": iso(at),
+                "dynamicId": prospect["campaign"],
+                "prospectId": prospect["id"],
+                **extra,
+            },
+        )
+        bisect.insort(self.webhooks, item, key=lambda w: (w[0], w[1]))
 
-    def page(self, after: tuple[str, str] | None, limit: int, now: str) -> list[dict[str, Any]]:
-        """Up to ``limit`` views after the cursor ``after`` whose time (``now``, ISO) has come."""
-        start = bisect.bisect(self._keys, after) if after else 0
+    def _play(self, prospect: dict[str, Any], ready_at: int) -> None:
+        """The prospect's simulated viewer: none, or a view 1 h-4 days after the render, how
+        far it was watched, maybe a click on the call to action."""
+        seed, pid = self.seed, prospect["id"]
+        if draw(seed, "video-view", pid) >= self.engagement.video_view_share:
+            return
+        at = later(seed, ready_at, HOUR_MS, 4 * DAY_MS, "video-view-at", pid)
+        self._schedule(prospect, at, "video_viewed")
+        percentage = 25 * (1 + int(draw(seed, "video-watched", pid) * 4))
+        self._schedule(prospect, at + 30_000, "video_watched", percentage=percentage)
+        if percentage == 100 and draw(seed, "video-cta", pid) < 0.5:
+            self._schedule(prospect, at + 60_000, "video_cta_clicked")
+
+    def ready(self, now: int) -> None:
+        for prospect in self.prospects.values():
+            if prospect["status"] == "processing" and prospect["readyAt"] <= now:
+                failed = draw(self.seed, "sendspark-fail", prospect["id"])
+                if failed < self.settings.render_failure_share:
+                    prospect["status"] = "errored"
+                else:
+                    prospect["status"] = "completed"
+                    prospect["shareUrl"] = f"{self.settings.share_base_url}/{prospect['id']}"
+
+    def due(self, now: int) -> list[tuple[str, dict[str, Any]]]:
+        """The webhooks whose time has come (taken off the queue), with their links."""
+        self.ready(now)
+        position = bisect.bisect(self.webhooks, (now, math.inf), key=lambda w: (w[0], w[1]))
+        due, self.webhooks = self.webhooks[:position], self.webhooks[position:]
         found = []
-        for view in self.views[start:]:
-            if view["viewed_at"] > now or len(found) == limit:
-                break
-            found.append(view)
+        for _, _, url, payload in due:
+            share = f"{self.settings.share_base_url}/{payload['prospectId']}"
+            if payload["event"] != "video_generated_error":
+                payload = {
+                    **payload,
+                    "shareUrl": share,
+                    "embedUrl": f"{share}/embed",
+                    "thumbnailUrl": f"{share}/thumbnail.gif",
+                }
+            found.append((url, payload))
         return found
 
+    def view(self, prospect: dict[str, Any]) -> dict[str, Any]:
+        """A prospect as ``GET .../prospects/{contactEmail}`` answers it."""
+        keys = ("id", "contactName", "contactEmail", "company", "jobTitle", "status", "shareUrl")
+        return {key: prospect[key] for key in keys} | {"createdAt": prospect["createdAt"]}
 
-def _guard(request: Request) -> VideoService | JSONResponse:
-    service: VideoService = request.app.state.providers["video"]
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(key, service.settings.api_key):
-        return video_error(401, "unauthorized", "A valid API key is required (Bearer).")
+
+def _guard(request: Request, workspace: str, bulk: bool) -> SendsparkService | Response:
+    service: SendsparkService = request.app.state.providers["sendspark"]
+    settings = service.settings
+    key = request.headers.get("x-api-key", "")
+    secret = request.headers.get("x-api-secret", "")
+    if not (
+        secrets.compare_digest(key, settings.api_key)
+        and secrets.compare_digest(secret, settings.api_secret)
+    ):
+        return sendspark_error(401, "Unauthorized", "Missing or invalid API key or secret")
+    if workspace != settings.workspace:
+        return sendspark_error(404, "Not Found", "Resource not found or invalid access")
+    now = request.app.state.clock.now()
+    wait = service.limited("bulk" if bulk else "calls", now)
+    endpoint = request.url.path.rsplit("/", 1)[-1] if bulk else request.method
+    service.log.append({"at": now, "endpoint": "bulk" if bulk else endpoint, "status": 200})
+    if wait is not None:
+        service.log[-1]["status"] = 429
+        response = sendspark_error(429, "Too Many Requests", "Rate limit exceeded")
+        response.headers["Retry-After"] = str(wait)
+        return response
     return service
 
 
-router = APIRouter(route_class=provider_route("video", PREFIX), tags=["video"])
+def _campaign(service: SendsparkService, campaign: str) -> Response | None:
+    if campaign not in service.settings.campaigns:
+        return sendspark_error(404, "Not Found", "Resource not found or invalid access")
+    return None
 
 
-@router.post("/v1/shares")
-async def create_share(request: Request) -> Response:
-    """A personalised share of a video: 201 with its URL. Not idempotent."""
-    service = _guard(request)
-    if isinstance(service, JSONResponse):
-        return service
-    try:
-        body = await request.json()
-    except ValueError:
-        return video_error(400, "invalid_request", "The body is not JSON.")
+def _invalid(body: Any) -> str | None:
+    """Why a prospect's body is refused (None: it is not)."""
     if not isinstance(body, dict):
-        return video_error(400, "invalid_request", "The body must be an object.")
-    for name in SHARE_FIELDS:
-        value = body.get(name)
-        required = name in ("video_id", "reference", "first_name")
-        if (required and not value) or (value is not None and not isinstance(value, str)):
-            return video_error(
-                400,
-                "invalid_request",
-                f"'{name}' must be a string{' (required)' * required}.",
-                name,
-            )
-    unknown = sorted(set(body) - set(SHARE_FIELDS))
+        return "a prospect must be an object"
+    email = body.get("contactEmail")
+    if not isinstance(email, str) or "@" not in email:
+        return "contactEmail: Invalid email"
+    unknown = sorted(set(body) - set(PROSPECT_FIELDS))
     if unknown:
-        return video_error(400, "invalid_request", f"Unknown field '{unknown[0]}'.", unknown[0])
-    if body["video_id"] not in service.settings.videos:
-        return video_error(404, "not_found", f"No video '{body['video_id']}'.", "video_id")
-    share_id = service.new_id()
-    share = {
-        "id": share_id,
-        "reference": body["reference"],
-        "video_id": body["video_id"],
-        "url": f"{service.settings.share_base_url}/{share_id}",
-        "created_at": iso(request.app.state.clock.now()),
-    }
-    service.record({**share, "personalisation": {k: body.get(k) for k in SHARE_FIELDS[2:]}})
-    service.play(share, request.app.state.clock.now())
-    return JSONResponse(share, 201)
+        return f"{unknown[0]}: not allowed"
+    return None
 
 
-@router.get("/v1/shares")
-async def list_shares(request: Request) -> Response:
-    """Shares made for a reference (``?reference=``), oldest first: for reconciliation."""
-    service = _guard(request)
-    if isinstance(service, JSONResponse):
-        return service
-    reference = request.query_params.get("reference")
-    if not reference:
-        return video_error(400, "invalid_request", "'reference' is required.", "reference")
-    keys = ("id", "reference", "video_id", "url", "created_at")
-    data = [
-        {key: share[key] for key in keys}
-        for share in service.received
-        if share["reference"] == reference
-    ]
-    return JSONResponse({"data": data})
-
-
-@router.get("/v1/videos")
-async def list_videos(request: Request) -> Response:
-    """The pre-recorded videos that can be shared."""
-    service = _guard(request)
-    if isinstance(service, JSONResponse):
-        return service
-    data: list[dict[str, Any]] = [
-        {"id": video, "title": video.replace("_", " ").capitalize()}
-        for video in service.settings.videos
-    ]
-    return JSONResponse({"data": data})
-
-
-@router.get("/v1/views")
-async def list_views(request: Request) -> Response:
-    """Views of the shares whose time has come, in (viewed_at, id) order, after the opaque
-    cursor ``after`` (from the start without), ``limit`` (1-1000, default 100) at a time."""
-    service = _guard(request)
-    if isinstance(service, JSONResponse):
-        return service
-    params = request.query_params
+async def _json(request: Request) -> Any:
     try:
-        limit = int(params.get("limit", 100))
+        return await request.json()
     except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_VIEWS_PAGE:
-        return video_error(400, "invalid_request", "'limit' must be 1 to 1000.", "limit")
-    after = params.get("after")
-    if after is not None and not CURSOR.match(after):
-        return video_error(400, "invalid_request", "'after' is not a cursor of ours.", "after")
-    cursor = tuple(after.split("|")) if after else None
-    now = iso(request.app.state.clock.now())
-    data = service.page(cursor, limit, now)  # type: ignore[arg-type]
-    # after the last view returned (null: none): the poll that follows, now or later, starts there
-    following = f"{data[-1]['viewed_at']}|{data[-1]['id']}" if data else None
-    return JSONResponse({"data": data, "next": following})
+        return None
 
 
-admin = admin_router("video")
+router = APIRouter(route_class=provider_route("sendspark", PREFIX), tags=["sendspark"])
+BASE = "/v1/workspaces/{workspace}/dynamics/{campaign}"
+
+
+@router.post(f"{BASE}/prospect")
+async def add_prospect(request: Request, workspace: str, campaign: str) -> Response:
+    """Add a prospect to a campaign and process its video: the campaign's prospect of that
+    email, new or already there."""
+    service = _guard(request, workspace, bulk=False)
+    if isinstance(service, Response):
+        return service
+    if refused := _campaign(service, campaign):
+        return refused
+    body = await _json(request)
+    prospect = body.get("prospect") if isinstance(body, dict) else None
+    if why := _invalid(prospect):
+        return sendspark_error(400, "Bad Request", why)
+    made = service.add(campaign, prospect, request.app.state.clock.now())  # type: ignore[arg-type]
+    return JSONResponse(
+        {"_id": campaign, "status": "pending", "prospectList": [service.view(made)]}
+    )
+
+
+@router.post(f"{BASE}/prospects/bulk")
+async def add_prospects(request: Request, workspace: str, campaign: str) -> Response:
+    """Bulk add and process prospects (1 to 10,000); an email already in the campaign is
+    kept as it is."""
+    service = _guard(request, workspace, bulk=True)
+    if isinstance(service, Response):
+        return service
+    if refused := _campaign(service, campaign):
+        return refused
+    body = await _json(request)
+    prospects = body.get("prospectList") if isinstance(body, dict) else None
+    if not isinstance(prospects, list) or not 1 <= len(prospects) <= MAX_BULK:
+        return sendspark_error(400, "Bad Request", "prospectList: 1 to 10000 prospects")
+    for prospect in prospects:
+        if why := _invalid(prospect):
+            return sendspark_error(400, "Bad Request", why)
+    now = request.app.state.clock.now()
+    made = [service.view(service.add(campaign, p, now)) for p in prospects]
+    return JSONResponse({"_id": campaign, "status": "pending", "prospectList": made})
+
+
+@router.get(f"{BASE}/prospects/{{email}}")
+async def find_prospect(request: Request, workspace: str, campaign: str, email: str) -> Response:
+    """The campaign's prospect of ``email``: its status and, once rendered, its share URL."""
+    service = _guard(request, workspace, bulk=False)
+    if isinstance(service, Response):
+        return service
+    if refused := _campaign(service, campaign):
+        return refused
+    service.ready(request.app.state.clock.now())
+    prospect = service.prospects.get((campaign, email.lower()))
+    if prospect is None:
+        return sendspark_error(404, "Not Found", "Resource not found or invalid access")
+    return JSONResponse(service.view(prospect))
+
+
+admin = admin_router("sendspark")
+
+
+@admin.get("/calls")
+async def calls(request: Request) -> dict[str, Any]:
+    """Every API call that reached the limits, with its time on the sandbox clock (ms)."""
+    return {"data": request.app.state.providers["sendspark"].log}
+
+
+def _post(url: str, payload: dict[str, Any]) -> int:
+    try:
+        return requests.post(url, json=payload, timeout=10).status_code
+    except requests.RequestException:
+        return 0
+
+
+@admin.post("/webhooks/deliver")
+async def deliver(request: Request) -> dict[str, Any]:
+    """POST every webhook whose time has come on the clock to its prospect's webhookUrl; the
+    answers' statuses counted (0: no answer). One that fails is not sent again."""
+    service: SendsparkService = request.app.state.providers["sendspark"]
+    due = service.due(request.app.state.clock.now())
+    statuses = [await asyncio.to_thread(_post, url, payload) for url, payload in due]
+    return {"delivered": len(due), "statuses": {str(s): statuses.count(s) for s in set(statuses)}}
 
 
 def install(
-    app: FastAPI, settings: VideoSettings, seed: int, engagement: EngagementSettings | None = None
+    app: FastAPI,
+    settings: SendsparkSettings,
+    seed: int,
+    engagement: EngagementSettings | None = None,
 ) -> None:
-    """Mount a fresh sandbox video platform on ``app``."""
-    app.state.providers["video"] = VideoService(settings, seed, engagement)
+    """Mount a fresh sandbox Sendspark on ``app``."""
+    app.state.providers["sendspark"] = SendsparkService(settings, seed, engagement)
     app.include_router(router, prefix=PREFIX)
     app.include_router(admin, prefix=ADMIN_PREFIX)

@@ -85,13 +85,14 @@ select
     p.client_name,
     p.owner_id,
     n.sids as known_sids,
-    -- a video platform's page ready for the touchpoint (none yet: our own page is published)
-    cast(null as varchar) as video_url
+    -- a Sendspark render ready in time (else null: our own page; sql/video/fall_back.sql)
+    v.share_url as video_url
 from open_rows as o
 left join consent as k on k.touchpoint_id = o.touchpoint_id
 left join staging.candidates as c on c.candidate_id = o.candidate_id
 left join staging.placements as p on p.placement_id = o.placement_id
 left join known_sms as n on n.touchpoint_id = o.touchpoint_id
+left join aftercare.video_renders as v on v.touchpoint_id = o.touchpoint_id and v.state = 'ready'
 -- a row in doubt goes to its batch even past its window: to be looked up (and closed)
 where o.window_end >= {{ m.local_day('cast(:now as timestamptz)', 'o.zone') }} or o.in_doubt
 order by o.channel, o.send_at, o.touchpoint_id

@@ -5,3 +5,10 @@ update aftercare.touchpoints
 set attempt = null
 where cast(candidate_id as varchar) in {{ m.json_texts('candidate_ids') }}
     and attempt is not null
+;
+
+-- and the share link of their Sendspark renders (a video personalised with their name)
+update aftercare.video_renders
+set share_url = null
+where cast(candidate_id as varchar) in {{ m.json_texts('candidate_ids') }}
+    and share_url is not null

@@ -20,7 +20,7 @@ def test_fixture_serves_health_on_a_free_port(sandbox: SandboxServer) -> None:
     response = requests.get(f"{sandbox.url}/health", timeout=5)
 
     assert response.status_code == 200
-    services = ["ats", "sendgrid", "smtp", "trustpilot", "twilio", "video"]
+    services = ["ats", "sendgrid", "sendspark", "smtp", "trustpilot", "twilio"]
     assert response.json() == {"status": "ok", "seed": 42, "services": services}
     assert sandbox.port != 0
 

@@ -1,14 +1,17 @@
 """The sandbox plays the candidates over real HTTP: deliveries, replies and opt-outs (Twilio),
-email events (SendGrid), video views, reviews, and the ATS's notes, tasks done and referrals.
+email events (SendGrid), Sendspark's renders and viewers (webhooks), reviews, and the ATS's
+notes, tasks done and referrals.
 Shares are pinned to 0 or 1 to make each behaviour certain; the clock is set forward to reveal."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import requests
@@ -406,67 +409,91 @@ def test_email_outcomes_replay_for_a_seed() -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# video views
+# Sendspark: renders and viewers, as webhooks on the clock
 
-VIDEO_AUTH = {"Authorization": "Bearer sandbox-video-api-key"}
+SENDSPARK = {
+    "x-api-key": "sandbox-sendspark-api-key",
+    "x-api-secret": "sandbox-sendspark-api-secret",  # the published sandbox secret
+}
 
 
-def share(server: SandboxServer, reference: str) -> dict[str, Any]:
-    body = {"video_id": "check_in", "reference": reference, "first_name": "Jane"}
+@contextmanager
+def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """An HTTP endpoint on a free port collecting the JSON bodies POSTed to it."""
+    bodies: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            length = int(self.headers["Content-Length"])
+            bodies.append({"path": self.path, **json.loads(self.rfile.read(length))})
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{http.server_address[1]}", bodies
+    finally:
+        http.shutdown()
+
+
+def add_prospects(server: SandboxServer, hook: str, count: int) -> list[dict[str, Any]]:
+    prospects = [
+        {
+            "contactName": f"Jane {n}",
+            "contactEmail": f"jane{n}@example.com",
+            "webhookUrl": f"{hook}/webhooks/sendspark/token-{n}",
+            "webhookEvents": ["video_generated_dv", "video_viewed", "video_watched"],
+        }
+        for n in range(count)
+    ]
     response = requests.post(
-        f"{server.url}/video/v1/shares", json=body, headers=VIDEO_AUTH, timeout=5
+        f"{server.url}/sendspark/v1/workspaces/ws_sandbox/dynamics/check_in/prospects/bulk",
+        json={"prospectList": prospects},
+        headers=SENDSPARK,
+        timeout=5,
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
+    return response.json()["prospectList"]
+
+
+def deliver(server: SandboxServer) -> dict[str, Any]:
+    response = requests.post(f"{server.url}/sandbox/sendspark/webhooks/deliver", timeout=30)
     return response.json()
 
 
-def views(server: SandboxServer, **params: Any) -> requests.Response:
-    return requests.get(
-        f"{server.url}/video/v1/views", params=params, headers=VIDEO_AUTH, timeout=5
-    )
-
-
-def all_views(server: SandboxServer, limit: int) -> list[dict[str, Any]]:
-    found, params = [], {"limit": limit}
-    while True:
-        page = views(server, **params)
-        assert page.status_code == 200, page.text
-        found += page.json()["data"]
-        if page.json()["next"] is None:
-            return found
-        params = {"limit": limit, "after": page.json()["next"]}
-
-
-def test_video_views_come_later_in_order_with_a_cursor() -> None:
-    with sandbox(video_view_share=1.0, video_repeat_view_share=1.0) as server:
-        shares = {share(server, f"check_in:placement:{n}:1")["id"]: n for n in range(5)}
-        assert views(server).json() == {"data": [], "next": None}
-        set_clock(server, "2026-11-23T09:59:00Z")  # the first view comes an hour or more later
-        assert all_views(server, 3) == []
+def test_sendspark_webhooks_come_on_the_clock_to_each_prospects_url() -> None:
+    with sandbox(video_view_share=1.0) as server, receiver() as (hook, bodies):
+        set_clock(server, START)
+        made = {p["id"]: n for n, p in enumerate(add_prospects(server, hook, 4))}
+        assert deliver(server)["delivered"] == 0  # rendering: nothing yet
+        set_clock(server, "2026-11-23T09:10:00Z")  # render_seconds (600) later
+        assert deliver(server) == {"delivered": 4, "statuses": {"200": 4}}
+        for body in bodies:
+            assert body["event"] == "video_generated_dv"
+            assert body["path"] == f"/webhooks/sendspark/token-{made[body['prospectId']]}"
+            share = f"https://sendspark.sandbox.example/share/{body['prospectId']}"
+            assert (body["shareUrl"], body["embedUrl"]) == (share, f"{share}/embed")
+            assert body["thumbnailUrl"].startswith(share)
+        set_clock(server, "2026-12-01T00:00:00Z")  # every viewer has come (1 h-4 days)
+        deliver(server)
+        viewed = [b for b in bodies if b["event"] != "video_generated_dv"]
+        assert {b["prospectId"] for b in viewed if b["event"] == "video_viewed"} == set(made)
+        watched = [b for b in viewed if b["event"] == "video_watched"]
+        assert len(watched) == 4 and {b["percentage"] for b in watched} <= {25, 50, 75, 100}
+        # only the events each prospect asked for (no video_cta_clicked), in time order
+        assert {b["event"] for b in viewed} == {"video_viewed", "video_watched"}
+        assert [b["createdAt"] for b in viewed] == sorted(b["createdAt"] for b in viewed)
+        assert deliver(server)["delivered"] == 0  # each sent once
+    with sandbox() as server, receiver() as (hook, bodies):  # viewers pinned off
+        add_prospects(server, hook, 2)
         set_clock(server, "2026-12-31T00:00:00Z")
-        seen = all_views(server, 1000)
-        assert all_views(server, 2) == seen  # paging with the cursor loses nothing
-        assert {view["share_id"] for view in seen} == set(shares)
-        per_share = {sid: sum(v["share_id"] == sid for v in seen) for sid in shares}
-        assert set(per_share.values()) <= {2, 3}  # repeats pinned on: viewed again
-        assert [(v["viewed_at"], v["id"]) for v in seen] == sorted(
-            (v["viewed_at"], v["id"]) for v in seen
-        )
-        for view in seen:
-            assert set(view) == {"id", "share_id", "reference", "viewed_at", "seconds_watched"}
-            assert view["id"].startswith("view_") and view["viewed_at"] > "2026-11-23T10"
-            assert view["reference"] == f"check_in:placement:{shares[view['share_id']]}:1"
-            assert isinstance(view["seconds_watched"], int) and view["seconds_watched"] > 0
-        # a cursor from the middle gives what follows
-        middle = f"{seen[2]['viewed_at']}|{seen[2]['id']}"
-        assert views(server, after=middle, limit=1000).json()["data"] == seen[3:]
-        assert views(server, after="nonsense").status_code == 400
-        assert views(server, limit=0).status_code == 400
-        assert requests.get(f"{server.url}/video/v1/views", timeout=5).status_code == 401
-    with sandbox() as server:  # views pinned off
-        share(server, "check_in:placement:1:1")
-        set_clock(server, "2026-12-31T00:00:00Z")
-        assert views(server).json()["data"] == []
+        deliver(server)
+        assert {b["event"] for b in bodies} == {"video_generated_dv"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -647,18 +674,6 @@ def test_ats_call_tasks_get_completed_days_after_they_begin() -> None:
         assert bh.ok("query/Task", where="isCompleted = true", fields="id")["data"] == []
 
 
-def _ask_by_video(server: SandboxServer, placement_id: int) -> None:
-    body = {
-        "video_id": "referral_ask",
-        "reference": f"referral_ask:placement:{placement_id}:1",
-        "first_name": "Jane",
-    }
-    response = requests.post(
-        f"{server.url}/video/v1/shares", json=body, headers=VIDEO_AUTH, timeout=5
-    )
-    assert response.status_code == 201, response.text
-
-
 def test_ats_referral_asks_turn_into_referred_candidates_and_placements() -> None:
     shares = {"referral_share": 1.0, "referral_placed_share": 1.0}
     with sandbox(placements=200, **shares) as server:
@@ -666,8 +681,8 @@ def test_ats_referral_asks_turn_into_referred_candidates_and_placements() -> Non
         placements = bh.ok(
             "query/Placement", where="id > 0", fields="id,candidate", count=4, orderBy="id"
         )["data"]
-        _ask_by_video(server, placements[0]["id"])
-        _ask_by_video(server, placements[0]["id"])  # the same ask twice: one referral
+        ask = f"referral_ask:placement:{placements[0]['id']}:1"
+        send_email(server, ask, ask)  # the same ask twice: one referral
         send_email(server, f"referral_ask:placement:{placements[1]['id']}:1", "check_in:x:1")
         asked_at = _ms(START)
         since = datetime.fromtimestamp(asked_at // 1000, UTC).strftime("%Y%m%d%H%M%S")
@@ -698,7 +713,7 @@ def test_ats_referral_asks_turn_into_referred_candidates_and_placements() -> Non
     with sandbox(placements=200) as server:  # referrals pinned off
         bh = Bullhorn(server)
         placement = bh.ok("query/Placement", where="id > 0", fields="id,candidate", count=1)
-        _ask_by_video(server, placement["data"][0]["id"])
+        send_email(server, f"referral_ask:placement:{placement['data'][0]['id']}:1")
         set_clock(server, "2026-12-31T00:00:00Z")
         asker = placement["data"][0]["candidate"]["id"]
         referred = bh.ok(

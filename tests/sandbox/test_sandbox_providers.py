@@ -1,4 +1,4 @@
-"""The sandbox providers over real HTTP: Twilio, SendGrid, the video platform, Trustpilot and
+"""The sandbox providers over real HTTP: Twilio, SendGrid, Sendspark, Trustpilot and
 the SMTP sink; response shapes checked against the published specs; faults, latency, the clock."""
 
 from __future__ import annotations
@@ -431,60 +431,98 @@ def test_sendgrid_rate_limit_answers_429_with_headers() -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# video and Trustpilot
+# Sendspark and Trustpilot
 
 
-VIDEO = {"Authorization": f"Bearer {SETTINGS.video.api_key}"}
+SS = SETTINGS.sendspark
+SENDSPARK = {"x-api-key": SS.api_key, "x-api-secret": SS.api_secret}
+CAMPAIGN = f"/sendspark/v1/workspaces/{SS.workspace}/dynamics/first_day"
 
 
-def test_video_shares_are_not_idempotent_and_can_be_looked_up(server: SandboxServer) -> None:
-    share = {
-        "video_id": "first_day",
-        "reference": "tp-video-1",
-        "first_name": "Jane",
-        "job_title": "Welder",
-        "company": "Northwind",
-    }
-    first = requests.post(f"{server.url}/video/v1/shares", json=share, headers=VIDEO, timeout=5)
-    second = requests.post(f"{server.url}/video/v1/shares", json=share, headers=VIDEO, timeout=5)
+def prospect_body(email: str = "jane@example.com", **fields: Any) -> dict[str, Any]:
+    return {"contactName": "Jane", "contactEmail": email, "company": "Northwind", **fields}
 
-    assert first.status_code == second.status_code == 201
-    assert set(first.json()) == {"id", "reference", "video_id", "url", "created_at"}
-    assert first.json()["id"] != second.json()["id"]
-    assert first.json()["created_at"] == iso(admin(server, "GET", "clock")["now"])
-    found = requests.get(
-        f"{server.url}/video/v1/shares",
-        params={"reference": "tp-video-1"},
-        headers=VIDEO,
+
+def add_prospect(
+    server: SandboxServer, body: dict[str, Any], timeout: float = 5, **headers: str
+) -> requests.Response:
+    return requests.post(
+        f"{server.url}{CAMPAIGN}/prospect",
+        json={"prospect": body},
+        headers={**SENDSPARK, **headers},
+        timeout=timeout,
+    )
+
+
+def find_prospect(server: SandboxServer, email: str) -> requests.Response:
+    url = f"{server.url}{CAMPAIGN}/prospects/{quote(email)}"
+    return requests.get(url, headers=SENDSPARK, timeout=5)
+
+
+@pytest.fixture
+def fresh() -> Iterator[SandboxServer]:
+    """A sandbox of its own: these tests move its clock and fill Sendspark's limits (the
+    module's server keeps one clock reading, so its Sendspark calls share one minute)."""
+    with SandboxServer(SandboxSettings(ats=AtsSandboxSettings(placements=10))) as running:
+        yield running
+
+
+def test_sendspark_prospects_are_one_per_email_and_render_later(fresh: SandboxServer) -> None:
+    server = fresh
+    now = admin(server, "GET", "clock")["now"]
+    first = add_prospect(server, prospect_body(jobTitle="Welder"))
+    again = add_prospect(server, prospect_body("JANE@example.com"))
+    bulk = requests.post(
+        f"{server.url}{CAMPAIGN}/prospects/bulk",
+        json={"prospectList": [prospect_body(), prospect_body("sam@example.com")]},
+        headers=SENDSPARK,
         timeout=5,
     )
-    assert found.json() == {"data": [first.json(), second.json()]}
-    videos = requests.get(f"{server.url}/video/v1/videos", headers=VIDEO, timeout=5).json()["data"]
-    assert [video["id"] for video in videos] == [
-        "first_day",
-        "check_in",
-        "review_request",
-        "referral_ask",
-        "work_anniversary",
-        "birthday",
-        "availability_check",
+
+    assert first.status_code == again.status_code == bulk.status_code == 200
+    [made] = first.json()["prospectList"]
+    assert again.json()["prospectList"][0]["id"] == made["id"]  # the email is the identity
+    assert [p["contactEmail"] for p in bulk.json()["prospectList"]] == [
+        "jane@example.com",
+        "sam@example.com",
     ]
+    assert bulk.json()["prospectList"][0]["id"] == made["id"]
+    assert len(admin(server, "GET", "sendspark/received")["data"]) == 2
+    assert made["status"] == "processing" and made["shareUrl"] is None
+    assert made["createdAt"] == iso(now)
+    # rendered render_seconds later on the sandbox clock
+    admin(server, "POST", f"clock/set?at={iso(now + SS.render_seconds * 1000)}")
+    done = find_prospect(server, "jane@example.com").json()
+    assert done["status"] == "completed"
+    assert done["shareUrl"] == f"{SS.share_base_url}/{made['id']}"
+    assert find_prospect(server, "nobody@example.com").status_code == 404
 
 
-def test_video_refusals(server: SandboxServer) -> None:
-    share = {"video_id": "promo", "reference": "tp-video-2", "first_name": "Jane"}
-    unknown = requests.post(f"{server.url}/video/v1/shares", json=share, headers=VIDEO, timeout=5)
-    no_key = requests.post(f"{server.url}/video/v1/shares", json=share, timeout=5)
-    no_name = requests.post(
-        f"{server.url}/video/v1/shares",
-        json={**share, "video_id": "birthday", "first_name": ""},
-        headers=VIDEO,
+def test_sendspark_refusals_and_limits(fresh: SandboxServer) -> None:
+    server = fresh
+    assert add_prospect(server, prospect_body(), **{"x-api-secret": "wrong"}).status_code == 401
+    other = requests.post(
+        f"{server.url}/sendspark/v1/workspaces/ws_other/dynamics/first_day/prospect",
+        json={"prospect": prospect_body()},
+        headers=SENDSPARK,
         timeout=5,
     )
-
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
-    assert no_key.status_code == 401
-    assert (no_name.status_code, no_name.json()["error"]["field"]) == (400, "first_name")
+    assert other.status_code == 404
+    assert add_prospect(server, {"contactName": "No email"}).status_code == 400
+    refused = add_prospect(server, prospect_body(colour="blue"))
+    assert refused.status_code == 400 and refused.json()["error"] == "Bad Request"
+    bulk_url = f"{server.url}{CAMPAIGN}/prospects/bulk"
+    lists = [{"prospectList": [prospect_body(f"p{n}@example.com")]} for n in range(2)]
+    first, second = (requests.post(bulk_url, json=b, headers=SENDSPARK, timeout=5) for b in lists)
+    assert first.status_code == 200
+    assert second.status_code == 429 and 1 <= int(second.headers["Retry-After"]) <= 60
+    # 30 calls a minute (bulk aside): the two 400s above count (401 and 404 do not), 28 more,
+    # then 429 until the clock moves on a minute
+    answers = [find_prospect(server, f"x{n}@example.com").status_code for n in range(29)]
+    assert answers[:28] == [404] * 28 and answers[28] == 429
+    later = iso(admin(server, "GET", "clock")["now"] + 60_000)
+    admin(server, "POST", f"clock/set?at={later}")
+    assert find_prospect(server, "x0@example.com").status_code == 404
 
 
 def trustpilot_token(server: SandboxServer) -> str:
@@ -552,11 +590,8 @@ def _call(
         return send_sms(server, To=MOBILE.format(7))
     if service == "sendgrid":
         return send_mail(server, mail())
-    if service == "video":
-        share = {"video_id": "check_in", "reference": "tp-fault", "first_name": "Sam"}
-        return requests.post(
-            f"{server.url}/video/v1/shares", json=share, headers=VIDEO, timeout=timeout
-        )
+    if service == "sendspark":
+        return add_prospect(server, prospect_body("sam@example.com"), timeout=timeout)
     unit = SETTINGS.trustpilot.business_unit_id
     return requests.post(
         f"{server.url}/trustpilot/v1/private/business-units/{unit}/invitation-links",
@@ -566,7 +601,7 @@ def _call(
     )
 
 
-@pytest.mark.parametrize("service", ["twilio", "sendgrid", "video", "trustpilot"])
+@pytest.mark.parametrize("service", ["twilio", "sendgrid", "sendspark", "trustpilot"])
 def test_forced_429_and_500_are_answered_and_never_recorded(
     server: SandboxServer, service: str
 ) -> None:
@@ -591,33 +626,27 @@ def test_forced_429_and_500_are_answered_and_never_recorded(
 
 
 def test_timeout_after_accept_records_then_hangs(server: SandboxServer) -> None:
-    admin(server, "PUT", "video/faults", json={"hang_seconds": 1.5})
-    admin(server, "POST", "video/faults/next", json={"outcomes": ["timeout_after_accept"]})
-    before = len(admin(server, "GET", "video/received")["data"])
+    admin(server, "PUT", "sendspark/faults", json={"hang_seconds": 1.5})
+    admin(server, "POST", "sendspark/faults/next", json={"outcomes": ["timeout_after_accept"]})
+    before = len(admin(server, "GET", "sendspark/received")["data"])
     try:
         with pytest.raises(requests.ReadTimeout):
-            _call(server, "video", timeout=0.4)
+            add_prospect(server, prospect_body("lost@example.com"), timeout=0.4)
         # accepted and recorded although the client never heard back
-        assert len(admin(server, "GET", "video/received")["data"]) == before + 1
-        found = requests.get(
-            f"{server.url}/video/v1/shares",
-            params={"reference": "tp-fault"},
-            headers=VIDEO,
-            timeout=5,
-        )
-        assert found.json()["data"]
+        assert len(admin(server, "GET", "sendspark/received")["data"]) == before + 1
+        assert find_prospect(server, "lost@example.com").status_code == 200
     finally:
-        admin(server, "PUT", "video/faults", json={})
+        admin(server, "PUT", "sendspark/faults", json={})
 
 
 def test_latency_is_async_and_seeded_shares_replay(server: SandboxServer) -> None:
-    admin(server, "PUT", "video/faults", json={"latency_ms": 300})
+    admin(server, "PUT", "sendspark/faults", json={"latency_ms": 300})
     try:
         times: list[float] = []
 
         def timed() -> None:
             started = time.monotonic()
-            requests.get(f"{server.url}/video/v1/videos", headers=VIDEO, timeout=5)
+            find_prospect(server, "jane@example.com")
             times.append(time.monotonic() - started)
 
         threads = [threading.Thread(target=timed) for _ in range(20)]
@@ -629,16 +658,13 @@ def test_latency_is_async_and_seeded_shares_replay(server: SandboxServer) -> Non
         assert min(times) >= 0.3
         assert time.monotonic() - started < 1.5  # 20 calls of 300 ms each, side by side
     finally:
-        admin(server, "PUT", "video/faults", json={})
+        admin(server, "PUT", "sendspark/faults", json={})
 
     def statuses(seed: int) -> list[int]:
         settings = SandboxSettings(seed=seed, ats=AtsSandboxSettings(placements=10))
         with SandboxServer(settings) as fresh:
-            admin(fresh, "PUT", "video/faults", json={"share_429": 0.3, "share_500": 0.2})
-            return [
-                requests.get(f"{fresh.url}/video/v1/videos", headers=VIDEO, timeout=5).status_code
-                for _ in range(40)
-            ]
+            admin(fresh, "PUT", "sendspark/faults", json={"share_429": 0.3, "share_500": 0.2})
+            return [find_prospect(fresh, "jane@example.com").status_code for _ in range(40)]
 
     first = statuses(3)
     assert first == statuses(3)

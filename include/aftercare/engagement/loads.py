@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from aftercare import warehouse
 from aftercare.ats.base import Ats
 from aftercare.config import Config, Keywords
+from aftercare.dispatch import renders
 from aftercare.providers.base import EmailActivity, ReviewProvider, SmsProvider
 from aftercare.providers.preferences import PreferencesFeed
 
@@ -363,6 +364,9 @@ def load_preferences(
             for e in events
             if e["kind"] == "video"
         ]
+        with warehouse.transaction(engine) as conn:  # idempotent: before the cursor moves
+            if changed := renders.record_webhooks(conn, events):
+                counts["video_renders"] += changed
         _store(engine, "preferences", str(last), events=videos, opt_outs=opt_outs, clicks=clicks)
         counts.update(opt_outs=len(opt_outs), referral_clicks=len(clicks), video_events=len(videos))
         cursor = last

@@ -11,6 +11,7 @@ Routes (docs/preferences.md):
 - ``GET /refer?ref=``: the click recorded, then 303 to the agency's referral form with an opaque
   reference;
 - ``GET /feed?after=&limit=`` (``Authorization: Bearer <feed token>``): the events after a cursor;
+- ``POST /webhooks/sendspark/{token}``: Sendspark's webhooks (`aftercare.preferences.webhooks`);
 - ``PUT /videos/{touchpoint_id}`` (the same bearer token): dispatch registers a video
   touchpoint's personalised page (idempotent: a retry is the same page), answered with its
   signed public URL;
@@ -62,6 +63,7 @@ from aftercare.messages import (
     verify_video,
     video_page_link,
 )
+from aftercare.preferences import webhooks
 from aftercare.preferences.store import Store
 
 log = logging.getLogger("aftercare.preferences")
@@ -460,5 +462,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             )
         store.video_event(touchpoint_id, candidate_id, "cta_clicked", "page")
         return RedirectResponse(page["cta_url"], 303, headers={"Referrer-Policy": "no-referrer"})
+
+    app.include_router(webhooks.router(store))
 
     return app

@@ -23,6 +23,7 @@ from aftercare.providers.base import (
 from aftercare.providers.preferences import PreferencesFeed
 from aftercare.providers.reviews import ReviewPlatform
 from aftercare.providers.sendgrid import SendGrid
+from aftercare.providers.sendspark import Pace, Paces, Sendspark
 from aftercare.providers.smtp import Smtp
 from aftercare.providers.twilio import Twilio, TwilioAccount
 from aftercare.providers.video import OwnVideoPages
@@ -105,6 +106,24 @@ class Providers:
         """Our own video pages, registered at the preferences service (its feed token)."""
         conn = self._connection(connections.PREFERENCES)
         return OwnVideoPages(self.transport("video"), conn.host, conn.password)
+
+    @cached_property
+    def sendspark(self) -> Sendspark:
+        """Sendspark, within its limits (``dispatch.sendspark``) on the system clock."""
+        conn = self._connection(connections.SENDSPARK)
+        extra = conn.extra_dejson or {}
+        limits = self.config.dispatch.sendspark
+        return Sendspark(
+            # one call at a time, at most a second apart: the Pace keeps the minute's limits
+            self.transport("sendspark", per_second=1, concurrency=1),
+            conn.host,
+            workspace=extra["workspace_id"],
+            api_key=conn.login,
+            api_secret=conn.password,
+            webhook_base=extra["webhook_base_url"],
+            webhook_secret=extra["webhook_secret"],
+            paces=Paces(Pace(limits.requests_per_minute), Pace(limits.bulk_per_minute)),
+        )
 
     @cached_property
     def reviews(self) -> ReviewProvider:

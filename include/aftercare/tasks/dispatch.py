@@ -2,7 +2,9 @@
 shape of every task body (`aftercare.tasks`).
 
 - `prepare_batches` (warehouse pool): folds journals left unfolded, closes what can no longer go
-  out, and writes the due touchpoints into batch files per channel (`dispatch.batches`);
+  out, records the due Sendspark videos not rendered in time as going out through our own page
+  (`dispatch.renders.fall_back`), and writes the due touchpoints into batch files per channel
+  (`dispatch.batches`);
 - `send_batch` (mapped, one per batch, in the channel's pool): providers only, never the
   warehouse; every provider answer goes into the batch's journal before the next send
   (`dispatch.send`);
@@ -25,7 +27,7 @@ def prepare_batches(*, run_id: str, try_number: int, dry_run: bool) -> dict[str,
 
     from aftercare import connections
     from aftercare.connections import clock, get_connection, open_warehouse, staging_path
-    from aftercare.dispatch import batches
+    from aftercare.dispatch import batches, renders
     from aftercare.engagement import loads
     from aftercare.providers.factory import Providers
 
@@ -39,16 +41,19 @@ def prepare_batches(*, run_id: str, try_number: int, dry_run: bool) -> dict[str,
         if connections.has_connection(connections.PREFERENCES):
             feed = Providers(config, "email", get_connection).preferences
             opted_out = loads.load_preferences(engine, config, feed, clock().now())
+        now = clock().now()
+        # a Sendspark render not ready by now: our own page (decided before batching)
+        fell_back = Counter() if dry_run else renders.fall_back(engine, config, now)
         batched, counts = batches.prepare(
             engine,
             config,
-            clock().now(),
+            now,
             staging_path,
             run_id=run_id,
             try_number=try_number,
             dry_run=dry_run,
         )
-    return {**batched, "counts": dict(counts + opted_out)}
+    return {**batched, "counts": dict(counts + opted_out + fell_back)}
 
 
 def send_batch(batch_id: str, channel: str, path: str, count: int, dry_run: bool) -> dict[str, int]:

@@ -96,6 +96,23 @@ def plan(*, as_of: datetime, full_refresh: bool, preview_days: int) -> dict[str,
     return {}
 
 
+def request_renders(*, as_of: datetime, full_refresh: bool, preview_days: int) -> dict[str, int]:
+    """Ask Sendspark for the renders of the video touchpoints due within
+    ``dispatch.sendspark.render_ahead_days`` (docs/sandbox-providers.md, "Sendspark"); skipped
+    when no milestone's video has platform sendspark, and in a preview."""
+    from aftercare.connections import get_connection
+    from aftercare.dispatch import renders
+    from aftercare.providers.factory import Providers
+
+    config = load_config()
+    read_only(preview_days, "render requests")
+    if not renders.campaigns(config):
+        raise AirflowSkipException("no milestone's video has platform sendspark")
+    sendspark = Providers(config, "video", get_connection).sendspark
+    with open_warehouse() as engine:
+        return dict(renders.request_ahead(engine, config, sendspark, as_of))
+
+
 def sweep_due(config: Config, day: date, *, full_refresh: bool) -> bool:
     """The deletion sweep runs on the configured weekday, and with every full refresh."""
     return full_refresh or day.strftime("%A").lower() == config.ats.full_sweep_weekday
