@@ -1,0 +1,235 @@
+"""The story of `make demo` through the Celery cluster of `make cluster` (`sandbox.cluster`:
+Postgres, Redis, api-server, scheduler, dag-processor, triggerer, two Celery workers), and the
+same story through `dag.test()` on DuckDB, from the same sandbox seed over the same day.
+
+The cluster lives its day the hard way: Twilio answers each text after a delay, so the sms batch
+is in flight when the worker running it is lost (SIGKILL to the worker and everything it
+started, as a host going down; the host then comes back), and the broker's visibility timeout is
+a few seconds, so Redis hands every longer task to a worker again while its first delivery still
+runs (Celery's acks_late redelivery). Airflow notices the lost task by its missing heartbeat and
+retries it on the worker left.
+
+What must hold: the cluster's ledger (touchpoint ids, statuses, reasons, channels), marts and
+run summaries equal the demo's; every due touchpoint reached its provider exactly once (the
+sandbox's lists against the ledger); nothing is left in doubt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from types import SimpleNamespace
+from typing import Any
+
+import psutil
+import pytest
+import sqlalchemy as sa
+
+from aftercare import connections, marts
+from sandbox import SandboxServer, SandboxSettings
+from sandbox.ats.settings import AtsSandboxSettings
+from sandbox.cluster import (
+    STORY_SETTINGS,
+    WORKERS,
+    Cluster,
+    ClusterStory,
+    celery_cluster,
+    cluster_config,
+    last_night,
+    wait_for,
+)
+from sandbox.localdev import DISPATCH, Story, live_story, story_of
+from tests import point_connections_at
+from tests.test_dispatch import faults, ledger_rows, received, sent_by_touchpoint
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+SEED, PLACEMENTS = 11, 400
+#: Twilio's delay per text: the sms batch runs long enough to lose its worker mid-send
+TWILIO_LATENCY_MS = 1500
+SETTINGS = {
+    **STORY_SETTINGS,
+    # a task whose worker is gone is noticed within seconds (its heartbeat stops)
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+    # Redis hands a task to a worker again when its delivery is unacknowledged this long
+    "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "5",
+}
+REDELIVERED = "Task already running elsewhere, ignoring redelivered message"
+
+
+@pytest.fixture(scope="module")
+def story() -> SimpleNamespace:
+    """One day of the usual story (a small world) that ended two weeks and a day ago (the
+    scheduler runs no logical date in the future)."""
+    runs, _, settings = story_of(1, "usual", last_night())
+    ats = AtsSandboxSettings(clock_start=settings.ats.clock_start, placements=PLACEMENTS)
+    return SimpleNamespace(runs=runs, settings=SandboxSettings(seed=SEED, ats=ats))
+
+
+def outcome(engine: sa.Engine) -> dict[str, Any]:
+    """What the story left in the warehouse: the ledger, the marts and the run summaries."""
+    with engine.connect() as conn:
+        ledger = conn.execute(
+            sa.text(
+                "select touchpoint_id, status, reason, channel from aftercare.touchpoints"
+                " order by touchpoint_id"
+            )
+        ).all()
+        tables = {
+            mart: sorted(
+                tuple(str(value) for value in row)
+                for row in conn.execute(sa.text(f"select * from marts.{mart}"))  # noqa: S608
+            )
+            for mart in marts.MARTS
+        }
+        summaries = conn.execute(
+            sa.text("select dag_id, run_date, counts from aftercare.run_summaries order by 1, 2")
+        ).all()
+    counts = [(dag, day, json.loads(c) if isinstance(c, str) else c) for dag, day, c in summaries]
+    return {"ledger": [tuple(row) for row in ledger], "marts": tables, "summaries": counts}
+
+
+@pytest.fixture(scope="module")
+def demo(story: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The story as `make demo` lives it: dag.test() in this process, on DuckDB."""
+    from airflow.utils.db import resetdb
+
+    from aftercare.bootstrap import create_pools
+
+    home = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch, SandboxServer(story.settings) as server:
+        point_connections_at(server, patch)
+        connection = {"conn_type": "duckdb", "host": str(home / "warehouse.duckdb")}
+        patch.setenv("AIRFLOW_CONN_AFTERCARE_WAREHOUSE", json.dumps(connection))
+        resetdb()
+        create_pools()
+        live_story(server.url, Story(home / "logs"), story.runs)
+        engine = connections.warehouse_engine()
+        try:
+            return outcome(engine)
+        finally:
+            engine.dispose()
+
+
+class WorkerLoss(threading.Thread):
+    """Waits until the dispatch run's sms batch is being sent, then loses the worker running
+    it (SIGKILL to it and everything it started) and brings that host back."""
+
+    def __init__(self, cluster: Cluster, sandbox: SandboxServer) -> None:
+        super().__init__(daemon=True)
+        self.cluster, self.sandbox = cluster, sandbox
+        self.lost: str | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            wait_for("texts under way", lambda: len(received(self.sandbox, "twilio")) >= 2, 600)
+            self.lost = wait_for("the sms batch's worker", self._sending_worker, timeout=60)
+            self.cluster.kill_host(self.lost)
+            self.cluster.start(self.lost)
+        except BaseException as exc:  # noqa: BLE001 (the test reports it)
+            self.error = exc
+
+    def _sending_worker(self) -> str | None:
+        """The worker whose session runs a send_sms task (its title names its instance)."""
+        runs = self.cluster.api("GET", f"/dags/{DISPATCH}/dagRuns")["dag_runs"]
+        running = {
+            t["id"]
+            for run in runs
+            for t in self.cluster.task_instances(DISPATCH, run["dag_run_id"])
+            if t["task_id"] == "send_sms" and t["state"] == "running"
+        }
+        workers = {self.cluster.processes[name].pid: name for name in WORKERS}
+        for process in psutil.process_iter(["cmdline"]):
+            title = " ".join(process.info["cmdline"] or [])
+            if title.startswith("airflow worker -- ") and title.split()[-1] in running:
+                try:
+                    return workers.get(os.getsid(process.pid))
+                except ProcessLookupError:
+                    continue
+        return None
+
+
+@pytest.fixture(scope="module")
+def cluster_lived(
+    story: SimpleNamespace, postgres_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> SimpleNamespace:
+    """The story through the cluster on a Postgres warehouse, a worker lost mid-send."""
+    home = tmp_path_factory.mktemp("cluster")
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        SandboxServer(story.settings) as server,
+        postgres_server.database() as metadata,
+        postgres_server.database() as warehouse_uri,
+    ):
+        point_connections_at(server, patch)
+        patch.setenv("AIRFLOW_CONN_AFTERCARE_WAREHOUSE", warehouse_uri)
+        patch.setenv("AFTERCARE_CONFIG", str(cluster_config(home)))
+        faults(server, "twilio", latency_ms=TWILIO_LATENCY_MS)
+        engine = connections.warehouse_engine()
+        with celery_cluster(home, metadata, SETTINGS) as cluster:
+            loss = WorkerLoss(cluster, server)
+            loss.start()
+            live_story(server.url, ClusterStory(cluster, timeout=400), story.runs)
+            loss.join(timeout=1)
+            runs = cluster.api("GET", f"/dags/{DISPATCH}/dagRuns")["dag_runs"]
+            sends = [
+                t
+                for run in runs
+                for t in cluster.task_instances(DISPATCH, run["dag_run_id"])
+                if t["task_id"].startswith("send_")
+            ]
+            logs = "".join(cluster.log(name) for name in WORKERS)
+        try:
+            return SimpleNamespace(
+                loss=loss,
+                sends=sends,
+                worker_logs=logs,
+                outcome=outcome(engine),
+                rows=ledger_rows(engine),
+                texts=received(server, "twilio"),
+                emails=received(server, "sendgrid"),
+                per_touchpoint=sent_by_touchpoint(server),
+            )
+        finally:
+            engine.dispose()
+
+def test_the_cluster_lives_the_demos_story(cluster_lived: SimpleNamespace, demo: dict) -> None:
+    """Same seed, same day: the same touchpoints, outcomes, marts and run summaries."""
+    lived = cluster_lived.outcome
+    assert lived["ledger"], "the story planned nothing: no parity to check"
+    assert lived["ledger"] == demo["ledger"]
+    assert lived["marts"] == demo["marts"]
+    assert lived["summaries"] == demo["summaries"]
+
+
+def test_a_worker_lost_mid_send_sends_each_due_touchpoint_once(
+    cluster_lived: SimpleNamespace,
+) -> None:
+    loss = cluster_lived.loss
+    assert loss.error is None, loss.error
+    assert loss.lost in WORKERS, "no worker was lost mid-send"
+    # the lost try was retried (on the worker left, or the host back)
+    sms = [t for t in cluster_lived.sends if t["task_id"] == "send_sms"]
+    assert max(t["try_number"] for t in sms) >= 2, sms
+    assert all(t["state"] == "success" for t in cluster_lived.sends), cluster_lived.sends
+    assert set(cluster_lived.per_touchpoint.values()) == {1}
+    rows = cluster_lived.rows
+    statuses = Counter(row["status"] for row in rows.values())
+    assert len(cluster_lived.texts) + len(cluster_lived.emails) == statuses["sent"], statuses
+    sent_ids = {row["provider_message_id"] for row in rows.values() if row["status"] == "sent"}
+    assert {m["sid"] for m in cluster_lived.texts} <= sent_ids
+    assert not any(row["in_doubt"] for row in rows.values())
+
+
+def test_a_task_redelivered_while_it_runs_sends_nothing_twice(
+    cluster_lived: SimpleNamespace,
+) -> None:
+    """Redis gave running tasks to a worker again (the visibility timeout is shorter than the
+    sms batch); the second delivery did not run them, and nothing reached a provider twice."""
+    assert REDELIVERED in cluster_lived.worker_logs
+    assert set(cluster_lived.per_touchpoint.values()) == {1}
+
