@@ -26,6 +26,7 @@ from typing import Any
 import psutil
 import pytest
 import sqlalchemy as sa
+import yaml
 
 from aftercare import connections, marts
 from sandbox import SandboxServer, SandboxSettings
@@ -46,9 +47,9 @@ from tests.test_dispatch import faults, ledger_rows, received, sent_by_touchpoin
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-SEED, PLACEMENTS = 11, 400
+SEED, PLACEMENTS = 11, 3000
 #: Twilio's delay per text: the sms batch runs long enough to lose its worker mid-send
-TWILIO_LATENCY_MS = 1500
+TWILIO_LATENCY_MS = 2000
 SETTINGS = {
     **STORY_SETTINGS,
     # a task whose worker is gone is noticed within seconds (its heartbeat stops)
@@ -167,7 +168,12 @@ def cluster_lived(
     ):
         point_connections_at(server, patch)
         patch.setenv("AIRFLOW_CONN_AFTERCARE_WAREHOUSE", warehouse_uri)
-        patch.setenv("AFTERCARE_CONFIG", str(cluster_config(home)))
+        config = cluster_config(home)
+        settings = yaml.safe_load(config.read_text())
+        # one text at a time: the batch is in flight for seconds
+        settings["dispatch"]["providers"]["twilio"]["concurrency"] = 1
+        config.write_text(yaml.safe_dump(settings))
+        patch.setenv("AFTERCARE_CONFIG", str(config))
         faults(server, "twilio", latency_ms=TWILIO_LATENCY_MS)
         engine = connections.warehouse_engine()
         with celery_cluster(home, metadata, SETTINGS) as cluster:

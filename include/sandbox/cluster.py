@@ -401,13 +401,16 @@ def running(
 
 @contextmanager
 def celery_cluster(
-    home: Path, metadata_uri: str, settings: dict[str, str] | None = None
+    home: Path,
+    metadata_uri: str,
+    settings: dict[str, str] | None = None,
+    processes: tuple[str, ...] = tuple(COMMANDS),
 ) -> Iterator[Cluster]:
-    """Every process of the cluster, Celery workers on a Redis broker of its own, over the
-    project's DAG folder."""
+    """The cluster's ``processes`` (by default every one), Celery workers on a Redis broker of
+    its own, over the project's DAG folder."""
     with redis(home / "redis") as broker:
         with running(
-            home, metadata_uri, PROJECT_ROOT / "dags", broker=broker, settings=settings
+            home, metadata_uri, PROJECT_ROOT / "dags", processes, broker, settings
         ) as cluster:
             yield cluster
 
@@ -438,11 +441,13 @@ class ClusterStory:
 
 def cluster_config(home: Path) -> Path:
     """The config of the cluster's story: the project's, with the dispatch staging root (the
-    file system every worker shares), the report and the preferences store under ``home``."""
+    file system every worker shares), the quality project, the report and the preferences
+    store under ``home``."""
     from aftercare.config import config_path
 
     config = yaml.safe_load(config_path().read_text())
     config["dispatch"]["staging_root"] = str(home / "staging")
+    config["quality"]["gx_project_dir"] = str(home / "quality")
     config["engagement"]["report_path"] = str(home / "report" / "aftercare.html")
     config["preferences"]["store_path"] = str(home / "preferences" / "events.sqlite")
     path = home / "aftercare-cluster.yaml"
