@@ -203,6 +203,7 @@ def cluster_lived(
         finally:
             engine.dispose()
 
+
 def test_the_cluster_lives_the_demos_story(cluster_lived: SimpleNamespace, demo: dict) -> None:
     """Same seed, same day: the same touchpoints, outcomes, marts and run summaries."""
     lived = cluster_lived.outcome
@@ -238,4 +239,3 @@ def test_a_task_redelivered_while_it_runs_sends_nothing_twice(
     sms batch); the second delivery did not run them, and nothing reached a provider twice."""
     assert REDELIVERED in cluster_lived.worker_logs
     assert set(cluster_lived.per_touchpoint.values()) == {1}
-
