@@ -58,7 +58,7 @@ TWILIO_LATENCY_MS = 2000
 SETTINGS = {
     **STORY_SETTINGS,
     # a task whose worker is gone is noticed within seconds (its heartbeat stops)
-    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "45",
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
     # Redis hands a task to a worker again when its delivery is unacknowledged this long
     "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "5",
@@ -227,7 +227,12 @@ def test_a_worker_lost_mid_send_sends_each_due_touchpoint_once(
     # the lost try was retried (on the worker left, or the host back)
     sms = [t for t in cluster_lived.sends if t["task_id"] == "send_sms"]
     assert max(t["try_number"] for t in sms) >= 2, sms
-    assert all(t["state"] == "success" for t in cluster_lived.sends), cluster_lived.sends
+    states = [
+        (t["task_id"], t["map_index"], t["try_number"], t["state"]) for t in cluster_lived.sends
+    ]
+    # every batch sent (a channel with nothing due maps no batch: its task is skipped)
+    assert all(state == "success" or index == -1 for _, index, _, state in states), states
+    assert ("send_sms", 0, max(t["try_number"] for t in sms), "success") in states, states
     assert set(cluster_lived.per_touchpoint.values()) == {1}
     rows = cluster_lived.rows
     statuses = Counter(row["status"] for row in rows.values())
