@@ -38,6 +38,7 @@ import psutil
 import requests
 import yaml
 from dotenv import dotenv_values
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from aftercare import PROJECT_ROOT
 
@@ -254,15 +255,24 @@ class Cluster:
     # -- the REST API --------------------------------------------------------------------------
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A call to the REST API; a read that times out or finds no server (a busy machine's
+        api-server answers late) is asked again, a few times."""
         if self._token is None:
-            response = requests.get(f"{self.url}/auth/token", timeout=10)
+            response = requests.get(f"{self.url}/auth/token", timeout=30)
             response.raise_for_status()
             self._token = response.json()["access_token"]
-        response = requests.request(
+        retrying = Retrying(
+            retry=retry_if_exception_type(requests.RequestException),
+            stop=stop_after_attempt(5 if method == "GET" else 1),
+            wait=wait_fixed(2),
+            reraise=True,
+        )
+        response = retrying(
+            requests.request,
             method,
             f"{self.url}/api/v2{path}",
             headers={"Authorization": f"Bearer {self._token}"},
-            timeout=30,
+            timeout=60,
             **kwargs,
         )
         if response.status_code >= 400:
