@@ -372,7 +372,9 @@ def redis(home: Path) -> Iterator[str]:
             try:
                 return bool(ping.ping())
             except client.ConnectionError:
-                return process.poll() is not None and sys.exit(REDIS_MISSING)
+                if process.poll() is not None:
+                    raise RuntimeError(f"redis-server exited: {home / 'redis.log'}") from None
+                return False
 
         wait_for("redis-server answers", answers, timeout=30, every=0.2)
         yield f"redis://127.0.0.1:{port}/0"
