@@ -80,6 +80,8 @@ def _setup(name: str, processes: tuple[str, ...] | None, per_channel: int, laten
         requests.post(f"{url}/sandbox/clock/set", params={"at": local.NOW.isoformat()}, timeout=600)
         local._environment(url, 0, folder)
         os.environ["AIRFLOW_CONN_AFTERCARE_WAREHOUSE"] = warehouse_uri
+        # no preferences service runs here: no feed for dispatch to load
+        os.environ.pop("AIRFLOW_CONN_AFTERCARE_PREFERENCES", None)
         local._seed(per_channel, local._ats_placements(url, per_channel))
         local._faults(url, latency)
         home = folder / "airflow"
