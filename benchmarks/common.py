@@ -41,11 +41,15 @@ def use_benchmark_sql() -> None:
 
 
 def engine(path: str, settings: dict[str, Any] | None = None):  # noqa: ANN201 - an Engine
-    """The benchmark's DuckDB warehouse at ``path`` (with DUCKDB_SETTINGS unless given)."""
+    """The benchmark's DuckDB warehouse at ``path`` (with DUCKDB_SETTINGS unless given), or the
+    database at ``path`` when it is a URL (a Postgres server's)."""
+    import sqlalchemy as sa
     from airflow.sdk import Connection
 
-    from aftercare import connections
+    from aftercare import connections, warehouse
 
+    if "://" in path:
+        return warehouse.create_engine(sa.make_url(path))
     extra = json.dumps(DUCKDB_SETTINGS if settings is None else settings)
     return connections.engine_for(
         Connection(conn_id="bench", conn_type="duckdb", host=path, extra=extra)
@@ -115,13 +119,18 @@ def run_phase(
 
 
 def arguments(
-    doc: str, phases: dict[str, Callable[..., dict[str, Any]]], pair: str
+    doc: str, phases: dict[str, Callable[..., dict[str, Any]]], pair: str, postgres: bool = False
 ) -> argparse.Namespace | None:
-    """The command line of a benchmark (--placements, --rounds). When the process was started
-    to run a phase, it runs it, prints its figures with its peak memory, and returns None."""
+    """The command line of a benchmark (--placements, --rounds, and --postgres when it has
+    one). When the process was started to run a phase, it runs it, prints its figures with its
+    peak memory, and returns None."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--placements", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=1, help=f"{pair} pairs to run")
+    if postgres:
+        parser.add_argument(
+            "--postgres", action="store_true", help="also on a throwaway Postgres server"
+        )
     parser.add_argument("--phase", choices=list(phases), help=argparse.SUPPRESS)
     parser.add_argument("phase_args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -13,13 +13,16 @@ spam reports and opens for the last 60 days, reviews and replies, suppressions, 
 records, the nightly runs' records, operators' actions and a pause).
 
 Then times each page of the console (each read function of ``aftercare.ops.read`` a page calls),
-the median of ``--rounds``, as the console serves a request: a read engine opened, the page read,
-the engine disposed of. On DuckDB the engine is the published snapshot, opened read only
-(`aftercare.warehouse.publish_snapshot` / `open_snapshot`); with ``--postgres``, also on a
-throwaway Postgres server (as `tests.pg` starts) holding the same rows, read live. The baseline,
-timed the same way: ``select count(*)`` of the ledger.
+the median of ``--rounds``, as the console serves a request: on the read engine it keeps open
+between requests (`aftercare.warehouse.ReadEngines`), and on a read engine opened for the page
+and disposed of after it (the console's way before it kept them; the opening timed apart). On
+DuckDB the engine reads the published snapshot (`aftercare.warehouse.publish_snapshot` /
+`open_snapshot`); with ``--postgres``, also on a throwaway Postgres server (as `tests.pg`
+starts) holding the same rows, read live. The baseline, timed the same way: ``select count(*)``
+of the ledger.
 
-Target: every page under 300 ms. Machines are noisy: compare the ratios to the baseline.
+Target: every page under 300 ms as the console serves it (the engine kept open). Machines are
+noisy: compare the ratios to the baseline.
 """
 
 from __future__ import annotations
@@ -55,6 +58,9 @@ REASONS = {
     "in_set": {"expectation": "expect_column_values_to_be_in_set", "column": "status"},
 }
 TARGET_MS = 300
+#: the build's DuckDB (setup, not timed): the console's activity updates the whole history in
+#: one transaction, more than the plan benchmark's 2 GB hold at a million placements
+BUILD_SETTINGS = {**plan_benchmark.DUCKDB_SETTINGS, "memory_limit": "6GB"}
 #: the line of the report that times opening the read engine (every request does)
 OPEN = "open: engine + connection"
 
@@ -66,7 +72,7 @@ def build(path: Path, placements: int) -> sa.Engine:
     from aftercare.config import load_config
 
     config = load_config()
-    engine = common.engine(str(path), plan_benchmark.DUCKDB_SETTINGS)
+    engine = common.engine(str(path), BUILD_SETTINGS)
     warehouse.migrate(engine)
     steps: list[tuple[str, Callable[[sa.Connection], Any]]] = [
         (
@@ -121,7 +127,7 @@ def build(path: Path, placements: int) -> sa.Engine:
 def sizes(conn: sa.Connection) -> dict[str, int]:
     tables = (
         "aftercare.touchpoints",
-        "aftercare.dispatch_items",
+        "aftercare.dispatch_batches",
         "engagement.delivery_events",
         "engagement.responses",
         "staging.placements",
@@ -233,11 +239,11 @@ def report(label: str, cold: dict[str, list[float]], warm: dict[str, list[float]
     baseline = next(iter(medians.values()))
     print(
         f"\n{label}, medians in ms: a page on a fresh engine (x the baseline), with the "
-        "engine's opening, and on an engine kept open"
+        "engine's opening, and on the engine kept open (as the console serves it)"
     )
     for name, seconds in medians.items():
         total = seconds + opening
-        flag = "" if total * 1000 < TARGET_MS else f"   over {TARGET_MS} ms"
+        flag = "" if warmed[name] * 1000 < TARGET_MS else f"   over {TARGET_MS} ms"
         print(
             f"  {name:<34}{seconds * 1000:>8.1f}  x{seconds / baseline:>6.1f}"
             f"   {total * 1000:>8.1f}   {warmed[name] * 1000:>8.1f}{flag}"

@@ -12,8 +12,10 @@ memory is that phase's alone:
   watermark, page by page; candidates through the normaliser, with the ATS's country table).
   The quality gate and the staging upsert that follow it are timed by validate_benchmark.py.
 
-Prints rows per second, peak RSS, and the ratio extract / baseline per entity measured in this
-run (targets: ratio >= 0.8, peak RSS under 600 MB). Machines are noisy: compare ratios, not seconds.
+Prints rows per second, the phase's CPU time per row (all its threads: what the pull costs the
+core it has, apart from waiting for the ATS), peak RSS, and the ratio extract / baseline per
+entity measured in this run (targets: ratio >= 0.8, peak RSS under 600 MB). Machines are
+noisy: compare ratios, not seconds.
 On a machine with two cores or more, the sandbox (standing in for the remote ATS) runs on CPU 0
 and the measured phases on CPU 1, so the server's own work does not blur the comparison.
 """
@@ -21,6 +23,7 @@ and the measured phases on CPU 1, so the server's own work does not blur the com
 from __future__ import annotations
 
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -31,12 +34,18 @@ import common
 SANDBOX_CPUS, PHASE_CPUS = {0}, {1}
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process so far, every thread's (the client's fetching thread too)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def phase_baseline(url: str, entity: str) -> dict[str, float]:
     from aftercare.ats.base import ORIGIN
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     rows = sum(len(page.records) for page in common.client(url).changes(entity, ORIGIN))
-    return {"rows": rows, "seconds": time.perf_counter() - started}
+    return {"rows": rows, "seconds": time.perf_counter() - started, "cpu": _cpu_seconds() - cpu}
 
 
 def phase_extract(url: str, entity: str) -> dict[str, float]:
@@ -45,13 +54,13 @@ def phase_extract(url: str, entity: str) -> dict[str, float]:
 
     engine = common.engine(str(Path(tempfile.mkdtemp(prefix="aftercare-bench-")) / "w.duckdb"))
     warehouse.migrate(engine)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     counts = extract.pull(
         engine, common.client(url), load_config(), entity, full=True, run_id="benchmark"
     )
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     engine.dispose()
-    return {"rows": counts[f"{entity.lower()}s_pulled"], "seconds": seconds}
+    return {"rows": counts[f"{entity.lower()}s_pulled"], "seconds": seconds, "cpu": cpu}
 
 
 PHASES = {"baseline": phase_baseline, "extract": phase_extract}
@@ -72,7 +81,10 @@ def main() -> None:
     with common.sandbox(args.placements, SANDBOX_CPUS) as url:
         for round_number in range(1, args.rounds + 1):
             print(f"\nround {round_number}")
-            print(f"  {'phase':<34} {'rows':>10} {'rows/s':>10} {'seconds':>9} {'peak RSS MB':>12}")
+            print(
+                f"  {'phase':<34} {'rows':>10} {'rows/s':>10} {'seconds':>9} "
+                f"{'CPU us/row':>11} {'peak RSS MB':>12}"
+            )
             for entity in ("Placement", "Candidate"):
                 base = common.run_phase(__file__, "baseline", url, entity, preexec=_pin)
                 ours = common.run_phase(__file__, "extract", url, entity, preexec=_pin)
@@ -82,6 +94,7 @@ def main() -> None:
                     print(
                         f"  {entity + ' ' + label:<34} {figures['rows']:>10,} "
                         f"{rates[label]:>10,.0f} {figures['seconds']:>9.1f} "
+                        f"{figures['cpu'] / figures['rows'] * 1e6:>11.0f} "
                         f"{figures['peak_rss_mb']:>12.0f}"
                     )
                 ratio = rates["extract"] / rates["baseline (fetch + parse)"]

@@ -148,20 +148,45 @@ def report(label: str, scan: float, timed: tuple[float, Counter[str], dict[str, 
 
 
 def checkpoint(engine) -> None:  # noqa: ANN001
+    """Settle what the last step wrote before a timed run: DuckDB folds its write-ahead log into
+    the file; Postgres gathers statistics, as autovacuum does after a large change."""
     with engine.connect() as conn:
-        conn.exec_driver_sql("checkpoint")
+        conn.exec_driver_sql("checkpoint" if engine.dialect.name == "duckdb" else "analyze")
+        conn.commit()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def synthetic_book(path: Path, placements: int, day: date):  # noqa: ANN201 - an Engine
+    """A migrated DuckDB warehouse at ``path`` with ``placements`` synthetic placements staged
+    around the plan date ``day``."""
+    from aftercare import warehouse
+
+    engine = common.engine(str(path), DUCKDB_SETTINGS)
+    warehouse.migrate(engine)
+    with warehouse.transaction(engine) as conn:
+        warehouse.execute_file(
+            conn,
+            "benchmarks/synthetic_staging.sql",
+            {"placements": placements, "plan_date": day.isoformat()},
+        )
+    return engine
+
+
+def parser_of(doc: str) -> argparse.ArgumentParser:
+    """The options this benchmark shares with the Postgres one: --placements, --changed-share."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--placements", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--changed-share",
         type=float,
         default=0.01,
         help="share of the placements and of the candidates staged again between the nights",
     )
+    return parser
+
+
+def main() -> None:
+    parser = parser_of(__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--everything",
         action="store_true",
@@ -183,15 +208,8 @@ def main() -> None:
     day = date(2026, 11, 30)
     next_day = day + timedelta(days=1)
     path = Path(tempfile.mkdtemp(prefix="aftercare-plan-bench-")) / "warehouse.duckdb"
-    engine = common.engine(str(path), DUCKDB_SETTINGS)
-    warehouse.migrate(engine)
     started = time.perf_counter()
-    with warehouse.transaction(engine) as conn:
-        warehouse.execute_file(
-            conn,
-            "benchmarks/synthetic_staging.sql",
-            {"placements": args.placements, "plan_date": day.isoformat()},
-        )
+    engine = synthetic_book(path, args.placements, day)
     print(
         f"staged {args.placements:,} synthetic placements in {time.perf_counter() - started:.1f} s"
     )

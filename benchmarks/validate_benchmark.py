@@ -12,6 +12,9 @@ that phase's alone:
   ``quality.validation_runs`` rows, the load suite and the Data Docs; then (timed apart) the
   staging upsert of what passed.
 
+With ``--postgres``, each round runs again on a throwaway Postgres server holding a copy of the
+same unvalidated warehouse (``console_benchmark.postgres_copy``: migrated, copied, analysed).
+
 Prints rows per second, peak RSS, and the ratio gate / baseline measured in this run (there is
 no target ratio; the issue asks for flat memory at 1,000,000 rows). Machines are noisy: compare
 ratios, not seconds.
@@ -100,12 +103,12 @@ def _baseline_failures(suite: str, frame, config) -> int:  # noqa: ANN001 - a Da
     return int(bad.sum())
 
 
-def phase_baseline(path: str) -> dict[str, float]:
+def phase_baseline(target: str, folder: str) -> dict[str, float]:
     from aftercare import warehouse
     from aftercare.quality import gate
 
-    config = _config(Path(path).parent / "gx-baseline")
-    engine = common.engine(path)
+    config = _config(Path(folder) / "gx-baseline")
+    engine = common.engine(target)
     started = time.perf_counter()
     with warehouse.transaction(engine) as conn:
         loads = [r["load_id"] for r in warehouse.query_file(conn, "quality/unstaged_loads.sql")]
@@ -120,12 +123,12 @@ def phase_baseline(path: str) -> dict[str, float]:
     return {"rows": rows, "failed": failed, "seconds": time.perf_counter() - started}
 
 
-def phase_gate(path: str) -> dict[str, float]:
+def phase_gate(target: str, folder: str) -> dict[str, float]:
     from aftercare import extract
     from aftercare.quality import gate
 
-    config = _config(Path(path).parent / "gx")
-    engine = common.engine(path)
+    config = _config(Path(folder) / "gx")
+    engine = common.engine(target)
     started = time.perf_counter()
     counts = gate.validate(engine, config, run_id="benchmark", as_of=_as_of(), override=True)
     seconds = time.perf_counter() - started
@@ -146,8 +149,32 @@ def phase_gate(path: str) -> dict[str, float]:
 PHASES = {"prepare": phase_prepare, "baseline": phase_baseline, "gate": phase_gate}
 
 
+def measure(target: str, folder: Path, title: str) -> None:
+    """One baseline/gate pair on the warehouse at ``target`` (a DuckDB file or a URL)."""
+    base = common.run_phase(__file__, "baseline", target, str(folder))
+    ours = common.run_phase(__file__, "gate", target, str(folder))
+    base_rate, ours_rate = base["rows"] / base["seconds"], ours["rows"] / ours["seconds"]
+    print(f"\n{title}: {ours['rows']:,} records (placements and candidates)")
+    print(f"  {'phase':<34} {'rows/s':>10} {'seconds':>9} {'peak RSS MB':>12} {'failed':>8}")
+    for label, figures, rate in (
+        ("baseline (pandas checks)", base, base_rate),
+        ("gate (GX suites + quarantine)", ours, ours_rate),
+    ):
+        print(
+            f"  {label:<34} {rate:>10,.0f} {figures['seconds']:>9.1f} "
+            f"{figures['peak_rss_mb']:>12.0f} {figures['failed']:>8,}"
+        )
+    print(f"  ratio gate / baseline: {ours_rate / base_rate:.2f}")
+    agree = "agree" if base["failed"] == ours["failed"] else "DISAGREE"
+    print(f"  failing records: baseline and gate {agree}")
+    print(
+        f"  then the staging upsert: {ours['staged']:,} records in {ours['staging_seconds']:.1f} s",
+        flush=True,
+    )
+
+
 def main() -> None:
-    args = common.arguments(__doc__, PHASES, "baseline/gate")
+    args = common.arguments(__doc__, PHASES, "baseline/gate", postgres=True)
     if args is None:
         return
 
@@ -161,26 +188,15 @@ def main() -> None:
     shutil.copyfile(path, pristine)
     for round_number in range(1, args.rounds + 1):
         shutil.copyfile(pristine, path)  # every round validates the same unvalidated loads
-        base = common.run_phase(__file__, "baseline", path)
-        ours = common.run_phase(__file__, "gate", path)
-        base_rate, ours_rate = base["rows"] / base["seconds"], ours["rows"] / ours["seconds"]
-        print(f"\nround {round_number}: {ours['rows']:,} records (placements and candidates)")
-        print(f"  {'phase':<34} {'rows/s':>10} {'seconds':>9} {'peak RSS MB':>12} {'failed':>8}")
-        for label, figures, rate in (
-            ("baseline (pandas checks)", base, base_rate),
-            ("gate (GX suites + quarantine)", ours, ours_rate),
-        ):
-            print(
-                f"  {label:<34} {rate:>10,.0f} {figures['seconds']:>9.1f} "
-                f"{figures['peak_rss_mb']:>12.0f} {figures['failed']:>8,}"
-            )
-        print(f"  ratio gate / baseline: {ours_rate / base_rate:.2f}")
-        agree = "agree" if base["failed"] == ours["failed"] else "DISAGREE"
-        print(f"  failing records: baseline and gate {agree}")
-        print(
-            f"  then the staging upsert: {ours['staged']:,} records in "
-            f"{ours['staging_seconds']:.1f} s"
-        )
+        measure(path, folder, f"round {round_number}, DuckDB")
+        if args.postgres:
+            import console_benchmark  # the Postgres server (tests.pg) and the copy
+
+            source = common.engine(str(pristine))
+            with console_benchmark.postgres_copy(source, folder) as postgres:
+                source.dispose()
+                target = postgres.render_as_string(hide_password=False)
+                measure(target, folder, f"round {round_number}, Postgres")
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -11,7 +11,7 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 
 from aftercare.config import load_config
-from aftercare.dagkit import LEDGER, default_args, warehouse_task
+from aftercare.dagkit import LEDGER, LEDGER_SECTION, default_args, warehouse_task
 from aftercare.names import SEND_POOLS
 
 CONFIG = load_config()
@@ -42,7 +42,7 @@ AGENCY_TZ = CONFIG.agency.time_zone
 def aftercare_dispatch() -> None:
     from aftercare.tasks import dispatch
 
-    @warehouse_task
+    @warehouse_task(section=LEDGER_SECTION)
     def prepare_batches(**context: Any) -> dict[str, Any]:
         """Fold earlier journals, close the overdue, write the due touchpoints into batches."""
         return dispatch.prepare_batches(
@@ -76,7 +76,7 @@ def aftercare_dispatch() -> None:
 
         sends.append(send.expand_kwargs(batches_of(batches, channel)))
 
-    @warehouse_task
+    @warehouse_task(section=LEDGER_SECTION)
     def record_outcomes() -> dict[str, int]:
         """Fold the journals into the ledger: sent, failed, suppressed, retried later."""
         return dispatch.record_outcomes()

@@ -46,11 +46,6 @@ def aftercare_engagement() -> None:
             return engagement.load_email()
 
         @warehouse_task
-        def load_video() -> dict[str, int]:
-            """Views of each personalised video link."""
-            return engagement.load_video()
-
-        @warehouse_task
         def load_reviews() -> dict[str, int]:
             """Reviews carrying our touchpoint id as reference."""
             return engagement.load_reviews()
@@ -62,14 +57,14 @@ def aftercare_engagement() -> None:
 
         @warehouse_task
         def load_preferences() -> dict[str, int]:
-            """The preferences service's opt-outs and referral clicks (before the ATS's
-            referrals, which a click attributes)."""
+            """The preferences service's opt-outs, referral clicks and video page events
+            (before the ATS's referrals, which a click attributes)."""
             return engagement.load_preferences()
 
         sms = load_sms()
         # whatever became of the preferences feed (skipped with no service, or failed)
         load_preferences() >> load_ats.override(trigger_rule=TriggerRule.ALL_DONE)()
-        for load_feed in (load_email, load_video, load_reviews):
+        for load_feed in (load_email, load_reviews):
             load_feed()
 
     @warehouse_task

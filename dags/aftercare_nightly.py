@@ -9,7 +9,14 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TaskGroup, TriggerRule, chain, dag
 
 from aftercare.config import load_config
-from aftercare.dagkit import LEDGER, default_args, run_moment, warehouse_task
+from aftercare.dagkit import (
+    LEDGER,
+    LEDGER_SECTION,
+    PULL_SECTIONS,
+    default_args,
+    run_moment,
+    warehouse_task,
+)
 
 CONFIG = load_config()
 AGENCY_TZ = CONFIG.agency.time_zone
@@ -69,12 +76,12 @@ def aftercare_nightly() -> None:
 
     with TaskGroup("extract", tooltip="ATS -> raw.*"):
 
-        @warehouse_task
+        @warehouse_task(section=PULL_SECTIONS["Placement"])
         def pull_placements(**context: Any) -> dict[str, int]:
             """Changed placements from the ATS into raw.placements, page by page."""
             return nightly.pull("Placement", run_id=context["run_id"], **_modes(context))
 
-        @warehouse_task
+        @warehouse_task(section=PULL_SECTIONS["Candidate"])
         def pull_candidates(**context: Any) -> dict[str, int]:
             """Changed candidates from the ATS into raw.candidates, page by page."""
             return nightly.pull("Candidate", run_id=context["run_id"], **_modes(context))
@@ -115,7 +122,7 @@ def aftercare_nightly() -> None:
 
     with TaskGroup("plan", tooltip="milestone cohorts -> the ledger aftercare.touchpoints"):
 
-        @warehouse_task
+        @warehouse_task(section=LEDGER_SECTION)
         def plan_touchpoints(**context: Any) -> dict[str, int]:
             """Decide the night's touchpoints into the ledger (or, with preview_days, print)."""
             return nightly.plan(as_of=run_moment(context), **_modes(context))

@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import yaml
@@ -105,6 +107,17 @@ def provider_connections(sandbox: object, monkeypatch: pytest.MonkeyPatch) -> ob
     """The sandbox, with every connection but the warehouse's pointing at it (as the demo's)."""
     point_connections_at(sandbox, monkeypatch)
     return sandbox
+
+
+@pytest.fixture
+def preferences_service(
+    provider_connections: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SimpleNamespace]:
+    """The preferences service beside the sandbox (`tests.test_preferences.serving`)."""
+    from tests.test_preferences import serving
+
+    with serving(provider_connections, tmp_path, monkeypatch) as service:
+        yield service
 
 
 def _set_warehouse(monkeypatch: pytest.MonkeyPatch, connection: dict[str, object] | str) -> None:

@@ -13,14 +13,18 @@ import re
 from argparse import Namespace
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from aftercare import warehouse
+from aftercare.config import load_config
 from aftercare.console import URL_PREFIX
 from aftercare.console.pages import LOOKUP_EVENT
 from aftercare.names import OPS_DAG
@@ -98,6 +102,7 @@ def airflow_app(airflow_db: None, tmp_path_factory: pytest.TempPathFactory) -> I
         purge_cached_app()
         app = create_app()
         console_app(app).state.clock = lambda: NOW
+        console_app(app).state.pipeline_clock = lambda: NOW
         yield app
         purge_cached_app()
 
@@ -341,7 +346,7 @@ def check_numbers(browser: TestClient) -> None:
         )
         for tid in _row_ids(rows):
             assert (TOUCHPOINTS[tid].reason or "") in rows
-    # the default day is today in the agency's zone (the app's clock: NOW, on DAY)
+    # the default day is today in the agency's zone (the pipeline's clock: NOW, on DAY)
     assert _today_cells(text(browser.get(URL_PREFIX + "/"))) == cells
 
     failures = text(browser.get(URL_PREFIX + "/failures"))
@@ -429,7 +434,6 @@ def test_the_run_tab(viewer: TestClient) -> None:
 
 def test_the_report_is_served_as_the_engagement_dag_wrote_it(viewer: TestClient) -> None:
     from aftercare import PROJECT_ROOT
-    from aftercare.config import load_config
 
     path = PROJECT_ROOT / load_config().engagement.report_path
     path.unlink(missing_ok=True)
@@ -485,6 +489,27 @@ def test_a_succeeded_action_is_applied_once_the_warehouse_has_it(viewer: TestCli
     page = text(viewer.get(URL_PREFIX + "/quarantine"))
     assert "c-y9" in page and '<span class="state applying">applying</span>' in page
     assert "c-x4" not in page
+
+
+def test_today_defaults_to_the_pipelines_day_not_the_wall_clocks(
+    airflow_app: FastAPI, viewer: TestClient, sandbox: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default day follows the clock dispatch sends by: the demo's simulated one (the
+    sandbox's, through the aftercare_clock connection), days away from the wall clock."""
+    from aftercare.console.app import pipeline_now
+
+    response = requests.post(
+        f"{sandbox.url}/sandbox/clock/set", params={"at": "2027-06-09T23:30:00Z"}, timeout=120
+    )
+    response.raise_for_status()
+    clock = {"conn_type": "http", "host": f"{sandbox.url}/sandbox/clock"}
+    monkeypatch.setenv("AIRFLOW_CONN_AFTERCARE_CLOCK", json.dumps(clock))
+    monkeypatch.setattr(console_app(airflow_app).state, "pipeline_clock", pipeline_now)
+    # 23:30 UTC on 9 June is already the 10th in London (the agency's zone)
+    zone = ZoneInfo(load_config().agency.time_zone)
+    day = datetime(2027, 6, 9, 23, 30, tzinfo=UTC).astimezone(zone).date()
+    page = text(viewer.get(URL_PREFIX + "/"))
+    assert f"Touchpoints due on {day}</h1>" in page
 
 
 def test_failures_link_the_send_task_that_carried_each_batch(viewer: TestClient) -> None:

@@ -221,7 +221,7 @@ def test_engagement_shape(dagbag: DagBag) -> None:
     nightly, dispatch = dagbag.dags["aftercare_nightly"], dagbag.dags["aftercare_dispatch"]
     assert LEDGER in nightly.get_task("plan.plan_touchpoints").outlets
     assert LEDGER in dispatch.get_task("record_outcomes").outlets
-    feeds = {f"load.load_{feed}" for feed in ("sms", "email", "video", "reviews", "ats")}
+    feeds = {f"load.load_{feed}" for feed in ("sms", "email", "reviews", "ats")}
     upstream = {task.task_id: task.upstream_task_ids for task in dag.tasks}
     assert upstream == {
         **dict.fromkeys(feeds, set()),

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -65,6 +66,18 @@ def duck(duckdb_warehouse: Any, provider_connections: Any) -> sa.Engine:
 def set_clock(sandbox: Any, at: str) -> None:
     response = requests.post(f"{sandbox.url}/sandbox/clock/set", params={"at": at}, timeout=10)
     response.raise_for_status()
+
+
+def video_pages(service: Any) -> list[str]:
+    """The touchpoints whose video page the preferences service holds."""
+    with closing(sqlite3.connect(service.store)) as db:
+        return [t for (t,) in db.execute("select touchpoint_id from video_pages order by 1")]
+
+
+def links_of(mail: dict[str, Any], path: str) -> list[str]:
+    """The links of an email's text part whose path starts ``path``."""
+    text = next(c["value"] for c in mail["content"] if c["type"] == "text/plain")
+    return [word for word in text.split() if f"{path}" in word and word.startswith("http")]
 
 
 def received(sandbox: Any, service: str) -> list[dict[str, Any]]:
@@ -159,7 +172,7 @@ def day_of_every_channel(engine: sa.Engine, sandbox: Any) -> dict[str, tuple[str
 
 
 def test_every_channel_once_and_the_ledger_says_so(
-    engine: sa.Engine, provider_connections: Any
+    engine: sa.Engine, provider_connections: Any, preferences_service: Any
 ) -> None:
     sandbox = provider_connections
     config = load_config()
@@ -194,13 +207,15 @@ def test_every_channel_once_and_the_ledger_says_so(
     [call] = [k for k, (channel, _) in expected.items() if channel == "phone"]
     assert [t["id"] for t in tasks] == [int(rows[call]["provider_message_id"])]
     assert call in tasks[0]["description"]
-    # the links: a share of the milestone's video, a review invitation with our reference, a
+    # the links: the touchpoint's own video page, a review invitation with our reference, a
     # signed unsubscribe link that names the candidate, channel and touchpoint
-    shares = received(sandbox, "video")
-    assert sorted(s["reference"] for s in shares) == [
+    assert video_pages(preferences_service) == [
         "referral_ask:placement:14:1",
         "work_anniversary:placement:15:1",
     ]
+    ask = emails["referral_ask:placement:14:1"]
+    page = requests.get(links_of(ask, "/v/")[0], timeout=10)
+    assert page.status_code == 200 and 'id="video"' in page.text
     invitations = received(sandbox, "trustpilot")
     assert [i["referenceId"] for i in invitations] == ["review_request:placement:16:1"]
     review = emails["review_request:placement:16:1"]
@@ -220,7 +235,7 @@ def test_every_channel_once_and_the_ledger_says_so(
     counts = run_dispatch(engine, config)
     assert counts["batches"] == 0
     assert sent_by_touchpoint(sandbox) == before
-    assert len(received(sandbox, "video")) == 2
+    assert len(video_pages(preferences_service)) == 2
 
 
 def test_not_before_its_time_nor_in_quiet_hours(duck: sa.Engine, provider_connections: Any) -> None:
@@ -449,32 +464,34 @@ def each_sent_once(engine: sa.Engine, sandbox: Any, due: int) -> None:
 
 @pytest.mark.slow
 def test_a_batch_is_folded_only_once_its_try_has_let_go(
-    duck: sa.Engine, provider_connections: Any
+    duck: sa.Engine, provider_connections: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A try still sends (orphaned by its supervisor, say) when the run folds its batch. Each
-    video text waits half a second for its share before its attempt is journaled: a fold that
+    video text waits half a second for its page before its attempt is journaled: a fold that
     read the journal then would miss those in flight, and the next run would send them again.
     The fold seals the batch (the try stops at its next touchpoint), waits for the try's claim,
     and folds a journal that holds everything the try sent."""
+    from tests.test_preferences import serving
+
     sandbox, config = provider_connections, load_config()
     for candidate_id in range(1, 81):  # work anniversaries: video, by sms
         candidate(duck, candidate_id, email=None, mobile_e164=f"+4479111{candidate_id:05d}")
         placement(duck, 100 + candidate_id, candidate_id, start_date=date(2025, 11, 23))
     plan.plan(duck, config, D)
     set_clock(sandbox, "2026-11-23T11:00:00Z")
-    faults(sandbox, "video", latency_ms=500)
-    prepared, _ = batches.prepare(
-        duck, config, clock().now(), staging_path, run_id="orphan", try_number=1, dry_run=False
-    )
-    [batch] = prepared["video"]
-    task = sending(batch, sandbox, texts=10)
-    batches.fold(duck, config, staging_path)  # while the try sends
-    task.communicate(timeout=60)
-    assert task.returncode == 0
-    assert len(received(sandbox, "twilio")) < 80, "the fold must land mid-batch"
+    with serving(sandbox, tmp_path, monkeypatch, page_delay=0.5):
+        prepared, _ = batches.prepare(
+            duck, config, clock().now(), staging_path, run_id="orphan", try_number=1, dry_run=False
+        )
+        [batch] = prepared["video"]
+        task = sending(batch, sandbox, texts=10)
+        batches.fold(duck, config, staging_path)  # while the try sends
+        task.communicate(timeout=60)
+        assert task.returncode == 0
+        assert len(received(sandbox, "twilio")) < 80, "the fold must land mid-batch"
 
-    set_clock(sandbox, "2026-11-23T11:15:00Z")
-    run_dispatch(duck, config)
+        set_clock(sandbox, "2026-11-23T11:15:00Z")
+        run_dispatch(duck, config)
     each_sent_once(duck, sandbox, 80)
 
 
@@ -585,46 +602,6 @@ def test_a_batch_folded_while_its_try_waited_for_the_claim_sends_nothing(tmp_pat
     assert not journal.journal_path(batch).exists()
 
 
-def test_a_video_share_accepted_without_an_answer_is_made_once(provider_connections: Any) -> None:
-    from aftercare.providers.factory import Providers
-
-    sandbox = provider_connections
-    video = Providers(load_config(), "video", get_connection).video
-    faults(sandbox, "video", hang_seconds=3)  # longer than dispatch.timeout_seconds (2 s)
-    force(sandbox, "video", "timeout_after_accept")
-    url = video.share("first_day", "tp-lost-answer", "Jane", "Welder", "Northwind")
-    # a retried batch looks up first: the share its killed try made is the one sent
-    again = video.share(
-        "first_day", "tp-lost-answer", "Jane", "Welder", "Northwind", look_up_first=True
-    )
-
-    shares = [s for s in received(sandbox, "video") if s["reference"] == "tp-lost-answer"]
-    assert [share["url"] for share in shares] == [url] == [again]
-
-
-def test_a_share_made_by_a_try_that_ended_transient_is_the_one_the_next_run_sends(
-    duck: sa.Engine, provider_connections: Any
-) -> None:
-    """The share is accepted without an answer and every look-up after it is refused (429):
-    the touchpoint ends the run transient, its share made. The next run (a new batch) looks
-    the share up before making one: one share, the one in the message."""
-    sandbox, config = provider_connections, load_config()
-    candidate(duck, 5, email=None)  # work anniversary: video, by sms
-    placement(duck, 15, 5, start_date=date(2025, 11, 23))
-    plan.plan(duck, config, D)
-    set_clock(sandbox, "2026-11-23T11:00:00Z")
-    faults(sandbox, "video", hang_seconds=3)  # longer than dispatch.timeout_seconds (2 s)
-    force(sandbox, "video", "timeout_after_accept", *["429"] * config.dispatch.max_attempts)
-    assert run_dispatch(duck, config)["transient"] == 1
-    assert received(sandbox, "twilio") == []
-
-    set_clock(sandbox, "2026-11-23T11:15:00Z")
-    assert run_dispatch(duck, config)["sent"] == 1
-    [share] = received(sandbox, "video")
-    [text] = received(sandbox, "twilio")
-    assert share["url"] in text["body"]
-
-
 def test_names_are_data_never_template_code(duck: sa.Engine, provider_connections: Any) -> None:
     sandbox, config = provider_connections, load_config()
     candidate(duck, 1, mobile_e164=None, first_name="{{ 7*7 }}{% for %}")
@@ -641,7 +618,7 @@ def test_names_are_data_never_template_code(duck: sa.Engine, provider_connection
 
 
 def test_dry_run_sends_nothing_and_leaves_the_ledger(
-    duck: sa.Engine, provider_connections: Any
+    duck: sa.Engine, provider_connections: Any, preferences_service: Any
 ) -> None:
     sandbox, config = provider_connections, load_config()
     expected = day_of_every_channel(duck, sandbox)
@@ -651,15 +628,19 @@ def test_dry_run_sends_nothing_and_leaves_the_ledger(
     counts = run_dispatch(duck, config, dry_run=True)
     assert sum(v for k, v in counts.items() if k.startswith("would_send_")) == len(expected)
     assert ledger(duck) == before
-    for service in ("twilio", "sendgrid", "video", "trustpilot"):
+    for service in ("twilio", "sendgrid", "trustpilot"):
         assert received(sandbox, service) == []
+    assert video_pages(preferences_service) == []
     # the real run then sends them all
     run_dispatch(duck, config)
     assert {s for s, *_ in ledger(duck).values()} == {"sent"}
 
 
 def test_logs_carry_no_personal_data(
-    duck: sa.Engine, provider_connections: Any, caplog: pytest.LogCaptureFixture
+    duck: sa.Engine,
+    provider_connections: Any,
+    preferences_service: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     sandbox, config = provider_connections, load_config()
     day_of_every_channel(duck, sandbox)
@@ -676,7 +657,11 @@ def test_logs_carry_no_personal_data(
 
 @pytest.mark.e2e
 def test_the_dag_sends_every_channel_once(
-    airflow_db: None, duck: sa.Engine, provider_connections: Any, capfd: pytest.CaptureFixture
+    airflow_db: None,
+    duck: sa.Engine,
+    provider_connections: Any,
+    preferences_service: Any,
+    capfd: pytest.CaptureFixture,
 ) -> None:
     """aftercare_dispatch through dag.test(): mapped send tasks per channel, the record task."""
     from airflow.dag_processing.dagbag import DagBag
@@ -753,6 +738,14 @@ def test_an_invalid_number_fails_with_twilios_code(
     assert ledger(duck)["first_day:placement:11:1"][:2] == ("failed", "twilio_21211")
     with duck.connect() as conn:  # a refusal is no opt-out
         assert conn.execute(sa.text("select count(*) from aftercare.suppressions")).scalar() == 0
+        # the row keeps the batch that tried it (the ops console links its send task's log)
+        tried = conn.execute(
+            sa.text(
+                "select b.channel, b.recorded_at is not null from aftercare.touchpoints as t"
+                " join aftercare.dispatch_batches as b on b.batch_id = t.batch_id"
+            )
+        ).all()
+    assert tried == [("sms", True)]
 
 
 def test_smtp_transport_sends_text_and_html(

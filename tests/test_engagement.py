@@ -22,6 +22,7 @@ from aftercare.engagement import followups, loads
 from aftercare.providers.factory import Providers
 from aftercare.tasks import engagement as engagement_tasks
 from sandbox import SandboxServer, SandboxSettings
+from sandbox.candidates import use_links
 from tests import point_connections_at
 from tests.test_dispatch import (
     D,
@@ -45,8 +46,6 @@ CERTAIN = {
     "email_click_share": 1.0,
     "email_unsubscribe_share": 0.0,
     "email_spam_report_share": 0.0,
-    "video_view_share": 1.0,
-    "video_repeat_view_share": 0.0,
     "review_share": 1.0,
     "task_completion_share": 1.0,
     "referral_share": 1.0,
@@ -67,6 +66,12 @@ def certain(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
+def provider_connections(certain: SandboxServer) -> SandboxServer:
+    """The connections point at the ``certain`` sandbox (for ``preferences_service``)."""
+    return certain
+
+
+@pytest.fixture
 def duck(duckdb_warehouse: Any) -> Iterator[sa.Engine]:
     engine = connections.warehouse_engine()
     warehouse.migrate(engine)
@@ -81,9 +86,10 @@ def load_all(engine: sa.Engine) -> Counter[str]:
     counts: Counter[str] = Counter()
     counts.update(loads.load_sms(engine, config, providers.sms, now))
     counts.update(loads.load_email(engine, config, providers.email, now))
-    counts.update(loads.load_video(engine, config, providers.video, now))
     counts.update(loads.load_reviews(engine, config, providers.reviews, now))
     counts.update(loads.load_ats(engine, config, providers.ats, now))
+    if connections.has_connection(connections.PREFERENCES):  # a test serves it
+        counts.update(loads.load_preferences(engine, config, providers.preferences, now))
     return counts
 
 
@@ -105,7 +111,7 @@ def ats_notes(sandbox: SandboxServer) -> list[dict[str, Any]]:
 
 
 def test_each_feed_lands_as_its_rows_and_a_replay_adds_nothing(
-    duck: sa.Engine, certain: SandboxServer
+    duck: sa.Engine, certain: SandboxServer, preferences_service: Any
 ) -> None:
     config = load_config()
     expected = day_of_every_channel(duck, certain)
@@ -119,6 +125,12 @@ def test_each_feed_lands_as_its_rows_and_a_replay_adds_nothing(
     set_clock(certain, "2026-11-23T12:00:00Z")
     run_dispatch(duck, config)
     assert {v[0] for v in ledger(duck).values()} == {"sent"}
+    # the candidates sent a video by email open its page, play it to the end, follow its call
+    # to action (the preferences service records it; its feed is loaded with the rest)
+    everyone = {"video_open_share": 1.0, "video_play_share": 1.0, "video_cta_share": 1.0}
+    watched = use_links(
+        certain.url, preferences_service.url, set(), unsubscribe_share=0.0, **everyone
+    )
     # the engagement DAG runs every few hours: a load the next day, then weeks later, when every
     # outcome has happened (reviews take up to 10 days, referrals up to 20)
     set_clock(certain, "2026-11-24T12:00:00Z")
@@ -137,8 +149,10 @@ def test_each_feed_lands_as_its_rows_and_a_replay_adds_nothing(
             assert {e for t, e in events if t == touchpoint} >= {"delivered", "opened", "clicked"}
         if service == "twilio":
             assert (touchpoint, "delivered") in events
-    videos = [k for k, (channel, _) in expected.items() if channel == "video"]
-    assert all((t, "viewed") in events for t in videos)
+    videos = [k for k, (channel, s) in expected.items() if (channel, s) == ("video", "sendgrid")]
+    assert watched["video_pages_opened"] == len(videos + [ask]) == 2
+    for touchpoint in (*videos, ask):
+        assert {e for t, e in events if t == touchpoint} >= {"page_opened", "played", "cta_clicked"}
     [call] = [k for k, (channel, _) in expected.items() if channel == "phone"]
     assert (call, "completed") in events
     responses = Counter(kind for (kind,) in rows(duck, "select kind from engagement.responses"))
@@ -159,7 +173,7 @@ def test_each_feed_lands_as_its_rows_and_a_replay_adds_nothing(
     assert counts["reviews"] == 1
 
     # the next load reads on from the cursors: nothing new to read
-    assert load_all(duck)["video_views"] == 0
+    assert load_all(duck)["video_events"] == 0
 
     # a replay of every feed (watermarks put back) adds nothing
     before = rows(duck, "select count(*) from engagement.delivery_events")

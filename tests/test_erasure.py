@@ -20,10 +20,12 @@ import sqlalchemy as sa
 from aftercare import PROJECT_ROOT, extract, plan, privacy, warehouse
 from aftercare.ats.base import Page
 from aftercare.config import FrequencyCap, load_config
-from aftercare.connections import erasure_salt
+from aftercare.connections import erasure_salt, get_connection
+from aftercare.providers.base import VideoPage
+from aftercare.providers.factory import Providers
 from aftercare.tasks import erasure as erasure_task
 from tests import ROOT
-from tests.test_dispatch import D, run_dispatch, set_clock
+from tests.test_dispatch import D, run_dispatch, set_clock, video_pages
 from tests.test_plan import candidate, ledger, only, placement
 
 SCHEMAS = ("raw", "staging", "quality", "aftercare", "engagement", "marts")
@@ -259,11 +261,18 @@ def test_a_candidate_present_everywhere_is_erased_from_every_table_and_file(
     airflow_db: None,
     warehouse_engine: sa.Engine,
     provider_connections: Any,
+    preferences_service: Any,
     capfd: pytest.CaptureFixture,
 ) -> None:
     engine, sandbox = warehouse_engine, provider_connections
     warehouse.migrate(engine)
     present_everywhere(engine, sandbox)
+    # and a video page each at the preferences service (names in its store)
+    pages = Providers(load_config(), "video", get_connection).video
+    for who, person in ((1, ZEB), (2, ANN)):
+        pages.publish(VideoPage(f"tp-{who}", who, "referral_ask", person["first_name"], "Chef",
+                                "Northwind", "Sam", "https://media.demo-recruitment.example/a.mp4",
+                                "file", None, None, None))  # fmt: skip
     assert all(value in scan_tables(engine) + scan_files() for value in PERSONAL)
     sids = {r[7] for r in ledger_counts(engine) if r[1] == 1 and r[3] == "sms"}
     before = ledger_counts(engine)
@@ -284,6 +293,8 @@ def test_a_candidate_present_everywhere_is_erased_from_every_table_and_file(
     assert sorted(d["sid"] for d in deleted) == sorted(sids | {"SMreply0000000000000000000000000a"})
     assert admin(sandbox, "sendgrid/erase-jobs")[0]["email_addresses"] == [ZEB["email"]]
     assert (counts["erased"], counts["unknown"], counts["texts_deleted"]) == (1, 1, 2)
+    assert counts["video_pages_erased"] == 1
+    assert video_pages(preferences_service) == ["tp-2"]
     with engine.connect() as conn:
         audit = conn.execute(
             sa.text("select source, candidates, erased, unknown from aftercare.erasure_requests")
@@ -305,6 +316,7 @@ def test_a_candidate_present_everywhere_is_erased_from_every_table_and_file(
         candidate_ids=[1], run_id="again", requested_by="dpo", requested_at=datetime.now(UTC)
     )
     assert (again["erased"], again.get("texts_deleted"), again.get("addresses_erased")) == (1, 0, 0)
+    assert again["video_pages_erased"] == 0
     assert len(admin(sandbox, "twilio/deletions")) == len(deleted)
     assert len(admin(sandbox, "sendgrid/erase-jobs")) == 1
 

@@ -3,16 +3,25 @@ through the SQL on DuckDB and Postgres, candidates through the Python normaliser
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 import pytest
 import sqlalchemy as sa
+from phonenumbers import PhoneNumberFormat
 
 from aftercare import warehouse
 from aftercare.ats.base import Page
-from aftercare.ats.normalise import Normaliser, country_codes, time_zone_for
+from aftercare.ats.normalise import (
+    Normaliser,
+    country_codes,
+    parse_phone,
+    readings,
+    time_zone_for,
+)
 from aftercare.config import load_config
 
 #: Bullhorn's own country ids and codes (its country table; "UK" is its code for GB)
@@ -26,6 +35,10 @@ BULLHORN_COUNTRIES = {
     2185: "AF",
     2378: "NONE",
 }
+
+
+E164, NATIONAL = PhoneNumberFormat.E164, PhoneNumberFormat.NATIONAL
+INTERNATIONAL = PhoneNumberFormat.INTERNATIONAL
 
 
 def ms(*args: int, zone: str = "UTC") -> int:
@@ -294,3 +307,54 @@ def test_names_dates_and_referrers_as_agencies_keep_them(normaliser: Normaliser)
 )
 def test_time_zone_for(country: str, offset: int | None, zone: str) -> None:
     assert time_zone_for(country, offset, "Europe/London") == zone
+
+
+def _plain_reading(text: str, regions: tuple[str, ...]) -> tuple[str, str] | None:
+    """parse_phone's rule with phonenumbers' plain calls only: each reading in turn, valid in
+    the region it was read against, else in the region phonenumbers finds for it."""
+    for written, region in readings(text, regions):
+        with contextlib.suppress(phonenumbers.NumberParseException):
+            number = phonenumbers.parse(written, region)
+            found = [
+                candidate
+                for candidate in (region, phonenumbers.region_code_for_number(number))
+                if candidate and phonenumbers.is_valid_number_for_region(number, candidate)
+            ]
+            if found:
+                return phonenumbers.format_number(number, E164), found[0]
+    return None
+
+
+def test_readings_match_phonenumbers_plain_calls() -> None:
+    """The normaliser's shortcuts (no region look-up for a number of impossible length, no
+    second check of the region tried, readings kept) read every region's example mobiles,
+    written nationally, internationally and with the "+" left out, as the plain calls do,
+    against regions of other codes and of the same code."""
+    texts = {"(416) 555-0123", "07911 123456", "44 077-14980001", "+44 7797 712345", "call me"}
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        if example is not None:
+            international = phonenumbers.format_number(example, INTERNATIONAL)
+            texts |= {
+                phonenumbers.format_number(example, NATIONAL),
+                international,
+                international.removeprefix("+"),
+            }
+    for text in sorted(texts):
+        for regions in (("US", "GB"), ("IE", "CA")):
+            phone = parse_phone(text, regions)
+            ours = (phonenumbers.format_number(phone.number, E164), phone.region) if phone else None
+            assert ours == _plain_reading(text, regions), (text, regions)
+    assert parse_phone(" 07911  123456 ", ("GB",)) is parse_phone("07911 123456", ("GB",))
+
+
+def test_every_region_of_a_country_code_allows_only_lengths_its_main_region_allows() -> None:
+    """What lets the normaliser skip the region look-up for a number that
+    `phonenumbers.is_possible_number` (which asks the code's main region) finds impossible."""
+    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        main = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, regions[0])
+        allowed = set(main.general_desc.possible_length)
+        allowed |= set(main.general_desc.possible_length_local_only)
+        for region in regions[1:]:
+            lengths = phonenumbers.PhoneMetadata.metadata_for_region(region).general_desc
+            assert set(lengths.possible_length) <= allowed, (code, region)

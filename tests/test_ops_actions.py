@@ -244,6 +244,11 @@ def test_readers_read_the_last_snapshot_while_a_writer_holds_the_warehouse(
         with warehouse.transaction(engine) as conn:
             conn.execute(sa.text("create table aftercare.unfinished (x integer)"))
         raise RuntimeError("the task failed")  # not published: the snapshot stays as it was
+    marked = snapshot.stat().st_mtime_ns
+    with connections.open_warehouse(publish=False) as engine:  # left to a task after it
+        with warehouse.transaction(engine) as conn:
+            conn.execute(sa.text("create table aftercare.later (x integer)"))
+    assert (snapshot.stat().st_ino, snapshot.stat().st_mtime_ns) == (copied, marked)
 
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_THE_LOCK, str(duckdb_warehouse)],
@@ -268,6 +273,7 @@ def test_readers_read_the_last_snapshot_while_a_writer_holds_the_warehouse(
             actions_seen = conn.execute(sa.text("select count(*) from aftercare.ops_actions"))
             assert actions_seen.scalar() == 0
         assert "aftercare.ops_actions" in tables and "aftercare.unfinished" not in tables
+        assert "aftercare.later" not in tables
         assert datetime.now(UTC) - reader.as_of < timedelta(minutes=1)
     finally:
         holder.communicate("")
@@ -285,7 +291,7 @@ def test_a_snapshot_that_cannot_be_copied_fails_no_task_and_keeps_the_last(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("shutil.copyfile", disk_full)
+    monkeypatch.setattr("os.copy_file_range", disk_full)
     with connections.open_warehouse() as engine, warehouse.transaction(engine) as conn:
         conn.execute(sa.text("create table aftercare.later (x integer)"))
     assert "snapshot not published" in caplog.text

@@ -114,12 +114,16 @@ SUPPRESSIONS = [
     (1, "marketing", "preferences", "preferences", at(-5)),
     (3, "sms", "sms_opted_out", "dispatch", at(-4)),
 ]
-# batch id -> (run id, channel, created_at, recorded_at, touchpoints, outcomes)
+# batch id -> (run id, channel, created_at, recorded_at, touchpoints, outcomes). A folded batch
+# (recorded_at) has no items left and is its touchpoints' batch_id (the latest that tried them);
+# a batch in flight keeps its items. b4, left in doubt by B6, is in flight again in B5 (the
+# look-up)
 BATCHES = {
     "B1": ("dispatch_r1", "sms", at(0, 8, 55), at(0, 9, 10), ["a3", "a4"], {"failed": 2}),
     "B2": ("dispatch_r2", "email", at(0, 8, 58), at(0, 9, 10), ["a6", "a10", "a1"], {"sent": 1}),
     "B3": ("dispatch_r0", "sms", at(-40), at(-40), ["b3"], {"failed": 1}),
     "B4": ("dispatch_r3", "email", at(-3, 9, 55), at(-3, 10), ["b2"], {"failed": 1}),
+    "B6": ("dispatch_r5", "phone", at(0, 10, 40), at(0, 10, 45), ["b4"], {"in_doubt": 1}),
     "B5": ("dispatch_r4", "phone", at(0, 10, 58), None, ["b4"], None),
 }
 NOT_NULL = {"expectation": "expect_column_values_to_not_be_null", "column": "start_date"}
@@ -156,8 +160,15 @@ def insert(conn: sa.Connection, table: str, rows: list[dict], *json_columns: str
     conn.execute(sa.text(statement), rows)
 
 
+def _last_batch(tid: str) -> str | None:
+    """The latest folded batch that carried ``tid`` (what the fold keeps in the ledger)."""
+    folded = [(b[2], bid) for bid, b in BATCHES.items() if b[3] is not None and tid in b[4]]
+    return max(folded)[1] if folded else None
+
+
 def _touchpoint(tid: str, tp: Tp) -> dict:
     return {
+        "batch_id": _last_batch(tid),
         "touchpoint_id": tid,
         "milestone": tp.milestone,
         "placement_id": tp.placement,
@@ -234,6 +245,7 @@ def fill(engine: sa.Engine) -> None:
     items = [
         {"batch_id": bid, "touchpoint_id": tid}
         for bid, batch in BATCHES.items()
+        if batch[3] is None
         for tid in batch[4]
     ]
     quarantine = [
@@ -420,7 +432,11 @@ def test_failures_by_provider_and_code_with_their_batches(reader: sa.Connection)
     ]
     assert [b.batch_id for b in groups["sendgrid", "sendgrid_400"].batches] == ["B4"]
     assert [b.batch_id for b in groups["email", "unrenderable"].batches] == ["B2"]
-    assert [b.batch_id for b in groups["phone", "in_doubt"].batches] == ["B5"]
+    # the batch whose try left it in doubt, not the one in flight to look it up
+    assert [b.batch_id for b in groups["phone", "in_doubt"].batches] == ["B6"]
+    # a6, in doubt, was tried in B2; b3's B3 is the batch of a failure outside the window
+    assert [b.batch_id for b in groups["email", "in_doubt"].batches] == ["B2"]
+    assert "B3" not in {b.batch_id for g in page.groups for b in g.batches}
 
     settings = load_config().ops.model_copy(update={"sample_ids": 1})
     fewer = read.failures(reader, now=NOW, settings=settings)
@@ -639,3 +655,41 @@ def test_an_empty_warehouse(warehouse_engine: sa.Engine) -> None:
         assert all(v.pause is None and v.last_action is None for v in views)
         empty = read.run(conn, dag_id="aftercare_nightly", run_id="x")
         assert (empty.summaries, empty.loads, empty.validations) == ((), (), ())
+
+
+def test_read_engines_are_kept_per_snapshot_file(tmp_path) -> None:
+    """The console keeps one read engine per published snapshot file: the same engine while the
+    file is current (a task that wrote nothing only marks it current: a newer time), a new one
+    once a publication renames a new file over it; a read still on the old one reads on."""
+    url = sa.URL.create("duckdb", database=str(tmp_path / "w.duckdb"))
+    readers = warehouse.ReadEngines()
+    writer = warehouse.create_engine(url)
+    warehouse.migrate(writer)
+    with pytest.raises(warehouse.SnapshotMissing):
+        readers.get(url)
+    warehouse.publish_snapshot(writer)
+    first, published = readers.get(url)
+    warehouse.publish_snapshot(writer)  # nothing written since: marked current
+    again, marked = readers.get(url)
+    assert again is first and marked >= published
+
+    pauses = "select count(*) from aftercare.milestone_pauses"
+    with first.connect() as old:
+        assert old.exec_driver_sql(pauses).scalar() == 0
+        with writer.begin() as conn:
+            insert(
+                conn,
+                "aftercare.milestone_pauses",
+                [
+                    {"milestone": "m", "paused_by": "ops"}
+                    | {"paused_at": NOW, "comment": "why", "action_id": "x"}
+                ],
+            )
+        warehouse.publish_snapshot(writer)
+        newer, _ = readers.get(url)
+        assert newer is not first
+        with newer.connect() as conn:
+            assert conn.exec_driver_sql(pauses).scalar() == 1
+        assert old.exec_driver_sql(pauses).scalar() == 0  # the old file, read on
+    writer.dispose()
+    newer.dispose()

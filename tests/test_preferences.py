@@ -6,6 +6,8 @@ reference, requests are rate-limited, the feed needs its token, and an event ack
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
@@ -15,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -42,6 +45,8 @@ def settings(tmp_path: Path, **overrides: Any) -> ServiceSettings:
         "referral_max_age_seconds": 30 * 86400,
         "requests_per_minute": 1000,
         "agency_name": "Demo <Recruitment> & Co",
+        "video_page_base": "https://p.example/v",
+        "video_origins": frozenset({"https://media.agency.example"}),
     }
     return ServiceSettings(**(values | overrides))
 
@@ -176,19 +181,34 @@ def test_the_feed_needs_its_token(client: Any) -> None:
     assert client.get("/feed", headers=FEED).status_code == 200
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 @contextmanager
-def running(settings: ServiceSettings) -> Iterator[str]:
-    """The service in this process (uvicorn in a thread) for the block; yields its URL."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), port=port, log_level="warning", access_log=False)
-    )
+def running(
+    settings: ServiceSettings, port: int | None = None, page_delay: float = 0.0
+) -> Iterator[str]:
+    """The service in this process (uvicorn in a thread) for the block, on ``port`` (else a
+    free one); the first registration of each video page answered ``page_delay`` seconds late
+    (the page registered before: a slow answer, or one lost to a client's timeout); yields its
+    URL."""
+    port = port or free_port()
+    app = create_app(settings)
+    if page_delay:
+        answered: set[str] = set()
+
+        @app.middleware("http")
+        async def slow_pages(request: Any, call_next: Any) -> Any:
+            response = await call_next(request)
+            if request.method == "PUT" and request.url.path not in answered:
+                answered.add(request.url.path)
+                await asyncio.sleep(page_delay)
+            return response
+
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -198,6 +218,36 @@ def running(settings: ServiceSettings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page_delay: float = 0.0
+) -> Iterator[SimpleNamespace]:
+    """The service in this process beside ``sandbox`` (after `tests.point_connections_at`),
+    signing with the local setup's secret, its video pages at its own ``/v`` showing the
+    config's recordings, and the ``aftercare_preferences`` connection pointing at it; yields
+    ``url``, ``secret``, ``sandbox`` and the ``store`` path."""
+    from aftercare import connections
+    from aftercare.config import load_config
+
+    secret = connections.get_connection(connections.SIGNING).password
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    service = settings(
+        tmp_path,
+        secret=secret,
+        referral_max_age_seconds=86400,
+        agency_name="Demo",
+        video_page_base=f"{url}/v",
+        video_origins=ServiceSettings.video_origins_of(load_config()),
+    )
+    with running(service, port, page_delay):
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_AFTERCARE_PREFERENCES",
+            json.dumps({"conn_type": "http", "host": url, "password": FEED_TOKEN}),
+        )
+        yield SimpleNamespace(url=url, secret=secret, sandbox=sandbox, store=service.store_path)
 
 
 def serve(tmp_path: Path, port: int) -> subprocess.Popen:
@@ -210,7 +260,7 @@ def serve(tmp_path: Path, port: int) -> subprocess.Popen:
 
 
 def test_an_opt_out_acknowledged_survives_a_killed_service(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = serve(tmp_path, port)
     try:

@@ -5,10 +5,7 @@ click decides which touchpoint a referral is attributed to, up to the marts."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,28 +21,13 @@ from aftercare.providers.factory import Providers
 from aftercare.tasks import dispatch
 from tests.test_dispatch import D, candidate, set_clock
 from tests.test_plan import ledger, placement
-from tests.test_preferences import FEED_TOKEN, running
-from tests.test_preferences import settings as preferences_settings
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 @pytest.fixture
-def service(
-    provider_connections: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SimpleNamespace]:
-    """The preferences service in this process (uvicorn in a thread), signing with the local
-    setup's secret, and the ``aftercare_preferences`` connection pointing at it."""
-    secret = connections.get_connection(connections.SIGNING).password
-    settings = preferences_settings(
-        tmp_path, secret=secret, referral_max_age_seconds=86400, agency_name="Demo"
-    )
-    with running(settings) as url:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_AFTERCARE_PREFERENCES",
-            json.dumps({"conn_type": "http", "host": url, "password": FEED_TOKEN}),
-        )
-        yield SimpleNamespace(url=url, secret=secret, sandbox=provider_connections)
+def service(preferences_service: SimpleNamespace) -> SimpleNamespace:
+    return preferences_service
 
 
 @pytest.fixture
@@ -102,8 +84,8 @@ def test_opt_outs_become_suppressions_and_responses_once(engine: sa.Engine, serv
     opt_out(service, 7, "sms", "tp-unknown", choice="marketing")
     opt_out(service, 8, "email", "tp-unknown", choice="all")
 
-    assert load(engine) == {"opt_outs": 3, "referral_clicks": 0}
-    assert load(engine) == {"opt_outs": 0, "referral_clicks": 0}  # from its cursor on
+    assert load(engine) == {"opt_outs": 3, "referral_clicks": 0, "video_events": 0}
+    assert load(engine) == {"opt_outs": 0, "referral_clicks": 0, "video_events": 0}  # on
     assert sorted(
         rows(engine, "select candidate_id, channel, reason, source from aftercare.suppressions")
     ) == [
@@ -187,7 +169,7 @@ def test_a_referral_click_attributes_the_referral_up_to_the_marts(
     click = requests.get(link, allow_redirects=False, timeout=10)
     assert click.status_code == 303
 
-    assert load(engine) == {"opt_outs": 0, "referral_clicks": 1}
+    assert load(engine) == {"opt_outs": 0, "referral_clicks": 1, "video_events": 0}
     config = load_config()
     loads.load_ats(engine, config, Referrals(now + timedelta(minutes=1)), now)  # type: ignore[arg-type]
     marts.rebuild(engine)
@@ -242,8 +224,8 @@ def test_the_demo_candidates_use_their_links_through_the_service(
     duckdb_warehouse: Any, service: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sandbox's simulated candidates (sandbox.candidates, as `make demo` runs them)
-    unsubscribe and click referral links in the emails dispatch sent, over HTTP to the
-    service; the warehouse then loads what they did."""
+    unsubscribe, click referral links and watch their video pages in the emails dispatch sent,
+    over HTTP to the service; the warehouse then loads what they did."""
     from sandbox.candidates import use_links
     from tests.test_dispatch import run_dispatch
 
@@ -267,13 +249,29 @@ def test_the_demo_candidates_use_their_links_through_the_service(
     run_dispatch(engine, config)
 
     seen: set[str] = set()
-    everyone = {"unsubscribe_share": 1.0, "referral_click_share": 1.0}
+    everyone = {
+        "unsubscribe_share": 1.0,
+        "referral_click_share": 1.0,
+        "video_open_share": 1.0,
+        "video_play_share": 1.0,
+        "video_cta_share": 1.0,
+    }
     acted = use_links(service.sandbox.url, service.url, seen, **everyone)
     assert acted["one_click_unsubscribes"] + acted["page_unsubscribes"] == 2
     assert acted["referral_clicks"] == 1
+    # the referral ask went as a video: its page opened, played, its call to action followed
+    videos = {k: v for k, v in acted.items() if k.startswith("video")}
+    assert videos == {
+        "video_pages_opened": 1,
+        "videos_played": 1,
+        "video_cta_clicks": 1,
+        "video_marks_passed": acted["video_marks_passed"],
+    }
     assert use_links(service.sandbox.url, service.url, seen, **everyone) == {}  # each once
 
-    assert load(engine) == {"opt_outs": 2, "referral_clicks": 1}
+    # opened, played, the marks passed, the call to action clicked: each an event
+    video_events = 3 + acted["video_marks_passed"]
+    assert load(engine) == {"opt_outs": 2, "referral_clicks": 1, "video_events": video_events}
     assert sorted(rows(engine, "select candidate_id, channel from aftercare.suppressions")) == [
         (4, "email"),
         (6, "email"),

@@ -150,3 +150,26 @@ def test_duckdb_extras_are_duckdb_settings(tmp_path: Path) -> None:
             assert c.exec_driver_sql("select current_setting('threads')").scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_postgres_sessions_run_with_jit_off(postgres_warehouse: str) -> None:
+    # the database turns jit on (as a server's default does); the warehouse's sessions, not
+    url = sa.make_url(postgres_warehouse)
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"alter database {url.database} set jit = on")
+    engines = {
+        "plain": sa.create_engine(url),
+        "warehouse": warehouse.create_engine(url),
+        "asked for": warehouse.create_engine(url.update_query_dict({"options": "-c jit=on"})),
+    }
+    try:
+        found = {}
+        for name, engine in engines.items():
+            with engine.connect() as conn:
+                found[name] = conn.exec_driver_sql("show jit").scalar()
+    finally:
+        for engine in [admin, *engines.values()]:
+            engine.dispose()
+
+    assert found == {"plain": "on", "warehouse": "off", "asked for": "on"}

@@ -3,17 +3,21 @@
 -- day (bound as day) planned, for the ops console to read: a quarter of the history went by
 -- sms; 0.5% of it failed (provider refusals, unrenderable); of the day's planned rows, those
 -- due by the instant bound as now went out and a few are in doubt; every send in a dispatch
--- batch per day and channel, a delivered event each, and for the last 60 days hard and soft
--- bounces, spam reports, undelivered texts and opens; reviews and replies; suppressions;
--- quarantined records (for the reasons bound as not_null and in_set, json texts); the nightly
--- runs' validations, loads and summaries; operators' actions and a paused milestone
+-- batch per day and channel (folded: the ledger keeps each row's batch), a delivered event
+-- each, and for the last 60 days hard and soft bounces, spam reports, undelivered texts and
+-- opens; reviews and replies; suppressions; quarantined records (for the reasons bound as
+-- not_null and in_set, json texts); the nightly runs' validations, loads and summaries;
+-- operators' actions and a paused milestone
 
+-- each row tried keeps its batch (below: one per day and channel), as the fold does
 update aftercare.touchpoints
 set
     channel = case when hash(touchpoint_id, 1) % 4 = 0 then 'sms' else 'email' end,
     attempt = json_object(
         'route', case when hash(touchpoint_id, 1) % 4 = 0 then 'sms' else 'email' end
     ),
+    batch_id = 'b-' || cast(cast(sent_at as date) as varchar) || '-'
+    || case when hash(touchpoint_id, 1) % 4 = 0 then 'sms' else 'email' end,
     updated_at = sent_at
 where plan_date < cast(:day as date);
 
@@ -40,6 +44,7 @@ set
     end,
     attempts = 1,
     attempt = json_object('route', coalesce(channel, 'email')),
+    batch_id = 'b-' || cast(cast(send_at as date) as varchar) || '-' || channel,
     updated_at = send_at
 where plan_date = cast(:day as date)
     and status = 'planned'
@@ -51,6 +56,9 @@ set
     in_doubt = true,
     attempt = json_object('route', channel),
     attempts = 1,
+    batch_id = 'b-'
+    || cast(cast(cast(:now as timestamptz) - interval 1 hour as date) as varchar)
+    || '-' || channel,
     updated_at = cast(:now as timestamptz) - interval 1 hour
 where plan_date = cast(:day as date)
     and status = 'planned'
@@ -77,12 +85,7 @@ from aftercare.touchpoints
 where status in ('sent', 'failed') or in_doubt
 group by cast(updated_at as date), channel;
 
-insert into aftercare.dispatch_items (batch_id, touchpoint_id)
-select
-    'b-' || cast(cast(updated_at as date) as varchar) || '-' || channel,
-    touchpoint_id
-from aftercare.touchpoints
-where status in ('sent', 'failed') or in_doubt;
+-- every batch folded: no items left (only a batch in flight keeps them)
 
 insert into engagement.delivery_events (
     event_id, touchpoint_id, channel, provider_message_id, event, event_at, detail, loaded_at

@@ -1,8 +1,15 @@
--- benchmarks only (DuckDB): the day between two nightly plan runs. Dispatch sends every
--- planned touchpoint whose send time came before the instant `until`; the nightly extract
+-- benchmarks only (DuckDB and Postgres): the day between two nightly plan runs. Dispatch sends
+-- every planned touchpoint whose send time came before the instant `until`; the nightly extract
 -- stages again the placements and candidates the ATS changed that day (the share
--- `changed_share` of each, picked by hash; planning cannot tell a changed field from an
--- unchanged one, so their fields stay as they were)
+-- `changed_share` of each, picked by a hash of the id and `salt`; planning cannot tell a
+-- changed field from an unchanged one, so their fields stay as they were)
+{%- macro picked(column) -%}
+{%- if dialect == 'postgresql' -%}
+abs(hashtextextended(cast({{ column }} as text), :salt))
+{%- else -%}
+hash({{ column }}, :salt)
+{%- endif -%}
+{%- endmacro %}
 update aftercare.touchpoints
 set status = 'sent',
     sent_at = send_at,
@@ -13,9 +20,9 @@ where status = 'planned' and send_at < cast(:until as timestamptz);
 update staging.placements
 set date_last_modified = current_timestamp,
     loaded_at = current_timestamp
-where hash(placement_id, :salt) % 10000 < cast(:changed_share * 10000 as integer);
+where {{ picked('placement_id') }} % 10000 < cast(:changed_share * 10000 as integer);
 
 update staging.candidates
 set date_last_modified = current_timestamp,
     loaded_at = current_timestamp
-where hash(candidate_id, :salt) % 10000 < cast(:changed_share * 10000 as integer)
+where {{ picked('candidate_id') }} % 10000 < cast(:changed_share * 10000 as integer)

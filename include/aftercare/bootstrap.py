@@ -19,19 +19,40 @@ from aftercare.config import load_config
 log = logging.getLogger(__name__)
 
 
-def pools_file_content() -> dict[str, dict[str, object]]:
-    """The pools of the config file, in the format of ``airflow pools import``."""
+def pools_file_content(warehouse: str = "duckdb") -> dict[str, dict[str, object]]:
+    """The pools of the config file, in the format of ``airflow pools import``, for a warehouse
+    of backend ``warehouse`` (duckdb, postgresql: the warehouse pool's slots follow it)."""
     return {
-        name: {"slots": pool.slots, "description": pool.description, "include_deferred": False}
+        name: {
+            "slots": pool.slots_for(warehouse),
+            "description": pool.description,
+            "include_deferred": False,
+        }
         for name, pool in load_config().airflow.pools.items()
     }
 
 
+def warehouse_backend() -> str:
+    """The backend of the warehouse connection; duckdb while it is not defined (the local setup
+    adds it after the pools): the one-slot choice, safe on any warehouse."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection
+
+    from aftercare.connections import WAREHOUSE, url_from_connection
+
+    try:
+        connection = Connection.get_connection_from_secrets(WAREHOUSE)
+    except AirflowNotFoundException:
+        return "duckdb"
+    return url_from_connection(connection).get_backend_name()
+
+
 def create_pools() -> None:
-    """Create or update the pools of the config file in the metadata database."""
+    """Create or update the pools of the config file in the metadata database, the warehouse
+    pool sized for the warehouse connection's backend."""
     from airflow.models.pool import Pool
 
-    for name, pool in pools_file_content().items():
+    for name, pool in pools_file_content(warehouse_backend()).items():
         Pool.create_or_update_pool(name, **pool)
         log.info("pool %s: %s slots", name, pool["slots"])
 

@@ -58,9 +58,16 @@ def _http_url(url: str) -> str:
     return url
 
 
+def _https_url(url: str) -> str:
+    if urlsplit(_http_url(url)).scheme != "https":
+        raise ValueError(f"{url!r} is not an https URL")
+    return url
+
+
 TimeZoneName = Annotated[str, AfterValidator(_iana_zone)]
 RegionCode = Annotated[str, AfterValidator(_region)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 EmploymentClass = Literal["permanent", "temp", "contract"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -92,6 +99,15 @@ class AtsSettings(_Strict):
 class Pool(_Strict):
     slots: int = Field(ge=1)
     description: str = ""
+    #: the warehouse pool's slots on a Postgres warehouse (``slots``: on DuckDB, which admits one
+    #: writer process); at most 16, each a task with a warehouse connection or two
+    postgres_slots: int | None = Field(None, ge=1, le=16)
+
+    def slots_for(self, backend: str) -> int:
+        """The slots on a warehouse of ``backend`` (SQLAlchemy's name: duckdb, postgresql)."""
+        if backend == "postgresql" and self.postgres_slots is not None:
+            return self.postgres_slots
+        return self.slots
 
 
 class AirflowSettings(_Strict):
@@ -104,6 +120,23 @@ class AirflowSettings(_Strict):
     send_retry_delay_seconds: float = Field(gt=0)
     send_max_retry_delay_seconds: float = Field(gt=0)
     pools: dict[str, Pool]
+
+    @model_validator(mode="after")
+    def _warehouse_pool(self) -> AirflowSettings:
+        from aftercare.names import WAREHOUSE_POOL
+
+        if WAREHOUSE_POOL not in self.pools:
+            raise ValueError(f"pools: {WAREHOUSE_POOL} is missing (the warehouse tasks' pool)")
+        others = sorted(
+            name
+            for name, pool in self.pools.items()
+            if pool.postgres_slots and name != WAREHOUSE_POOL
+        )
+        if others:
+            raise ValueError(
+                f"pools {others}: postgres_slots is the warehouse pool's only ({WAREHOUSE_POOL})"
+            )
+        return self
 
 
 class VolumeSettings(_Strict):
@@ -259,6 +292,9 @@ class MessageSettings(_Strict):
     #: the signed unsubscribe link is this plus ``?token=<signed token>`` (the preferences
     #: service's /unsubscribe; https in production: RFC 8058's one-click needs it)
     unsubscribe_link_base: HttpUrl
+    #: a video touchpoint's personalised page is this plus ``/<signed token>`` (the
+    #: preferences service's ``/v``; the service makes each page's link)
+    video_page_base: HttpUrl = "https://demo-recruitment.example/v"
     #: the mailto of every email's List-Unsubscribe header (a mailbox the agency reads)
     unsubscribe_mailto: EmailStr
     #: the locale asked of the review platform (BCP 47, e.g. en-GB)
@@ -276,6 +312,27 @@ class ProviderLimit(_Strict):
     messages_per_second: float = Field(gt=0)
     #: requests in flight at once within one send task
     concurrency: int = Field(ge=1, le=256)
+
+
+class VideoSettings(_Strict):
+    """One milestone's video: the agency's own recording, shown on our own personalised page
+    (``platform: own``, the default) or rendered by Sendspark (``platform: sendspark``, its
+    dynamic campaign ``sendspark_campaign``)."""
+
+    #: the recording: a video file (``kind: file``, played in a ``<video>`` element) or a page
+    #: of the agency's own video host to embed (``kind: embed``, in an ``<iframe>``)
+    recording: HttpsUrl
+    kind: Literal["file", "embed"] = "file"
+    #: the still shown before it plays, and in the email (with a play button)
+    poster: HttpsUrl | None = None
+    platform: Literal["own", "sendspark"] = "own"
+    sendspark_campaign: str | None = None
+
+    @model_validator(mode="after")
+    def _campaign_for_sendspark(self) -> VideoSettings:
+        if self.platform == "sendspark" and not self.sendspark_campaign:
+            raise ValueError("platform sendspark needs its sendspark_campaign")
+        return self
 
 
 class DispatchSettings(_Strict):
@@ -299,7 +356,7 @@ class DispatchSettings(_Strict):
     claim_wait_seconds: float = Field(gt=0)
     providers: dict[Provider, ProviderLimit]
     #: the pre-recorded video of each milestone that goes out on the video channel
-    videos: dict[str, str]
+    videos: dict[str, VideoSettings]
 
     @model_validator(mode="after")
     def _every_provider(self) -> DispatchSettings:
@@ -363,6 +420,10 @@ class Retention(_Strict):
     dispatch_files_days: int = Field(ge=1)
     #: erasure audit rows (who asked, what was done); never the erased hashes themselves
     audit_days: int = Field(ge=1)
+    #: the personalised video pages the preferences service holds (names: the candidate's
+    #: first name, job title, company), from their registration; an older link says the
+    #: video is no longer available
+    video_pages_days: int = Field(365, ge=1)
 
 
 # -- the preferences service (issue 21: one-click unsubscribe, preferences, referral clicks) ----

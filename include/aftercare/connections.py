@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +24,13 @@ if TYPE_CHECKING:
     from aftercare.ats import Ats
     from aftercare.config import Config
     from aftercare.dispatch.clock import Clock
+    from aftercare.warehouse import ReadEngines
 
 WAREHOUSE = "aftercare_warehouse"
 ATS = "aftercare_ats"
 EMAIL = "aftercare_email"
 SMTP = "aftercare_smtp"
 SMS = "aftercare_sms"
-VIDEO = "aftercare_video"
 REVIEWS = "aftercare_reviews"
 SIGNING = "aftercare_signing"
 CLOCK = "aftercare_clock"
@@ -47,13 +48,13 @@ CONNECTIONS: dict[str, str] = {
     "extra.starttls",
     SMS: "Twilio: host = API root (https://api.twilio.com), login = Account SID, password = "
     "auth token, extra.from_number or extra.messaging_service_sid",
-    VIDEO: "the video platform: host = API root, password = API key",
     REVIEWS: "the review platform (Trustpilot): host = API root, login/password = API key and "
     "secret, extra.invitations_url, extra.business_unit_id",
-    SIGNING: "the secret that signs unsubscribe and referral links: password",
+    SIGNING: "the secret that signs unsubscribe, referral and video page links: password",
     ERASURE: "the salt of the erasure hashes (who was erased, kept as salted hashes): password, "
     "made once and never changed (a new salt forgets who was erased)",
-    PREFERENCES: "the candidates' preferences service's event feed: host = the service's URL, "
+    PREFERENCES: "the candidates' preferences service (its event feed, and the video pages "
+    "dispatch registers): host = the service's URL, "
     "password = its feed token (the service's AFTERCARE_PREFERENCES_FEED_TOKEN)",
     CLOCK: "optional: a clock service (host = URL answering {now: epoch ms}) instead of the "
     "system clock; the demo and the tests use the sandbox's",
@@ -143,17 +144,20 @@ def _require_warehouse_pool() -> None:
 
 
 @contextmanager
-def open_warehouse() -> Iterator[Engine]:
+def open_warehouse(*, publish: bool = True) -> Iterator[Engine]:
     """An engine on the warehouse connection for a task's work, disposed of afterwards (which
     releases DuckDB's file lock). On DuckDB, work that ends without an error publishes the
     warehouse's snapshot for readers first, while still its one writer
-    (`aftercare.warehouse.publish_snapshot`)."""
+    (`aftercare.warehouse.publish_snapshot`), unless ``publish`` is false: a task always
+    followed by one that publishes (dispatch's prepare, by its fold) leaves it to that one (a
+    large warehouse's copy takes seconds)."""
     from aftercare import warehouse
 
     engine = warehouse_engine()
     try:
         yield engine
-        warehouse.publish_snapshot(engine)
+        if publish:
+            warehouse.publish_snapshot(engine)
     finally:
         engine.dispose()
 
@@ -172,18 +176,19 @@ def read_warehouse() -> Iterator[ReadWarehouse]:
     """The warehouse for a reader that must not wait for (nor block) the tasks, such as the ops
     console in the api-server: on DuckDB its published snapshot, read-only (whatever task holds
     the warehouse's write lock meanwhile; `aftercare.warehouse.SnapshotMissing` before the first
-    is published), else the warehouse itself, live. The engine is disposed of afterwards."""
-    from aftercare import warehouse
-
+    is published), else the warehouse itself, live. The engine is kept for the next read (one
+    per snapshot file: `aftercare.warehouse.ReadEngines`): never dispose of it."""
     url = url_from_connection(get_connection(WAREHOUSE))
-    if url.get_backend_name() == "duckdb":
-        engine, as_of = warehouse.open_snapshot(url)
-    else:
-        engine, as_of = warehouse.create_engine(url), None
-    try:
-        yield ReadWarehouse(engine, as_of)
-    finally:
-        engine.dispose()
+    engine, as_of = _read_engines().get(url)
+    yield ReadWarehouse(engine, as_of)
+
+
+@cache
+def _read_engines() -> ReadEngines:
+    """This process's read engines (the api-server's workers each keep their own)."""
+    from aftercare.warehouse import ReadEngines
+
+    return ReadEngines()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ imported inside task bodies.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,11 +21,44 @@ from aftercare.names import LEDGER_ASSET, WAREHOUSE_POOL
 #: The ledger aftercare.touchpoints (`aftercare.names.LEDGER_ASSET`).
 LEDGER = Asset(**LEDGER_ASSET)
 
+#: The critical sections of the warehouse tasks that may run beside other sections' on Postgres
+#: (`warehouse_task`); every other warehouse task holds the whole warehouse. The ledger's: the
+#: plan, dispatch's batching and its fold (each decides planned rows and the in-flight guard).
+LEDGER_SECTION = "ledger"
+#: Each entity's pull from the ATS: its own raw rows, changes and watermark (they never touch
+#: staging's tables, the ledger or each other's rows).
+PULL_SECTIONS = {"Placement": "pull_placements", "Candidate": "pull_candidates"}
 
-def warehouse_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
-    """``@warehouse_task`` (or ``@warehouse_task(**task_kwargs)``): a TaskFlow task in the
-    warehouse pool."""
-    return task(python_callable, pool=WAREHOUSE_POOL, **kwargs)
+
+def warehouse_task(
+    python_callable: Callable[..., Any] | None = None, *, section: str | None = None, **kwargs: Any
+) -> Any:
+    """``@warehouse_task`` (or ``@warehouse_task(section=..., **task_kwargs)``): a TaskFlow task
+    in the warehouse pool that holds the warehouse while it runs (`aftercare.warehouse.section`):
+    on Postgres, without a ``section`` no other warehouse task runs beside it; with one, it runs
+    beside the tasks of other sections but never beside one of its own section or one holding
+    the whole warehouse. Name a section only for work shown safe beside every other section's
+    (docs/running-at-scale.md lists them). On DuckDB the pool's one slot does it all."""
+    if python_callable is None:
+        return lambda function: warehouse_task(function, section=section, **kwargs)
+    return task(_holding_the_warehouse(python_callable, section), pool=WAREHOUSE_POOL, **kwargs)
+
+
+def _holding_the_warehouse(body: Callable[..., Any], name: str | None) -> Callable[..., Any]:
+    @functools.wraps(body)
+    def holding(*args: Any, **kwargs: Any) -> Any:
+        from aftercare import warehouse
+        from aftercare.connections import warehouse_engine
+
+        engine = warehouse_engine()
+        try:
+            with warehouse.section(engine, name):
+                return body(*args, **kwargs)
+        finally:
+            engine.dispose()
+
+    holding.warehouse_section = name  # what the DAG declares, for the tests and the docs
+    return holding
 
 
 def default_args(config: Config) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import msgspec
 from sqlalchemy.engine import Connection, Engine
 
 from aftercare import privacy, warehouse
@@ -63,8 +64,9 @@ def _changes_writer(
     """How a batch's normalised rows reach ``staging.*_changes``: placements are normalised in
     SQL from the batch's page bodies; candidates in Python (phone numbers and time zones need
     `phonenumbers` and tzdata; addresses through the ATS's country table, ``countries``), sent
-    as one json array. Once anyone was erased (``hasher``), a candidate whose id, email or
-    number is of someone erased is stored with nothing personal (`privacy.forget_reimported`)."""
+    as one json array (msgspec's encoder: a quarter of json.dumps's time). Once anyone was
+    erased (``hasher``), a candidate whose id, email or number is of someone erased is stored
+    with nothing personal (`privacy.forget_reimported`)."""
     if entity == "Placement":
         settings = {
             "zone": config.agency.time_zone,
@@ -93,7 +95,7 @@ def _changes_writer(
         warehouse.execute_file(
             conn,
             "extract/store_candidate_changes.sql",
-            {"load_id": load_id, "rows": json.dumps(rows)},
+            {"load_id": load_id, "rows": msgspec.json.encode(rows).decode()},
         )
 
     return candidates

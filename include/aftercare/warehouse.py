@@ -11,16 +11,21 @@
   ``aftercare.schema_migrations``; on Postgres an advisory lock makes concurrent runs safe.
 * `publish_snapshot()` copies a DuckDB warehouse, checkpointed, to its snapshot file
   (``<stem>.snapshot.duckdb`` beside it), atomically; `open_snapshot()` opens that copy
-  read-only: what the ops console reads while a task holds the warehouse's write lock.
+  read-only: what the ops console reads while a task holds the warehouse's write lock
+  (`ReadEngines` keeps one engine per snapshot file between its requests).
 
 DuckDB allows one writer *process* at a time. Every task that touches the warehouse therefore
-runs in the Airflow pool ``aftercare_warehouse`` (one slot), and
+runs in the Airflow pool ``aftercare_warehouse`` (one slot on DuckDB), and
 `aftercare.connections.warehouse_engine` refuses a DuckDB warehouse from a task outside that
-pool, so the rule cannot be broken by accident.
+pool, so the rule cannot be broken by accident. On Postgres the pool may have more slots, and
+`section()` keeps apart the tasks that must not run together: each warehouse task holds the
+warehouse's advisory lock, exclusively unless it names a critical section, then shared, with
+its section's own lock exclusively (`aftercare.dagkit.warehouse_task`).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -28,6 +33,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +56,15 @@ MIGRATIONS_DIR = "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Arbitrary constant shared by every process that migrates (pg_advisory_xact_lock key).
 _MIGRATION_LOCK_KEY = 0x0AF7E4CA4E
+#: The advisory lock every warehouse task holds on Postgres (`section`): exclusively, unless
+#: the task names a critical section.
+WHOLE_WAREHOUSE = "warehouse"
+#: Session settings of every Postgres warehouse connection (libpq ``options``; a URL's own
+#: ``options`` come after, so they win). jit off: the plan's statements over temporary tables
+#: (no statistics, so estimates far above jit_above_cost) compile for seconds to save
+#: milliseconds; with jit on, a night at 100,000 placements took 4 to 9 times as long
+#: (benchmarks/postgres_benchmark.py --jit; docs/running-at-scale.md).
+POSTGRES_OPTIONS = "-c jit=off"
 
 # Column types that differ between dialects; migrations use {{ types.json }} etc.
 _TYPES = {
@@ -81,7 +96,10 @@ def create_engine(url: URL, duckdb_settings: Mapping[str, Any] | None = None) ->
         return sa.create_engine(url, connect_args={"config": config}, hide_parameters=True)
     # hide_parameters: error messages (and so task logs) never carry bound values, which hold
     # names, emails and phone numbers
-    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    options = " ".join(filter(None, (POSTGRES_OPTIONS, url.query.get("options"))))
+    return sa.create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, connect_args={"options": options}
+    )
 
 
 @contextmanager
@@ -99,6 +117,48 @@ def transaction(engine: Engine) -> Iterator[Connection]:
                 f"{str(exc.orig).splitlines()[0]}"
             ) from exc
         raise
+
+
+# --------------------------------------------------------------------------------------------
+# critical sections: which warehouse tasks may run together on Postgres
+
+
+def lock_key(name: str) -> int:
+    """The advisory lock key (a signed 64-bit integer) of a critical section's name."""
+    return int.from_bytes(hashlib.sha256(f"aftercare:{name}".encode()).digest()[:8], signed=True)
+
+
+@contextmanager
+def section(engine: Engine, name: str | None = None) -> Iterator[None]:
+    """Hold the warehouse for a task's work. On Postgres: without ``name`` the whole warehouse
+    (an exclusive advisory lock on `WHOLE_WAREHOUSE`: no other warehouse task runs meanwhile,
+    as on DuckDB); with a ``name``, that lock shared (beside other named sections, never beside
+    a task holding the whole warehouse) and the section's own lock exclusively (never beside
+    another task of the same section). Session locks on a connection of their own, waited for
+    (logged when another task holds them) and released at the end, or by the server when the
+    process dies and its connection drops; taken in one order, so no two tasks deadlock. On
+    DuckDB nothing is taken: its file admits one writer process, and the pool one task."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    locks = [(WHOLE_WAREHOUSE, name is not None)]
+    if name is not None:
+        locks.append((name, False))
+    with engine.connect() as conn:
+        try:
+            for lock, shared in locks:
+                params = {"lock_key": lock_key(lock)}
+                taken = query_file(conn, "warehouse/try_lock.sql", params, shared=shared)
+                if not taken[0]["locked"]:
+                    log.info("waiting for the warehouse lock %r (another task holds it)", lock)
+                    execute_file(conn, "warehouse/lock.sql", params, shared=shared)
+                    log.info("warehouse lock %r taken", lock)
+                conn.commit()  # a session lock outlives the transaction; none stays open
+            yield
+        finally:
+            conn.rollback()
+            execute_file(conn, "warehouse/unlock_all.sql")
+            conn.commit()
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,7 +197,7 @@ def publish_snapshot(engine: Engine) -> Path | None:
             handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
             os.close(handle)
             try:
-                shutil.copyfile(database, temporary)
+                _copy_file(database, Path(temporary))
                 shutil.copymode(database, temporary)  # mkstemp's file is its owner's only
                 os.replace(temporary, target)
             finally:
@@ -151,13 +211,52 @@ def publish_snapshot(engine: Engine) -> Path | None:
     return target
 
 
+def _copy_file(source: Path, target: Path) -> None:
+    """``source``'s bytes into ``target`` by the kernel (``copy_file_range``): on a file system
+    that shares blocks (XFS, btrfs) a clone of the file's blocks, no bytes copied; on NFS 4.2 a
+    copy on the server; elsewhere (ext4) a copy inside the kernel, as ``shutil.copyfile``'s. A
+    file system or kernel that cannot: ``shutil.copyfile``."""
+    with source.open("rb") as src, target.open("wb") as dst:
+        left = os.fstat(src.fileno()).st_size
+        try:
+            while left > 0 and (copied := os.copy_file_range(src.fileno(), dst.fileno(), left)):
+                left -= copied
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+    shutil.copyfile(source, target)
+
+
 def open_snapshot(url: URL) -> tuple[Engine, datetime]:
     """A read-only engine on the snapshot of the DuckDB warehouse at ``url``, and the instant
-    it was published (UTC); `SnapshotMissing` when none has been published. Dispose of the
-    engine when done."""
+    it was published (UTC); `SnapshotMissing` when none has been published. Each of its
+    connections attaches the file the snapshot's path names when it connects
+    (``warehouse/attach_snapshot.sql``). Dispose of the engine when done."""
+    path = snapshot_path(url.database)
+    published = datetime.fromtimestamp(_snapshot_stat(url).st_mtime, UTC)
+    # a queue of connections, each an in-memory database of its own (disposing of the engine
+    # closes the idle ones; one in use is closed when given back, not under its reader)
+    engine = sa.create_engine(
+        url.set(database=":memory:"), poolclass=sa.pool.QueuePool, hide_parameters=True
+    )
+
+    @sa.event.listens_for(engine, "engine_connect")
+    def attach(conn: Connection) -> None:
+        if not conn.info.get("snapshot"):  # once per connection of the pool
+            execute_file(conn, "warehouse/attach_snapshot.sql", {"path": str(path)})
+            conn.commit()
+            conn.info["snapshot"] = True
+
+    return engine, published
+
+
+def _snapshot_stat(url: URL) -> os.stat_result:
+    """The snapshot file's status (its identity, its publication time); `SnapshotMissing` when
+    none has been published."""
     path = snapshot_path(url.database)
     try:
-        published = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return path.stat()
     except FileNotFoundError:
         raise SnapshotMissing(
             f"no snapshot of the DuckDB warehouse yet ({path.name} beside {Path(url.database).name}"
@@ -165,12 +264,39 @@ def open_snapshot(url: URL) -> tuple[Engine, datetime]:
             "none has finished since the warehouse was made; run a DAG (the nightly's first "
             "task will do)"
         ) from None
-    engine = sa.create_engine(
-        url.set(database=str(path)),
-        connect_args={"read_only": True},
-        hide_parameters=True,
-    )
-    return engine, published
+
+
+class ReadEngines:
+    """Engines for a long-lived reader (the ops console in the api-server), kept open between
+    reads instead of made per request: on DuckDB one per snapshot *file* (its device and inode:
+    a publication renames a new file over the old one, so the next read gets a new engine and
+    the last one is disposed of; a reader still on it reads on from the old file), on any other
+    database one per URL, read live. Shared and thread-safe: callers never dispose of them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[str, tuple[Any, Engine]] = {}  # url -> (file identity, engine)
+
+    def get(self, url: URL) -> tuple[Engine, datetime | None]:
+        """The engine to read the warehouse at ``url`` with, and the instant its DuckDB snapshot
+        was published (None: live); `SnapshotMissing` before the first publication."""
+        key = url.render_as_string(hide_password=False)
+        if url.get_backend_name() != "duckdb":
+            with self._lock:
+                if key not in self._engines:
+                    self._engines[key] = (None, create_engine(url))
+                return self._engines[key][1], None
+        stat = _snapshot_stat(url)
+        identity = (stat.st_dev, stat.st_ino)
+        published = datetime.fromtimestamp(stat.st_mtime, UTC)  # marked current: a new time
+        with self._lock:
+            kept = self._engines.get(key)
+            if kept is None or kept[0] != identity:
+                if kept is not None:
+                    kept[1].dispose()
+                engine, _ = open_snapshot(url)
+                self._engines[key] = kept = (identity, engine)
+            return kept[1], published
 
 
 # --------------------------------------------------------------------------------------------

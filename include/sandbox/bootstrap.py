@@ -29,7 +29,6 @@ from aftercare.connections import (
     SIGNING,
     SMS,
     SMTP,
-    VIDEO,
     WAREHOUSE,
 )
 from aftercare.names import WAREHOUSE_POOL
@@ -92,7 +91,6 @@ def local_connections(
             password=twilio.auth_token,
             extra={"from_number": twilio.from_numbers[0]},
         ),
-        VIDEO: http("/video", "video platform", password=sandbox.video.api_key),
         REVIEWS: http(
             "/trustpilot",
             "review platform (Trustpilot API)",
@@ -103,7 +101,7 @@ def local_connections(
         SIGNING: {
             "conn_type": "generic",
             "password": secrets.token_urlsafe(32),
-            "description": "signs unsubscribe and referral links (made once per local setup)",
+            "description": "signs the unsubscribe, referral and video page links (one per setup)",
         },
         ERASURE: {
             "conn_type": "generic",
@@ -115,7 +113,7 @@ def local_connections(
             "conn_type": "http",
             "host": f"http://{host}:{preferences_port}",
             "password": secrets.token_urlsafe(32),
-            "description": "the preferences service's feed (the demo starts the service)",
+            "description": "the preferences service: its feed and video pages (the demo starts it)",
         },
     }
 

@@ -184,6 +184,8 @@ def preferences_service(log_dir: Path) -> Iterator[str]:
     config = yaml.safe_load(config_path().read_text())
     config["messages"]["unsubscribe_link_base"] = f"{url}/unsubscribe"
     config["messages"]["referral_link_base"] = f"{url}/refer"
+    # the video channel's own pages (the default platform): served by this service
+    config["messages"]["video_page_base"] = f"{url}/v"
     # every simulated candidate comes from 127.0.0.1: one client to the rate limit
     config.setdefault("preferences", {})["requests_per_minute"] = 1_000_000
     demo_config = log_dir / "aftercare-demo.yaml"
@@ -193,7 +195,7 @@ def preferences_service(log_dir: Path) -> Iterator[str]:
     process = start_service(
         port, secret, feed.password, config=demo_config, log=log_dir / "preferences.log"
     )
-    print(f"prefs     {url} answers the messages' unsubscribe and referral links")
+    print(f"prefs     {url} answers the messages' unsubscribe, referral and video page links")
     try:
         yield url
     finally:
@@ -259,9 +261,12 @@ class Story:
     each (``dag.test()``), paying Airflow's fixed costs once: the DAG bag is filled once and
     the in-process Execution API, the imports and the tasks' libraries stay loaded between
     runs. Each task's output goes to its log file in Airflow's log folder (``TaskLogFiles``),
-    where the Airflow UI shows it."""
+    where the Airflow UI shows it. Make it before Airflow is imported: Airflow logs JSON lines
+    in this process, as a task's supervisor writes its log (as text, the UI showed each line's
+    time twice, its own and the line's, and the task runner's ``::group::`` markers as text)."""
 
     def __init__(self, log_dir: Path) -> None:
+        os.environ["AIRFLOW__LOGGING__JSON_LOGS"] = "True"  # read when Airflow is imported
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         self._dags: dict[str, Any] = {}
@@ -497,6 +502,7 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
     manifest_file = log_dir / "scenario.json"
     manifest_file.unlink(missing_ok=True)
     runs, outage, settings = story_of(days, scenario)
+    story = Story(log_dir)  # first: before Airflow is imported
     # a new world each demo (and the warehouse starts afresh with it); kept for `make airflow`
     kept = KeptWorld.of(home)
     kept.forget()
@@ -520,7 +526,7 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
             fresh_start()
         url = ready()
         with preferences_service(log_dir) as preferences:
-            live_story(url, Story(log_dir), runs, outage, preferences)
+            live_story(url, story, runs, outage, preferences)
         if scenario == "edges":
             manifest = requests.get(f"{url}/sandbox/ats/scenario", timeout=30)
             manifest.raise_for_status()

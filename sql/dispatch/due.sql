@@ -9,7 +9,7 @@
 -- already sent to the number of the row's attempt (else its mobile now) since a day before
 -- that attempt (else now), whoever they were for: a look-up of the row's text (Twilio keeps no
 -- reference of ours) must not take one of them for its own (two candidate records sharing a
--- number get the same text).
+-- number get the same text). video_url: a video platform's page made ahead for the touchpoint.
 with open_rows as (
     select
         t.*,
@@ -84,7 +84,9 @@ select
     p.job_title,
     p.client_name,
     p.owner_id,
-    n.sids as known_sids
+    n.sids as known_sids,
+    -- a video platform's page ready for the touchpoint (none yet: our own page is published)
+    cast(null as varchar) as video_url
 from open_rows as o
 left join consent as k on k.touchpoint_id = o.touchpoint_id
 left join staging.candidates as c on c.candidate_id = o.candidate_id

@@ -5,7 +5,8 @@
 -- row's state, except over an earlier send. Other outcomes only touch rows still planned:
 -- failed and suppressed with their reason; expired (an unconfirmed try found nothing at the
 -- provider once its window had closed); transient and in_doubt leave the row planned, in doubt
--- or not. Every try counts an attempt and keeps what it tried (route, time, links, body hash).
+-- or not. Every try counts an attempt and keeps what it tried (route, time, links, body hash),
+-- and the batch it was in (:batch_id: the ops console links a failure to its send task).
 create temporary table dispatch_outcomes as
 select
     value ->> 'touchpoint_id' as touchpoint_id,
@@ -36,6 +37,7 @@ set
     in_doubt = o.outcome = 'in_doubt',
     attempt = coalesce(o.attempt, t.attempt),
     attempts = t.attempts + 1,
+    batch_id = :batch_id,
     updated_at = current_timestamp
 from dispatch_outcomes as o
 where o.touchpoint_id = t.touchpoint_id

@@ -24,7 +24,9 @@ touchpoint_events as (
         touchpoint_id,
         bool_or(event = 'delivered') as delivered,
         bool_or(event in ('undelivered', 'failed', 'bounced')) as undelivered,
-        bool_or(event in ('opened', 'viewed')) as opened_or_viewed,
+        -- a video is viewed when its page was opened or its recording played (an embed
+        -- reports no play)
+        bool_or(event in ('opened', 'page_opened', 'played')) as opened_or_viewed,
         bool_or(event = 'clicked') as clicked,
         bool_or(event = 'completed') as call_done,
         bool_or(event in ('unsubscribed', 'spam_report')) as unsubscribed

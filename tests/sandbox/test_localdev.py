@@ -102,10 +102,18 @@ def test_the_demo_runs_task_logs_are_where_the_airflow_ui_reads_them(tmp_path: P
 
     with create_session() as session:
         run = session.scalar(select(DagRun).where(DagRun.logical_date == logical))
-        text = {}
+        text, lines = {}, {}
         for ti in run.get_task_instances(session=session):
             chunks, _ = TaskLogReader().read_log_chunks(ti, ti.try_number, {})
-            text[ti.task_id] = "\n".join(str(line.event) for line in chunks)
+            lines[ti.task_id] = list(chunks)
+            # each line's event and its fields (a failure's exception is one, as the UI shows it)
+            text[ti.task_id] = "\n".join(str(line.model_dump()) for line in lines[ti.task_id])
+    # each line as a supervisor writes it: its time apart, once (not also inside the text), and
+    # the task runner's group markers whole lines the UI folds, not text inside another line
+    [own] = [line for line in lines["speak"] if "the task's own line 42" in str(line.event)]
+    assert own.timestamp is not None and str(own.event).startswith("the task's own line 42")
+    markers = [str(line.event) for line in lines["speak"] if "::endgroup::" in str(line.event)]
+    assert markers and set(markers) == {"::endgroup::"}
     assert "the task's own line 42" in text["speak"]
     assert "and what it prints" in text["speak"]
     assert "a task's own failure" not in text["speak"]

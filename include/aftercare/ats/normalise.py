@@ -158,12 +158,24 @@ def parse_phone(raw: str | None, regions: tuple[str, ...]) -> Phone | None:
     first region (a "+" prefix speaks for itself), then with the country code written without
     "+", then against the other regions in turn; None when no reading is valid."""
     text = _text(raw)
-    if text is None:
-        return None
-    readings = [(text, region) for region in regions]
+    return None if text is None else _reading(text, regions)
+
+
+def readings(text: str, regions: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    """The ways to read ``text``, in turn: (what is parsed, the region it is read against)."""
+    tried: list[tuple[str, str | None]] = [(text, region) for region in regions]
     if text[0] in "123456789":  # "44 077-14980001": a country code, its "+" left out
-        readings.insert(1, ("+" + text, None))
-    for written, region in readings:
+        tried.insert(1, ("+" + text, None))
+    return tried
+
+
+@lru_cache(maxsize=8_192)
+def _reading(text: str, regions: tuple[str, ...]) -> Phone | None:
+    """`parse_phone` of a text already tidied. The reading depends on the text and the regions
+    alone, so a number met again (an office's switchboard, a record read twice) is not parsed
+    again; the `Phone` is shared, never changed. The most recent readings only (some 600 bytes
+    each: 5 MB at most), since most numbers are one person's."""
+    for written, region in readings(text, regions):
         try:
             number = phonenumbers.parse(written, region)
         except phonenumbers.NumberParseException:
@@ -176,11 +188,18 @@ def parse_phone(raw: str | None, regions: tuple[str, ...]) -> Phone | None:
 def _valid_in(number: PhoneNumber, region: str | None) -> str | None:
     """The region ``number`` is valid in (None: not valid): as `phonenumbers.is_valid_number`
     decides, but trying the region it was read against first, which spares most numbers the
-    slow part, the look-up among every region of its country code (25 share +1)."""
+    slow part, the look-up among every region of its country code (25 share +1). A number of a
+    length no region of its country code allows (what `phonenumbers.is_possible_number` checks
+    against the code's main region, whose lengths include every other region's: tested) is
+    spared it too, and so is a second check of the region tried first."""
     if region is not None and phonenumbers.is_valid_number_for_region(number, region):
         return region
+    if not phonenumbers.is_possible_number(number):
+        return None
     found = phonenumbers.region_code_for_number(number)
-    return found if found and phonenumbers.is_valid_number_for_region(number, found) else None
+    if found is None or found == region:
+        return None
+    return found if phonenumbers.is_valid_number_for_region(number, found) else None
 
 
 def _e164(phone: Phone | None) -> str | None:
@@ -194,6 +213,8 @@ class Normaliser:
     the corporation's country table as ISO regions (`country_codes`)."""
 
     def __init__(self, config: Config, countries: dict[int, str]) -> None:
+        # keep phonenumbers' compiled metadata patterns, not only those in re's own cache
+        phonenumbers.enable_pattern_cache()
         self._zone_name = config.agency.time_zone
         self._region = config.agency.default_region
         self._countries = countries

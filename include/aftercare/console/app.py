@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.engine import Connection
 
 from aftercare.config import Config, load_config
-from aftercare.connections import read_warehouse
+from aftercare.connections import clock, read_warehouse
 from aftercare.console import URL_PREFIX
 from aftercare.warehouse import SnapshotMissing
 
@@ -114,6 +114,12 @@ def config() -> Config:
     return load_config()
 
 
+def pipeline_now() -> datetime:
+    """The pipeline's instant: the clock dispatch sends by (`aftercare.connections.clock`: the
+    system's, or the sandbox's simulated clock in the demo), which the ledger's days follow."""
+    return clock().now()
+
+
 def create_app() -> FastAPI:
     """The console: anonymous requests get 401 on every route (Airflow's own dependency)."""
     from aftercare.console import actions, pages
@@ -127,6 +133,7 @@ def create_app() -> FastAPI:
     )
     app.state.pages = Pages()
     app.state.clock = lambda: datetime.now(UTC)
+    app.state.pipeline_clock = pipeline_now
     app.state.dag_bag = create_dag_bag()
     app.include_router(pages.router)
     app.include_router(actions.router)

@@ -44,9 +44,11 @@ def _now(request: Request) -> datetime:
 
 
 def _day(request: Request, text: str | None) -> date:
-    """The page's local date: ``text`` (YYYY-MM-DD), else today in the agency's zone."""
+    """The page's local date: ``text`` (YYYY-MM-DD), else the pipeline's today in the agency's
+    zone (its clock's: the demo's simulated day, not the wall clock's)."""
     if not text:
-        return _now(request).astimezone(ZoneInfo(config().agency.time_zone)).date()
+        now = request.app.state.pipeline_clock()
+        return now.astimezone(ZoneInfo(config().agency.time_zone)).date()
     try:
         return date.fromisoformat(text)
     except ValueError:

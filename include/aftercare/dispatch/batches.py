@@ -75,7 +75,9 @@ def _fold_one(engine: Engine, batch: dict[str, Any], path: UPath) -> Counter[str
     with warehouse.transaction(engine) as conn:
         if outcomes:
             warehouse.execute_file(
-                conn, "dispatch/fold_outcomes.sql", {"outcomes": json.dumps(outcomes)}
+                conn,
+                "dispatch/fold_outcomes.sql",
+                {"outcomes": json.dumps(outcomes), "batch_id": batch["batch_id"]},
             )
         warehouse.execute_file(
             conn,

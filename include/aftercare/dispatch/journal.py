@@ -24,7 +24,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,11 +84,20 @@ class BatchItem:
     owner_id: int | None
     #: texts already sent to this number that a look-up must not take for this one
     known_sids: list[str] | None
+    #: a video platform's page of the touchpoint, ready before it is due (Sendspark's render);
+    #: None: dispatch publishes our own page. Absent from batch files written before it
+    video_url: str | None = None
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> BatchItem:
         """From a due row or a batch file's line (days and instants as text either way)."""
-        return cls(**{f.name: _text(record[f.name]) for f in fields(cls)})
+        return cls(
+            **{
+                f.name: _text(record[f.name])
+                for f in fields(cls)
+                if f.name in record or f.default is MISSING
+            }
+        )
 
 
 def _text(value: Any) -> Any:

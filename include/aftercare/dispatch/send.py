@@ -9,7 +9,7 @@ provider's rate limit:
    ledger marks it in doubt), look it up at the provider first: found means sent;
 3. hold it (no journal line, it stays planned) when the clock says it is not yet time, or the
    candidate's local time is inside the quiet hours, or its window has closed;
-4. create its links (video share, review invitation) once, render the message, journal the
+4. create its links (video page, review invitation) once, render the message, journal the
    attempt with its links, send, journal the outcome. A lost answer is looked up at once; if the
    provider cannot tell, the touchpoint stays in doubt for the next try.
 
@@ -63,7 +63,14 @@ from aftercare.messages import (
     referral_link,
     unsubscribe_link,
 )
-from aftercare.providers.base import Ambiguous, CannotTell, Email, ProviderError, Unavailable
+from aftercare.providers.base import (
+    Ambiguous,
+    CannotTell,
+    Email,
+    ProviderError,
+    Unavailable,
+    VideoPage,
+)
 
 if TYPE_CHECKING:
     from upath import UPath
@@ -76,6 +83,9 @@ log = logging.getLogger(__name__)
 TWILIO_OPTED_OUT = 21610
 #: what a dry run prints in place of each link (nothing is created at the providers)
 DRY_RUN_LINK = "https://example.invalid/dry-run"
+#: the call to action of a milestone's video page: the link made for it (a review request's
+#: invitation, a referral ask's signed referral link)
+VIDEO_CTA = {"review_request": "review_link", "referral_ask": "referral_link"}
 #: the provider client (`Providers` attribute) each route and each link needs
 _CLIENTS = {
     "email": "email",
@@ -133,24 +143,19 @@ class Delivery:
     # -- links and text ------------------------------------------------------------------------
 
     def needs(self, item: BatchItem) -> frozenset[str]:
-        """The links the touchpoint's message prints."""
-        return self.templates.links(item.milestone, self.template_channel(item))
+        """The links the touchpoint's message prints, and the one its video page's call to
+        action follows (`VIDEO_CTA`)."""
+        links = self.templates.links(item.milestone, self.template_channel(item))
+        cta = VIDEO_CTA.get(item.milestone)
+        return links | {cta} if cta and "video_link" in links else links
 
-    def make_links(self, item: BatchItem, *, retried: bool = False) -> dict[str, str]:
-        """The links this touchpoint's message needs, created at their providers (those an
-        earlier try may have created looked up first, when ``retried``)."""
+    def make_links(self, item: BatchItem) -> dict[str, str]:
+        """The links this touchpoint's message needs, created at their providers. The video
+        page is a platform's made ahead (``item.video_url``), else our own, published now
+        (idempotent: a retried try publishes the same page)."""
         needs = self.needs(item)
         messages = self.config.messages
         links: dict[str, str] = {}
-        if "video_link" in needs:
-            links["video_link"] = self.providers.video.share(
-                self.config.dispatch.videos[item.milestone],
-                item.touchpoint_id,
-                item.first_name or "",
-                item.job_title or "",
-                item.client_name or "",
-                look_up_first=retried,
-            )
         if "review_link" in needs:
             links["review_link"] = self.providers.reviews.invitation_link(
                 item.touchpoint_id,
@@ -165,6 +170,10 @@ class Delivery:
                 item.candidate_id,
                 item.touchpoint_id,
             )
+        if "video_link" in needs:
+            links["video_link"] = item.video_url or self.providers.video.publish(
+                self._video_page(item, links)
+            )
         if "unsubscribe_link" in needs:
             links["unsubscribe_link"] = unsubscribe_link(
                 str(messages.unsubscribe_link_base),
@@ -174,6 +183,26 @@ class Delivery:
                 item.touchpoint_id,
             )
         return links
+
+    def _video_page(self, item: BatchItem, links: dict[str, str]) -> VideoPage:
+        """What the touchpoint's page shows: the milestone's recording, the candidate, and the
+        call to action (the review or referral link made for the message)."""
+        video = self.config.dispatch.videos[item.milestone]
+        cta = VIDEO_CTA.get(item.milestone)
+        return VideoPage(
+            touchpoint_id=item.touchpoint_id,
+            candidate_id=item.candidate_id,
+            milestone=item.milestone,
+            first_name=item.first_name or "",
+            job_title=item.job_title or "",
+            company=item.client_name or "",
+            recruiter_name=self.config.messages.sender_name,
+            recording=video.recording,
+            kind=video.kind,
+            poster=video.poster,
+            cta_kind=cta.removesuffix("_link") if cta else None,
+            cta_url=links[cta] if cta else None,
+        )
 
     @staticmethod
     def template_channel(item: BatchItem) -> str:
@@ -191,6 +220,9 @@ class Delivery:
             recruiter_name=messages.sender_name,
             recruiter_contact=messages.recruiter_contact,
             years=item.occurrence,
+            video_poster=self.config.dispatch.videos[item.milestone].poster
+            if item.channel == "video"
+            else None,
             **links,
         )
         return self.templates.render(item.milestone, self.template_channel(item), context)
@@ -308,8 +340,6 @@ def _send_claimed(path: UPath, items: list[BatchItem], delivery: Delivery) -> Co
     delivery.open(items)
     journal_file = journals.journal_path(path)
     entries = journals.read_journal(journal_file)
-    # an earlier try of this batch may have made links it never journaled (killed between)
-    retried = journal_file.exists()
     seal = journals.seal_path(path)
     counts: Counter[str] = Counter()
     lanes: dict[str, list[BatchItem]] = defaultdict(list)
@@ -338,7 +368,7 @@ def _send_claimed(path: UPath, items: list[BatchItem], delivery: Delivery) -> Co
                 elif seal.exists():  # folded while this task ran (a zombie): stop sending
                     results.append("already_folded")
                 else:
-                    results.append(_send_one(item, entry, delivery, journal, taken, retried))
+                    results.append(_send_one(item, entry, delivery, journal, taken))
             return results
 
         threads = delivery.providers.concurrency
@@ -403,7 +433,6 @@ def _send_one(
     delivery: Delivery,
     journal: journals.Journal,
     taken: set[str],
-    retried: bool,
 ) -> str:
     """One touchpoint (steps 2-4 of the module docstring): settled first when it may have
     gone out, else sent as new; returns what became of it. The provider id it ends with joins
@@ -415,7 +444,7 @@ def _send_one(
         if (settled := _settle(item, earlier, delivery, journal, taken)) is not None:
             return settled
         doubt = False  # the provider has no such message: it never went out
-    return _send_new(item, earlier, doubt, delivery, journal, taken, retried)
+    return _send_new(item, earlier, doubt, delivery, journal, taken)
 
 
 def _settle(
@@ -450,7 +479,6 @@ def _send_new(
     delivery: Delivery,
     journal: journals.Journal,
     taken: set[str],
-    retried: bool,
 ) -> str:
     """A touchpoint not sent yet (as far as anyone can tell): held while it must wait, else its
     links made, its message rendered, the attempt journaled, sent, and the outcome journaled.
@@ -465,10 +493,8 @@ def _send_new(
         return "stopped"
     else:
         try:
-            # links an earlier try may have made: this batch's (killed before journaling
-            # them), or an earlier batch's (its try ended transient after making them)
-            tried_before = retried or item.attempts > 0
-            links = (earlier or {}).get("links") or delivery.make_links(item, retried=tried_before)
+            # links an earlier try made and journaled are reused: the same message again
+            links = (earlier or {}).get("links") or delivery.make_links(item)
             text = delivery.render(item, links)
             if delivery.stop.is_set():
                 return "stopped"

@@ -3,9 +3,9 @@
 One function per feed. Each reads from its watermark (``engagement.watermarks``; the first
 load reaches back ``engagement.first_load_days``), turns the provider's records into rows, and
 stores them with the new watermark in one transaction. Every row is keyed by the provider's own
-id (a Twilio sid and status, a hash of a SendGrid message id, event and time, a view id, a
-review id, an ATS id), so reading a stretch again (each feed re-reads a little before its
-watermark) adds nothing twice; a late event simply lands on its next load.
+id (a Twilio sid and status, a hash of a SendGrid message id, event and time, a review id, an
+ATS id, the preferences service's event key), so reading a stretch again (each feed re-reads a
+little before its watermark) adds nothing twice; a late event simply lands on its next load.
 
 Reading replies: `reading` classifies an inbound text by the config's keyword lists; the SQL
 (``sql/engagement/insert_replies.sql``) makes it an opt-out, an availability answer or a reply.
@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from aftercare import warehouse
 from aftercare.ats.base import Ats
 from aftercare.config import Config, Keywords
-from aftercare.providers.base import EmailActivity, ReviewProvider, SmsProvider, VideoProvider
+from aftercare.providers.base import EmailActivity, ReviewProvider, SmsProvider
 from aftercare.providers.preferences import PreferencesFeed
 
 #: how far before its watermark a feed reads again (late and reordered events)
@@ -247,32 +247,6 @@ def _changed(sendgrid: EmailActivity, since: datetime, until: datetime) -> Itera
     return [*_changed(sendgrid, since, middle), *_changed(sendgrid, middle, until)]
 
 
-def load_video(engine: Engine, config: Config, video: VideoProvider, now: datetime) -> Counter[str]:
-    """The video platform: every view of a personalised share, after the stored cursor."""
-    with warehouse.transaction(engine) as conn:
-        cursor = _cursor(conn, "video")
-    events = []
-    while True:  # until a page comes back empty; its cursor is where the next load starts
-        views, following = video.views(cursor)
-        events += [
-            {
-                "event_id": f"video:{view['id']}",
-                "touchpoint_id": view.get("reference"),
-                "channel": "video",
-                "provider_message_id": view["share_id"],
-                "event": "viewed",
-                "event_at": _utc(view["viewed_at"]).isoformat(),
-                "detail": {"seconds_watched": view.get("seconds_watched")},
-            }
-            for view in views
-        ]
-        if not views or not following:
-            break
-        cursor = following
-    _store(engine, "video", cursor or "", events=events)
-    return Counter(video_views=len(events))
-
-
 def load_reviews(
     engine: Engine, config: Config, reviews: ReviewProvider, now: datetime
 ) -> Counter[str]:
@@ -342,13 +316,14 @@ def load_preferences(
     engine: Engine, config: Config, feed: PreferencesFeed, now: datetime
 ) -> Counter[str]:
     """The preferences service: opt-outs (into ``engagement.responses`` and
-    ``aftercare.suppressions``) and referral clicks (``engagement.delivery_events``), page by
+    ``aftercare.suppressions``), referral clicks and video events (page_opened, played,
+    watched_25 ... watched_100, cta_clicked: ``engagement.delivery_events``, channel video), page by
     page after the feed's cursor (the service's event sequence), each page stored with its
     cursor in one transaction. Dispatch calls it too, before it batches, so an opt-out recorded
     before a dispatch run starts is honoured by that run."""
     with warehouse.transaction(engine) as conn:
         cursor = int(_cursor(conn, "preferences") or 0)
-    counts: Counter[str] = Counter(opt_outs=0, referral_clicks=0)
+    counts: Counter[str] = Counter(opt_outs=0, referral_clicks=0, video_events=0)
     while True:
         events, last = feed.events(cursor, config.preferences.feed_page_size)
         if not events:
@@ -375,6 +350,19 @@ def load_preferences(
             for e in events
             if e["kind"] == "referral_click" and e["touchpoint_id"]
         ]
-        _store(engine, "preferences", str(last), opt_outs=opt_outs, clicks=clicks)
-        counts.update(opt_outs=len(opt_outs), referral_clicks=len(clicks))
+        videos = [
+            {
+                "event_id": f"preferences:{e['event_key']}",
+                "touchpoint_id": e["touchpoint_id"],
+                "channel": "video",
+                "provider_message_id": None,
+                "event": e["event"],
+                "event_at": e["occurred_at"],
+                "detail": {"source": e["source"], **(e["detail"] or {})},
+            }
+            for e in events
+            if e["kind"] == "video"
+        ]
+        _store(engine, "preferences", str(last), events=videos, opt_outs=opt_outs, clicks=clicks)
+        counts.update(opt_outs=len(opt_outs), referral_clicks=len(clicks), video_events=len(videos))
         cursor = last

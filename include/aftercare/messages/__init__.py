@@ -1,6 +1,6 @@
 """The messages the send stage sends: templates per milestone and channel, rendered in a Jinja
-sandbox (`templates`), SMS segment counts (`sms`) and signed unsubscribe and referral links
-(`links`).
+sandbox (`templates`), SMS segment counts (`sms`) and signed unsubscribe, referral and video
+page links (`links`).
 
     templates = Templates.load(load_config())        # checks every template, fails loudly
     link = unsubscribe_link(base, secret, candidate_id, "email", touchpoint_id)
@@ -16,6 +16,8 @@ from aftercare.messages.links import (
     unsubscribe_link,
     verify_referral,
     verify_unsubscribe,
+    verify_video,
+    video_page_link,
 )
 from aftercare.messages.sms import encoding, segments
 from aftercare.messages.templates import MessageContext, Rendered, Templates
@@ -34,4 +36,6 @@ __all__ = [
     "unsubscribe_link",
     "verify_referral",
     "verify_unsubscribe",
+    "verify_video",
+    "video_page_link",
 ]

@@ -1,5 +1,6 @@
-"""Signed links: unsubscribe (opens the preferences service's page that opts a candidate out)
-and referral (the service records the click and sends the candidate on to the agency's form).
+"""Signed links: unsubscribe (opens the preferences service's page that opts a candidate out),
+referral (the service records the click and sends the candidate on to the agency's form) and
+video page (the service's personalised page of one video touchpoint, ``<base>/<token>``).
 
 The token is the payload signed with HMAC (`itsdangerous`, a salt per purpose, so a referral
 token never passes as an unsubscribe token). It is signed, not encrypted: it carries ids only,
@@ -7,12 +8,13 @@ never a name or an address. The secret comes from an Airflow connection at run t
 preferences service reads the same secret from its environment); the caller passes it in, and
 it is never logged or put in an error message.
 
-Expiry. An unsubscribe token never expires: an opt-out link must work whenever it is used (PECR
-and the mailbox providers expect an opt-out in an old message to work), and all it can do is
-stop messages. A referral token made now carries the instant it was signed, and
-`verify_referral` refuses it after ``max_age`` seconds (`LinkExpired`). Referral links sent
-before tokens carried an instant (salt ``aftercare.referral``, the candidate id only) still
-verify, without expiry and without a touchpoint.
+Expiry. A video page token never expires (the page is the message; the service keeps the
+page for its retention). An unsubscribe token never expires: an opt-out link must work
+whenever it is used (PECR and the mailbox providers expect an opt-out in an old message to
+work), and all it can do is stop messages. A referral token made now carries the instant it
+was signed, and `verify_referral` refuses it after ``max_age`` seconds (`LinkExpired`).
+Referral links sent before tokens carried an instant (salt ``aftercare.referral``, the
+candidate id only) still verify, without expiry and without a touchpoint.
 """
 
 from __future__ import annotations
@@ -104,3 +106,22 @@ def verify_referral(token: str, secret: str, max_age: int) -> tuple[int | str, s
     if not isinstance(candidate_id, int | str):
         raise MessageError("referral token is invalid")
     return candidate_id, None
+
+
+def video_page_link(base_url: str, secret: str, candidate_id: int, touchpoint_id: str) -> str:
+    """``base_url/<token>``: the personalised video page of ``touchpoint_id`` (the token names
+    the candidate and the touchpoint, nothing else)."""
+    token = _serializer(secret, "video").dumps([candidate_id, touchpoint_id])
+    return f"{base_url.rstrip('/')}/{token}"
+
+
+def verify_video(token: str, secret: str) -> tuple[int, str]:
+    """``(candidate_id, touchpoint_id)`` of a `video_page_link` token; `MessageError` when it
+    was tampered with or signed with another secret."""
+    try:
+        candidate_id, touchpoint_id = _serializer(secret, "video").loads(token)
+    except (BadSignature, TypeError, ValueError):
+        raise MessageError("video page token is invalid") from None
+    if not isinstance(candidate_id, int) or not isinstance(touchpoint_id, str):
+        raise MessageError("video page token is invalid")
+    return candidate_id, touchpoint_id

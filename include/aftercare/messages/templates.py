@@ -71,10 +71,11 @@ PHONE_SUBJECT_MAX = 100
 @dataclass(frozen=True)
 class MessageContext:
     """What a message may say. Links are None where the message has none: review_request
-    needs ``review_link``, referral_ask ``referral_link``, video channels ``video_link``, every
-    milestone but first_day ``unsubscribe_link``. ``years`` is the work anniversary's number.
-    An unknown recruiter (None) is signed as ``messages.sender_name`` with
-    ``messages.recruiter_contact``; ``agency_name`` None is the configured agency's name."""
+        needs ``review_link``, referral_ask ``referral_link``, video channels ``video_link``, every
+        milestone but first_day ``unsubscribe_link``; ``video_poster`` is the video email's still
+    (None: the play button only). ``years`` is the work anniversary's number.
+        An unknown recruiter (None) is signed as ``messages.sender_name`` with
+        ``messages.recruiter_contact``; ``agency_name`` None is the configured agency's name."""
 
     first_name: str
     job_title: str | None
@@ -85,6 +86,8 @@ class MessageContext:
     touchpoint_id: str
     agency_name: str | None = None
     video_link: str | None = None
+    #: the video's still for the email (a video milestone's configured poster, if any)
+    video_poster: str | None = None
     review_link: str | None = None
     referral_link: str | None = None
     unsubscribe_link: str | None = None
@@ -143,6 +146,7 @@ def _sample(milestone: str, channel: str, settings: MessageSettings, longest: bo
         "milestone": milestone,
         "touchpoint_id": "tp-sample",
         "video_link": link("v/sample") if channel.startswith("video") else None,
+        "video_poster": "https://media.example/poster.jpg" if channel.startswith("video") else None,
         "review_link": link("r/sample") if milestone == "review_request" else None,
         "referral_link": link("f/sample") if milestone == "referral_ask" else None,
         "unsubscribe_link": None if milestone in NO_OPT_OUT else link("u/sample?token=a&b"),

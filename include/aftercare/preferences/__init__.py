@@ -1,6 +1,7 @@
 """The candidates' preferences service (issue 21; docs/preferences.md): a web app of its own,
 apart from Airflow, that candidates reach from the internet. It answers the signed unsubscribe
-and referral links of every message, records each opt-out and referral click durably in its own
+and referral links of every message, serves the video channel's personalised pages (registered
+by dispatch), records each opt-out, referral click and video page event durably in its own
 store (`store`) before it answers, and serves them as a feed the engagement stage loads into the
 warehouse (`aftercare.engagement.loads.load_preferences`).
 

@@ -11,6 +11,16 @@ Routes (docs/preferences.md):
 - ``GET /refer?ref=``: the click recorded, then 303 to the agency's referral form with an opaque
   reference;
 - ``GET /feed?after=&limit=`` (``Authorization: Bearer <feed token>``): the events after a cursor;
+- ``PUT /videos/{touchpoint_id}`` (the same bearer token): dispatch registers a video
+  touchpoint's personalised page (idempotent: a retry is the same page), answered with its
+  signed public URL;
+- ``GET /v/{token}``: the page (recorded ``page_opened``): the milestone's recording in a
+  ``<video>`` (a file) or an ``<iframe>`` (an embed of the agency's own host), personalised
+  around it, with the call to action; ``POST /v/{token}/events`` records what the page's script
+  saw (``played``, ``watched_25`` ... ``watched_100``); ``GET /v/{token}/cta`` records the click,
+  then 303 to the call to action;
+- ``POST /videos/forget`` and ``POST /videos/retain`` (the same bearer token): erasure and
+  retention of the pages (`aftercare.privacy`);
 - ``GET /health``.
 
 A forged, altered or (referral) expired token gets a page saying so, 400 or 410, and nothing is
@@ -28,24 +38,29 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Literal
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from aftercare import PROJECT_ROOT
-from aftercare.config import Config
+from aftercare.config import Config, HttpsUrl, HttpUrl
 from aftercare.messages import (
     ONE_CLICK,
     LinkExpired,
     MessageError,
     verify_referral,
     verify_unsubscribe,
+    verify_video,
+    video_page_link,
 )
 from aftercare.preferences.store import Store
 
@@ -84,6 +99,60 @@ PAGE_HEADERS = {
     ),
 }
 
+#: what a video page's script may report (the page records page_opened, its link cta_clicked;
+#: a platform's webhooks their own events): nothing else is taken from a browser
+PLAYER_EVENTS = frozenset({"played", "watched_25", "watched_50", "watched_75", "watched_100"})
+#: the call to action's words
+CTA_LABELS = {"review": "Leave a review", "referral": "Refer a friend"}
+#: the page's script (play tracking)
+STATIC = Path(__file__).parent / "static"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class VideoPageIn(BaseModel):
+    """What dispatch registers of a video touchpoint (`aftercare.providers.base.VideoPage`
+    less its touchpoint id, which is the URL's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    candidate_id: int
+    milestone: str = Field(min_length=1, max_length=100)
+    first_name: str = Field(max_length=200)
+    job_title: str = Field(max_length=200)
+    company: str = Field(max_length=200)
+    recruiter_name: str = Field(max_length=200)
+    recording: HttpsUrl
+    kind: Literal["file", "embed"]
+    poster: HttpsUrl | None = None
+    cta_kind: Literal["review", "referral"] | None = None
+    cta_url: HttpUrl | None = None
+
+
+class ForgetIn(BaseModel):
+    """Erasure: the candidates whose video pages go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    candidate_ids: list[int] = Field(max_length=100_000)
+
+
+class RetainIn(BaseModel):
+    """Retention: the pages registered before this instant go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    before: AwareDatetime
+
+
+class VideoEventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event: str
+
 
 @dataclass(frozen=True)
 class ServiceSettings:
@@ -97,6 +166,11 @@ class ServiceSettings:
     referral_max_age_seconds: int
     requests_per_minute: int
     agency_name: str
+    #: a video page's public link is this plus ``/<token>`` (``messages.video_page_base``)
+    video_page_base: str
+    #: the origins (scheme and host) of the configured recordings and posters: a page may
+    #: show only these, and its Content-Security-Policy allows only its own
+    video_origins: frozenset[str]
 
     @classmethod
     def from_environment(cls, config: Config) -> ServiceSettings:
@@ -112,6 +186,18 @@ class ServiceSettings:
             referral_max_age_seconds=prefs.referral_max_age_days * 86400,
             requests_per_minute=prefs.requests_per_minute,
             agency_name=config.agency.name,
+            video_page_base=config.messages.video_page_base,
+            video_origins=cls.video_origins_of(config),
+        )
+
+    @staticmethod
+    def video_origins_of(config: Config) -> frozenset[str]:
+        """The origins of ``config``'s recordings and posters."""
+        return frozenset(
+            _origin(url)
+            for video in config.dispatch.videos.values()
+            for url in (video.recording, video.poster)
+            if url
         )
 
 
@@ -146,6 +232,19 @@ def _refused(settings: ServiceSettings, expired: bool) -> HTMLResponse:
         explanation="The link is incomplete or has been changed. Please use the link exactly "
         "as it appears in our message.",
     )
+
+
+def _video_policy(page: dict) -> dict[str, str]:
+    """The page headers, its Content-Security-Policy allowing its recording's and poster's
+    hosts only (and its own script and events)."""
+    recording = _origin(page["recording"])
+    images = " ".join(["data:", *([_origin(page["poster"])] if page["poster"] else [])])
+    media = f"frame-src {recording}" if page["kind"] == "embed" else f"media-src {recording}"
+    policy = (
+        f"default-src 'none'; style-src 'unsafe-inline'; img-src {images}; {media}; "
+        "script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+    return PAGE_HEADERS | {"Content-Security-Policy": policy}
 
 
 def _with_query(url: str, **params: str) -> str:
@@ -249,14 +348,117 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         target = _with_query(settings.referral_form_url, ref=reference)
         return RedirectResponse(target, 303, headers={"Referrer-Policy": "no-referrer"})
 
-    @app.get("/feed")
-    def feed(
-        request: Request, after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000)
-    ) -> Response:
+    def authorised(request: Request) -> None:
+        """The feed's and the page registration's dependency: the feed token as bearer."""
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not secrets.compare_digest(given, settings.feed_token):
-            return JSONResponse({"detail": "authorization required"}, 401)
+            raise HTTPException(401, "authorization required")
+
+    @app.get("/feed", dependencies=[Depends(authorised)])
+    def feed(after: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=5000)) -> Response:
         events = store.events(after, limit)
         return JSONResponse({"events": events, "last": events[-1]["seq"] if events else after})
+
+    @app.put("/videos/{touchpoint_id}", dependencies=[Depends(authorised)])
+    def register_video(touchpoint_id: str, page: VideoPageIn) -> Response:
+        """A video touchpoint's page, registered (or updated) and its public URL: 201 when
+        new, 200 when a retry found it. A recording or poster of a host the config does not
+        name is refused (422): a page shows the agency's own media only."""
+        unknown = {
+            _origin(url) for url in (page.recording, page.poster) if url
+        } - settings.video_origins
+        if unknown:
+            return JSONResponse({"detail": "recording or poster of a host not configured"}, 422)
+        new = store.register_page({"touchpoint_id": touchpoint_id, **page.model_dump()})
+        log.info("video page %s", "registered" if new else "registered again (the same page)")
+        url = video_page_link(
+            settings.video_page_base, settings.secret, page.candidate_id, touchpoint_id
+        )
+        return JSONResponse({"url": url}, 201 if new else 200)
+
+    @app.post("/videos/forget", dependencies=[Depends(authorised)])
+    def forget_videos(body: ForgetIn) -> dict[str, int]:
+        """Erasure (`aftercare.privacy.erasure`): the candidates' pages deleted (their links
+        then say the video is no longer available); how many."""
+        forgotten = store.forget_pages(candidate_ids=body.candidate_ids)
+        log.info("erasure: %d video pages deleted", forgotten)
+        return {"forgotten": forgotten}
+
+    @app.post("/videos/retain", dependencies=[Depends(authorised)])
+    def retain_videos(body: RetainIn) -> dict[str, int]:
+        """Retention (`aftercare.privacy.retention`): pages registered before ``before``
+        deleted; how many."""
+        before = body.before.astimezone(UTC).isoformat(timespec="microseconds")
+        forgotten = store.forget_pages(before=before)
+        log.info("retention: %d video pages deleted", forgotten)
+        return {"forgotten": forgotten}
+
+    def video_page(token: str) -> tuple[int, str, dict] | HTMLResponse:
+        """The candidate, touchpoint and page of a video link, or the page refusing it."""
+        try:
+            candidate_id, touchpoint_id = verify_video(token, settings.secret)
+        except MessageError:
+            return _refused(settings, expired=False)
+        page = store.page(touchpoint_id)
+        if page is None or page["candidate_id"] != candidate_id:
+            return _page(
+                "refused.html.j2",
+                404,
+                settings,
+                heading="This video is no longer available",
+                explanation="We keep personal videos for a limited time.",
+            )
+        return candidate_id, touchpoint_id, page
+
+    @app.get("/static/video.js", dependencies=limited)
+    def video_script() -> FileResponse:
+        return FileResponse(STATIC / "video.js", media_type="text/javascript")
+
+    @app.get("/v/{token}", dependencies=limited)
+    def watch(token: str) -> HTMLResponse:
+        found = video_page(token)
+        if isinstance(found, HTMLResponse):
+            return found
+        candidate_id, touchpoint_id, page = found
+        store.video_event(touchpoint_id, candidate_id, "page_opened", "page")
+        return HTMLResponse(
+            _render(
+                "video.html.j2",
+                settings,
+                page=page,
+                events_url=f"/v/{token}/events",
+                cta_link=f"/v/{token}/cta" if page["cta_url"] else None,
+                cta_label=CTA_LABELS.get(page["cta_kind"] or ""),
+            ),
+            headers=_video_policy(page),
+        )
+
+    @app.post("/v/{token}/events", response_model=None, dependencies=limited)
+    def video_event(token: str, body: VideoEventIn) -> Response:
+        if body.event not in PLAYER_EVENTS:
+            return JSONResponse({"detail": f"event is one of {sorted(PLAYER_EVENTS)}"}, 400)
+        found = video_page(token)
+        if isinstance(found, HTMLResponse):
+            return found
+        candidate_id, touchpoint_id, _ = found
+        store.video_event(touchpoint_id, candidate_id, body.event, "page")
+        return Response(status_code=204)
+
+    @app.get("/v/{token}/cta", response_model=None, dependencies=limited)
+    def video_cta(token: str) -> Response:
+        found = video_page(token)
+        if isinstance(found, HTMLResponse):
+            return found
+        candidate_id, touchpoint_id, page = found
+        if not page["cta_url"]:
+            return _page(
+                "refused.html.j2",
+                404,
+                settings,
+                heading="There is nothing to follow here",
+                explanation="This video has no link to follow.",
+            )
+        store.video_event(touchpoint_id, candidate_id, "cta_clicked", "page")
+        return RedirectResponse(page["cta_url"], 303, headers={"Referrer-Policy": "no-referrer"})
 
     return app

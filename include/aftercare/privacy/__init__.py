@@ -3,7 +3,9 @@ can hold a candidate's (or a recruiter's) name, email or number, and what erasur
 (`aftercare.privacy.erasure`) and retention (`aftercare.privacy.retention`) do with each. Both
 read only this list, so a table added here is erased and kept for its time by both; one not
 added fails ``tests/test_erasure.py``, which checks the registry against the migrated schema
-(every column whose name says it can hold such data) and the data folders of the config.
+(every column whose name says it can hold such data) and the data folders of the config. The
+preferences service's store is registered apart (`SERVICE_TABLES`): it lives on the service's
+host, and both reach it through the service.
 
 Also the salted hash that keys the erasure suppression (`Hasher`): HMAC-SHA256 of a kind and a
 normalised value (a candidate id, a lower-cased email, an E.164 number), the salt from the
@@ -54,6 +56,7 @@ RetentionKey = Literal[
     "engagement_payloads",
     "dispatch_files",
     "audit",
+    "video_pages",
 ]
 
 
@@ -141,6 +144,32 @@ TABLES = (
     Table("engagement.responses", ("detail",), "nobody"),
 )
 
+
+@dataclass(frozen=True)
+class ServiceTable:
+    """A table of the preferences service's store (`aftercare.preferences.store`, SQLite on the
+    service's host): the warehouse's tasks never open it, they ask the service (through
+    `aftercare.providers.video.OwnVideoPages`) to erase a candidate's rows of a ``candidate``
+    table and to remove those past ``retention``."""
+
+    name: str
+    columns: tuple[str, ...]
+    whose: Literal["candidate", "nobody"]
+    retention: RetentionKey | None = None
+
+
+SERVICE_TABLES = (
+    # each video touchpoint's page: what it shows of the candidate
+    ServiceTable(
+        "video_pages",
+        ("first_name", "job_title", "company", "recruiter_name"),
+        "candidate",
+        retention="video_pages",
+    ),
+    # opt-outs, clicks and video events: ids, channels, times; a platform's detail (links)
+    ServiceTable("events", ("detail",), "nobody"),
+)
+
 #: tables kept for a time that hold no personal data (GX results; the erasure audit)
 TIMED = (
     ("gx_results", "privacy/retain_gx_results.sql"),
@@ -166,7 +195,7 @@ class Folder:
 def folders(config: Config) -> tuple[Folder, ...]:
     """The data folders of ``config``: dispatch's batch and journal files (addresses), the GX
     project (results and Data Docs: ids only, by design), the report's folder, the preferences
-    service's event store (ids only)."""
+    service's store (never rewritten as text: see `SERVICE_TABLES`)."""
     root = config.dispatch.staging_root.removeprefix("file://")
     return (
         Folder("dispatch staging", PROJECT_ROOT / root, "dispatch_files"),
@@ -177,7 +206,8 @@ def folders(config: Config) -> tuple[Folder, ...]:
             timed=("gx/uncommitted/validations", "gx/uncommitted/data_docs/local_site/validations"),
         ),
         Folder("report", (PROJECT_ROOT / config.engagement.report_path).parent, None),
-        # the preferences service's events: candidate and touchpoint ids, channels, times
+        # the preferences service's store: its events (ids, channels, times) and the video
+        # pages (erased and kept for their time through the service: SERVICE_TABLES)
         Folder(
             "preferences store",
             (PROJECT_ROOT / config.preferences.store_path).parent,

@@ -13,6 +13,8 @@ in this order, so that a retry after any failure finishes the work and asks noth
    the data folders that still names them rewritten without it;
 4. Twilio asked to delete each of their texts and replies, SendGrid to erase their addresses
    (in jobs of at most 5,000), each recorded in `aftercare.provider_erasures` as it is asked;
+   the preferences service to delete their video pages (`privacy.SERVICE_TABLES`; asked again
+   on a retry, which deletes nothing more);
 5. every registered table's erase statement (the ledger keeps its ids, milestones, channels,
    statuses, reasons and times: counts stay right);
 6. each candidate's outcome (``erased``, or ``unknown``: nothing held of that id) and the
@@ -50,6 +52,11 @@ class TextEraser(Protocol):
 class EmailEraser(Protocol):
     def erase(self, addresses: list[str]) -> str:
         """Ask the provider to erase what it holds of these addresses; its job id."""
+
+
+class PageEraser(Protocol):
+    def forget(self, candidate_ids: list[int]) -> int:
+        """Delete the candidates' video pages at the preferences service; how many."""
 
 
 @dataclass(frozen=True)
@@ -91,9 +98,11 @@ def erase(
     staging: batches.Staging,
     texts: TextEraser,
     emails: EmailEraser | None,
+    pages: PageEraser | None = None,
 ) -> dict[str, int]:
     """Erase ``candidate_ids`` (see the module); returns counts. ``emails`` is None when email
-    goes through an SMTP relay, which keeps nothing we can ask it to erase."""
+    goes through an SMTP relay, which keeps nothing we can ask it to erase; ``pages`` None
+    when no preferences service is deployed (no video pages anywhere)."""
     wanted = sorted(set(candidate_ids))
     ids = {"candidate_ids": json.dumps([str(i) for i in wanted])}
     counts: Counter[str] = Counter(requested=len(wanted))
@@ -141,6 +150,8 @@ def erase(
         counts["texts_deleted"] = _ask_twilio(engine, texts, sids)
         if emails is not None:
             counts["addresses_erased"] = _ask_sendgrid(engine, hasher, emails, identities)
+        if pages is not None:
+            counts["video_pages_erased"] = pages.forget(erased)
         with warehouse.transaction(engine) as conn:
             for sql in dict.fromkeys(t.erase for t in privacy.TABLES if t.erase):
                 warehouse.execute_file(conn, sql, held)

@@ -14,7 +14,8 @@ table and folder comes from the registry (`aftercare.privacy`), as erasure's do:
   read, are kept);
 - dispatch files: batch and journal files left under the staging root (the fold deletes the
   ones it folds; a batch not yet folded is never touched);
-- erasure audit rows (never the hashes of who was erased: they suppress for good).
+- erasure audit rows (never the hashes of who was erased: they suppress for good);
+- the preferences service's video pages (`privacy.SERVICE_TABLES`), asked of the service.
 
 Each cut-off is the clock's present (the dispatch clock: simulated in the demo and the tests)
 less its days. Returns counts.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -34,8 +36,16 @@ from aftercare.config import Config
 log = logging.getLogger(__name__)
 
 
-def enforce(engine: Engine, config: Config, now: datetime) -> dict[str, int]:
-    """Remove what is past its time (see the module); counts of rows and files removed."""
+class PageRetainer(Protocol):
+    def retain(self, before: datetime) -> int:
+        """Delete the video pages registered before ``before``; how many."""
+
+
+def enforce(
+    engine: Engine, config: Config, now: datetime, pages: PageRetainer | None = None
+) -> dict[str, int]:
+    """Remove what is past its time (see the module); counts of rows and files removed.
+    ``pages``: the preferences service's video pages (None: no service deployed)."""
     days = config.retention.model_dump()
 
     def cutoff(key: str) -> str:
@@ -62,6 +72,11 @@ def enforce(engine: Engine, config: Config, now: datetime) -> dict[str, int]:
                     path.unlink()
                     removed += 1
         counts[f"{folder.retention}_files_removed"] = removed
+    if pages is not None:
+        for table in privacy.SERVICE_TABLES:
+            if table.retention:
+                before = datetime.fromisoformat(cutoff(table.retention))
+                counts[f"{table.retention}_removed"] = pages.retain(before)
     log.info("retention: %s", counts)
     return counts
 

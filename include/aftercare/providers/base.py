@@ -24,7 +24,7 @@ class ProviderError(RuntimeError):
 
     @property
     def reason(self) -> str:
-        """A reason code for the ledger, e.g. ``twilio_21211`` or ``video_404``."""
+        """A reason code for the ledger, e.g. ``twilio_21211`` or ``video_422``."""
         provider = self.what.split()[0].lower()
         return f"{provider}_{self.code or self.status}".replace(" ", "_")
 
@@ -98,24 +98,32 @@ class SmsProvider(Protocol):
         ...
 
 
-class VideoProvider(Protocol):
-    """Personalised video shares, and their views."""
+@dataclass(frozen=True)
+class VideoPage:
+    """What a personalised video shows (one touchpoint): the milestone's recording (``kind``
+    file or embed) and poster, the candidate's first name, job title and company, the
+    recruiter's name, and the call to action (``cta_kind`` review or referral, its link)."""
 
-    def share(
-        self,
-        video_id: str,
-        reference: str,
-        first_name: str,
-        job_title: str,
-        company: str,
-        *,
-        look_up_first: bool = False,
-    ) -> str:
-        """The URL of ``reference``'s one share, made when it has none."""
-        ...
+    touchpoint_id: str
+    candidate_id: int
+    milestone: str
+    first_name: str
+    job_title: str
+    company: str
+    recruiter_name: str
+    recording: str
+    kind: str
+    poster: str | None
+    cta_kind: str | None
+    cta_url: str | None
 
-    def views(self, after: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of views after a cursor, and the cursor to ask next."""
+
+class VideoPages(Protocol):
+    """Personalised video pages: our own (the preferences service), or a video platform's."""
+
+    def publish(self, page: VideoPage) -> str:
+        """The URL of the touchpoint's page, made when it has none (idempotent per
+        touchpoint: publishing again gives the same page)."""
         ...
 
 
@@ -155,7 +163,8 @@ __all__ = [
     "Sender",
     "SmsProvider",
     "Unavailable",
-    "VideoProvider",
+    "VideoPage",
+    "VideoPages",
     "iso",
     "json_error",
 ]

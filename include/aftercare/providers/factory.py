@@ -18,14 +18,14 @@ from aftercare.providers.base import (
     ReviewProvider,
     Sender,
     SmsProvider,
-    VideoProvider,
+    VideoPages,
 )
 from aftercare.providers.preferences import PreferencesFeed
 from aftercare.providers.reviews import ReviewPlatform
 from aftercare.providers.sendgrid import SendGrid
 from aftercare.providers.smtp import Smtp
 from aftercare.providers.twilio import Twilio, TwilioAccount
-from aftercare.providers.video import VideoPlatform
+from aftercare.providers.video import OwnVideoPages
 
 
 class Providers:
@@ -101,9 +101,10 @@ class Providers:
         return Twilio(self.transport("twilio"), conn.host, account)
 
     @cached_property
-    def video(self) -> VideoProvider:
-        conn = self._connection(connections.VIDEO)
-        return VideoPlatform(self.transport("video"), conn.host, conn.password)
+    def video(self) -> VideoPages:
+        """Our own video pages, registered at the preferences service (its feed token)."""
+        conn = self._connection(connections.PREFERENCES)
+        return OwnVideoPages(self.transport("video"), conn.host, conn.password)
 
     @cached_property
     def reviews(self) -> ReviewProvider:

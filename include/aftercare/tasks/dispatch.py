@@ -30,7 +30,8 @@ def prepare_batches(*, run_id: str, try_number: int, dry_run: bool) -> dict[str,
     from aftercare.providers.factory import Providers
 
     config = load_config()
-    with open_warehouse() as engine:
+    # no snapshot published here: record_outcomes, which runs whatever the sends did, does
+    with open_warehouse(publish=False) as engine:
         # opt-outs recorded before this run starts are honoured by it, whatever the
         # engagement schedule; a service that does not answer fails the task (nothing is sent
         # that an opt-out it holds forbids). No connection: no preferences service deployed.

@@ -40,12 +40,6 @@ def load_email() -> dict[str, int]:
     return _load(loads.load_email, lambda p: p.email)
 
 
-def load_video() -> dict[str, int]:
-    from aftercare.engagement import loads
-
-    return _load(loads.load_video, lambda p: p.video)
-
-
 def load_reviews() -> dict[str, int]:
     from aftercare.engagement import loads
 
@@ -59,8 +53,8 @@ def load_ats() -> dict[str, int]:
 
 
 def load_preferences() -> dict[str, int]:
-    """The preferences service's opt-outs and referral clicks; skipped when no service is
-    deployed (no ``aftercare_preferences`` connection)."""
+    """The preferences service's opt-outs, referral clicks and video page events; skipped
+    when no service is deployed (no ``aftercare_preferences`` connection)."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     from aftercare import connections

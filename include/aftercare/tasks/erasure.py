@@ -5,8 +5,12 @@ anonymised or deleted), and, weekly, enforce the retention of what can hold pers
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from aftercare.config import load_config
+from aftercare.config import Config, load_config
+
+if TYPE_CHECKING:
+    from aftercare.providers.video import OwnVideoPages
 
 
 def erase(
@@ -23,6 +27,7 @@ def erase(
     texts = Providers(config, "sms", get_connection).sms
     email = Providers(config, "email", get_connection)
     emails = email.email if config.dispatch.email_transport == "sendgrid" else None
+    pages = _video_pages(config)
     hasher = privacy.Hasher(erasure_salt())
     with open_warehouse() as engine:
         ids = candidate_ids or erasure.candidates_removed_in_ats(engine)
@@ -38,6 +43,7 @@ def erase(
             staging=staging_path,
             texts=texts,
             emails=emails,
+            pages=pages,
         )
 
 
@@ -54,4 +60,14 @@ def retain(*, as_of: datetime) -> dict[str, int]:
     if not sweep_due(config, business_date(as_of, config.agency.time_zone), full_refresh=False):
         raise AirflowSkipException("retention runs weekly, on the sweep's day; not today")
     with open_warehouse() as engine:
-        return retention.enforce(engine, config, clock().now())
+        return retention.enforce(engine, config, clock().now(), _video_pages(config))
+
+
+def _video_pages(config: Config) -> OwnVideoPages | None:
+    """The preferences service's video pages, when a service is deployed."""
+    from aftercare import connections
+    from aftercare.providers.factory import Providers
+
+    if not connections.has_connection(connections.PREFERENCES):
+        return None
+    return Providers(config, "video", connections.get_connection).video

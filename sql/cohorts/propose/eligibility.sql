@@ -31,6 +31,14 @@ where (t.status <> 'planned' or t.plan_date > cast(:plan_date as date))
         or t.candidate_id in (select w.candidate_id from plan_occurrences as w)
     );
 
+-- postgres: the recently-sent check of plan_eligible looks this table up by candidate once per
+-- occurrence (a subquery inside a case, which Postgres runs as such, not as a join); without an
+-- index that is a scan of it per occurrence: 190 s of a first night over three years of history
+-- at 100,000 placements (benchmarks/postgres_benchmark.py). DuckDB joins it.
+{% if dialect == 'postgresql' %}
+create index on plan_settled_ledger (candidate_id);
+{% endif %}
+
 -- what this run decides (relevant): due by the plan date and still open, or missed within the
 -- look-back; and every planned row of the ledger, wherever its due date moved. The subject must
 -- still hold: placement active on the due date; a candidate milestone needs a placement begun
