@@ -23,11 +23,17 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export GX_ANALYTICS_ENABLED := false
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo coverage ats-check test airflow install lint env constraints clean
+.PHONY: demo cluster coverage ats-check test airflow install lint env constraints clean
 
 ## demo: install, prepare Airflow, live DAYS days (default 3) of the sandbox's story on DuckDB
 demo: install
 	$(BIN)/python -m sandbox.localdev demo $(if $(DAYS),--days $(DAYS)) --scenario $(SCENARIO) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
+
+## cluster: the demo's story (DAYS days, default 3) through a local Celery cluster: Postgres
+## (metadata, warehouse), redis-server, api-server, scheduler, dag-processor, triggerer, two workers
+cluster: install
+	@command -v redis-server >/dev/null || { echo "make cluster needs redis-server (the Celery broker): apt-get install redis-server"; exit 1; }
+	$(BIN)/python -m sandbox.cluster $(if $(DAYS),--days $(DAYS)) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
 
 ## coverage: which planning rules the warehouse's nights reached (and the edges scenario's cases)
 coverage:

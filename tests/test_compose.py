@@ -1,5 +1,6 @@
 """docker-compose.yaml, checked statically (no Docker engine runs here): it follows the Compose
-JSON Schema, everything it names exists, and it agrees with what the DAGs use."""
+JSON Schema, everything it names exists, it agrees with what the DAGs use, and it runs what
+`make cluster` runs (`sandbox.cluster`) with the same shared settings."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from aftercare.connections import CONNECTIONS
+from sandbox.cluster import COMMANDS, COMPOSE_SERVICES, SHARED_SETTINGS, Cluster, shared_settings
 from tests import ROOT
 
 SPEC = Path(__file__).resolve().parent / "specs" / "compose-spec.json"
@@ -21,6 +23,7 @@ AIRFLOW_SERVICES = {
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "airflow-worker",
 }
 
 
@@ -86,6 +89,7 @@ def test_airflow_services_share_one_jwt_secret_and_execution_api(compose: dict) 
     assert commands["airflow-dag-processor"] == "dag-processor"
     assert commands["airflow-triggerer"] == "triggerer"
     assert commands["airflow-apiserver"] == "api-server"
+    assert services["airflow-worker"]["command"] == ["celery", "worker"]
     assert services["airflow-init"]["command"] == ["python", "-m", "aftercare.bootstrap"]
 
 
@@ -129,3 +133,39 @@ def test_env_example_names_every_required_variable() -> None:
     assert required <= set(example), required - set(example)
     sandbox_ats = json.loads(example["AIRFLOW_CONN_AFTERCARE_ATS"])
     assert sandbox_ats["host"].startswith("http://sandbox:8765/")
+
+
+def test_every_process_make_cluster_starts_has_its_service(compose: dict) -> None:
+    """What `make cluster` starts (its processes and servers), each with the service that
+    runs it here, by the same command."""
+    services = compose["services"]
+    assert set(COMMANDS) <= set(COMPOSE_SERVICES)
+    for process, service in COMPOSE_SERVICES.items():
+        assert service in services, f"make cluster's {process} has no service {service}"
+        if process in COMMANDS:
+            command = services[service]["command"]
+            assert COMMANDS[process][: len(command)] == command, (process, command)
+    assert services["flower"]["command"] == ["celery", "flower"]
+    assert services["flower"]["profiles"] == ["flower"]
+
+
+def test_compose_and_make_cluster_share_one_settings_file(compose: dict, tmp_path: Path) -> None:
+    """docker/airflow-cluster.env is every Airflow service's env_file and the launcher's
+    settings; neither overrides what it says."""
+    shared = shared_settings()
+    assert shared["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert compose["x-airflow-common"]["env_file"] == [str(SHARED_SETTINGS.relative_to(ROOT))]
+    for name in AIRFLOW_SERVICES | {"flower"}:
+        service = compose["services"][name]
+        assert service.get("env_file") == compose["x-airflow-common"]["env_file"], name
+        assert not set(_env(service)) & set(shared), name
+    launcher = Cluster(tmp_path, "postgresql://db/airflow", ROOT / "dags", "redis://r:1/0").env
+    assert {key: launcher[key] for key in shared} == shared
+
+
+def test_celery_reaches_the_broker_and_the_metadata_db(compose: dict) -> None:
+    env = _env(compose["services"]["airflow-worker"])
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+    backend = env["AIRFLOW__CELERY__RESULT_BACKEND"]
+    assert backend.startswith("db+postgresql+psycopg2://") and "@airflow-db:5432/airflow" in backend
+    assert "redis" in compose["services"]["airflow-scheduler"]["depends_on"]

@@ -1,5 +1,5 @@
 {% import "macros.sql" as m with context %}
--- benchmarks only (DuckDB): per_channel planned touchpoints on each channel, due at send_at,
+-- benchmarks only (DuckDB, or Postgres for the cluster's): per_channel planned touchpoints on each channel, due at send_at,
 -- with their candidates and placements in staging. Email, sms and video go to synthetic
 -- candidates (ids from 10,000,001); the recruiter call tasks (phone) to the sandbox ATS's own
 -- placements (ats_placements, a json array of {placement_id, candidate_id, owner_id}), since
@@ -11,7 +11,7 @@ select
     10000000 + i as candidate_id,
     10000000 + i as placement_id,
     101 as owner_id
-from range(0, :per_channel * 4) as t(i)
+from {% if dialect == 'postgresql' %}generate_series(0, :per_channel * 4 - 1){% else %}range(0, :per_channel * 4){% endif %} as t(i)
 where i % 4 <> 3
 union all
 select

@@ -71,7 +71,7 @@ def _airflow_home() -> Path:
     return Path(home)
 
 
-def _sandbox_url(port: int) -> str:
+def sandbox_url(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
@@ -132,7 +132,7 @@ def sandbox(
     block ends. It starts at once and builds its world while the caller goes on; the block
     gets a function that waits until the sandbox answers and returns its URL."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    url, log_path = _sandbox_url(port), str(log_dir / "sandbox.log")
+    url, log_path = sandbox_url(port), str(log_dir / "sandbox.log")
     ats = settings.ats
     about = "" if ats.scenario == "usual" else f", scenario {ats.scenario}"
     if kept and kept[1].clock:
@@ -477,30 +477,37 @@ def live_story(
     story.run(ENGAGEMENT, later, {})
 
 
+def story_of(
+    days: int | None, scenario: str, last_night: date | None = None
+) -> tuple[list[datetime], frozenset[tuple[date, int]], SandboxSettings]:
+    """The story of ``days`` nights (default 3, the edges scenario's 15) of ``scenario``
+    (`make demo`'s, `make cluster`'s): its nightly run times, its dispatch outages and the
+    sandbox's settings. The usual story's last night is ``last_night`` (default: today)."""
+    zone = ZoneInfo(load_config().agency.time_zone)
+    if scenario == "edges":
+        nights = days or edges.NIGHTS
+        runs = [datetime.combine(edges.day(n), clock(2, 0), tzinfo=zone) for n in range(nights)]
+        ats = AtsSandboxSettings(
+            clock_start=edges.FIRST_DAY, scenario="edges", placements=EDGES_NOISE
+        )
+        return runs, frozenset(edges.OUTAGE), SandboxSettings(ats=ats)
+    runs = demo_dates(days or 3, last_night or datetime.now(zone).date())
+    return runs, frozenset(), SandboxSettings(ats=AtsSandboxSettings(clock_start=runs[0].date()))
+
+
 def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> None:
     home = _airflow_home()
     log_dir = home / "logs" / "demo"
     log_dir.mkdir(parents=True, exist_ok=True)
-    zone = ZoneInfo(load_config().agency.time_zone)
     manifest_file = log_dir / "scenario.json"
     manifest_file.unlink(missing_ok=True)
-    if scenario == "edges":
-        nights = days or edges.NIGHTS
-        runs = [datetime.combine(edges.day(n), clock(2, 0), tzinfo=zone) for n in range(nights)]
-        outage = frozenset(edges.OUTAGE)
-        settings = AtsSandboxSettings(
-            clock_start=edges.FIRST_DAY, scenario="edges", placements=EDGES_NOISE
-        )
-    else:
-        runs = demo_dates(days or 3, datetime.now(zone).date())
-        outage = frozenset()
-        settings = AtsSandboxSettings(clock_start=runs[0].date())
+    runs, outage, settings = story_of(days, scenario)
     story = Story(log_dir)  # first: before Airflow is imported
     # a new world each demo (and the warehouse starts afresh with it); kept for `make airflow`
     kept = KeptWorld.of(home)
     kept.forget()
     world = SandboxWorld(
-        settings=SandboxSettings(ats=settings),
+        settings=settings,
         scenario=scenario,
         days=len(runs),
         first_night=runs[0].date(),
@@ -513,7 +520,7 @@ def demo(days: int | None, sandbox_port: int, started: float, scenario: str) -> 
             from sandbox.bootstrap import bootstrap_local
 
             with output_to(log_dir / "prepare.log"):
-                bootstrap_local(_sandbox_url(sandbox_port))
+                bootstrap_local(sandbox_url(sandbox_port))
             with local_warehouse():  # fail fast if the DuckDB file is held (`make airflow`?)
                 pass
             fresh_start()
@@ -597,7 +604,7 @@ def airflow_ui(sandbox_port: int) -> None:
         ready = stack.enter_context(sandbox(sandbox_port, settings, log_dir, kept))
         from sandbox.bootstrap import bootstrap_local
 
-        bootstrap_local(_sandbox_url(sandbox_port))
+        bootstrap_local(sandbox_url(sandbox_port))
         url = ready()
         stack.enter_context(preferences_service(log_dir))
         # the sandbox's clock (dispatch's, through aftercare_clock) follows the wall clock here,
