@@ -14,18 +14,13 @@ from aftercare.dagkit import (
     LEDGER_SECTION,
     PULL_SECTIONS,
     default_args,
+    run_modes,
     run_moment,
     warehouse_task,
 )
 
 CONFIG = load_config()
 AGENCY_TZ = CONFIG.agency.time_zone
-
-
-def _modes(context: dict[str, Any]) -> dict[str, Any]:
-    """The run's full_refresh and preview_days params, as the task bodies take them."""
-    params = context["params"]
-    return {"full_refresh": params["full_refresh"], "preview_days": params["preview_days"]}
 
 
 @dag(
@@ -79,12 +74,12 @@ def aftercare_nightly() -> None:
         @warehouse_task(section=PULL_SECTIONS["Placement"])
         def pull_placements(**context: Any) -> dict[str, int]:
             """Changed placements from the ATS into raw.placements, page by page."""
-            return nightly.pull("Placement", run_id=context["run_id"], **_modes(context))
+            return nightly.pull("Placement", run_id=context["run_id"], **run_modes(context))
 
         @warehouse_task(section=PULL_SECTIONS["Candidate"])
         def pull_candidates(**context: Any) -> dict[str, int]:
             """Changed candidates from the ATS into raw.candidates, page by page."""
-            return nightly.pull("Candidate", run_id=context["run_id"], **_modes(context))
+            return nightly.pull("Candidate", run_id=context["run_id"], **run_modes(context))
 
         pulled = [pull_placements(), pull_candidates()]
 
@@ -124,7 +119,7 @@ def aftercare_nightly() -> None:
         @warehouse_task(section=LEDGER_SECTION)
         def plan_touchpoints(**context: Any) -> dict[str, int]:
             """Decide the night's touchpoints into the ledger (or, with preview_days, print)."""
-            return nightly.plan(as_of=run_moment(context), **_modes(context))
+            return nightly.plan(as_of=run_moment(context), **run_modes(context))
 
         # after the weekly sweep, which is skipped on other days
         planned = plan_touchpoints.override(
@@ -133,8 +128,8 @@ def aftercare_nightly() -> None:
 
         @warehouse_task
         def request_renders(**context: Any) -> dict[str, int]:
-            """Sendspark renders ahead."""
-            return nightly.request_renders(as_of=run_moment(context), **_modes(context))
+            """Ask the video platform (if any) to render the coming days' videos ahead."""
+            return nightly.request_renders(as_of=run_moment(context), **run_modes(context))
 
         planned >> request_renders()
 

@@ -77,3 +77,9 @@ def run_moment(context: Any) -> datetime:
     """The moment a run works for: its logical date. Manual and asset-triggered runs may have
     no logical date in Airflow 3, so fall back to the moment the run was due (run_after)."""
     return context.get("logical_date") or context["dag_run"].run_after
+
+
+def run_modes(context: Any) -> dict[str, Any]:
+    """The run's full_refresh and preview_days params, as the nightly task bodies take them."""
+    params = context["params"]
+    return {"full_refresh": params["full_refresh"], "preview_days": params["preview_days"]}
