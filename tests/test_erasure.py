@@ -273,6 +273,30 @@ def test_a_candidate_present_everywhere_is_erased_from_every_table_and_file(
         pages.publish(VideoPage(f"tp-{who}", who, "referral_ask", person["first_name"], "Chef",
                                 "Northwind", "Sam", "https://media.demo-recruitment.example/a.mp4",
                                 "file", None, None, None))  # fmt: skip
+    # Sendspark renders: Zeb asked for in two campaigns (twice in one), one never asked for
+    # (it fell back), Ann's once
+    with engine.begin() as conn:
+        for touchpoint, who, campaign, asked in (
+            ("tp-r1", 1, "referral_ask", True),
+            ("tp-r2", 1, "work_anniversary", True),
+            ("tp-r3", 1, "work_anniversary", True),
+            ("tp-r4", 1, "first_day", False),
+            ("tp-r5", 2, "referral_ask", True),
+        ):
+            conn.execute(
+                sa.text(
+                    "insert into aftercare.video_renders (touchpoint_id, candidate_id,"
+                    " milestone, campaign, state, requested_at) values (:t, :c, :m, :m,"
+                    " :state, :at)"
+                ),
+                {
+                    "t": touchpoint,
+                    "c": who,
+                    "m": campaign,
+                    "state": "requested" if asked else "fallback",
+                    "at": "2026-11-20T02:00:00+00:00" if asked else None,
+                },
+            )
     assert all(value in scan_tables(engine) + scan_files() for value in PERSONAL)
     sids = {r[7] for r in ledger_counts(engine) if r[1] == 1 and r[3] == "sms"}
     before = ledger_counts(engine)
@@ -294,6 +318,7 @@ def test_a_candidate_present_everywhere_is_erased_from_every_table_and_file(
     assert admin(sandbox, "sendgrid/erase-jobs")[0]["email_addresses"] == [ZEB["email"]]
     assert (counts["erased"], counts["unknown"], counts["texts_deleted"]) == (1, 1, 2)
     assert counts["video_pages_erased"] == 1
+    assert counts["sendspark_prospects"] == 2  # left in Sendspark, whose API deletes none
     assert video_pages(preferences_service) == ["tp-2"]
     with engine.connect() as conn:
         audit = conn.execute(

@@ -7,6 +7,7 @@ Postgres), forged webhook calls refused with nothing recorded."""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -221,6 +222,16 @@ def test_renders_ahead_ready_ones_sent_late_ones_fall_back(world: SimpleNamespac
     ready = {t for t, r in rows.items() if r["state"] == "ready"}
     assert len(ready) == 9 and "referral_ask:placement:103:1" not in ready
     assert all(rows[t]["share_url"].startswith("https://sendspark.sandbox") for t in ready)
+    # engagement keeps the events, not the links (a video personalised with the name): those
+    # stay in video_renders alone, which erasure clears
+    with engine.connect() as conn:
+        details = conn.execute(
+            sa.text(
+                "select cast(detail as varchar) from engagement.delivery_events"
+                " where event = 'render_ready'"
+            )
+        ).scalars()
+        assert [json.loads(detail) for detail in details] == [{"source": "sendspark"}] * 9
 
     # on D (send time come): the ready one goes with its share URL; candidate 3's, due on D
     # and not rendered, falls back to our own page, the reason recorded

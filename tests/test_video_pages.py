@@ -25,8 +25,10 @@ from aftercare.http import Retries, Transport
 from aftercare.messages import video_page_link
 from aftercare.preferences.app import create_app
 from aftercare.preferences.store import Store
+from aftercare.preferences.webhooks import WEBHOOK_SECRET_ENV
 from aftercare.providers.base import VideoPage
 from aftercare.providers.factory import Providers
+from aftercare.providers.sendspark import webhook_token
 from aftercare.providers.video import OwnVideoPages
 from tests.test_dispatch import D, candidate, links_of, received, run_dispatch, set_clock
 from tests.test_plan import placement
@@ -187,7 +189,8 @@ def test_the_registry_covers_the_stores_personal_columns(tmp_path: Path) -> None
     personal = {(t, c) for t, c in columns if privacy.PERSONAL_COLUMN.search(c)}
     names = {("video_pages", c) for c in ("first_name", "job_title", "company", "recruiter_name")}
     assert personal | names <= registered <= columns
-    assert {t.name for t in privacy.SERVICE_TABLES if t.whose == "candidate"} == {"video_pages"}
+    candidates = {t.name for t in privacy.SERVICE_TABLES if t.whose == "candidate"}
+    assert candidates == {"video_pages", "events"}
 
 
 def pages_at(url: str, timeout: float = 5) -> OwnVideoPages:
@@ -211,7 +214,20 @@ def test_a_lost_answer_is_asked_again_and_the_page_is_the_same(tmp_path: Path) -
         assert db.execute("select touchpoint_id from video_pages").fetchall() == [(TOUCHPOINT,)]
 
 
-def test_erasure_and_retention_reach_the_pages(tmp_path: Path) -> None:
+def share_links(tmp_path: Path) -> dict[int, str | None]:
+    """Candidate -> the share link their Sendspark render_ready event holds, if any."""
+    with closing(sqlite3.connect(tmp_path / "events.sqlite")) as db:
+        rows = db.execute(
+            "select candidate_id, json_extract(detail, '$.share_url') from events"
+            " where event = 'render_ready' order by candidate_id"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_erasure_and_retention_reach_the_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WEBHOOK_SECRET_ENV, "test-sendspark-webhook-secret")
     with running(settings(tmp_path)) as url:
         pages = pages_at(url)
         fields = FIELDS
@@ -220,13 +236,24 @@ def test_erasure_and_retention_reach_the_pages(tmp_path: Path) -> None:
             for candidate_id in (7, 8, 9)
         }
         assert pages.publish(VideoPage("tp-7", 7, **fields)) == links[7]
+        # Sendspark's renders of 7's and 8's videos: their share links, held in the events
+        for candidate_id in (7, 8):
+            token = webhook_token(
+                "test-sendspark-webhook-secret", f"tp-{candidate_id}", candidate_id
+            )
+            body = {"event": "video_generated_dv", "shareUrl": f"https://s.example/{candidate_id}"}
+            requests.post(f"{url}/webhooks/sendspark/{token}", json=body, timeout=10)
+        assert share_links(tmp_path) == {7: "https://s.example/7", 8: "https://s.example/8"}
         local = {c: link.replace("https://p.example", url) for c, link in links.items()}
         assert pages.forget([7]) == 1 and pages.forget([7]) == 0
         assert requests.get(local[7], timeout=10).status_code == 404
         assert requests.get(local[8], timeout=10).status_code == 200
+        assert share_links(tmp_path) == {7: None, 8: "https://s.example/8"}
         assert pages.retain(datetime.now(UTC) - timedelta(days=1)) == 0
+        assert share_links(tmp_path) == {7: None, 8: "https://s.example/8"}
         assert pages.retain(datetime.now(UTC) + timedelta(seconds=1)) == 2
         assert requests.get(local[8], timeout=10).status_code == 404
+        assert share_links(tmp_path) == {7: None, 8: None}
 
 
 def test_a_video_touchpoint_becomes_a_page_and_its_views_reach_the_marts(

@@ -313,6 +313,13 @@ def load_ats(engine: Engine, config: Config, ats: Ats, now: datetime) -> Counter
     return Counter(call_tasks_done=len(events), referrals=len(referrals))
 
 
+def _without_links(detail: dict[str, Any] | None) -> dict[str, Any]:
+    """A video event's detail as engagement keeps it: a render's share link (a video
+    personalised with the candidate's name) is kept in ``aftercare.video_renders`` only, which
+    dispatch reads and erasure clears."""
+    return {key: value for key, value in (detail or {}).items() if key != "share_url"}
+
+
 def load_preferences(
     engine: Engine, config: Config, feed: PreferencesFeed, now: datetime
 ) -> Counter[str]:
@@ -359,7 +366,7 @@ def load_preferences(
                 "provider_message_id": None,
                 "event": e["event"],
                 "event_at": e["occurred_at"],
-                "detail": {"source": e["source"], **(e["detail"] or {})},
+                "detail": {"source": e["source"], **_without_links(e["detail"])},
             }
             for e in events
             if e["kind"] == "video"

@@ -381,7 +381,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @app.post("/videos/forget", dependencies=[Depends(authorised)])
     def forget_videos(body: ForgetIn) -> dict[str, int]:
         """Erasure (`aftercare.privacy.erasure`): the candidates' pages deleted (their links
-        then say the video is no longer available); how many."""
+        then say the video is no longer available), and their video events' details (a
+        Sendspark share link) cleared; how many pages."""
         forgotten = store.forget_pages(candidate_ids=body.candidate_ids)
         log.info("erasure: %d video pages deleted", forgotten)
         return {"forgotten": forgotten}
@@ -389,7 +390,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     @app.post("/videos/retain", dependencies=[Depends(authorised)])
     def retain_videos(body: RetainIn) -> dict[str, int]:
         """Retention (`aftercare.privacy.retention`): pages registered before ``before``
-        deleted; how many."""
+        deleted, and the details of video events as old cleared; how many pages."""
         before = body.before.astimezone(UTC).isoformat(timespec="microseconds")
         forgotten = store.forget_pages(before=before)
         log.info("retention: %d video pages deleted", forgotten)

@@ -7,7 +7,7 @@ events for the feed the warehouse reads.
 
 It also holds the personalised video pages dispatch registers (``video_pages``, one per
 touchpoint: the only table with names in it; erased and kept for their time through the
-service, `aftercare.privacy`).
+service, `aftercare.privacy`, and with them the share links Sendspark's webhooks gave).
 
 The schema's version is SQLite's ``user_version``: a store of version 1 (opt-outs and referral
 clicks only) is brought to version 2 when the service opens it.
@@ -112,6 +112,18 @@ PAGE_COLUMNS = (
     "cta_kind",
     "cta_url",
 )
+#: erasure (by candidate) and retention (by age): the pages, then the details of the video
+#: events (a platform's share link) of the same candidates, or as old
+_FORGET = {
+    "candidates": (
+        "delete from video_pages where candidate_id = ?",
+        "update events set detail = null where kind = 'video' and candidate_id = ?",
+    ),
+    "age": (
+        "delete from video_pages where registered_at < ?",
+        "update events set detail = null where kind = 'video' and occurred_at < ?",
+    ),
+}
 #: the channels a candidate may stop on the page (``all``: every message)
 CHOICES = ("email", "sms", "all", "marketing")
 #: the events of a touchpoint's video: what its page (ours, or a platform's) saw the candidate
@@ -297,17 +309,22 @@ class Store:
         self, candidate_ids: list[int] | None = None, before: str | None = None
     ) -> int:
         """Delete the video pages of ``candidate_ids`` (erasure) or registered before the
-        instant ``before`` (retention); how many. Their events stay (ids only)."""
+        instant ``before`` (retention), and the details of the same candidates' (or as old)
+        video events: a platform's share link leads to a video personalised with the
+        candidate's name. How many pages; the events stay (ids, names of events, times)."""
         if (candidate_ids is None) == (before is None):
             raise ValueError("forget pages by candidate ids or by age, one of them")
+        if candidate_ids is not None:
+            statements, values = _FORGET["candidates"], [(int(i),) for i in candidate_ids]
+        else:
+            statements, values = _FORGET["age"], [(before,)]
         with self._lock:
-            if candidate_ids is not None:
-                cursor = self._db.executemany(
-                    "delete from video_pages where candidate_id = ?",
-                    [(int(i),) for i in candidate_ids],
-                )
-            else:
-                cursor = self._db.execute(
-                    "delete from video_pages where registered_at < ?", (before,)
-                )
-        return cursor.rowcount
+            self._db.execute("begin immediate")
+            try:
+                forgotten = self._db.executemany(statements[0], values).rowcount
+                self._db.executemany(statements[1], values)
+                self._db.execute("commit")
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+        return forgotten

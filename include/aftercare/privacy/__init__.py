@@ -149,8 +149,8 @@ TABLES = (
 class ServiceTable:
     """A table of the preferences service's store (`aftercare.preferences.store`, SQLite on the
     service's host): the warehouse's tasks never open it, they ask the service (through
-    `aftercare.providers.video.OwnVideoPages`) to erase a candidate's rows of a ``candidate``
-    table and to remove those past ``retention``."""
+    `aftercare.providers.video.OwnVideoPages`) to erase a candidate's rows (or columns) of a
+    ``candidate`` table and to remove those past ``retention``."""
 
     name: str
     columns: tuple[str, ...]
@@ -166,8 +166,10 @@ SERVICE_TABLES = (
         "candidate",
         retention="video_pages",
     ),
-    # opt-outs, clicks and video events: ids, channels, times; a platform's detail (links)
-    ServiceTable("events", ("detail",), "nobody"),
+    # opt-outs, clicks and video events: ids, channels, times; a Sendspark render's share link
+    # in its detail (a video personalised with the name), cleared with the candidate's pages
+    # (erasure) and with pages as old (retention): the same call of the service
+    ServiceTable("events", ("detail",), "candidate"),
 )
 
 #: tables kept for a time that hold no personal data (GX results; the erasure audit)

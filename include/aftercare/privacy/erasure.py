@@ -13,8 +13,10 @@ in this order, so that a retry after any failure finishes the work and asks noth
    the data folders that still names them rewritten without it;
 4. Twilio asked to delete each of their texts and replies, SendGrid to erase their addresses
    (in jobs of at most 5,000), each recorded in `aftercare.provider_erasures` as it is asked;
-   the preferences service to delete their video pages (`privacy.SERVICE_TABLES`; asked again
-   on a retry, which deletes nothing more);
+   the preferences service to delete their video pages and their videos' share links
+   (`privacy.SERVICE_TABLES`; asked again on a retry, which deletes nothing more); their
+   Sendspark prospects counted (``sendspark_prospects``): Sendspark's API has no call that
+   deletes one, so they are deleted in Sendspark's app (docs/privacy.md);
 5. every registered table's erase statement (the ledger keeps its ids, milestones, channels,
    statuses, reasons and times: counts stay right);
 6. each candidate's outcome (``erased``, or ``unknown``: nothing held of that id) and the
@@ -124,6 +126,9 @@ def erase(
         }
         identities = _identities(warehouse.query_file(conn, "privacy/identities.sql", ids))
         sids = warehouse.query_file(conn, "privacy/text_sids.sql", ids)
+        [prospects] = warehouse.query_file(conn, "privacy/sendspark_prospects.sql", ids)
+    if prospects["prospects"]:  # Sendspark deletes none by API: the DPO deletes them there
+        counts["sendspark_prospects"] = prospects["prospects"]
     erased = sorted(known)
     if erased:
         held = {"candidate_ids": json.dumps([str(i) for i in erased])}
