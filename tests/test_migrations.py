@@ -151,6 +151,21 @@ def test_edited_migration_is_refused(warehouse_engine: sa.Engine) -> None:
         warehouse.migrate(warehouse_engine)
 
 
+def test_a_migration_numbered_below_an_applied_one_is_refused(
+    warehouse_engine: sa.Engine,
+) -> None:
+    """A gap's number (there is no 0023) taken by a new migration would run after 0024 on a
+    warehouse that has it, and before it on a new one: refused, with the fix named."""
+    warehouse.migrate(warehouse_engine)
+    with warehouse_engine.begin() as conn:  # as if 0022 had come after 0024 was applied
+        conn.execute(sa.text("delete from aftercare.schema_migrations where version = 22"))
+
+    with pytest.raises(
+        warehouse.WarehouseError, match="0022_touchpoint_batch.sql is numbered below 0024"
+    ):
+        warehouse.migrate(warehouse_engine)
+
+
 def test_contract_checks_hold(warehouse_engine: sa.Engine) -> None:
     """A ledger row with a status other than planned/sent must carry a reason."""
     warehouse.migrate(warehouse_engine)

@@ -9,6 +9,10 @@
   identifiers and config only (checked); values are always bound parameters.
 * `migrate()` applies ``sql/migrations/NNNN_name.sql`` in order, once each, recorded in
   ``aftercare.schema_migrations``; on Postgres an advisory lock makes concurrent runs safe.
+  Versions need not follow one another: there is no 0023 (two branches in flight took 0022
+  and 0024, and warehouses have recorded 0024 under its number since, so it is not renamed).
+  A new migration takes the number after the highest, never a gap's: a warehouse that has
+  applied a later one refuses it (it would run after that one there, before it elsewhere).
 * `publish_snapshot()` copies a DuckDB warehouse, checkpointed, to its snapshot file
   (``<stem>.snapshot.duckdb`` beside it), atomically; `open_snapshot()` opens that copy
   read-only: what the ops console reads while a task holds the warehouse's write lock
@@ -459,6 +463,14 @@ def _pending(conn: Connection, known: list[Migration]) -> bool:
             raise WarehouseError(
                 f"migration {migration.name} changed after it was applied; "
                 "never edit an applied migration, add a new one"
+            )
+    highest = max(done, default=0)
+    for migration in known:
+        if migration.version not in done and migration.version < highest:
+            raise WarehouseError(
+                f"migration {migration.name} is numbered below {highest:04d}, applied here "
+                "already: it would run after it here and before it elsewhere; give it the "
+                "number after the highest"
             )
     return any(migration.version not in done for migration in known)
 
