@@ -103,6 +103,38 @@ def sandbox(
         process.wait(timeout=30)
 
 
+@contextmanager
+def preferences_service(folder: Path) -> Iterator[str]:
+    """The preferences service (the video channel's own pages, and the feed dispatch loads
+    before it batches) for a benchmark whose environment holds the local connections and
+    ``AFTERCARE_CONFIG``: on a free port, its store under ``folder``, the connection
+    ``aftercare_preferences`` pointed at it; yields its URL."""
+    import yaml
+
+    from aftercare.connections import PREFERENCES, SIGNING
+    from aftercare.preferences.process import start_service
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    feed_env = f"AIRFLOW_CONN_{PREFERENCES.upper()}"
+    feed = json.loads(os.environ[feed_env]) | {"host": url}
+    os.environ[feed_env] = json.dumps(feed)
+    secret = json.loads(os.environ[f"AIRFLOW_CONN_{SIGNING.upper()}"])["password"]
+    config_file = Path(os.environ["AFTERCARE_CONFIG"])
+    config = yaml.safe_load(config_file.read_text())
+    config["preferences"]["store_path"] = str(folder / "preferences" / "events.sqlite")
+    config["messages"]["video_page_base"] = f"{url}/v"
+    config_file.write_text(yaml.safe_dump(config))
+    process = start_service(
+        port, secret, feed["password"], config=config_file, log=folder / "preferences.log"
+    )
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 def run_phase(
     script: str, name: str, *args: str, preexec: Callable[[], None] | None = None
 ) -> dict[str, Any]:

@@ -188,7 +188,7 @@ def baseline_task(batch: dict[str, Any]) -> tuple[int, float]:
     from aftercare.ats.base import RecruiterTask
     from aftercare.connections import get_connection, staging_path
     from aftercare.dispatch import journal
-    from aftercare.providers.base import Email
+    from aftercare.providers.base import Email, VideoPage
     from aftercare.providers.factory import Providers
 
     config = load_config()
@@ -196,6 +196,7 @@ def baseline_task(batch: dict[str, Any]) -> tuple[int, float]:
     items = journal.read_batch(staging_path(batch["path"]))
     clients = {"ats" if item.route == "phone" else item.route for item in items}
     providers.open(clients | ({"video"} if batch["channel"] == "video" else set()))
+    videos = config.dispatch.videos
 
     def email(item: journal.BatchItem) -> None:
         providers.email.send(
@@ -208,7 +209,11 @@ def baseline_task(batch: dict[str, Any]) -> tuple[int, float]:
         elif batch["channel"] == "sms":
             providers.sms.send(item.mobile, "Hello from the benchmark")
         elif batch["channel"] == "video":
-            providers.video.share("referral_ask", item.touchpoint_id, "C", "Job", "Client")
+            video = videos[item.milestone]
+            page = VideoPage(item.touchpoint_id, int(item.candidate_id), item.milestone, "C",
+                             "Job", "Client", "R", video.recording, video.kind, video.poster,
+                             None, None)  # fmt: skip
+            providers.video.publish(page)  # our own page, at the preferences service
             email(item)
         else:
             due = datetime.fromisoformat(item.send_at)
@@ -241,7 +246,7 @@ def _run_channel(task: Any, batches: list[dict[str, Any]], slots: int) -> tuple[
 
 def _faults(url: str, latency_ms: int) -> None:
     """Every provider answers after ``latency_ms`` (the ATS: every call is "slow" by as much)."""
-    for service in ("twilio", "sendgrid", "video", "trustpilot"):
+    for service in ("twilio", "sendgrid", "trustpilot"):  # video pages: our own service
         requests.put(f"{url}/sandbox/{service}/faults", json={"latency_ms": latency_ms}, timeout=10)
     slow = {"share_slow": 1.0 if latency_ms else 0.0, "slow_seconds": latency_ms / 1000}
     requests.put(f"{url}/sandbox/ats/faults", json=slow, timeout=10).raise_for_status()
@@ -263,37 +268,40 @@ def main() -> None:
         for latency in args.latency_ms:
             folder = Path(tempfile.mkdtemp(prefix="aftercare-bench-dispatch-"))
             _environment(url, smtp_port, folder)
-            _seed(per_channel, ats_placements)
-            _faults(url, latency)
-            prepared, prepare_seconds = _prepare()
-            config = load_config()  # the file _environment wrote
-            mapped = sum(len(prepared[c]) for c in CHANNELS)
-            print(f"\nprovider latency {latency} ms: {args.touchpoints:,} touchpoints")
-            print(
-                f"  prepare: {prepare_seconds:.1f} s, {mapped} batches"
-                " = mapped send task instances (target <= 250)"
-            )
-            print(
-                f"  {'channel':<8} {'slots':>5} {'baseline msg/s':>15} {'dispatch msg/s':>15}"
-                f" {'ratio':>6}"
-            )
-            worker_mb = 0.0
-            for channel in args.channels:
-                slots = config.airflow.pools[f"aftercare_send_{channel}"].slots
-                # the baseline first, against the same sandbox state, then ours
-                base_n, base_s, _ = _run_channel(baseline_task, prepared[channel], slots)
-                ours_n, ours_s, mb = _run_channel(send_task, prepared[channel], slots)
-                worker_mb = max(worker_mb, mb)
+            with common.preferences_service(folder):  # the video channel's own pages
+                _seed(per_channel, ats_placements)
+                _faults(url, latency)
+                prepared, prepare_seconds = _prepare()
+                config = load_config()  # the file _environment wrote
+                mapped = sum(len(prepared[c]) for c in CHANNELS)
+                print(f"\nprovider latency {latency} ms: {args.touchpoints:,} touchpoints")
                 print(
-                    f"  {channel:<8} {slots:>5} {base_n / base_s:>15,.0f} {ours_n / ours_s:>15,.0f}"
-                    f" {(ours_n / ours_s) / (base_n / base_s):>6.2f}"
+                    f"  prepare: {prepare_seconds:.1f} s, {mapped} batches"
+                    " = mapped send task instances (target <= 250)"
                 )
-            counts, fold_seconds = _fold()
-            print(f"  record: {fold_seconds:.1f} s for {sum(counts.values()):,} outcomes {counts}")
-            print(
-                f"  peak memory: a send task {worker_mb:.0f} MB;"
-                f" prepare, record and this script together {_peak_mb():.0f} MB"
-            )
+                print(
+                    f"  {'channel':<8} {'slots':>5} {'baseline msg/s':>15} {'dispatch msg/s':>15}"
+                    f" {'ratio':>6}"
+                )
+                worker_mb = 0.0
+                for channel in args.channels:
+                    slots = config.airflow.pools[f"aftercare_send_{channel}"].slots
+                    # the baseline first, against the same sandbox state, then ours
+                    base_n, base_s, _ = _run_channel(baseline_task, prepared[channel], slots)
+                    ours_n, ours_s, mb = _run_channel(send_task, prepared[channel], slots)
+                    worker_mb = max(worker_mb, mb)
+                    print(
+                        f"  {channel:<8} {slots:>5} {base_n / base_s:>15,.0f}"
+                        f" {ours_n / ours_s:>15,.0f} {(ours_n / ours_s) / (base_n / base_s):>6.2f}"
+                    )
+                counts, fold_seconds = _fold()
+                print(
+                    f"  record: {fold_seconds:.1f} s for {sum(counts.values()):,} outcomes {counts}"
+                )
+                print(
+                    f"  peak memory: a send task {worker_mb:.0f} MB;"
+                    f" prepare, record and this script together {_peak_mb():.0f} MB"
+                )
 
 
 if __name__ == "__main__":
