@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,9 +28,11 @@ from aftercare.config import Config, load_config
 from aftercare.dispatch import renders
 from aftercare.engagement import loads
 from aftercare.http import Retries, Transport
+from aftercare.preferences.app import ServiceSettings
 from aftercare.providers.preferences import PreferencesFeed
 from aftercare.providers.sendspark import Pace, Paces, Prospect, Sendspark, webhook_token
-from tests.test_dispatch import D, force, set_clock
+from tests import point_connections_at
+from tests.test_dispatch import D, force, links_of, received, run_dispatch, set_clock
 from tests.test_plan import candidate, placement
 from tests.test_preferences import FEED_TOKEN, running
 from tests.test_preferences import settings as preferences_settings
@@ -151,7 +155,8 @@ def world(
     sandbox's webhooks."""
     warehouse.migrate(warehouse_engine)
     monkeypatch.setenv("AFTERCARE_SENDSPARK_WEBHOOK_SECRET", WEBHOOK_SECRET)
-    with running(preferences_settings(tmp_path)) as url:
+    origins = ServiceSettings.video_origins_of(load_config())  # our own pages' media
+    with running(preferences_settings(tmp_path, video_origins=origins)) as url:
         yield SimpleNamespace(engine=warehouse_engine, sandbox=sandbox, service=url)
 
 
@@ -182,7 +187,9 @@ def due_rows(engine: sa.Engine, config: Config, now: datetime) -> dict[str, dict
     return {row["touchpoint_id"]: row for row in rows}
 
 
-def test_renders_ahead_ready_ones_sent_late_ones_fall_back(world: SimpleNamespace) -> None:
+def test_renders_ahead_ready_ones_sent_late_ones_fall_back(
+    world: SimpleNamespace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     engine, sandbox = world.engine, world.sandbox
     config = sendspark_config(bulk_size=4)
     # 10 referral asks due in the coming 3 days; the one due on D is planned tonight
@@ -253,6 +260,30 @@ def test_renders_ahead_ready_ones_sent_late_ones_fall_back(world: SimpleNamespac
     requests.post(f"{sandbox.url}/sandbox/sendspark/webhooks/deliver", timeout=30)
     loads.load_preferences(engine, config, feed, START)
     assert render_rows(engine)["referral_ask:placement:103:1"]["state"] == "fallback"
+
+    # the sends, as the DAG's send tasks make them: the ready ones' emails link to their
+    # renders, the fallen-back one's to our own page, the only page registered
+    point_connections_at(sandbox, monkeypatch)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AFTERCARE_PREFERENCES",
+        json.dumps({"conn_type": "http", "host": world.service, "password": FEED_TOKEN}),
+    )
+    path = tmp_path / "sendspark.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    monkeypatch.setenv("AFTERCARE_CONFIG", str(path))
+    assert run_dispatch(engine, config)["sent"] == 3
+    mails = {m["custom_args"]["touchpoint_id"]: m for m in received(sandbox, "sendgrid")}
+    assert set(mails) == set(items)
+    for number in (6, 9):
+        touchpoint = f"referral_ask:placement:{100 + number}:1"
+        assert links_of(mails[touchpoint], "/share/") == [rows[touchpoint]["share_url"]]
+        assert links_of(mails[touchpoint], "/v/") == []
+    [own] = links_of(mails["referral_ask:placement:103:1"], "/v/")
+    assert own.startswith("https://p.example/v/")
+    assert links_of(mails["referral_ask:placement:103:1"], "/share/") == []
+    with closing(sqlite3.connect(tmp_path / "events.sqlite")) as db:
+        pages = db.execute("select touchpoint_id from video_pages").fetchall()
+    assert pages == [("referral_ask:placement:103:1",)]
     # erasing candidate 6 clears the link to the video personalised with their name
     with warehouse.transaction(engine) as conn:
         warehouse.execute_file(conn, "privacy/erase_touchpoints.sql", {"candidate_ids": '["6"]'})
