@@ -4,6 +4,7 @@ and pool in the configuration document, and every relative link in the Markdown 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from aftercare.config import load_config
 from aftercare.connections import CONNECTIONS
@@ -32,9 +33,38 @@ def test_every_connection_and_pool_is_documented() -> None:
         assert f"`{pool}`" in CONFIGURATION, pool
 
 
+DOCUMENTS = [
+    ROOT / "README.md",
+    *(ROOT / "docs").glob("*.md"),
+    *(ROOT / "dags").glob("*.md"),
+    ROOT / "benchmarks" / "README.md",
+]
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives the headings of a Markdown file (outside code blocks)."""
+    found, fenced = set(), False
+    for line in path.read_text().splitlines():
+        fenced ^= line.startswith("```")
+        if heading := not fenced and re.match(r"#+ (.+)", line):
+            text = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower())
+            found.add(text.replace(" ", "-"))
+    return found
+
+
+def test_every_link_to_a_heading_finds_it() -> None:
+    """A link to ``file.md#anchor`` (or ``#anchor``) names a heading of that file."""
+    broken = [
+        f"{path.relative_to(ROOT)}: {target}"
+        for path in DOCUMENTS
+        for target in re.findall(r"\]\(([^)\s]+\.md)?#([^)\s]+)\)", path.read_text())
+        if target[1] not in anchors(path.parent / target[0] if target[0] else path)
+    ]
+    assert not broken
+
+
 def test_every_relative_link_resolves() -> None:
-    documents = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "dags").glob("*.md")]
-    documents.append(ROOT / "benchmarks" / "README.md")
+    documents = DOCUMENTS
     broken = [
         f"{path.relative_to(ROOT)}: {target}"
         for path in documents
