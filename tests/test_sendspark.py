@@ -292,6 +292,43 @@ def test_renders_ahead_ready_ones_sent_late_ones_fall_back(
     assert rows["referral_ask:placement:109:1"]["share_url"] is not None
 
 
+def test_each_fall_back_says_why(warehouse_engine: sa.Engine) -> None:
+    """Due and not ready: asked for and not rendered yet, rendered in error, or never asked
+    for (no email address: no prospect); a ready one does not fall back."""
+    engine, config = warehouse_engine, sendspark_config(bulk_size=10)
+    warehouse.migrate(engine)
+    referral_asks(engine, dict.fromkeys(range(1, 5), D))
+    candidate(engine, 1, email=None, first_name="Cand1")  # video by text: no prospect
+    plan.plan(engine, config, D)
+    with engine.begin() as conn:
+        for number, state in ((2, "failed"), (3, "requested"), (4, "ready")):
+            conn.execute(
+                sa.text(
+                    "insert into aftercare.video_renders (touchpoint_id, candidate_id, milestone,"
+                    " campaign, state, share_url, requested_at) values (:t, :c, 'referral_ask',"
+                    " 'referral_ask', :state, :url, :at)"
+                ),
+                {
+                    "t": f"referral_ask:placement:{100 + number}:1",
+                    "c": number,
+                    "state": state,
+                    "url": "https://s.example/4" if state == "ready" else None,
+                    "at": START.isoformat(),
+                },
+            )
+    send_time = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
+    assert renders.fall_back(engine, config, send_time - timedelta(hours=7)) == {}  # not due
+    assert renders.fall_back(engine, config, send_time) == {"video_fallback": 3}
+    rows = render_rows(engine)
+    assert {t: (r["state"], r["reason"]) for t, r in rows.items()} == {
+        "referral_ask:placement:101:1": ("fallback", "render_not_requested"),
+        "referral_ask:placement:102:1": ("fallback", "render_failed"),
+        "referral_ask:placement:103:1": ("fallback", "render_not_ready"),
+        "referral_ask:placement:104:1": ("ready", None),
+    }
+    assert renders.fall_back(engine, config, send_time) == {}  # once
+
+
 def test_a_lost_bulk_answer_is_looked_up_not_asked_again(world: SimpleNamespace) -> None:
     engine, sandbox = world.engine, world.sandbox
     config = sendspark_config(bulk_size=10)
