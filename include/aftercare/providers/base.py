@@ -119,7 +119,10 @@ class VideoPage:
 
 
 class VideoPages(Protocol):
-    """Personalised video pages: our own (the preferences service), or a video platform's."""
+    """Personalised video pages made when the message goes out: our own (the preferences
+    service). A platform that renders asynchronously (Sendspark) cannot answer at send time:
+    its renders are asked for days ahead (`aftercare.dispatch.renders`), and a ready one
+    reaches the send as the batch item's ``video_url``, which the send takes before this."""
 
     def publish(self, page: VideoPage) -> str:
         """The URL of the touchpoint's page, made when it has none (idempotent per
