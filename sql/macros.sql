@@ -11,6 +11,25 @@
 {% if key %}{{ json_elements('cast(:' ~ name ~ ' as ' ~ types.json ~ ") -> '" ~ key ~ "'") }}{% else %}{{ json_elements('cast(:' ~ name ~ ' as ' ~ types.json ~ ')') }}{% endif %}
 {%- endmacro %}
 
+{#- the objects of a json array passed as the bound parameter :name, one row each, as the
+    typed columns `columns` (name -> type), each object read once (DuckDB: into a struct; its
+    ->> would parse the object again for every field) -#}
+{% macro json_records(name, columns) -%}
+{% if dialect == 'postgresql' -%}
+(select * from jsonb_to_recordset(cast(:{{ name }} as jsonb)) as r (
+{%- for column, type in columns.items() %}
+    {{ column }} {{ type }}{{ ',' if not loop.last }}
+{%- endfor %}
+))
+{%- else -%}
+(select unnest(r, recursive := true) from (select unnest(cast(cast(:{{ name }} as json) as struct(
+{%- for column, type in columns.items() %}
+    {{ column }} {{ type }}{{ ',' if not loop.last }}
+{%- endfor %}
+)[])) as r))
+{%- endif %}
+{%- endmacro %}
+
 {#- the (key, value) text pairs of a json object passed as the bound parameter :name -#}
 {% macro json_pairs(name) -%}
 {% if dialect == 'postgresql' -%}

@@ -16,6 +16,7 @@ from aftercare import extract, warehouse
 from aftercare.ats import bullhorn
 from aftercare.ats.base import ORIGIN, AtsDataError, AtsError, Cursor
 from aftercare.ats.bullhorn import BullhornAts
+from aftercare.ats.normalise import Normaliser
 from aftercare.config import Config, load_config
 from aftercare.quality import gate
 from sandbox import SandboxServer, SandboxSettings
@@ -154,6 +155,33 @@ def test_first_load_stages_the_truth(
     }
     assert found == {cid: want["findings"] for cid, want in wanted.items() if want["findings"]}
     assert found, "the sandbox's dirty share should include bad contact fields"
+
+
+def test_candidate_changes_hold_every_normalised_field(
+    engine: sa.Engine, world: SandboxServer, config: Config
+) -> None:
+    """What staging.candidate_changes holds is the normaliser's row, field for field (the
+    insert reads each row of its json array once, into typed columns)."""
+    ats = client(world, config)
+    extract.pull(engine, ats, config, "Candidate", full=True, run_id="t")
+
+    normalise = Normaliser(config, extract.refresh_countries(engine, ats)).candidate
+    pages = list(ats.changes("Candidate", ORIGIN))
+    wanted = {
+        (page.number, record["id"]): normalise(record) for page in pages for record in page.records
+    }
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select * from staging.candidate_changes")).mappings().all()
+    got = {}
+    for row in rows:
+        fields = {name: row[name] for name in next(iter(wanted.values()))}
+        for name in ("date_added", "date_last_modified"):
+            fields[name] = fields[name] and fields[name].astimezone(UTC).isoformat()
+        fields["date_of_birth"] = fields["date_of_birth"] and fields["date_of_birth"].isoformat()
+        got[(row["page"], row["candidate_id"])] = fields
+    assert got == wanted
+    assert any(w["referred_by_candidate_id"] for w in wanted.values())
+    assert any(w["mobile_raw"] and not w["mobile_e164"] for w in wanted.values())
 
 
 def test_next_day_pulls_only_changes_and_overlap_is_deduplicated(
