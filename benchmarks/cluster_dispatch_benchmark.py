@@ -23,6 +23,7 @@ with the workers): compare within a run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -36,7 +37,10 @@ import requests
 import sqlalchemy as sa
 
 from aftercare import PROJECT_ROOT
-from sandbox.cluster import WORKERS, celery_cluster, running
+from aftercare.connections import PREFERENCES
+from sandbox.bootstrap import local_connections
+from sandbox.cluster import WORKERS, celery_cluster, free_port, running
+from sandbox.localdev import preferences_service
 from sandbox.postgres import server
 
 common.use_benchmark_sql()
@@ -80,8 +84,10 @@ def _setup(name: str, processes: tuple[str, ...] | None, per_channel: int, laten
         requests.post(f"{url}/sandbox/clock/set", params={"at": local.NOW.isoformat()}, timeout=600)
         local._environment(url, 0, folder)
         os.environ["AIRFLOW_CONN_AFTERCARE_WAREHOUSE"] = warehouse_uri
-        # no preferences service runs here: no feed for dispatch to load
-        os.environ.pop("AIRFLOW_CONN_AFTERCARE_PREFERENCES", None)
+        # the video channel registers each touchpoint's page at the preferences service, as in
+        # the demo (a free port: the demo's may be taken)
+        feed = local_connections(url, preferences_port=free_port())[PREFERENCES]
+        os.environ["AIRFLOW_CONN_AFTERCARE_PREFERENCES"] = json.dumps(feed)
         local._seed(per_channel, local._ats_placements(url, per_channel))
         local._faults(url, latency)
         home = folder / "airflow"
@@ -90,7 +96,7 @@ def _setup(name: str, processes: tuple[str, ...] | None, per_channel: int, laten
             if processes is None
             else celery_cluster(home, metadata, SETTINGS, processes)
         )
-        with cluster as airflow:
+        with preferences_service(folder), cluster as airflow:
             started = time.monotonic()
             run_id = airflow.trigger(DAG_ID, local.NOW, {})
             state = airflow.wait_for_run(DAG_ID, run_id, timeout=3600)
