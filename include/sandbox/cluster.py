@@ -6,9 +6,11 @@ and the tests that need a real scheduler (not `dag.test()`).
 A throwaway PostgreSQL server (`sandbox.postgres`) holds Airflow's metadata and the warehouse
 (two databases); Debian's ``redis-server`` is the Celery broker; then the api-server, the
 dag-processor, the scheduler, the triggerer and two Celery workers, each its own process group,
-each worker with its own Celery hostname, working directory and log folder (as on two hosts),
-sharing only the DAGs, the config and the staging root. The settings every host shares come from
-``docker/airflow-cluster.env``, which docker-compose.yaml reads too.
+each worker with its own Celery hostname, working directory, log folder and address (as on two
+hosts: its tasks report the address as their hostname, and its log server listens there, so the
+api-server shows the task logs of both), sharing only the DAGs, the config and the staging
+root. The settings every host shares come from ``docker/airflow-cluster.env``, which
+docker-compose.yaml reads too.
 
 `make cluster` lives the story of `make demo` (`sandbox.localdev.live_story`: the sandbox, its
 simulated clock, N days of nightly, dispatch and engagement runs) through the scheduler: each run
@@ -41,6 +43,7 @@ from dotenv import dotenv_values
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from aftercare import PROJECT_ROOT
+from aftercare.hostname import HOSTNAME_ENV
 
 #: The settings every Airflow host of the cluster shares (docker-compose.yaml reads it too).
 SHARED_SETTINGS = PROJECT_ROOT / "docker" / "airflow-cluster.env"
@@ -49,13 +52,23 @@ HEALTH_CHECK_THRESHOLD = 10
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 #: The Celery workers `make cluster` starts (two, as on two hosts).
 WORKERS = ("worker-1", "worker-2")
-#: Each process of the cluster and its `airflow` command (a worker's hostname is added).
+#: Each worker's address, as a host of its own would have (Linux routes all of 127.0.0.0/8 to
+#: the loopback interface): the hostname its tasks report (`aftercare.hostname`), where its log
+#: server listens (on the one worker log server port that the api-server asks every worker on).
+WORKER_ADDRESSES = {name: f"127.0.0.{11 + i}" for i, name in enumerate(WORKERS)}
+#: The process serving each worker's task logs (Airflow's log server app, at its address).
+LOG_SERVERS = {name: f"{name}-log-server" for name in WORKERS}
+#: Each process of the cluster and its `airflow` command. A worker serves its logs from a log
+#: server of its own (`LOG_SERVERS`): Airflow's would listen on every address.
 COMMANDS = {
     "api-server": ["api-server", "--host", "127.0.0.1"],
     "dag-processor": ["dag-processor"],
     "scheduler": ["scheduler"],
     "triggerer": ["triggerer"],
-    **{name: ["celery", "worker", "--celery-hostname", f"{name}@%h"] for name in WORKERS},
+    **{
+        name: ["celery", "worker", "--celery-hostname", f"{name}@%h", "--skip-serve-logs"]
+        for name in WORKERS
+    },
 }
 #: What `make cluster` starts, and the docker-compose.yaml service of each (tests/test_compose.py).
 COMPOSE_SERVICES = {
@@ -67,6 +80,7 @@ COMPOSE_SERVICES = {
     "scheduler": "airflow-scheduler",
     "triggerer": "airflow-triggerer",
     **{name: "airflow-worker" for name in WORKERS},
+    **{server: "airflow-worker" for server in LOG_SERVERS.values()},
 }
 REDIS_MISSING = (
     "redis-server (the Celery broker) is not installed: apt-get install redis-server "
@@ -75,8 +89,9 @@ REDIS_MISSING = (
 
 
 def free_port() -> int:
+    """A port no address of this machine listens on (the workers' addresses included)."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind(("", 0))
         return probe.getsockname()[1]
 
 
@@ -114,7 +129,6 @@ class Cluster:
         self.url = f"http://127.0.0.1:{self.port}"
         home.mkdir(parents=True, exist_ok=True)
         metadata = metadata_uri.replace("postgresql://", "postgresql+psycopg2://", 1)
-        self.worker_log_ports = {name: free_port() for name in WORKERS}
         self.env = {
             **os.environ,
             **shared_settings(),
@@ -124,11 +138,13 @@ class Cluster:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+            # signs the api-server's requests for a task's log to a worker's log server
+            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__WORKERS": "1",
-            # the api-server fetches task logs from the first worker's log server (on two
-            # hosts both would serve on one port)
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.worker_log_ports[WORKERS[0]]),
+            # the api-server fetches a task's log from http://<its hostname>:<this port>: each
+            # worker's log server listens on this port at the worker's own address
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             # a dead scheduler is noticed, and its running tasks reset, within seconds (a live
             # one heartbeats every 2 s: on a busy machine, a beat may come seconds late)
@@ -158,25 +174,33 @@ class Cluster:
             raise RuntimeError(f"{argv}: exit {done.returncode}\n{done.stdout}\n{done.stderr}")
 
     def start(self, name: str) -> None:
-        """Start process ``name`` in a process group of its own; a worker in its own working
-        directory with its own log folder and log server port, as on a host of its own."""
-        env, cwd = self.env, None
-        if name in WORKERS:
-            cwd = self.home / name
-            (cwd / "logs").mkdir(parents=True, exist_ok=True)
-            env = {
-                **env,
-                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cwd / "logs"),
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.worker_log_ports[name]),
-            }
+        """Start process ``name`` in a process group of its own; a worker as on a host of its
+        own: in its own working directory, with its own log folder and address, and its log
+        server beside it."""
+        if name not in WORKERS:
+            self._spawn(name, [AIRFLOW, *COMMANDS[name]], self.env)
+            return
+        cwd = self.home / name
+        (cwd / "logs").mkdir(parents=True, exist_ok=True)
+        env = {
+            **self.env,
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cwd / "logs"),
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "aftercare.hostname.hostname",
+            HOSTNAME_ENV: WORKER_ADDRESSES[name],
+        }
+        serve = [sys.executable, "-m", "uvicorn", "--factory"]
+        serve += ["airflow.utils.serve_logs.log_server:get_app", "--no-access-log"]
+        serve += ["--host", WORKER_ADDRESSES[name]]
+        serve += ["--port", env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"]]
+        self._spawn(LOG_SERVERS[name], serve, env, cwd)
+        self._spawn(name, [AIRFLOW, *COMMANDS[name]], env, cwd)
+
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None
+    ) -> None:
         with (self.home / f"{name}.log").open("a") as log:
             process = subprocess.Popen(
-                [AIRFLOW, *COMMANDS[name]],
-                env=env,
-                cwd=cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         self.processes[name] = process
         self.groups.add(process.pid)
@@ -191,12 +215,13 @@ class Cluster:
         self.reap()
 
     def kill_host(self, name: str) -> None:
-        """SIGKILL to process ``name`` and everything it started (a worker's pool, the task
-        supervisors and tasks it runs), at once: the host it stands for is lost."""
-        process = self.processes.pop(name)
-        for found in self._session(process.pid):
-            found.kill()
-        process.wait()
+        """SIGKILL to worker ``name`` and everything it started (its pool, the task
+        supervisors and tasks it runs) and to its log server, at once: the host it stands for
+        is lost."""
+        for process in (self.processes.pop(name), self.processes.pop(LOG_SERVERS[name])):
+            for found in self._session(process.pid):
+                found.kill()
+            process.wait()
 
     def _session(self, sid: int) -> list[psutil.Process]:
         found = []
