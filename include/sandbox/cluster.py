@@ -1,7 +1,7 @@
 """Airflow as a team runs it across hosts, on one machine: the one launcher behind `make cluster`
 and the tests that need a real scheduler (not `dag.test()`).
 
-    python -m sandbox.cluster [--days N] [--sandbox-port 8765] [--started EPOCH]
+    python -m sandbox.cluster [--days N] [--port 8080] [--sandbox-port 8765] [--started EPOCH]
 
 A throwaway PostgreSQL server (`sandbox.postgres`) holds Airflow's metadata and the warehouse
 (two databases); Debian's ``redis-server`` is the Celery broker; then the api-server, the
@@ -44,6 +44,8 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from aftercare import PROJECT_ROOT
 from aftercare.hostname import HOSTNAME_ENV
+from sandbox.bootstrap import PREFERENCES_PORT
+from sandbox.smtp import DEFAULT_SMTP_PORT
 
 #: The settings every Airflow host of the cluster shares (docker-compose.yaml reads it too).
 SHARED_SETTINGS = PROJECT_ROOT / "docker" / "airflow-cluster.env"
@@ -88,6 +90,26 @@ REDIS_MISSING = (
 )
 
 
+def port_taken(port: int) -> bool:
+    """Whether a server of this machine listens on ``port`` at 127.0.0.1 (or every address)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def taken_ports(ports: list[tuple[int, str]]) -> str | None:
+    """What is wrong with the fixed ports a command needs (``ports``: each with what it is
+    for and how to choose another), or None when every one is free."""
+    if len({port for port, _ in ports}) < len(ports):
+        return f"two of its servers would share a port ({', '.join(w for _, w in ports)})"
+    taken = [f"port {port} ({what}) is taken" for port, what in ports if port_taken(port)]
+    return "; ".join(taken) or None
+
+
 def free_port() -> int:
     """A port no address of this machine listens on (the workers' addresses included)."""
     with socket.socket() as probe:
@@ -115,7 +137,8 @@ def shared_settings() -> dict[str, str]:
 class Cluster:
     """The processes of an Airflow cluster on a Postgres metadata database: with a ``broker``
     (a Redis URL) the CeleryExecutor and its workers, without one the LocalExecutor (tasks run
-    inside the scheduler). ``settings`` override any setting (tests: short timeouts)."""
+    inside the scheduler). ``settings`` override any setting (tests: short timeouts); ``port``:
+    the api-server's (by default a free one)."""
 
     def __init__(
         self,
@@ -124,8 +147,9 @@ class Cluster:
         dags_folder: Path,
         broker: str | None = None,
         settings: dict[str, str] | None = None,
+        port: int | None = None,
     ) -> None:
-        self.home, self.port = home, free_port()
+        self.home, self.port = home, port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         home.mkdir(parents=True, exist_ok=True)
         metadata = metadata_uri.replace("postgresql://", "postgresql+psycopg2://", 1)
@@ -270,6 +294,14 @@ class Cluster:
             for process in self._session(group):
                 process.kill()
 
+    def check_alive(self) -> None:
+        """Raise if a process of the cluster has exited (say, its port was taken)."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with code {process.returncode}: {self.home / name}.log"
+                )
+
     def silent_for(self, name: str) -> float:
         """Seconds since the process last wrote to its log."""
         return time.time() - (self.home / f"{name}.log").stat().st_mtime
@@ -305,7 +337,9 @@ class Cluster:
         return response.json()
 
     def health(self) -> dict[str, Any] | None:
-        """The api-server's health report (None: it does not answer yet)."""
+        """The api-server's health report (None: it does not answer yet); fails when a process
+        of the cluster has exited."""
+        self.check_alive()
         try:
             response = requests.get(f"{self.url}/api/v2/monitor/health", timeout=10)
         except requests.RequestException:
@@ -416,11 +450,13 @@ def running(
     processes: tuple[str, ...] = tuple(COMMANDS),
     broker: str | None = None,
     settings: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[Cluster]:
-    """A running cluster (``processes``, by default all of them) on an empty metadata
-    database, with the config's pools; every process stopped afterwards. Without a
-    dag-processor, the DAG files are serialized once before the api-server starts."""
-    cluster = Cluster(home, metadata_uri, dags_folder, broker, settings)
+    """A running cluster (``processes``, by default all of them; the api-server on ``port``,
+    by default a free one) on an empty metadata database, with the config's pools; every
+    process stopped afterwards. Without a dag-processor, the DAG files are serialized once
+    before the api-server starts."""
+    cluster = Cluster(home, metadata_uri, dags_folder, broker, settings, port)
     try:
         cluster.run(sys.executable, "-m", "aftercare.bootstrap")  # migrate, pools
         if "dag-processor" not in processes:
@@ -442,12 +478,14 @@ def celery_cluster(
     metadata_uri: str,
     settings: dict[str, str] | None = None,
     processes: tuple[str, ...] = tuple(COMMANDS),
+    port: int | None = None,
 ) -> Iterator[Cluster]:
     """The cluster's ``processes`` (by default every one), Celery workers on a Redis broker of
-    its own, over the project's DAG folder."""
+    its own, over the project's DAG folder; the api-server on ``port`` (by default a free
+    one)."""
     with redis(home / "redis") as broker:
         with running(
-            home, metadata_uri, PROJECT_ROOT / "dags", processes, broker, settings
+            home, metadata_uri, PROJECT_ROOT / "dags", processes, broker, settings, port
         ) as cluster:
             yield cluster
 
@@ -534,10 +572,15 @@ def last_night() -> date:
 
 
 def story(
-    days: int | None, sandbox_port: int, started: float, home: Path, stay: bool = False
+    days: int | None,
+    port: int,
+    sandbox_port: int,
+    started: float,
+    home: Path,
+    stay: bool = False,
 ) -> None:
-    """`make cluster`: the demo's story through the cluster, its summary and the UI's URL;
-    with ``stay``, the cluster stays up for the UI until Ctrl-C."""
+    """`make cluster`: the demo's story through the cluster (the api-server on ``port``), its
+    summary and the UI's URL; with ``stay``, the cluster stays up for the UI until Ctrl-C."""
     from sandbox import localdev
 
     log_dir = home / "logs" / "cluster"
@@ -557,7 +600,9 @@ def story(
                     "cluster",
                     "redis, api-server, scheduler, dag-processor, triggerer and two Celery workers",
                 ):
-                    cluster = stack.enter_context(celery_cluster(home, metadata, STORY_SETTINGS))
+                    cluster = stack.enter_context(
+                        celery_cluster(home, metadata, STORY_SETTINGS, port=port)
+                    )
                 print(f"cluster   Airflow UI {cluster.url} (process logs: {home}/*.log)")
                 localdev.live_story(url, ClusterStory(cluster), runs, outage, preferences)
                 localdev.print_summary([logical.date() for logical in runs])
@@ -574,6 +619,7 @@ def story(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox.cluster", description=__doc__)
     parser.add_argument("--days", type=int, help="nights to live (default 3)")
+    parser.add_argument("--port", type=int, default=8080, help="the Airflow UI's (api-server)")
     parser.add_argument("--sandbox-port", type=int, default=8765)
     parser.add_argument("--started", type=float, default=time.time())
     parser.add_argument(
@@ -582,12 +628,22 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.days is not None and args.days < 1:
         parser.error("--days must be at least 1")
+    taken = taken_ports(
+        [
+            (args.port, "the Airflow UI: CLUSTER_PORT=N, or --port N"),
+            (args.sandbox_port, "the sandbox: SANDBOX_PORT=N, or --sandbox-port N"),
+            (DEFAULT_SMTP_PORT, "the sandbox's SMTP sink, as in make demo: is a demo running?"),
+            (PREFERENCES_PORT, "the preferences service, as in make demo: is a demo running?"),
+        ]
+    )
+    if taken:
+        sys.exit(f"make cluster cannot start: {taken}")
     if shutil.which("redis-server") is None:
         sys.exit(REDIS_MISSING)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     home = args.home or Path(tempfile.mkdtemp(prefix="aftercare-cluster-"))
     try:
-        story(args.days, args.sandbox_port, args.started, home, stay=sys.stdin.isatty())
+        story(args.days, args.port, args.sandbox_port, args.started, home, stay=sys.stdin.isatty())
     except KeyboardInterrupt:
         print("cluster   stopped (Ctrl-C)")
 
