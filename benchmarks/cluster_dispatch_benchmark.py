@@ -14,7 +14,8 @@ the scheduler and awaited:
 * ``celery x2``: the same with two workers (as on two hosts).
 
 Prints, per set-up, the messages sent, the send tasks' span (first send task's start to last
-one's end) and messages per second over it, and the mapped send task instances. Targets: two
+one's end) and messages per second over it, the mapped send task instances, and the machine's
+load average (1 minute) when the run ended. Targets: two
 workers send at least 1.7 times what one does; the cluster maps no more send tasks than the
 single-machine run. Machines are noisy (on a 2-core machine, Airflow's own processes compete
 with the workers): compare within a run.
@@ -102,6 +103,7 @@ def _setup(name: str, processes: tuple[str, ...] | None, per_channel: int, laten
             state = airflow.wait_for_run(DAG_ID, run_id, timeout=3600)
             took = time.monotonic() - started
             tasks = airflow.task_instances(DAG_ID, run_id)
+            load = os.getloadavg()[0]
         if state != "success":
             raise SystemExit(f"{name}: the dispatch run ended {state}; logs: {home}")
         sends = [t for t in tasks if t["task_id"].startswith("send_")]
@@ -110,6 +112,7 @@ def _setup(name: str, processes: tuple[str, ...] | None, per_channel: int, laten
             "span": _span(sends),
             "run": took,
             "mapped": len(sends),
+            "load": load,
         }
 
 
@@ -125,12 +128,13 @@ def main() -> None:
         figures[name] = _setup(name, processes, args.touchpoints // 4, args.latency_ms)
     print(
         f"\n{'set-up':<10} {'sent':>6} {'send span s':>12} {'msg/s':>7} {'run s':>6} {'mapped':>7}"
+        f" {'load':>5}"
     )
     for name, f in figures.items():
         rate = f["sent"] / f["span"]
         print(
             f"{name:<10} {f['sent']:>6} {f['span']:>12.1f} {rate:>7.0f} {f['run']:>6.1f}"
-            f" {f['mapped']:>7}"
+            f" {f['mapped']:>7} {f['load']:>5.1f}"
         )
     one, two = (figures[n]["sent"] / figures[n]["span"] for n in ("celery x1", "celery x2"))
     print(f"\ntwo workers / one: {two / one:.2f}x (target >= 1.7)")
