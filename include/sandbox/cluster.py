@@ -107,7 +107,7 @@ def taken_ports(ports: list[tuple[int, str]]) -> str | None:
     if len({port for port, _ in ports}) < len(ports):
         return f"two of its servers would share a port ({', '.join(w for _, w in ports)})"
     taken = [f"port {port} ({what}) is taken" for port, what in ports if port_taken(port)]
-    return "; ".join(taken) or None
+    return "\n  ".join(taken) or None
 
 
 def free_port() -> int:
@@ -637,7 +637,7 @@ def main(argv: list[str] | None = None) -> None:
         ]
     )
     if taken:
-        sys.exit(f"make cluster cannot start: {taken}")
+        sys.exit(f"make cluster cannot start:\n  {taken}")
     if shutil.which("redis-server") is None:
         sys.exit(REDIS_MISSING)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
