@@ -609,11 +609,13 @@ def story(
                 print(
                     f"\ncluster   done in {time.time() - started:.0f} s in all (install included)"
                 )
+                if not stay:
+                    print("cluster   stops now (run from a terminal, it stays up for the UI)")
+                    return
                 print(f"cluster   Airflow UI {cluster.url} (every user an admin)")
-                if stay:
-                    print("cluster   stays up for the UI; stop: Ctrl-C")
-                    while True:
-                        time.sleep(3600)
+                print(f"cluster   stays up for the UI; stop: Ctrl-C (files kept in {home})")
+                while True:
+                    time.sleep(3600)
 
 
 def main(argv: list[str] | None = None) -> None:
