@@ -9,6 +9,8 @@ BIN := $(CURDIR)/$(VENV)/bin
 DAYS ?=
 SCENARIO ?= usual
 SANDBOX_PORT ?= 8765
+# the Airflow UI (api-server) of `make cluster`
+CLUSTER_PORT ?= 8080
 # uv installs the pinned set (seconds, not minutes); INSTALLER=pip is the slower fallback.
 INSTALLER ?= uv
 # when this make started (for the demo's total, install included)
@@ -33,7 +35,7 @@ demo: install
 ## (metadata, warehouse), redis-server, api-server, scheduler, dag-processor, triggerer, two workers
 cluster: install
 	@command -v redis-server >/dev/null || { echo "make cluster needs redis-server (the Celery broker): apt-get install redis-server"; exit 1; }
-	$(BIN)/python -m sandbox.cluster $(if $(DAYS),--days $(DAYS)) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
+	$(BIN)/python -m sandbox.cluster $(if $(DAYS),--days $(DAYS)) --port $(CLUSTER_PORT) --sandbox-port $(SANDBOX_PORT) --started $(STARTED)
 
 ## coverage: which planning rules the warehouse's nights reached (and the edges scenario's cases)
 coverage:

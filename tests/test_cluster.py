@@ -12,7 +12,8 @@ retries it.
 
 What must hold: the cluster's ledger (touchpoint ids, statuses, reasons, channels) and run
 summaries equal the demo's; every due touchpoint reached its provider exactly once (the
-sandbox's lists against the ledger); nothing is left in doubt. (The marts are not compared: they
+sandbox's lists against the ledger); nothing is left in doubt; the api-server serves the task
+logs of both workers. (The marts are not compared: they
 are built from what the providers report back, and the sandbox draws each message's fate from
 the id it gives it, in the order messages arrive, which concurrent sends do not fix.)
 """
@@ -37,6 +38,7 @@ from sandbox import SandboxServer, SandboxSettings
 from sandbox.ats.settings import AtsSandboxSettings
 from sandbox.cluster import (
     STORY_SETTINGS,
+    WORKER_ADDRESSES,
     WORKERS,
     Cluster,
     ClusterStory,
@@ -159,6 +161,27 @@ class WorkerLoss(threading.Thread):
         return None
 
 
+def served_logs(cluster: Cluster) -> dict[str, list[str]]:
+    """Per worker, the log of a task it ran as the api-server serves it (the api-server
+    fetches it from the worker's log server): its events."""
+    workers = {address: name for name, address in WORKER_ADDRESSES.items()}
+    served: dict[str, list[str]] = {}
+    for dag_id in (NIGHTLY, DISPATCH):
+        for run in cluster.api("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]:
+            for ti in cluster.task_instances(dag_id, run["dag_run_id"]):
+                worker = workers.get(ti["hostname"])
+                if worker is None or worker in served or ti["state"] != "success":
+                    continue
+                path = f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances"
+                log = cluster.api(
+                    "GET",
+                    f"{path}/{ti['task_id']}/logs/{ti['try_number']}",
+                    params={"map_index": ti["map_index"]},
+                )
+                served[worker] = [str(line.get("event")) for line in log["content"]]
+    return served
+
+
 @pytest.fixture(scope="module")
 def cluster_lived(
     story: SimpleNamespace, postgres_server: Any, tmp_path_factory: pytest.TempPathFactory
@@ -195,11 +218,13 @@ def cluster_lived(
                 if t["task_id"].startswith("send_")
             ]
             logs = "".join(cluster.log(name) for name in WORKERS)
+            served = served_logs(cluster)
         try:
             return SimpleNamespace(
                 loss=loss,
                 sends=sends,
                 worker_logs=logs,
+                served_logs=served,
                 outcome=outcome(engine),
                 rows=ledger_rows(engine),
                 texts=received(server, "twilio"),
@@ -243,6 +268,13 @@ def test_the_cluster_lives_the_demos_morning_exactly_once(
     sent_ids = {row["provider_message_id"] for row in rows if row["status"] == "sent"}
     assert {m["sid"] for m in cluster_lived.texts} <= sent_ids
     assert not any(row["in_doubt"] for row in rows)
+
+    # the api-server serves the task logs of both workers, each from the worker's own log
+    # server (at the address its tasks report as their hostname)
+    assert set(cluster_lived.served_logs) == set(WORKERS), "a worker ran no task"
+    for worker, events in cluster_lived.served_logs.items():
+        assert any(e.startswith(f"http://{WORKER_ADDRESSES[worker]}:") for e in events), events
+        assert any(e.startswith("Done. Returned value was") for e in events), events
 
     # same seed, same morning: the same touchpoints, outcomes and run summaries
     lived = cluster_lived.outcome

@@ -491,6 +491,7 @@ def _apply(conn: Connection, known: list[Migration]) -> list[str]:
             {"version": migration.version, "name": migration.name, "checksum": migration.checksum},
         )
         applied_now.append(migration.name)
+    execute_file(conn, "warehouse/analyze.sql")  # new tables' statistics (Postgres)
     return applied_now
 
 

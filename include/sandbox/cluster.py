@@ -1,14 +1,16 @@
 """Airflow as a team runs it across hosts, on one machine: the one launcher behind `make cluster`
 and the tests that need a real scheduler (not `dag.test()`).
 
-    python -m sandbox.cluster [--days N] [--sandbox-port 8765] [--started EPOCH]
+    python -m sandbox.cluster [--days N] [--port 8080] [--sandbox-port 8765] [--started EPOCH]
 
 A throwaway PostgreSQL server (`sandbox.postgres`) holds Airflow's metadata and the warehouse
 (two databases); Debian's ``redis-server`` is the Celery broker; then the api-server, the
 dag-processor, the scheduler, the triggerer and two Celery workers, each its own process group,
-each worker with its own Celery hostname, working directory and log folder (as on two hosts),
-sharing only the DAGs, the config and the staging root. The settings every host shares come from
-``docker/airflow-cluster.env``, which docker-compose.yaml reads too.
+each worker with its own Celery hostname, working directory, log folder and address (as on two
+hosts: its tasks report the address as their hostname, and its log server listens there, so the
+api-server shows the task logs of both), sharing only the DAGs, the config and the staging
+root. The settings every host shares come from ``docker/airflow-cluster.env``, which
+docker-compose.yaml reads too.
 
 `make cluster` lives the story of `make demo` (`sandbox.localdev.live_story`: the sandbox, its
 simulated clock, N days of nightly, dispatch and engagement runs) through the scheduler: each run
@@ -41,6 +43,9 @@ from dotenv import dotenv_values
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from aftercare import PROJECT_ROOT
+from aftercare.hostname import HOSTNAME_ENV
+from sandbox.bootstrap import PREFERENCES_PORT
+from sandbox.smtp import DEFAULT_SMTP_PORT
 
 #: The settings every Airflow host of the cluster shares (docker-compose.yaml reads it too).
 SHARED_SETTINGS = PROJECT_ROOT / "docker" / "airflow-cluster.env"
@@ -49,13 +54,23 @@ HEALTH_CHECK_THRESHOLD = 10
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 #: The Celery workers `make cluster` starts (two, as on two hosts).
 WORKERS = ("worker-1", "worker-2")
-#: Each process of the cluster and its `airflow` command (a worker's hostname is added).
+#: Each worker's address, as a host of its own would have (Linux routes all of 127.0.0.0/8 to
+#: the loopback interface): the hostname its tasks report (`aftercare.hostname`), where its log
+#: server listens (on the one worker log server port that the api-server asks every worker on).
+WORKER_ADDRESSES = {name: f"127.0.0.{11 + i}" for i, name in enumerate(WORKERS)}
+#: The process serving each worker's task logs (Airflow's log server app, at its address).
+LOG_SERVERS = {name: f"{name}-log-server" for name in WORKERS}
+#: Each process of the cluster and its `airflow` command. A worker serves its logs from a log
+#: server of its own (`LOG_SERVERS`): Airflow's would listen on every address.
 COMMANDS = {
     "api-server": ["api-server", "--host", "127.0.0.1"],
     "dag-processor": ["dag-processor"],
     "scheduler": ["scheduler"],
     "triggerer": ["triggerer"],
-    **{name: ["celery", "worker", "--celery-hostname", f"{name}@%h"] for name in WORKERS},
+    **{
+        name: ["celery", "worker", "--celery-hostname", f"{name}@%h", "--skip-serve-logs"]
+        for name in WORKERS
+    },
 }
 #: What `make cluster` starts, and the docker-compose.yaml service of each (tests/test_compose.py).
 COMPOSE_SERVICES = {
@@ -67,6 +82,7 @@ COMPOSE_SERVICES = {
     "scheduler": "airflow-scheduler",
     "triggerer": "airflow-triggerer",
     **{name: "airflow-worker" for name in WORKERS},
+    **{server: "airflow-worker" for server in LOG_SERVERS.values()},
 }
 REDIS_MISSING = (
     "redis-server (the Celery broker) is not installed: apt-get install redis-server "
@@ -74,9 +90,30 @@ REDIS_MISSING = (
 )
 
 
-def free_port() -> int:
+def port_taken(port: int) -> bool:
+    """Whether a server of this machine listens on ``port`` at 127.0.0.1 (or every address)."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def taken_ports(ports: list[tuple[int, str]]) -> str | None:
+    """What is wrong with the fixed ports a command needs (``ports``: each with what it is
+    for and how to choose another), or None when every one is free."""
+    if len({port for port, _ in ports}) < len(ports):
+        return f"two of its servers would share a port ({', '.join(w for _, w in ports)})"
+    taken = [f"port {port} ({what}) is taken" for port, what in ports if port_taken(port)]
+    return "\n  ".join(taken) or None
+
+
+def free_port() -> int:
+    """A port no address of this machine listens on (the workers' addresses included)."""
+    with socket.socket() as probe:
+        probe.bind(("", 0))
         return probe.getsockname()[1]
 
 
@@ -100,7 +137,8 @@ def shared_settings() -> dict[str, str]:
 class Cluster:
     """The processes of an Airflow cluster on a Postgres metadata database: with a ``broker``
     (a Redis URL) the CeleryExecutor and its workers, without one the LocalExecutor (tasks run
-    inside the scheduler). ``settings`` override any setting (tests: short timeouts)."""
+    inside the scheduler). ``settings`` override any setting (tests: short timeouts); ``port``:
+    the api-server's (by default a free one)."""
 
     def __init__(
         self,
@@ -109,12 +147,12 @@ class Cluster:
         dags_folder: Path,
         broker: str | None = None,
         settings: dict[str, str] | None = None,
+        port: int | None = None,
     ) -> None:
-        self.home, self.port = home, free_port()
+        self.home, self.port = home, port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         home.mkdir(parents=True, exist_ok=True)
         metadata = metadata_uri.replace("postgresql://", "postgresql+psycopg2://", 1)
-        self.worker_log_ports = {name: free_port() for name in WORKERS}
         self.env = {
             **os.environ,
             **shared_settings(),
@@ -124,11 +162,13 @@ class Cluster:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+            # signs the api-server's requests for a task's log to a worker's log server
+            "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__WORKERS": "1",
-            # the api-server fetches task logs from the first worker's log server (on two
-            # hosts both would serve on one port)
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.worker_log_ports[WORKERS[0]]),
+            # the api-server fetches a task's log from http://<its hostname>:<this port>: each
+            # worker's log server listens on this port at the worker's own address
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             # a dead scheduler is noticed, and its running tasks reset, within seconds (a live
             # one heartbeats every 2 s: on a busy machine, a beat may come seconds late)
@@ -158,25 +198,33 @@ class Cluster:
             raise RuntimeError(f"{argv}: exit {done.returncode}\n{done.stdout}\n{done.stderr}")
 
     def start(self, name: str) -> None:
-        """Start process ``name`` in a process group of its own; a worker in its own working
-        directory with its own log folder and log server port, as on a host of its own."""
-        env, cwd = self.env, None
-        if name in WORKERS:
-            cwd = self.home / name
-            (cwd / "logs").mkdir(parents=True, exist_ok=True)
-            env = {
-                **env,
-                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cwd / "logs"),
-                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.worker_log_ports[name]),
-            }
+        """Start process ``name`` in a process group of its own; a worker as on a host of its
+        own: in its own working directory, with its own log folder and address, and its log
+        server beside it."""
+        if name not in WORKERS:
+            self._spawn(name, [AIRFLOW, *COMMANDS[name]], self.env)
+            return
+        cwd = self.home / name
+        (cwd / "logs").mkdir(parents=True, exist_ok=True)
+        env = {
+            **self.env,
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(cwd / "logs"),
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "aftercare.hostname.hostname",
+            HOSTNAME_ENV: WORKER_ADDRESSES[name],
+        }
+        serve = [sys.executable, "-m", "uvicorn", "--factory"]
+        serve += ["airflow.utils.serve_logs.log_server:get_app", "--no-access-log"]
+        serve += ["--host", WORKER_ADDRESSES[name]]
+        serve += ["--port", env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"]]
+        self._spawn(LOG_SERVERS[name], serve, env, cwd)
+        self._spawn(name, [AIRFLOW, *COMMANDS[name]], env, cwd)
+
+    def _spawn(
+        self, name: str, argv: list[str], env: dict[str, str], cwd: Path | None = None
+    ) -> None:
         with (self.home / f"{name}.log").open("a") as log:
             process = subprocess.Popen(
-                [AIRFLOW, *COMMANDS[name]],
-                env=env,
-                cwd=cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         self.processes[name] = process
         self.groups.add(process.pid)
@@ -191,12 +239,13 @@ class Cluster:
         self.reap()
 
     def kill_host(self, name: str) -> None:
-        """SIGKILL to process ``name`` and everything it started (a worker's pool, the task
-        supervisors and tasks it runs), at once: the host it stands for is lost."""
-        process = self.processes.pop(name)
-        for found in self._session(process.pid):
-            found.kill()
-        process.wait()
+        """SIGKILL to worker ``name`` and everything it started (its pool, the task
+        supervisors and tasks it runs) and to its log server, at once: the host it stands for
+        is lost."""
+        for process in (self.processes.pop(name), self.processes.pop(LOG_SERVERS[name])):
+            for found in self._session(process.pid):
+                found.kill()
+            process.wait()
 
     def _session(self, sid: int) -> list[psutil.Process]:
         found = []
@@ -245,6 +294,14 @@ class Cluster:
             for process in self._session(group):
                 process.kill()
 
+    def check_alive(self) -> None:
+        """Raise if a process of the cluster has exited (say, its port was taken)."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with code {process.returncode}: {self.home / name}.log"
+                )
+
     def silent_for(self, name: str) -> float:
         """Seconds since the process last wrote to its log."""
         return time.time() - (self.home / f"{name}.log").stat().st_mtime
@@ -280,7 +337,9 @@ class Cluster:
         return response.json()
 
     def health(self) -> dict[str, Any] | None:
-        """The api-server's health report (None: it does not answer yet)."""
+        """The api-server's health report (None: it does not answer yet); fails when a process
+        of the cluster has exited."""
+        self.check_alive()
         try:
             response = requests.get(f"{self.url}/api/v2/monitor/health", timeout=10)
         except requests.RequestException:
@@ -391,11 +450,13 @@ def running(
     processes: tuple[str, ...] = tuple(COMMANDS),
     broker: str | None = None,
     settings: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[Cluster]:
-    """A running cluster (``processes``, by default all of them) on an empty metadata
-    database, with the config's pools; every process stopped afterwards. Without a
-    dag-processor, the DAG files are serialized once before the api-server starts."""
-    cluster = Cluster(home, metadata_uri, dags_folder, broker, settings)
+    """A running cluster (``processes``, by default all of them; the api-server on ``port``,
+    by default a free one) on an empty metadata database, with the config's pools; every
+    process stopped afterwards. Without a dag-processor, the DAG files are serialized once
+    before the api-server starts."""
+    cluster = Cluster(home, metadata_uri, dags_folder, broker, settings, port)
     try:
         cluster.run(sys.executable, "-m", "aftercare.bootstrap")  # migrate, pools
         if "dag-processor" not in processes:
@@ -417,12 +478,14 @@ def celery_cluster(
     metadata_uri: str,
     settings: dict[str, str] | None = None,
     processes: tuple[str, ...] = tuple(COMMANDS),
+    port: int | None = None,
 ) -> Iterator[Cluster]:
     """The cluster's ``processes`` (by default every one), Celery workers on a Redis broker of
-    its own, over the project's DAG folder."""
+    its own, over the project's DAG folder; the api-server on ``port`` (by default a free
+    one)."""
     with redis(home / "redis") as broker:
         with running(
-            home, metadata_uri, PROJECT_ROOT / "dags", processes, broker, settings
+            home, metadata_uri, PROJECT_ROOT / "dags", processes, broker, settings, port
         ) as cluster:
             yield cluster
 
@@ -509,10 +572,15 @@ def last_night() -> date:
 
 
 def story(
-    days: int | None, sandbox_port: int, started: float, home: Path, stay: bool = False
+    days: int | None,
+    port: int,
+    sandbox_port: int,
+    started: float,
+    home: Path,
+    stay: bool = False,
 ) -> None:
-    """`make cluster`: the demo's story through the cluster, its summary and the UI's URL;
-    with ``stay``, the cluster stays up for the UI until Ctrl-C."""
+    """`make cluster`: the demo's story through the cluster (the api-server on ``port``), its
+    summary and the UI's URL; with ``stay``, the cluster stays up for the UI until Ctrl-C."""
     from sandbox import localdev
 
     log_dir = home / "logs" / "cluster"
@@ -532,23 +600,28 @@ def story(
                     "cluster",
                     "redis, api-server, scheduler, dag-processor, triggerer and two Celery workers",
                 ):
-                    cluster = stack.enter_context(celery_cluster(home, metadata, STORY_SETTINGS))
+                    cluster = stack.enter_context(
+                        celery_cluster(home, metadata, STORY_SETTINGS, port=port)
+                    )
                 print(f"cluster   Airflow UI {cluster.url} (process logs: {home}/*.log)")
                 localdev.live_story(url, ClusterStory(cluster), runs, outage, preferences)
                 localdev.print_summary([logical.date() for logical in runs])
                 print(
                     f"\ncluster   done in {time.time() - started:.0f} s in all (install included)"
                 )
+                if not stay:
+                    print("cluster   stops now (run from a terminal, it stays up for the UI)")
+                    return
                 print(f"cluster   Airflow UI {cluster.url} (every user an admin)")
-                if stay:
-                    print("cluster   stays up for the UI; stop: Ctrl-C")
-                    while True:
-                        time.sleep(3600)
+                print(f"cluster   stays up for the UI; stop: Ctrl-C (files kept in {home})")
+                while True:
+                    time.sleep(3600)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox.cluster", description=__doc__)
     parser.add_argument("--days", type=int, help="nights to live (default 3)")
+    parser.add_argument("--port", type=int, default=8080, help="the Airflow UI's (api-server)")
     parser.add_argument("--sandbox-port", type=int, default=8765)
     parser.add_argument("--started", type=float, default=time.time())
     parser.add_argument(
@@ -557,12 +630,22 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.days is not None and args.days < 1:
         parser.error("--days must be at least 1")
+    taken = taken_ports(
+        [
+            (args.port, "the Airflow UI: CLUSTER_PORT=N, or --port N"),
+            (args.sandbox_port, "the sandbox: SANDBOX_PORT=N, or --sandbox-port N"),
+            (DEFAULT_SMTP_PORT, "the sandbox's SMTP sink, as in make demo: is a demo running?"),
+            (PREFERENCES_PORT, "the preferences service, as in make demo: is a demo running?"),
+        ]
+    )
+    if taken:
+        sys.exit(f"make cluster cannot start:\n  {taken}")
     if shutil.which("redis-server") is None:
         sys.exit(REDIS_MISSING)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     home = args.home or Path(tempfile.mkdtemp(prefix="aftercare-cluster-"))
     try:
-        story(args.days, args.sandbox_port, args.started, home, stay=sys.stdin.isatty())
+        story(args.days, args.port, args.sandbox_port, args.started, home, stay=sys.stdin.isatty())
     except KeyboardInterrupt:
         print("cluster   stopped (Ctrl-C)")
 
