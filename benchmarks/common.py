@@ -33,6 +33,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def server_peak_rss_mb(engine) -> float | None:  # noqa: ANN001 - an Engine
+    """The largest peak RSS (VmHWM: the shared buffers it touched included) of the Postgres
+    backends connected to ``engine``'s database, a server on this machine: what a phase's work
+    cost the server, beside the phase's own memory. None on DuckDB (it works inside the phase's
+    process), or when the server's processes cannot be read."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "select pid from pg_stat_activity where datname = current_database()"
+        ).scalars()
+        peaks = [
+            int(line.split()[1]) / 1024
+            for pid in pids
+            if (status := Path(f"/proc/{pid}/status")).exists()
+            for line in status.read_text().splitlines()
+            if line.startswith("VmHWM:")
+        ]
+    return max(peaks, default=None)
+
+
 def use_benchmark_sql() -> None:
     """The benchmarks' own SQL (benchmarks/sql/) renders as ``benchmarks/<name>``."""
     from aftercare import warehouse

@@ -62,14 +62,17 @@ def phase_prepare(url: str, path: str) -> dict[str, float]:
     return {"rows": rows}
 
 
-def _baseline_failures(suite: str, frame, config) -> int:  # noqa: ANN001 - a DataFrame
-    """The row rules of ``suite`` as plain pandas masks; returns the failing rows."""
-    import pandas as pd
-
+def _baseline_verdicts(suite: str, frame, config) -> tuple[int, int]:  # noqa: ANN001 - a DataFrame
+    """The row rules of ``suite`` as plain pandas masks, counted as the gate counts them: the
+    records failing a record rule (quarantined), and the field findings (each field rule a
+    record fails, when it fails no record rule)."""
     from aftercare.quality.suites import EARLIEST, EMAIL_PATTERN, LATEST
 
+    def bad_email(column: str):  # noqa: ANN202 - a boolean Series
+        return frame[column].notna() & ~frame[column].fillna("").str.fullmatch(EMAIL_PATTERN)
+
     if suite == "placement_rows":
-        start, end = pd.to_datetime(frame["start_date"]), pd.to_datetime(frame["end_date"])
+        start, end = frame["start_date"], frame["end_date"]
         bad = (
             frame["placement_id"].isna()
             | frame["placement_id"].duplicated(keep=False)
@@ -87,20 +90,22 @@ def _baseline_failures(suite: str, frame, config) -> int:  # noqa: ANN001 - a Da
             )
             | frame["date_last_modified"].isna()
         )
+        fields = [bad_email("owner_email")]
     else:
-        email, age = frame["email"], frame["age_at_start"]
+        modified, age = frame["date_last_modified"], frame["age_at_start"]
         bad = (
             frame["candidate_id"].isna()
             | frame["candidate_id"].duplicated(keep=False)
-            | (email.notna() & ~email.fillna("").str.fullmatch(EMAIL_PATTERN))
-            | (frame["mobile_raw"].notna() & frame["mobile_e164"].isna())
-            | (
-                age.notna()
-                & ~age.between(config.quality.min_age_at_start, config.quality.max_age_at_start)
-            )
-            | frame["date_last_modified"].isna()
+            | modified.isna()
+            | (modified < frame["date_added"])
         )
-    return int(bad.sum())
+        quality = config.quality
+        fields = [
+            bad_email("email"),
+            *(frame[f"{n}_raw"].notna() & frame[f"{n}_e164"].isna() for n in ("mobile", "phone")),
+            age.notna() & ~age.between(quality.min_age_at_start, quality.max_age_at_start),
+        ]
+    return int(bad.sum()), sum(int((field & ~bad).sum()) for field in fields)
 
 
 def phase_baseline(target: str, folder: str) -> dict[str, float]:
@@ -113,14 +118,23 @@ def phase_baseline(target: str, folder: str) -> dict[str, float]:
     with warehouse.transaction(engine) as conn:
         loads = [r["load_id"] for r in warehouse.query_file(conn, "quality/unstaged_loads.sql")]
     params = {"load_ids": json.dumps(loads), "as_of": _as_of().isoformat()}
-    rows = failed = 0
+    rows = failed = findings = 0
     with engine.connect() as conn:
         for entity, (suite, _, _) in gate.ENTITIES.items():
             for frame in gate.record_chunks(conn, config, entity, params):
                 rows += len(frame)
-                failed += _baseline_failures(suite, frame, config)
+                bad, found = _baseline_verdicts(suite, frame, config)
+                failed, findings = failed + bad, findings + found
+    seconds = time.perf_counter() - started
+    server = common.server_peak_rss_mb(engine)
     engine.dispose()
-    return {"rows": rows, "failed": failed, "seconds": time.perf_counter() - started}
+    return {
+        "rows": rows,
+        "failed": failed,
+        "findings": findings,
+        "seconds": seconds,
+        "server_peak_rss_mb": server,
+    }
 
 
 def phase_gate(target: str, folder: str) -> dict[str, float]:
@@ -134,13 +148,16 @@ def phase_gate(target: str, folder: str) -> dict[str, float]:
     seconds = time.perf_counter() - started
     staged = extract.stage(engine)
     staging = time.perf_counter() - started - seconds
+    server = common.server_peak_rss_mb(engine)
     engine.dispose()
     rows = counts["placements_validated"] + counts["candidates_validated"]
     failed = counts["placements_quarantined"] + counts["candidates_quarantined"]
     return {
         "rows": rows,
         "failed": failed,
+        "findings": sum(n for key, n in counts.items() if key.endswith("_findings")),
         "seconds": seconds,
+        "server_peak_rss_mb": server,
         "staged": staged["placements_staged"] + staged["candidates_staged"],
         "staging_seconds": staging,
     }
@@ -154,19 +171,27 @@ def measure(target: str, folder: Path, title: str) -> None:
     base = common.run_phase(__file__, "baseline", target, str(folder))
     ours = common.run_phase(__file__, "gate", target, str(folder))
     base_rate, ours_rate = base["rows"] / base["seconds"], ours["rows"] / ours["seconds"]
+    server = ours["server_peak_rss_mb"] is not None
     print(f"\n{title}: {ours['rows']:,} records (placements and candidates)")
-    print(f"  {'phase':<34} {'rows/s':>10} {'seconds':>9} {'peak RSS MB':>12} {'failed':>8}")
+    print(
+        f"  {'phase':<34} {'rows/s':>10} {'seconds':>9} {'peak RSS MB':>12}"
+        + (f" {'server MB':>10}" if server else "")
+        + f" {'failed':>8} {'findings':>9}"
+    )
     for label, figures, rate in (
         ("baseline (pandas checks)", base, base_rate),
         ("gate (GX suites + quarantine)", ours, ours_rate),
     ):
         print(
             f"  {label:<34} {rate:>10,.0f} {figures['seconds']:>9.1f} "
-            f"{figures['peak_rss_mb']:>12.0f} {figures['failed']:>8,}"
+            f"{figures['peak_rss_mb']:>12.0f}"
+            + (f" {figures['server_peak_rss_mb']:>10.0f}" if server else "")
+            + f" {figures['failed']:>8,} {figures['findings']:>9,}"
         )
     print(f"  ratio gate / baseline: {ours_rate / base_rate:.2f}")
-    agree = "agree" if base["failed"] == ours["failed"] else "DISAGREE"
-    print(f"  failing records: baseline and gate {agree}")
+    for what, label in (("failed", "records quarantined"), ("findings", "field findings")):
+        agree = "agree" if base[what] == ours[what] else "DISAGREE"
+        print(f"  {label}: baseline and gate {agree}")
     print(
         f"  then the staging upsert: {ours['staged']:,} records in {ours['staging_seconds']:.1f} s",
         flush=True,

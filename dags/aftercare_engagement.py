@@ -10,7 +10,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TaskGroup, TriggerRule, dag
 
 from aftercare.config import load_config
-from aftercare.dagkit import LEDGER, default_args, warehouse_task
+from aftercare.dagkit import LEDGER, MARTS_SECTION, default_args, warehouse_task
 
 CONFIG = load_config()
 AGENCY_TZ = CONFIG.agency.time_zone
@@ -73,12 +73,14 @@ def aftercare_engagement() -> None:
         engagement.ats_notes is on, a note for each touchpoint sent (in the ATS)."""
         return engagement.follow_up()
 
-    @warehouse_task
+    # beside dispatch and the nightly pulls on Postgres (the loads and follow_up hold the
+    # whole warehouse: docs/running-at-scale.md)
+    @warehouse_task(section=MARTS_SECTION)
     def rebuild_marts() -> dict[str, int]:
         """marts.* from the ledger and engagement.*, for analysts."""
         return engagement.rebuild_marts()
 
-    @warehouse_task
+    @warehouse_task(section=MARTS_SECTION)
     def build_report(counts: dict[str, Any]) -> str:
         """The static HTML report (engagement.report_path)."""
         return engagement.build_report(counts)

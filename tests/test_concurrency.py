@@ -13,7 +13,7 @@ import pytest
 import yaml
 from airflow.dag_processing.dagbag import DagBag
 
-from aftercare import PROJECT_ROOT, connections, dagkit
+from aftercare import PROJECT_ROOT, connections, dagkit, marts, warehouse
 from aftercare.bootstrap import pools_file_content
 from aftercare.config import ConfigError, load_config
 from aftercare.names import WAREHOUSE_POOL
@@ -96,6 +96,8 @@ PLAN = ("aftercare_nightly", "plan.plan_touchpoints")
 BATCH = ("aftercare_dispatch", "prepare_batches")
 FOLD = ("aftercare_dispatch", "record_outcomes")
 MARTS = ("aftercare_engagement", "rebuild_marts")
+REPORT = ("aftercare_engagement", "build_report")
+LOAD_SMS = ("aftercare_engagement", "load.load_sms")
 ERASE = ("aftercare_erasure", "erase_candidates")
 
 #: two tasks (the first runs, the second starts meanwhile) and whether they may run together
@@ -107,7 +109,13 @@ PAIRS = [
     (FOLD, PLAN, False),
     (PULL_PLACEMENTS, MIGRATE, False),
     (MIGRATE, PULL_CANDIDATES, False),
-    (MARTS, BATCH, False),
+    (MARTS, BATCH, True),
+    (FOLD, MARTS, True),
+    (MARTS, PULL_PLACEMENTS, True),
+    (REPORT, PLAN, True),
+    (MARTS, REPORT, False),
+    (MIGRATE, MARTS, False),
+    (LOAD_SMS, BATCH, False),
     (ERASE, PULL_CANDIDATES, False),
 ]
 
@@ -140,6 +148,53 @@ def test_a_task_of_a_section_waits_for_its_own_section(
     assert run_beside(pull, pull) is False
 
 
+#: a touchpoint closed by a ledger writer (the fold, say)
+CLOSED_TOUCHPOINT = (
+    "insert into aftercare.touchpoints (touchpoint_id, milestone, candidate_id, occurrence,"
+    " channel, due_date, status, reason) values ('t-beside', 'birthday', 1, 1, 'sms',"
+    " date '2026-03-01', 'suppressed', 'opted_out')"
+)
+SUPPRESSED_IN_FUNNEL = "select coalesce(sum(suppressed), 0) from marts.touchpoint_funnel"
+SUPPRESSED_IN_REASONS = "select coalesce(sum(touchpoints), 0) from marts.touchpoint_reasons"
+
+
+def test_the_marts_rebuild_reads_one_snapshot_beside_the_ledgers_writers(
+    postgres_warehouse: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the rebuild runs beside the plan and dispatch's fold on Postgres: a touchpoint one of
+    # them commits while the marts are built is in none of them (the next rebuild has it in
+    # all), never in the marts built after it and not in those before
+    engine = connections.warehouse_engine()
+    warehouse.migrate(engine)
+    build = warehouse.execute_file
+    committed = []
+
+    def build_then_commit_beside(conn, name, *args, **kwargs):  # noqa: ANN001, ANN202
+        result = build(conn, name, *args, **kwargs)
+        if name == f"marts/{marts.MARTS[0]}.sql" and not committed:
+            with engine.begin() as beside:  # another task's transaction
+                committed.append(beside.exec_driver_sql(CLOSED_TOUCHPOINT).rowcount)
+        return result
+
+    monkeypatch.setattr(warehouse, "execute_file", build_then_commit_beside)
+
+    def suppressed() -> tuple[int, int]:
+        """The suppressed touchpoints in the funnel (built first) and in the reasons."""
+        with engine.connect() as conn:
+            funnel = conn.exec_driver_sql(SUPPRESSED_IN_FUNNEL).scalar()
+            reasons = conn.exec_driver_sql(SUPPRESSED_IN_REASONS).scalar()
+        return int(funnel), int(reasons)
+
+    try:
+        marts.rebuild(engine)
+        assert committed == [1]
+        assert suppressed() == (0, 0)
+        marts.rebuild(engine)
+        assert suppressed() == (1, 1)
+    finally:
+        engine.dispose()
+
+
 def test_nothing_is_taken_on_duckdb(dagbag: DagBag, duckdb_warehouse: Path) -> None:
     # the pool's one slot keeps DuckDB's tasks apart; the wrapper takes no lock (and opens no
     # connection: the file stays free for the task's own engine)
@@ -161,6 +216,7 @@ def test_every_warehouse_task_holds_the_warehouse(dagbag: DagBag) -> None:
     # every one wrapped; only the sections named in dagkit run beside others
     assert {s for s in sections.values() if s} == {
         dagkit.LEDGER_SECTION,
+        dagkit.MARTS_SECTION,
         *dagkit.PULL_SECTIONS.values(),
     }
     assert sections["aftercare_nightly.prepare_warehouse"] is None
@@ -226,8 +282,6 @@ def test_a_killed_task_leaves_no_lock_behind(postgres_warehouse: str) -> None:
     import signal
     import subprocess
     import sys
-
-    from aftercare import warehouse
 
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, postgres_warehouse], stdout=subprocess.PIPE, text=True

@@ -259,6 +259,34 @@ def test_each_bad_record_is_quarantined_with_exactly_its_reasons(
     assert candidates[9].email is None and candidates[9].date_of_birth is None
 
 
+def test_each_chunk_leaves_the_quarantine_statistics_current_on_postgres(
+    postgres_warehouse: str, config: Config
+) -> None:
+    # Postgres does not analyse within a run: planned on the statistics of an empty
+    # quarantine, a later chunk compared each quarantine row with the whole judged list
+    from aftercare import connections
+
+    engine = connections.warehouse_engine()
+    warehouse.migrate(engine)
+    add_load(engine, "night1", *corpus())
+    chunked = config.model_copy(
+        update={"quality": config.quality.model_copy(update={"chunk_rows": 100})}
+    )
+
+    gate.validate(engine, chunked, run_id="run1", as_of=AS_OF, override=True)
+
+    with engine.connect() as conn:
+        planned, held = conn.execute(
+            sa.text(
+                "select c.reltuples, (select count(*) from quality.quarantine)"
+                " from pg_class as c where c.oid = cast('quality.quarantine' as regclass)"
+            )
+        ).one()
+    engine.dispose()
+    assert held > 0
+    assert planned == held
+
+
 def test_a_placement_does_not_wait_for_its_quarantined_candidate(
     engine: sa.Engine, config: Config
 ) -> None:

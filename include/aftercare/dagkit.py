@@ -28,6 +28,10 @@ LEDGER_SECTION = "ledger"
 #: Each entity's pull from the ATS: its own raw rows, changes and watermark (they never touch
 #: staging's tables, the ledger or each other's rows).
 PULL_SECTIONS = {"Placement": "pull_placements", "Candidate": "pull_candidates"}
+#: The marts' rebuild and the report: they write marts.* (which nothing else writes) and a file,
+#: reading the rest on one snapshot (`aftercare.marts.rebuild`), so the ledger's and the pulls'
+#: writes beside them change nothing they build.
+MARTS_SECTION = "marts"
 
 
 def warehouse_task(

@@ -4,8 +4,10 @@ tables and the engagement tables (see docs/data-dictionary.md for their grain an
 Each mart is one file ``sql/marts/<mart>.sql`` that drops and recreates its table from scratch,
 so a rebuild is idempotent and picks up late events. `rebuild()` runs them all in one
 transaction, in the order of `MARTS` (the scorecard reads the reviews and referrals marts), so
-readers see either the old marts or the new ones, never a mix. The same files run on DuckDB and
-Postgres.
+readers see either the old marts or the new ones, never a mix; and on one snapshot of the
+warehouse, so the marts agree with each other while dispatch and the nightly write the ledger
+beside the rebuild (on Postgres it runs beside them: `aftercare.dagkit.MARTS_SECTION`). The
+same files run on DuckDB and Postgres.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ MARTS = (
 
 
 def rebuild(engine: Engine | None = None) -> dict[str, int]:
-    """Rebuild every mart in one transaction; returns the rows of each mart."""
+    """Rebuild every mart in one transaction on one snapshot; returns the rows of each mart."""
     counts: dict[str, int] = {}
-    with warehouse.transaction(engine) as conn:
+    with warehouse.transaction(engine, snapshot=True) as conn:
         for mart in MARTS:
             warehouse.execute_file(conn, f"marts/{mart}.sql")
         for mart in MARTS:

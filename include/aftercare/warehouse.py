@@ -3,8 +3,9 @@
 * `create_engine()` builds a SQLAlchemy engine for a URL: a DuckDB file by default, Postgres, or
   any SQLAlchemy database (`aftercare.connections` turns the Airflow connection
   ``aftercare_warehouse`` into one).
-* `transaction()` opens one transaction on an engine; whoever built the engine disposes of it
-  (DuckDB holds a file lock while an engine is open, so nothing stays open between tasks).
+* `transaction()` opens one transaction on an engine (on one snapshot when asked); whoever
+  built the engine disposes of it (DuckDB holds a file lock while an engine is open, so nothing
+  stays open between tasks).
 * `execute_file()` / `query_file()` run a ``.sql`` file from ``sql/``. Jinja fills in
   identifiers and config only (checked); values are always bound parameters.
 * `migrate()` applies ``sql/migrations/NNNN_name.sql`` in order, once each, recorded in
@@ -107,10 +108,14 @@ def create_engine(url: URL, duckdb_settings: Mapping[str, Any] | None = None) ->
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction on the warehouse; commits on success, rolls back on error."""
+def transaction(engine: Engine, *, snapshot: bool = False) -> Iterator[Connection]:
+    """One transaction on the warehouse; commits on success, rolls back on error. With
+    ``snapshot``, every statement reads the warehouse as it was at the first, whatever other
+    tasks commit meanwhile (Postgres's repeatable read; a DuckDB transaction always does)."""
+    snapshot_read = snapshot and engine.dialect.name == "postgresql"
+    options = {"isolation_level": "REPEATABLE READ"} if snapshot_read else {}
     try:
-        with engine.begin() as conn:
+        with engine.connect().execution_options(**options) as conn, conn.begin():
             yield conn
     except sa.exc.OperationalError as exc:
         if "Could not set lock" in str(exc.orig):

@@ -253,7 +253,8 @@ def _judge_records(
     """Run the entity's row suite over its records, chunk by chunk. In one transaction per
     chunk: what its records had open in quarantine for these loads is released and their field
     findings forgotten, the requests to judge them again are answered, its failures go (back)
-    to quarantine, its findings are written, and its validation row is written."""
+    to quarantine, its findings are written, and its validation row is written. Then the
+    statistics of the tables it wrote are refreshed for the next chunk's plans."""
     suite, table, _ = ENTITIES[entity]
     key = suites.ROW_SUITES[suite]
     for chunk, frame in enumerate(record_chunks(conn, config, entity, params), start=1):
@@ -295,6 +296,8 @@ def _judge_records(
                 {"entity": entity, "findings": json.dumps(findings)},
             )
             _record(conn, run_id, suite, chunk, len(frame), len(failures), outcome)
+        with conn.begin():
+            warehouse.execute_file(conn, "quality/analyze_judged.sql")
         judged.update(frame["load_id"])
         quarantined.update(failure["load_id"] for failure in failures)
         reported.update(f"{entity}_{finding['field']}_findings" for finding in findings)
