@@ -1,7 +1,7 @@
-"""The first morning of `make demo`'s story (the night's run, then the 09:00 dispatch) through
-the Celery cluster of `make cluster` (`sandbox.cluster`: Postgres, Redis, api-server, scheduler,
-dag-processor, triggerer, two Celery workers), and through `dag.test()` on DuckDB as the demo
-runs it, from the same sandbox seed.
+"""The first morning of `make demo`'s story (the night's run, the 09:00 dispatch, and the
+evening's engagement run) through the Celery cluster of `make cluster` (`sandbox.cluster`:
+Postgres, Redis, api-server, scheduler, dag-processor, triggerer, two Celery workers), and
+through `dag.test()` on DuckDB as the demo runs it, from the same sandbox seed.
 
 The cluster lives its morning the hard way: Twilio answers each text after a delay, so the sms
 batch is in flight when the worker running it is lost (SIGKILL to the worker and everything it
