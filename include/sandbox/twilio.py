@@ -56,10 +56,11 @@ POSITIVE_REPLIES = (
     "Great so far, thanks for checking in",
     "Really happy here, cheers",
 )
+#: Each has a word of the shipped config's negative keywords (the pipeline reads it negative).
 NEGATIVE_REPLIES = (
     "Not great to be honest, struggling",
     "Not going well, struggling a bit",
-    "Finding it hard to be honest, can we talk?",
+    "Finding it hard, not sure it is working out, can we talk?",
 )
 
 
