@@ -1,7 +1,7 @@
-"""The first morning of `make demo`'s story (the night's run, then the 09:00 dispatch) through
-the Celery cluster of `make cluster` (`sandbox.cluster`: Postgres, Redis, api-server, scheduler,
-dag-processor, triggerer, two Celery workers), and through `dag.test()` on DuckDB as the demo
-runs it, from the same sandbox seed.
+"""The first morning of `make demo`'s story (the night's run, the 09:00 dispatch, and the
+evening's engagement run) through the Celery cluster of `make cluster` (`sandbox.cluster`:
+Postgres, Redis, api-server, scheduler, dag-processor, triggerer, two Celery workers), and
+through `dag.test()` on DuckDB as the demo runs it, from the same sandbox seed.
 
 The cluster lives its morning the hard way: Twilio answers each text after a delay, so the sms
 batch is in flight when the worker running it is lost (SIGKILL to the worker and everything it
@@ -10,12 +10,12 @@ a few seconds, so Redis hands every longer task to a worker again while its firs
 runs (Celery's acks_late redelivery). Airflow notices the lost task by its missing heartbeat and
 retries it.
 
-What must hold: the cluster's ledger (touchpoint ids, statuses, reasons, channels) and run
-summaries equal the demo's; every due touchpoint reached its provider exactly once (the
-sandbox's lists against the ledger); nothing is left in doubt; the api-server serves the task
-logs of both workers. (The marts are not compared: they
-are built from what the providers report back, and the sandbox draws each message's fate from
-the id it gives it, in the order messages arrive, which concurrent sends do not fix.)
+What must hold: the cluster's ledger (touchpoint ids, statuses, reasons, channels), run
+summaries, marts and report numbers (after the evening's engagement run) equal the demo's
+(`tests.test_parity.marts_and_report`: the sandbox's ids, and so the candidates' behaviour,
+follow what each call asks, not the order concurrent sends arrive in); every due touchpoint
+reached its provider exactly once (the sandbox's lists against the ledger); nothing is left in
+doubt; the api-server serves the task logs of both workers.
 """
 
 from __future__ import annotations
@@ -47,9 +47,18 @@ from sandbox.cluster import (
     last_night,
     wait_for,
 )
-from sandbox.localdev import DISPATCH, DISPATCH_HOURS_UTC, NIGHTLY, Story, set_clock, story_of
+from sandbox.localdev import (
+    DISPATCH,
+    DISPATCH_HOURS_UTC,
+    ENGAGEMENT,
+    NIGHTLY,
+    Story,
+    set_clock,
+    story_of,
+)
 from tests import point_connections_at
 from tests.test_dispatch import faults, ledger_rows, received, sent_by_touchpoint
+from tests.test_parity import marts_and_report
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -77,15 +86,20 @@ def story() -> SimpleNamespace:
 
 
 def first_morning(url: str, runner: Story | ClusterStory, night: datetime) -> None:
-    """The night's run, then the morning's dispatch at the sandbox's 09:00 (as `live_story`)."""
+    """The night's run, the morning's dispatch at the sandbox's 09:00, and the evening's
+    engagement run (as `live_story`)."""
     runner.run(NIGHTLY, night, {"full_refresh": True})
     morning = datetime.combine(night.date(), time(DISPATCH_HOURS_UTC[0]), tzinfo=UTC)
     set_clock(url, morning)
     runner.run(DISPATCH, morning, {})
+    evening = datetime.combine(night.date(), time(23, 30), tzinfo=UTC)
+    set_clock(url, evening)
+    runner.run(ENGAGEMENT, evening, {})
 
 
 def outcome(engine: sa.Engine) -> dict[str, Any]:
-    """What the morning left in the warehouse: the ledger and the run summaries."""
+    """What the day left in the warehouse: the ledger, the run summaries, the marts and the
+    report's numbers."""
     with engine.connect() as conn:
         ledger = conn.execute(
             sa.text(
@@ -97,7 +111,11 @@ def outcome(engine: sa.Engine) -> dict[str, Any]:
             sa.text("select dag_id, run_date, counts from aftercare.run_summaries order by 1, 2")
         ).all()
     counts = [(dag, day, json.loads(c) if isinstance(c, str) else c) for dag, day, c in summaries]
-    return {"ledger": [tuple(row) for row in ledger], "summaries": counts}
+    return {
+        "ledger": [tuple(row) for row in ledger],
+        "summaries": counts,
+        "marts": marts_and_report(engine),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -276,8 +294,12 @@ def test_the_cluster_lives_the_demos_morning_exactly_once(
         assert any(e.startswith(f"http://{WORKER_ADDRESSES[worker]}:") for e in events), events
         assert any(e.startswith("Done. Returned value was") for e in events), events
 
-    # same seed, same morning: the same touchpoints, outcomes and run summaries
+    # same seed, same day: the same touchpoints, outcomes, run summaries, marts and report
     lived = cluster_lived.outcome
     assert lived["ledger"], "the story planned nothing: no parity to check"
     assert lived["ledger"] == demo["ledger"]
     assert lived["summaries"] == demo["summaries"]
+    funnel = [dict(row) for row in lived["marts"]["touchpoint_funnel"]]
+    assert sum(row["delivered"] for row in funnel), "nothing delivered: no engagement compared"
+    for name, rows in demo["marts"].items():
+        assert lived["marts"][name] == rows, (name, set(rows) ^ set(lived["marts"][name]))

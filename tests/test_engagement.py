@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -412,7 +412,15 @@ def test_start_after_stop_lifts_the_sms_suppression(
     plan.plan(duck, config, D)
     set_clock(restarting, "2026-11-23T12:00:00Z")
     run_dispatch(duck, config)
-    set_clock(restarting, "2026-11-26T12:00:00Z")  # STOP came within two days
+    # to the STOP (within two days), in steps shorter than the day before a START can follow
+    for hour in range(12, 61, 12):
+        set_clock(
+            restarting, (datetime(2026, 11, 23, 12, tzinfo=UTC) + timedelta(hours=hour)).isoformat()
+        )
+        replies = requests.get(f"{restarting.url}/sandbox/twilio/replies", timeout=10).json()
+        if replies["data"]:
+            break
+    assert [reply["body"] for reply in replies["data"]] == ["STOP"]
     load_all(duck)
     assert rows(duck, "select channel, reason from aftercare.suppressions") == [("sms", "sms_stop")]
     set_clock(restarting, "2026-12-28T12:00:00Z")  # START within 30 days of it

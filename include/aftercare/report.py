@@ -64,9 +64,7 @@ def build(
     ``run_counts`` are the numbers of the run that built it (e.g. rows per mart), shown as
     they come: counts only.
     """
-    with warehouse.transaction(engine) as conn:
-        data = {key: warehouse.query_file(conn, name) for key, name in QUERIES.items()}
-    data = {key: [_plain(row) for row in rows] for key, rows in data.items()}
+    data = numbers(engine)
     charts = [
         _chart("funnel", "Funnel by milestone and channel", data["funnel"], _funnel_chart),
         _chart("delivery", "Delivery rate by channel", data["delivery"], _delivery_chart),
@@ -92,6 +90,13 @@ def build(
     path.write_text(html, encoding="utf-8")
     log.info("report written: %s (%d charts)", path, sum(1 for c in charts if c["svg"]))
     return path
+
+
+def numbers(engine: Engine | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The report's numbers: each query's rows (`QUERIES`), with JSON-friendly values."""
+    with warehouse.transaction(engine) as conn:
+        data = {key: warehouse.query_file(conn, name) for key, name in QUERIES.items()}
+    return {key: [_plain(row) for row in rows] for key, rows in data.items()}
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -66,11 +67,27 @@ class Provider:
         self.name = name
         self.faults = faults
         self.on_fault = on_fault
+        self._seed = seed
         self._draws = np.random.default_rng([seed, stream])
         self.forced: deque[Outcome] = deque()
         self.received: list[dict[str, Any]] = []
         self.calls: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
+        #: how many ids were issued for each content asked (`new_id`), by its digest
+        self._issued: Counter[str] = Counter()
+
+    def new_id(self, size: int, *asked: object) -> bytes:
+        """``size`` bytes of a new id for a thing made of ``asked`` (what the call asked for,
+        e.g. a text's recipient, sender and body): drawn from the seed and that content, never
+        from the order calls arrive in, so the same world asked the same things in any order
+        issues the same ids (and the candidates, whose behaviour derives from the ids, do the
+        same). The same content asked again (a send retried after a lost answer) gets the next
+        id of that content: every id is new."""
+        content = json.dumps(asked, sort_keys=True, default=str)
+        digest = hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
+        issued, self._issued[digest] = self._issued[digest], self._issued[digest] + 1
+        key = f"{self._seed}:{self.name}:id:{digest}:{issued}".encode()
+        return hashlib.blake2b(key, digest_size=size).digest()
 
     def outcome(self) -> Outcome:
         """The next forced outcome, else a seeded draw against the fault shares."""

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
-import numpy as np
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -75,7 +74,6 @@ class TrustpilotService(Provider):
     def __init__(self, settings: TrustpilotSettings, seed: int) -> None:
         super().__init__("trustpilot", settings.faults, seed, 41, _fault)
         self.settings = settings
-        self._ids = np.random.default_rng([seed, 42])
         self.tokens: dict[str, float] = {}
         self.seed = seed
         self.engagement = EngagementSettings()
@@ -194,7 +192,7 @@ async def invitation_link(business_unit_id: str, request: Request) -> Response:
         problems.append("tags must be a list of strings")
     if problems:
         return JSONResponse({"message": "Invalid request", "details": "; ".join(problems)}, 400)
-    link_id = service._ids.bytes(16).hex()
+    link_id = service.new_id(16, business_unit_id, body).hex()
     link = {"id": link_id, "url": f"https://www.trustpilot.com/evaluate-link/{link_id}"}
     now = request.app.state.clock.now()
     service.record({**body, "businessUnitId": business_unit_id, **link, "received_at": iso(now)})

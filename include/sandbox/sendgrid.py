@@ -12,7 +12,6 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-import numpy as np
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +38,8 @@ ERASE_MAX_BYTES = 256 * 1024
 HELP = {"url": "https://www.twilio.com/docs/sendgrid/api-reference/mail-send/errors"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LINK = re.compile(r"https?://[^\s\"'<>]+")
+#: What of a personalization makes a message's id (`SendGridService.new_message_id`).
+ENVELOPE = ("to", "cc", "bcc", "subject", "custom_args")
 BOUNCE_REASONS = {
     "hard": "550 5.1.1 The email account that you tried to reach does not exist.",
     "soft": "452 4.2.2 The email account that you tried to reach is over quota.",
@@ -95,14 +96,15 @@ class SendGridService(Provider):
         self.settings, self.seed = settings, seed
         self.engagement = engagement or EngagementSettings()
         self.by_msg_id: dict[str, dict[str, Any]] = {}
-        self._ids = np.random.default_rng([seed, 22])
         self.activity: list[dict[str, Any]] = []
         #: the recipients' data erasure jobs asked, in order ({job_id, email_addresses})
         self.erase_jobs: list[dict[str, Any]] = []
         self._window, self._used = 0, 0
 
-    def new_message_id(self) -> str:
-        return base64.urlsafe_b64encode(self._ids.bytes(16)).decode().rstrip("=")
+    def new_message_id(self, *asked: object) -> str:
+        """An ``X-Message-Id`` (22 characters of URL-safe base64) for a mail of that content
+        (`Provider.new_id`)."""
+        return base64.urlsafe_b64encode(self.new_id(16, *asked)).decode().rstrip("=")
 
     def rate_headers(self) -> tuple[dict[str, str], bool]:
         """The X-RateLimit-* headers for a call in this second, and whether it is over."""
@@ -366,8 +368,11 @@ async def mail_send(request: Request) -> Response:
     if sandbox_mode.get("enable") is True:  # validated, not sent
         return Response(status_code=200, headers=headers)
     now = request.app.state.clock.now()
-    message_id = service.new_message_id()
     sender = mail["from"]["email"]
+    # who it goes to, its subject and custom args; not its content or headers, whose links
+    # carry tokens signed with the sender's own secret
+    envelope = [{key: person[key] for key in ENVELOPE} for person in people]
+    message_id = service.new_message_id(sender, mail.get("template_id"), envelope)
     links = LINK.findall(json.dumps([mail.get("content"), mail["personalizations"]]))
     for index, person in enumerate(people):
         msg_ids = []
@@ -542,7 +547,7 @@ async def erase_job(request: Request) -> Response:
         for msg_id, row in service.by_msg_id.items()
         if row["to_email"].lower() not in erased
     }
-    job_id = str(uuid.UUID(bytes=service._ids.bytes(16)))
+    job_id = str(uuid.UUID(bytes=service.new_id(16, "erase", addresses)))
     service.erase_jobs.append({"job_id": job_id, "email_addresses": addresses})
     return JSONResponse({"job_id": job_id}, 202, headers=headers)
 

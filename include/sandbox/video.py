@@ -18,7 +18,6 @@ import secrets
 from collections import deque
 from typing import Any, Literal
 
-import numpy as np
 import requests
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -87,7 +86,6 @@ class SendsparkService(Provider):
         super().__init__("sendspark", settings.faults, seed, 31, _fault)
         self.settings, self.seed = settings, seed
         self.engagement = engagement or EngagementSettings()
-        self._ids = np.random.default_rng([seed, 32])
         #: (campaign, lower-cased email) -> prospect
         self.prospects: dict[tuple[str, str], dict[str, Any]] = {}
         #: the webhooks to POST, in (at, order) order: (at ms, order, url, payload)
@@ -118,7 +116,7 @@ class SendsparkService(Provider):
         key = (campaign, body["contactEmail"].lower())
         if key in self.prospects:
             return self.prospects[key]
-        prospect_id = self._ids.bytes(12).hex()
+        prospect_id = self.new_id(12, *key).hex()
         ready_at = now + self.settings.render_seconds * 1000
         prospect = {
             "id": prospect_id,

@@ -1,6 +1,6 @@
 """The ATS side of the candidates' answers (docs/sandbox-ats.md, "Engagement"): recruiters
 complete the call tasks the pipeline created, and candidates asked for a referral refer a friend,
-who is sometimes placed later. Each outcome is drawn from the seed and the task id or the
+who is sometimes placed later. Each outcome is drawn from the seed and what the task asks or the
 touchpoint id alone and happens on the day its time falls in, as the world lives that day.
 """
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 #: The touchpoint id of a referral ask names the placement whose candidate was asked.
 ASK = re.compile(r"^referral_ask:placement:(\d+):")
+#: What a call task asks (its fate derives from these, not from its id).
+TASK_CONTENT = ("subject", "type", "description", "candidate", "placement", "owner", "dateBegin")
 #: Where the referral asks the providers received come from: (touchpoint id, ask time ms).
 AskSource = Callable[[], Iterable[tuple[str, int]]]
 
@@ -79,11 +81,14 @@ class Plays:
         for row in np.flatnonzero(~cols["isCompleted"]).tolist():
             task_id = int(cols["id"][row])
             if task_id not in self._task_fates:
+                # ids follow the order tasks were made in; what the recruiter does follows
+                # what the task asks
+                asked = "|".join(str(cols[name][row]) for name in TASK_CONTENT)
                 fate = None
-                if draw(seed, "task-complete", task_id) < self.settings.task_completion_share:
+                if draw(seed, "task-complete", asked) < self.settings.task_completion_share:
                     added, begin = int(cols["dateAdded"][row]), int(cols["dateBegin"][row])
                     base = begin if begin != INT_NULL else added
-                    fate = max(later(seed, base, 0, 3 * DAY_MS, "task-complete-at", task_id), added)
+                    fate = max(later(seed, base, 0, 3 * DAY_MS, "task-complete-at", asked), added)
                 self._task_fates[task_id] = fate
             fate = self._task_fates[task_id]
             if fate is not None and fate < day_end:
