@@ -504,11 +504,18 @@ def test_today_defaults_to_the_pipelines_day_not_the_wall_clocks(
     response.raise_for_status()
     clock = {"conn_type": "http", "host": f"{sandbox.url}/sandbox/clock"}
     monkeypatch.setenv("AIRFLOW_CONN_AFTERCARE_CLOCK", json.dumps(clock))
-    monkeypatch.setattr(console_app(airflow_app).state, "pipeline_clock", pipeline_now)
     # 23:30 UTC on 9 June is already the 10th in London (the agency's zone)
     zone = ZoneInfo(load_config().agency.time_zone)
     day = datetime(2027, 6, 9, 23, 30, tzinfo=UTC).astimezone(zone).date()
-    page = text(viewer.get(URL_PREFIX + "/"))
+    # the console's app is one per process (the plugin makes it once): put the module's fixed
+    # clock back whatever this test found (monkeypatch would delete an attribute it did not
+    # find, and every later page of this worker would fail on it)
+    state = console_app(airflow_app).state
+    state.pipeline_clock = pipeline_now
+    try:
+        page = text(viewer.get(URL_PREFIX + "/"))
+    finally:
+        state.pipeline_clock = lambda: NOW
     assert f"Touchpoints due on {day}</h1>" in page
 
 
