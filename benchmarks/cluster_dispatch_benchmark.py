@@ -31,7 +31,6 @@ with the workers): compare within a run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -46,10 +45,7 @@ import sqlalchemy as sa
 import yaml
 
 from aftercare import PROJECT_ROOT
-from aftercare.connections import PREFERENCES
-from sandbox.bootstrap import local_connections
-from sandbox.cluster import WORKERS, celery_cluster, free_port, running
-from sandbox.localdev import preferences_service
+from sandbox.cluster import WORKERS, celery_cluster, running
 from sandbox.postgres import server
 
 common.use_benchmark_sql()
@@ -112,10 +108,6 @@ def _setup(
         local._environment(url, 0, folder)
         _limit_concurrency(concurrency)
         os.environ["AIRFLOW_CONN_AFTERCARE_WAREHOUSE"] = warehouse_uri
-        # the video channel registers each touchpoint's page at the preferences service, as in
-        # the demo (a free port: the demo's may be taken)
-        feed = local_connections(url, preferences_port=free_port())[PREFERENCES]
-        os.environ["AIRFLOW_CONN_AFTERCARE_PREFERENCES"] = json.dumps(feed)
         local._seed(per_channel, local._ats_placements(url, per_channel))
         local._faults(url, latency)
         home = folder / "airflow"
@@ -124,7 +116,8 @@ def _setup(
             if processes is None
             else celery_cluster(home, metadata, SETTINGS, processes)
         )
-        with preferences_service(folder), cluster as airflow:
+        # the video channel registers each touchpoint's page at the preferences service
+        with common.preferences_service(folder), cluster as airflow:
             started = time.monotonic()
             run_id = airflow.trigger(DAG_ID, local.NOW, {})
             state = airflow.wait_for_run(DAG_ID, run_id, timeout=3600)

@@ -128,32 +128,23 @@ def sandbox(
 def preferences_service(folder: Path) -> Iterator[str]:
     """The preferences service (the video channel's own pages, and the feed dispatch loads
     before it batches) for a benchmark whose environment holds the local connections and
-    ``AFTERCARE_CONFIG``: on a free port, its store under ``folder``, the connection
-    ``aftercare_preferences`` pointed at it; yields its URL."""
+    ``AFTERCARE_CONFIG``: the demo's (`sandbox.localdev.preferences_service`) on a free port
+    (the demo's may be taken), its store and log under ``folder``, not the project's; yields
+    its URL."""
     import yaml
 
-    from aftercare.connections import PREFERENCES, SIGNING
-    from aftercare.preferences.process import start_service
+    from aftercare.connections import PREFERENCES
+    from sandbox.localdev import preferences_service as serve
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     feed_env = f"AIRFLOW_CONN_{PREFERENCES.upper()}"
-    feed = json.loads(os.environ[feed_env]) | {"host": url}
-    os.environ[feed_env] = json.dumps(feed)
-    secret = json.loads(os.environ[f"AIRFLOW_CONN_{SIGNING.upper()}"])["password"]
+    host = f"http://127.0.0.1:{free_port()}"
+    os.environ[feed_env] = json.dumps(json.loads(os.environ[feed_env]) | {"host": host})
     config_file = Path(os.environ["AFTERCARE_CONFIG"])
     config = yaml.safe_load(config_file.read_text())
     config["preferences"]["store_path"] = str(folder / "preferences" / "events.sqlite")
-    config["messages"]["video_page_base"] = f"{url}/v"
     config_file.write_text(yaml.safe_dump(config))
-    process = start_service(
-        port, secret, feed["password"], config=config_file, log=folder / "preferences.log"
-    )
-    try:
+    with serve(folder) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def run_phase(
