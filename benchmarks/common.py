@@ -7,13 +7,14 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sandbox.ports import free_port
 
 #: DuckDB settings of a benchmark's warehouse connection (the extras of aftercare_warehouse;
 #: override with BENCH_DUCKDB_SETTINGS): one thread, because the sandbox shares this 2-core
@@ -93,12 +94,6 @@ def client(url: str):  # noqa: ANN201 - a BullhornAts, imported late
     )
     settings = load_config().ats.model_copy(update={"rate_limit_per_minute": 10_000_000})
     return BullhornAts(credentials, settings)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -21,11 +21,11 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from common import free_port
 
 from aftercare.config import CONFIG_ENV, config_path
 from aftercare.messages import unsubscribe_link
 from aftercare.preferences.process import start_service
+from sandbox.ports import free_port
 
 SECRET = "benchmark-signing-secret"  # noqa: S105
 FEED_TOKEN = "benchmark-feed-token"  # noqa: S105

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.cluster import free_port, main
+from sandbox.cluster import main
+from sandbox.ports import free_port
 
 
 @pytest.fixture

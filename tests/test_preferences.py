@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -29,6 +28,7 @@ from itsdangerous import TimestampSigner
 from aftercare.messages import referral_link, unsubscribe_link
 from aftercare.preferences.app import ServiceSettings, create_app
 from aftercare.preferences.process import start_service
+from sandbox.ports import free_port
 
 SECRET = "test-signing-secret-0123456789"  # noqa: S105
 FEED_TOKEN = "test-feed-token"  # noqa: S105
@@ -179,12 +179,6 @@ def test_the_feed_needs_its_token(client: Any) -> None:
     assert client.get("/feed").status_code == 401
     assert client.get("/feed", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/feed", headers=FEED).status_code == 200
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -25,7 +25,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from aftercare import PROJECT_ROOT
 from aftercare.hostname import HOSTNAME_ENV
 from sandbox.bootstrap import PREFERENCES_PORT
+from sandbox.ports import free_port, port_taken
 from sandbox.smtp import DEFAULT_SMTP_PORT
 
 #: The settings every Airflow host of the cluster shares (docker-compose.yaml reads it too).
@@ -90,17 +90,6 @@ REDIS_MISSING = (
 )
 
 
-def port_taken(port: int) -> bool:
-    """Whether a server of this machine listens on ``port`` at 127.0.0.1 (or every address)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
 def taken_ports(ports: list[tuple[int, str]]) -> str | None:
     """What is wrong with the fixed ports a command needs (``ports``: each with what it is
     for and how to choose another), or None when every one is free."""
@@ -108,13 +97,6 @@ def taken_ports(ports: list[tuple[int, str]]) -> str | None:
         return f"two of its servers would share a port ({', '.join(w for _, w in ports)})"
     taken = [f"port {port} ({what}) is taken" for port, what in ports if port_taken(port)]
     return "\n  ".join(taken) or None
-
-
-def free_port() -> int:
-    """A port no address of this machine listens on (the workers' addresses included)."""
-    with socket.socket() as probe:
-        probe.bind(("", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:

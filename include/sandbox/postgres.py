@@ -12,7 +12,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from sandbox.ports import free_port
 
 ENV_URL = "AFTERCARE_TEST_POSTGRES_URL"
 
@@ -59,12 +60,6 @@ def _bin_dir() -> Path:
     return Path(found).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _as_postgres(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
@@ -78,7 +73,7 @@ def server() -> Iterator[PostgresServer]:
     base = Path(tempfile.mkdtemp(prefix="aftercare-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, user="postgres")
-    data, port = base / "data", _free_port()
+    data, port = base / "data", free_port()
     run = {"check": True, "capture_output": True}
     subprocess.run(
         _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),

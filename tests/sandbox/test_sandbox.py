@@ -11,6 +11,7 @@ import requests
 from sandbox import SandboxServer, SandboxSettings, create_app
 from sandbox.__main__ import main
 from sandbox.ats import AtsSandboxSettings
+from sandbox.ports import free_port
 from sandbox.server import start_process
 
 SMALL = AtsSandboxSettings(placements=200)
@@ -62,14 +63,8 @@ def test_settings_reject_unknown_keys() -> None:
         SandboxSettings.model_validate({"seed": 1, "sms": {}})
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_serve_command_runs_as_a_process() -> None:
-    port, smtp_port = _free_port(), _free_port()
+    port, smtp_port = free_port(), free_port()
     settings = SandboxSettings(seed=5, ats=AtsSandboxSettings(placements=120))
     process = start_process(port, settings, smtp_port=smtp_port)
     try:
