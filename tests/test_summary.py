@@ -47,6 +47,19 @@ def test_format_table_orders_stages_and_marks_missing_cells() -> None:
     assert lines[2].split() == ["warehouse", "sent", "3", "5"]
 
 
+def test_format_table_is_the_same_whatever_order_the_warehouse_keeps_keys_in() -> None:
+    # Postgres's jsonb hands keys back shortest first; DuckDB's json as they were written
+    jsonb = {"plan": {"touchpoints_planned": 4, "touchpoints_expired_missed_window": 2}}
+    written = {"plan": {"touchpoints_expired_missed_window": 2, "touchpoints_planned": 4}}
+    table = summary.format_table({"2026-11-25": jsonb})
+
+    assert table == summary.format_table({"2026-11-25": written})
+    assert [line.split()[1] for line in table.splitlines()[1:]] == [
+        "touchpoints_expired_missed_window",
+        "touchpoints_planned",
+    ]
+
+
 def test_run_date_is_local_and_falls_back_to_run_after() -> None:
     late_utc = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # already 2 July in London (BST)
     scheduled = {"logical_date": late_utc}

@@ -69,7 +69,8 @@ def recent_runs(conn: Connection, dag_id: str, limit: int = 10) -> list[dict[str
 
 
 def format_table(columns: dict[str, StageCounts]) -> str:
-    """Counts per stage, one column per run: rows ``stage  count``, missing cells as ``-``."""
+    """Counts per stage, one column per run: rows ``stage  count`` (stages in pipeline order,
+    counts by name), missing cells as ``-``."""
     rows: dict[tuple[str, str], None] = {}
     for counts in columns.values():
         for stage, values in counts.items():
@@ -78,7 +79,9 @@ def format_table(columns: dict[str, StageCounts]) -> str:
     header = f"  {'stage':<10} {'count':<{width}}" + "".join(f" {label:>12}" for label in columns)
     lines = [header]
     order = {stage: position for position, stage in enumerate(STAGES)}
-    for stage, key in sorted(rows, key=lambda row: order.get(row[0], len(STAGES))):
+    # counts by name within a stage: Postgres's jsonb keeps keys shortest first, DuckDB's json
+    # as written, and the same night must print the same table on either warehouse
+    for stage, key in sorted(rows, key=lambda row: (order.get(row[0], len(STAGES)), row[1])):
         cells = "".join(
             f" {counts.get(stage, {}).get(key, '-'):>12}" for counts in columns.values()
         )
