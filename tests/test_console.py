@@ -13,7 +13,7 @@ import re
 from argparse import Namespace
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -348,6 +348,10 @@ def check_numbers(browser: TestClient) -> None:
             assert (TOUCHPOINTS[tid].reason or "") in rows
     # the default day is today in the agency's zone (the pipeline's clock: NOW, on DAY)
     assert _today_cells(text(browser.get(URL_PREFIX + "/"))) == cells
+    # a day with nothing due links the nearest day that has touchpoints (the last: DAY + 1)
+    last = DAY + timedelta(days=max(tp.due for tp in TOUCHPOINTS.values()))
+    empty = text(browser.get(f"{URL_PREFIX}/?day={last + timedelta(days=30)}"))
+    assert f'/?day={last}">{last}</a> (before)' in empty and "(after)" not in empty
 
     failures = text(browser.get(URL_PREFIX + "/failures"))
     group = r'<tr><td>(\w+)</td><td><code>(\w+)</code></td><td class="num">(\d+)<'

@@ -369,6 +369,21 @@ def test_today_counts_every_cell_of_the_ledger(reader: sa.Connection) -> None:
     ]
 
 
+def test_a_day_with_nothing_due_names_the_nearest_days_that_have_touchpoints(
+    reader: sa.Connection,
+) -> None:
+    dues = sorted({tp.due for tp in TOUCHPOINTS.values()})
+    gap = next(due for due in range(dues[0], dues[-1]) if due not in dues)  # a day between
+    page = read.today(reader, DAY + timedelta(days=gap))
+    assert page.counts == ()
+    assert page.earlier_day == DAY + timedelta(days=max(d for d in dues if d < gap))
+    assert page.later_day == DAY + timedelta(days=min(d for d in dues if d > gap))
+    # past the last due date: only an earlier day; a day with touchpoints names neither
+    last = read.today(reader, DAY + timedelta(days=dues[-1] + 30))
+    assert (last.earlier_day, last.later_day) == (DAY + timedelta(days=dues[-1]), None)
+    assert (read.today(reader, DAY).earlier_day, read.today(reader, DAY).later_day) == (None, None)
+
+
 @pytest.mark.parametrize(
     ("milestone", "channel", "status"),
     [

@@ -148,6 +148,10 @@ class Today:
     quarantine_open: int  # open quarantine rows (each counted once)
     breaker: Breaker | None  # None: no nightly run has judged a load yet
     pauses: tuple[Pause, ...]
+    # with nothing due on ``day``: the nearest due dates before and after it that hold
+    # touchpoints (None: none, or something is due on ``day``)
+    earlier_day: date | None = None
+    later_day: date | None = None
 
 
 def today(conn: Connection, day: date, *, limit: int = 200) -> Today:
@@ -159,6 +163,9 @@ def today(conn: Connection, day: date, *, limit: int = 200) -> Today:
     )
     reasons = warehouse.query_file(conn, "ops/quarantine_reasons.sql")
     open_rows = _quarantine_rows(conn, None, None, 1)
+    nearest = {}
+    if not counts:
+        [nearest] = warehouse.query_file(conn, "ops/nearest_due_days.sql", {"day": day})
     return Today(
         day=day,
         counts=counts,
@@ -170,6 +177,8 @@ def today(conn: Connection, day: date, *, limit: int = 200) -> Today:
         quarantine_open=int(open_rows[0]["total"]) if open_rows else 0,
         breaker=_breaker(conn),
         pauses=_rows(conn, Pause, "pauses.sql", {}),
+        earlier_day=nearest.get("earlier_day"),
+        later_day=nearest.get("later_day"),
     )
 
 
