@@ -11,7 +11,7 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 
 from aftercare.config import load_config
-from aftercare.dagkit import LEDGER, LEDGER_SECTION, default_args, warehouse_task
+from aftercare.dagkit import LEDGER, LEDGER_SECTION, default_args, send_priority, warehouse_task
 from aftercare.names import SEND_POOLS
 
 CONFIG = load_config()
@@ -64,6 +64,7 @@ def aftercare_dispatch() -> None:
         @task(
             task_id=f"send_{channel}",
             pool=SEND_POOLS[channel],
+            priority_weight=send_priority(CONFIG, SEND_POOLS[channel]),  # fewest slots first
             map_index_template="{{ batch_label }}",
             # a retry may start soon: it waits for its batch's claim (runbook)
             retry_delay=timedelta(seconds=CONFIG.airflow.send_retry_delay_seconds),

@@ -210,6 +210,13 @@ def test_dispatch_shape(dagbag: DagBag) -> None:
     # what the send tasks journaled reaches the ledger even when some of them failed
     assert dag.get_task("record_outcomes").trigger_rule == "all_done"
     assert dag.params["dry_run"] is False
+    # the channel of the fewest slots (phone: 2, the others 4) starts its batches first
+    slots = {c: load_config().airflow.pools[f"aftercare_send_{c}"].slots for c in channels}
+    weights = {c: dag.get_task(f"send_{c}").priority_weight for c in channels}
+    assert sorted(channels, key=lambda c: -weights[c])[0] == min(channels, key=slots.get)
+    assert all(
+        (weights[a] > weights[b]) == (slots[a] < slots[b]) for a in channels for b in channels
+    )
 
 
 def test_engagement_shape(dagbag: DagBag) -> None:

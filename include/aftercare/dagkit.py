@@ -16,7 +16,7 @@ from typing import Any
 from airflow.sdk import Asset, task
 
 from aftercare.config import Config
-from aftercare.names import LEDGER_ASSET, WAREHOUSE_POOL
+from aftercare.names import LEDGER_ASSET, SEND_POOLS, WAREHOUSE_POOL
 
 #: The ledger aftercare.touchpoints (`aftercare.names.LEDGER_ASSET`).
 LEDGER = Asset(**LEDGER_ASSET)
@@ -75,6 +75,16 @@ def default_args(config: Config) -> dict[str, Any]:
         "retry_exponential_backoff": 2.0,  # doubling (Airflow 3.3 takes a multiplier)
         "max_retry_delay": timedelta(seconds=settings.max_retry_delay_seconds),
     }
+
+
+def send_priority(config: Config, pool: str) -> int:
+    """The ``priority_weight`` of the send tasks in ``pool``: the fewer its slots, the sooner
+    its batches start. A channel of 2 slots needs twice the waves of a channel of 4 for the
+    same batches; started after the others it would end the run alone, its last batch in a wave
+    of its own while every other slot idles (and the scheduler hands the executor the queued
+    tasks of the highest weight first)."""
+    slots = {name: config.airflow.pools[name].slots for name in SEND_POOLS.values()}
+    return round(10 * max(slots.values()) / slots[pool])
 
 
 def run_moment(context: Any) -> datetime:
