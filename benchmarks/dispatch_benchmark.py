@@ -272,7 +272,7 @@ def main() -> None:
                 _seed(per_channel, ats_placements)
                 _faults(url, latency)
                 prepared, prepare_seconds = _prepare()
-                config = load_config()  # the file _environment wrote
+                config = load_config()  # _environment's file, as the service copied it
                 mapped = sum(len(prepared[c]) for c in CHANNELS)
                 print(f"\nprovider latency {latency} ms: {args.touchpoints:,} touchpoints")
                 print(

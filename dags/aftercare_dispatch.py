@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import (
+    CronTriggerTimetable,
+    Param,
+    TriggerRule,
+    cross_downstream,
+    dag,
+    get_current_context,
+    task,
+)
 
 from aftercare.config import load_config
 from aftercare.dagkit import LEDGER, LEDGER_SECTION, default_args, send_priority, warehouse_task
@@ -53,7 +61,7 @@ def aftercare_dispatch() -> None:
 
     batches = prepare_batches()
 
-    sends = []
+    sends, descriptors = [], []
     for channel in SEND_POOLS:
 
         @task(task_id=f"batches_{channel}")
@@ -75,7 +83,11 @@ def aftercare_dispatch() -> None:
             get_current_context()["batch_label"] = f"{batch_id} ({count})"
             return dispatch.send_batch(batch_id, channel, path, count, dry_run)
 
-        sends.append(send.expand_kwargs(batches_of(batches, channel)))
+        descriptors.append(batches_of(batches, channel))
+        sends.append(send.expand_kwargs(descriptors[-1]))
+
+    # every channel's sends become ready together, so their priority weights order them all
+    cross_downstream(descriptors, sends)
 
     @warehouse_task(section=LEDGER_SECTION)
     def record_outcomes() -> dict[str, int]:

@@ -201,7 +201,8 @@ def test_dispatch_shape(dagbag: DagBag) -> None:
     assert upstream == {
         "prepare_batches": set(),
         **{f"batches_{c}": {"prepare_batches"} for c in channels},
-        **{f"send_{c}": {f"batches_{c}"} for c in channels},
+        # every channel's sends wait for every channel's batches: ready together, by weight
+        **{f"send_{c}": {f"batches_{c}" for c in channels} for c in channels},
         "record_outcomes": {f"send_{c}" for c in channels},
     }
     pools = {task.task_id: task.pool for task in dag.tasks}

@@ -60,6 +60,19 @@ def test_format_table_is_the_same_whatever_order_the_warehouse_keeps_keys_in() -
     ]
 
 
+def test_format_table_keeps_the_rows_of_names_that_are_not_stages_together() -> None:
+    # the demo's ledger table: channels in the stage column
+    table = summary.format_table(
+        {"2026-11-25": {"sms": {"sent": 1, "failed": 2}, "email": {"sent": 3, "cancelled_x": 4}}}
+    )
+    assert [line.split()[:2] for line in table.splitlines()[1:]] == [
+        ["email", "cancelled_x"],
+        ["email", "sent"],
+        ["sms", "failed"],
+        ["sms", "sent"],
+    ]
+
+
 def test_run_date_is_local_and_falls_back_to_run_after() -> None:
     late_utc = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # already 2 July in London (BST)
     scheduled = {"logical_date": late_utc}

@@ -82,9 +82,9 @@ def send_priority(config: Config, pool: str) -> int:
     its batches start. A channel of 2 slots needs twice the waves of a channel of 4 for the
     same batches; started after the others it would end the run alone, its last batch in a wave
     of its own while every other slot idles (and the scheduler hands the executor the queued
-    tasks of the highest weight first)."""
+    tasks of the highest weight first: the DAG makes every channel's sends ready together)."""
     slots = {name: config.airflow.pools[name].slots for name in SEND_POOLS.values()}
-    return round(10 * max(slots.values()) / slots[pool])
+    return sorted(set(slots.values()), reverse=True).index(slots[pool]) + 1
 
 
 def run_moment(context: Any) -> datetime:

@@ -70,7 +70,7 @@ def recent_runs(conn: Connection, dag_id: str, limit: int = 10) -> list[dict[str
 
 def format_table(columns: dict[str, StageCounts]) -> str:
     """Counts per stage, one column per run: rows ``stage  count`` (stages in pipeline order,
-    counts by name), missing cells as ``-``."""
+    other names such as channels by name, counts by name), missing cells as ``-``."""
     rows: dict[tuple[str, str], None] = {}
     for counts in columns.values():
         for stage, values in counts.items():
@@ -81,7 +81,7 @@ def format_table(columns: dict[str, StageCounts]) -> str:
     order = {stage: position for position, stage in enumerate(STAGES)}
     # counts by name within a stage: Postgres's jsonb keeps keys shortest first, DuckDB's json
     # as written, and the same night must print the same table on either warehouse
-    for stage, key in sorted(rows, key=lambda row: (order.get(row[0], len(STAGES)), row[1])):
+    for stage, key in sorted(rows, key=lambda row: (order.get(row[0], len(STAGES)), *row)):
         cells = "".join(
             f" {counts.get(stage, {}).get(key, '-'):>12}" for counts in columns.values()
         )
