@@ -214,7 +214,6 @@ def test_dispatch_shape(dagbag: DagBag) -> None:
     # the channel of the fewest slots (phone: 2, the others 4) starts its batches first
     slots = {c: load_config().airflow.pools[f"aftercare_send_{c}"].slots for c in channels}
     weights = {c: dag.get_task(f"send_{c}").priority_weight for c in channels}
-    assert sorted(channels, key=lambda c: -weights[c])[0] == min(channels, key=slots.get)
     assert all(
         (weights[a] > weights[b]) == (slots[a] < slots[b]) for a in channels for b in channels
     )

@@ -381,7 +381,8 @@ def test_a_day_with_nothing_due_names_the_nearest_days_that_have_touchpoints(
     # past the last due date: only an earlier day; a day with touchpoints names neither
     last = read.today(reader, DAY + timedelta(days=dues[-1] + 30))
     assert (last.earlier_day, last.later_day) == (DAY + timedelta(days=dues[-1]), None)
-    assert (read.today(reader, DAY).earlier_day, read.today(reader, DAY).later_day) == (None, None)
+    busy = read.today(reader, DAY)
+    assert (busy.earlier_day, busy.later_day) == (None, None)
 
 
 @pytest.mark.parametrize(

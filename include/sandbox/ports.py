@@ -47,10 +47,7 @@ def free_port() -> int:
     below that range, at random (processes of a parallel test run rarely meet), never twice
     from one process; the kernel's pick only where no such range is known."""
     ports = _below_ephemeral()
-    for _ in range(200):
-        if not ports:
-            break
-        port = _pick.choice(ports)
+    for port in (_pick.choice(ports) for _ in range(200 if ports else 0)):
         if port not in _handed_out and not port_taken(port, ""):
             _handed_out.add(port)
             return port
