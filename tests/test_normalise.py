@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
+import rphonenumbers
 import sqlalchemy as sa
 from phonenumbers import PhoneNumberFormat
 
@@ -17,6 +18,7 @@ from aftercare import warehouse
 from aftercare.ats.base import Page
 from aftercare.ats.normalise import (
     Normaliser,
+    _e164,
     country_codes,
     parse_phone,
     readings,
@@ -309,9 +311,10 @@ def test_time_zone_for(country: str, offset: int | None, zone: str) -> None:
     assert time_zone_for(country, offset, "Europe/London") == zone
 
 
-def _plain_reading(text: str, regions: tuple[str, ...]) -> tuple[str, str] | None:
-    """parse_phone's rule with phonenumbers' plain calls only: each reading in turn, valid in
-    the region it was read against, else in the region phonenumbers finds for it."""
+def _upstream_reading(text: str, regions: tuple[str, ...]) -> tuple[str, str] | None:
+    """parse_phone's rule through phonenumbers itself (pure Python, the reference the
+    normaliser's rphonenumbers must agree with): each reading in turn, valid in the region it
+    was read against, else in the region phonenumbers finds for it."""
     for written, region in readings(text, regions):
         with contextlib.suppress(phonenumbers.NumberParseException):
             number = phonenumbers.parse(written, region)
@@ -325,36 +328,48 @@ def _plain_reading(text: str, regions: tuple[str, ...]) -> tuple[str, str] | Non
     return None
 
 
-def test_readings_match_phonenumbers_plain_calls() -> None:
-    """The normaliser's shortcuts (no region look-up for a number of impossible length, no
-    second check of the region tried, readings kept) read every region's example mobiles,
-    written nationally, internationally and with the "+" left out, as the plain calls do,
-    against regions of other codes and of the same code."""
+def _written_forms() -> set[str]:
+    """Every region's example numbers of the common types, written as people write them:
+    nationally, internationally, with the "+" left out, with a digit too many or too few."""
     texts = {"(416) 555-0123", "07911 123456", "44 077-14980001", "+44 7797 712345", "call me"}
+    kinds = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.VOIP,
+    )
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
-        example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
-        if example is not None:
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            national = phonenumbers.format_number(example, NATIONAL)
             international = phonenumbers.format_number(example, INTERNATIONAL)
             texts |= {
-                phonenumbers.format_number(example, NATIONAL),
+                national,
                 international,
                 international.removeprefix("+"),
+                national + "9",
+                national[:-1],
             }
+    return texts
+
+
+def test_phone_readings_agree_with_phonenumbers() -> None:
+    """The normaliser reads numbers with rphonenumbers (phonenumbers' API on a Rust port of
+    libphonenumber); every region's example numbers in the forms people write them, against
+    regions of other codes and of the same code, read as phonenumbers itself reads them: the
+    same E.164 number and region, or none."""
+    texts = _written_forms()
+    assert len(texts) > 3_000
     for text in sorted(texts):
-        for regions in (("US", "GB"), ("IE", "CA")):
+        for regions in (("US", "GB"), ("IE", "CA"), ("GB",), ("DE", "FR")):
             phone = parse_phone(text, regions)
-            ours = (phonenumbers.format_number(phone.number, E164), phone.region) if phone else None
-            assert ours == _plain_reading(text, regions), (text, regions)
-    assert parse_phone(" 07911  123456 ", ("GB",)) is parse_phone("07911 123456", ("GB",))
+            ours = (_e164(phone), phone.region) if phone else None
+            assert ours == _upstream_reading(text, regions), (text, regions)
 
 
-def test_every_region_of_a_country_code_allows_only_lengths_its_main_region_allows() -> None:
-    """What lets the normaliser skip the region look-up for a number that
-    `phonenumbers.is_possible_number` (which asks the code's main region) finds impossible."""
-    for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
-        main = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, regions[0])
-        allowed = set(main.general_desc.possible_length)
-        allowed |= set(main.general_desc.possible_length_local_only)
-        for region in regions[1:]:
-            lengths = phonenumbers.PhoneMetadata.metadata_for_region(region).general_desc
-            assert set(lengths.possible_length) <= allowed, (code, region)
+def test_rphonenumbers_bundles_the_metadata_of_the_phonenumbers_pinned() -> None:
+    """The time zones of numbers come from phonenumbers' own module (rphonenumbers' [full]
+    extra): its metadata release must be the one rphonenumbers' core was built with."""
+    assert phonenumbers.__version__ == rphonenumbers.__phonenumbers_version__

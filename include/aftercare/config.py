@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
+import rphonenumbers as phonenumbers
 import yaml
 from pydantic import (
     AfterValidator,

@@ -1,5 +1,6 @@
 {% import "macros.sql" as m with context %}
--- one row per candidate of the pages, normalised (:rows: a json array of rows with their page)
+-- one row per candidate of the pages, normalised (:rows: a json array of rows with their page;
+-- its instants as Bullhorn sends them, epoch ms)
 insert into staging.candidate_changes (
     load_id, page, candidate_id, first_name, last_name, email, mobile_raw, mobile_e164,
     phone_raw, phone_e164, date_of_birth, country_code, time_zone, email_opt_out, sms_opt_in,
@@ -24,8 +25,8 @@ select
     r.is_anonymized,
     r.is_deleted,
     r.referred_by_candidate_id,
-    r.date_added,
-    r.date_last_modified
+    to_timestamp(r.date_added_ms / 1000.0),
+    to_timestamp(r.date_last_modified_ms / 1000.0)
 from {{ m.json_records('rows', {
     'page': 'integer', 'candidate_id': 'bigint', 'first_name': 'varchar',
     'last_name': 'varchar', 'email': 'varchar', 'mobile_raw': 'varchar',
@@ -33,5 +34,5 @@ from {{ m.json_records('rows', {
     'date_of_birth': 'date', 'country_code': 'varchar', 'time_zone': 'varchar',
     'email_opt_out': 'boolean', 'sms_opt_in': 'boolean', 'is_anonymized': 'boolean',
     'is_deleted': 'boolean', 'referred_by_candidate_id': 'bigint',
-    'date_added': 'timestamptz', 'date_last_modified': 'timestamptz'
+    'date_added_ms': 'bigint', 'date_last_modified_ms': 'bigint'
 }) }} as r

@@ -22,16 +22,15 @@ sql/extract/store_placement_changes.sql), reading the evidence as a careful huma
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import ftfy
-import phonenumbers
-import phonenumbers.timezone
-from phonenumbers import PhoneNumber
+import rphonenumbers as phonenumbers
+from rphonenumbers import PhoneNumber, timezone
 
 from aftercare.config import Config
 
@@ -42,10 +41,6 @@ _US_EASTERN = "America/New_York"
 DEFAULT_COUNTRY_ID = 1
 #: Bullhorn country codes that are not ISO 3166 alpha-2: its "UK" is ISO's "GB".
 _ISO_ALIASES = {"UK": "GB"}
-
-
-def _instant(ms: Any) -> str | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat()
 
 
 def _nested(record: dict[str, Any], *path: str) -> Any:
@@ -97,6 +92,12 @@ def _name(value: Any) -> str | None:
     text = _text(value)
     if text is None or text.isascii():
         return text
+    return _repaired(text)
+
+
+@lru_cache(maxsize=16_384)
+def _repaired(text: str) -> str | None:
+    """`_name` of a name with letters beyond ASCII, through ftfy (slow), cached: names repeat."""
     return " ".join(ftfy.fix_text(text).split()) or None
 
 
@@ -133,7 +134,7 @@ def time_zone_for(
         if zone := _zone_at(zones, offset):
             return zone
     if len(zones) > 1 and number is not None:  # only a country of many zones needs the number
-        for zone in phonenumbers.timezone.time_zones_for_number(number):
+        for zone in timezone.time_zones_for_number(number):
             if zone in zones:
                 return zone
     if offset == 0 and (zone := _zone_at(zones, 0)):
@@ -156,9 +157,21 @@ class Phone(NamedTuple):
 def parse_phone(raw: str | None, regions: tuple[str, ...]) -> Phone | None:
     """A valid number read from ``raw`` the way a careful human would: as written against the
     first region (a "+" prefix speaks for itself), then with the country code written without
-    "+", then against the other regions in turn; None when no reading is valid."""
+    "+", then against the other regions in turn; None when no reading is valid. A reading is
+    valid in the region it was read against, else in the region of the number's country code
+    whose numbering plan it fits."""
     text = _text(raw)
-    return None if text is None else _reading(text, regions)
+    if text is None:
+        return None
+    for written, region in readings(text, regions):
+        try:
+            number = phonenumbers.parse(written, region)
+        except phonenumbers.NumberParseException:
+            continue
+        for found in (region, phonenumbers.region_code_for_number(number)):
+            if found and phonenumbers.is_valid_number_for_region(number, found):
+                return Phone(number, found)
+    return None
 
 
 def readings(text: str, regions: tuple[str, ...]) -> list[tuple[str, str | None]]:
@@ -167,39 +180,6 @@ def readings(text: str, regions: tuple[str, ...]) -> list[tuple[str, str | None]
     if text[0] in "123456789":  # "44 077-14980001": a country code, its "+" left out
         tried.insert(1, ("+" + text, None))
     return tried
-
-
-@lru_cache(maxsize=8_192)
-def _reading(text: str, regions: tuple[str, ...]) -> Phone | None:
-    """`parse_phone` of a text already tidied. The reading depends on the text and the regions
-    alone, so a number met again (an office's switchboard, a record read twice) is not parsed
-    again; the `Phone` is shared, never changed. The most recent readings only (some 600 bytes
-    each: 5 MB at most), since most numbers are one person's."""
-    for written, region in readings(text, regions):
-        try:
-            number = phonenumbers.parse(written, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if found := _valid_in(number, region):
-            return Phone(number, found)
-    return None
-
-
-def _valid_in(number: PhoneNumber, region: str | None) -> str | None:
-    """The region ``number`` is valid in (None: not valid): as `phonenumbers.is_valid_number`
-    decides, but trying the region it was read against first, which spares most numbers the
-    slow part, the look-up among every region of its country code (25 share +1). A number of a
-    length no region of its country code allows (what `phonenumbers.is_possible_number` checks
-    against the code's main region, whose lengths include every other region's: tested) is
-    spared it too, and so is a second check of the region tried first."""
-    if region is not None and phonenumbers.is_valid_number_for_region(number, region):
-        return region
-    if not phonenumbers.is_possible_number(number):
-        return None
-    found = phonenumbers.region_code_for_number(number)
-    if found is None or found == region:
-        return None
-    return found if phonenumbers.is_valid_number_for_region(number, found) else None
 
 
 def _e164(phone: Phone | None) -> str | None:
@@ -213,8 +193,6 @@ class Normaliser:
     the corporation's country table as ISO regions (`country_codes`)."""
 
     def __init__(self, config: Config, countries: dict[int, str]) -> None:
-        # keep phonenumbers' compiled metadata patterns, not only those in re's own cache
-        phonenumbers.enable_pattern_cache()
         self._zone_name = config.agency.time_zone
         self._region = config.agency.default_region
         self._countries = countries
@@ -261,6 +239,6 @@ class Normaliser:
             "referred_by_candidate_id": (
                 referrer.get("id") if referrer.get("_subtype") == "Candidate" else None
             ),
-            "date_added": _instant(record.get("dateAdded")),
-            "date_last_modified": _instant(record["dateLastModified"]),
+            "date_added_ms": record.get("dateAdded"),
+            "date_last_modified_ms": record["dateLastModified"],
         }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-import phonenumbers
+import rphonenumbers as phonenumbers
 from sqlalchemy.engine import Connection
 
 from aftercare import warehouse
