@@ -41,7 +41,7 @@
 
 {#- the date a Bullhorn date-only field (epoch ms) holds: the US-Eastern date when the instant is
     midnight there (Bullhorn's own midnight), else the date in the agency's zone, bound as :zone
-    (its users' midnight, or a time of day); as aftercare.ats.normalise.local_date -#}
+    (its users' midnight, or a time of day): placements' start and end, candidates' births -#}
 {% macro local_date(epoch_ms) -%}
 case
     when cast(timezone('America/New_York', to_timestamp({{ epoch_ms }} / 1000.0)) as time)

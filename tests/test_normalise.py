@@ -202,7 +202,6 @@ def test_candidate(normaliser: Normaliser) -> None:
     assert row["first_name"] == "Ada"
     assert (row["mobile_raw"], row["mobile_e164"]) == ("07911 123456", "+447911123456")
     assert (row["phone_raw"], row["phone_e164"]) == ("call me", None)
-    assert row["date_of_birth"] == "1990-01-15"
     assert (row["country_code"], row["time_zone"]) == ("GB", "Europe/London")
     assert (row["email_opt_out"], row["sms_opt_in"]) == (True, False)
     assert row["referred_by_candidate_id"] == 12
@@ -272,26 +271,62 @@ def test_country_phone_and_zone_from_the_best_evidence(
     assert (row["mobile_e164"], row["country_code"], row["time_zone"]) == (e164, country, zone)
 
 
-def test_names_dates_and_referrers_as_agencies_keep_them(normaliser: Normaliser) -> None:
+def test_names_and_referrers_as_agencies_keep_them(normaliser: Normaliser) -> None:
     row = normaliser.candidate(
         {
             **CANDIDATE,
             "firstName": "  JosÃ©  Maria ",  # UTF-8 read as Latin-1, stray spaces
             "lastName": "O'Brien",
-            "dateOfBirth": ms(1961, 5, 9, zone="America/New_York"),  # Bullhorn's midnight
             "referredByPerson": {"id": 12, "_subtype": "ClientContact"},
         }
     )
 
     assert (row["first_name"], row["last_name"]) == ("José Maria", "O'Brien")
-    assert row["date_of_birth"] == "1961-05-09"
     assert row["referred_by_candidate_id"] is None  # a client's referral is not a candidate's
-    summer = normaliser.candidate(
-        {**CANDIDATE, "dateOfBirth": ms(1990, 7, 1, zone="Europe/London")}
-    )
-    assert summer["date_of_birth"] == "1990-07-01"  # the agency's midnight: 30 June 23:00 UTC
-    noon = normaliser.candidate({**CANDIDATE, "dateOfBirth": ms(1990, 7, 1, 12, 5)})
-    assert noon["date_of_birth"] == "1990-07-01"
+
+
+def test_candidate_dates_as_bullhorn_keeps_them(warehouse_engine: sa.Engine) -> None:
+    """Through the insert on DuckDB and Postgres: a date of birth is where it was entered
+    (Bullhorn's US-Eastern midnight, the agency's, or a time of day; before 1970 too), the
+    instants UTC to the millisecond."""
+    from aftercare import extract
+
+    births = {
+        1: ms(1961, 5, 9, zone="America/New_York"),  # Bullhorn's midnight
+        2: ms(1990, 7, 1, zone="Europe/London"),  # the agency's midnight: 30 June 23:00 UTC
+        3: ms(1990, 7, 1, 12, 5),  # a time of day
+        4: ms(1950, 1, 1, zone="Europe/London"),  # before the epoch, below zero
+        5: None,
+    }
+    records = [
+        {**CANDIDATE, "id": key, "dateOfBirth": born, "dateAdded": ms(2020, 1, 1, 9, 30) + key}
+        for key, born in births.items()
+    ]
+    body = json.dumps({"start": 0, "data": records})
+    warehouse.migrate(warehouse_engine)
+    config = load_config()
+    with warehouse.transaction(warehouse_engine) as conn:
+        extract._changes_writer("Candidate", config, country_codes(BULLHORN_COUNTRIES), None)(
+            conn, "load-1", {}, [Page("Candidate", 1, records, body)]
+        )
+        rows = conn.execute(
+            sa.text(
+                "select candidate_id, cast(date_of_birth as varchar) as born, date_added,"
+                " date_last_modified from staging.candidate_changes order by candidate_id"
+            )
+        ).all()
+
+    assert [row.born for row in rows] == [
+        "1961-05-09",
+        "1990-07-01",
+        "1990-07-01",
+        "1950-01-01",
+        None,
+    ]
+    assert [row.date_added for row in rows] == [
+        datetime(2020, 1, 1, 9, 30, 0, key * 1000, tzinfo=UTC) for key in births
+    ]
+    assert {row.date_last_modified for row in rows} == {datetime(2026, 6, 2, tzinfo=UTC)}
 
 
 @pytest.mark.parametrize(

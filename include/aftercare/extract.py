@@ -9,7 +9,7 @@ the last stored page on the next try. Once the quality gate (`aftercare.quality.
 passed the loads, `stage` takes, set-based, the latest valid version of each record. Memory
 holds one batch and the client's prefetched pages at most, whatever the volume. While it
 pulls, the objects that existed before are frozen out of the garbage collector's passes (see
-`_heap_frozen`).
+`_heap_frozen`), and the client's fetching thread gets the GIL promptly (`_prompt_switching`).
 
 The next incremental pull starts ``ats.overlap_minutes`` before the watermark, so rows committed
 late with an older ``dateLastModified`` are met; rows seen twice are deduplicated by id.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -85,6 +86,7 @@ def _changes_writer(
 
         return placements
     normalise = Normaliser(config, countries).candidate
+    zone = config.agency.time_zone
 
     def candidates(
         conn: Connection, load_id: str, bodies: dict[str, Any], batch: list[Page]
@@ -95,7 +97,7 @@ def _changes_writer(
         warehouse.execute_file(
             conn,
             "extract/store_candidate_changes.sql",
-            {"load_id": load_id, "rows": msgspec.json.encode(rows).decode()},
+            {"load_id": load_id, "zone": zone, "rows": msgspec.json.encode(rows).decode()},
         )
 
     return candidates
@@ -114,6 +116,28 @@ def _heap_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+#: How often the interpreter hands the GIL to a waiting thread while a pull runs (Python's
+#: default: every 5 ms).
+_PULL_SWITCH_SECONDS = 0.001
+
+
+@contextmanager
+def _prompt_switching() -> Iterator[None]:
+    """Let the client's fetching thread take the GIL soon after the ATS answers.
+
+    The ATS is idle from the moment it answers a page until the fetching thread asks for the
+    next one; in between the thread must decode the page, and each time it needs the GIL while
+    this thread normalises it waits a whole switch interval. At Python's default of 5 ms that
+    left the ATS waiting for a fifth of a 1M-record candidate pull (extract benchmark: 16,400
+    against 18,000 records/s at 1 ms, three runs each)."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(_PULL_SWITCH_SECONDS)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def pull(
@@ -201,7 +225,7 @@ def pull(
         pages, records = pages + len(batch), records + count
         batch.clear()
 
-    with _heap_frozen():
+    with _heap_frozen(), _prompt_switching():
         try:
             for page in ats.changes(entity, after):
                 batch.append(page)

@@ -13,16 +13,16 @@ sql/extract/store_placement_changes.sql), reading the evidence as a careful huma
 * time zone -> an IANA name within the country: the zone matching ``timeZoneOffsetEST`` (hours
   from US Eastern standard time) when it is not 0, else the mobile's zone (area codes), else
   the zone matching an offset of 0, else the country's main zone; no country: the agency's;
-* date-only fields (``dateOfBirth``) -> the date where they were entered: Bullhorn keeps them as
-  epoch ms at midnight, US Eastern or the agency's, sometimes with a time of day, often
-  before 1970 (`local_date`);
+* instants and date-only fields (``dateOfBirth``) stay epoch ms, as Bullhorn sends them: the
+  insert (sql/extract/store_candidate_changes.sql) makes them timestamps and dates as it does
+  for placements;
 * names: stray spaces collapsed, mojibake (UTF-8 read as Latin-1) repaired (ftfy);
 * ``referredByPerson`` is a Person: only a Candidate (``_subtype``) is a candidate referral.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, NamedTuple
@@ -35,8 +35,6 @@ from rphonenumbers import PhoneNumber, timezone
 from aftercare.config import Config
 
 _EASTERN_STANDARD_HOURS = -5
-#: The zone of Bullhorn's own midnights for date-only fields (its servers' US Eastern).
-_US_EASTERN = "America/New_York"
 #: The country id a Bullhorn address has unless someone chose one: the United States.
 DEFAULT_COUNTRY_ID = 1
 #: Bullhorn country codes that are not ISO 3166 alpha-2: its "UK" is ISO's "GB".
@@ -57,17 +55,6 @@ def _text(value: Any) -> str | None:
         return None
     text = " ".join(str(value).split())
     return text or None
-
-
-@lru_cache(maxsize=65_536)
-def local_date(ms: int, zone: str) -> str:
-    """The date a date-only field holds: the US-Eastern date when the instant is midnight
-    there (Bullhorn's own midnight), else the date in the agency's ``zone`` (its users'
-    midnight, or a time of day). Dates repeat a lot (start dates, birthdays): cached."""
-    eastern = datetime.fromtimestamp(ms / 1000, ZoneInfo(_US_EASTERN))
-    if eastern.time() == time(0):
-        return eastern.date().isoformat()
-    return datetime.fromtimestamp(ms / 1000, ZoneInfo(zone)).date().isoformat()
 
 
 def iso_region(code: str | None) -> str | None:
@@ -189,18 +176,14 @@ def _e164(phone: Phone | None) -> str | None:
 
 
 class Normaliser:
-    """Turns Bullhorn Candidate records into staging rows (JSON-ready dicts); ``countries`` is
+    """Turns Bullhorn Candidate records into staging rows (JSON-ready dicts, keyed by column;
+    instants and the date of birth still epoch ms, which the insert converts); ``countries`` is
     the corporation's country table as ISO regions (`country_codes`)."""
 
     def __init__(self, config: Config, countries: dict[int, str]) -> None:
         self._zone_name = config.agency.time_zone
         self._region = config.agency.default_region
         self._countries = countries
-
-    def _date(self, ms: Any) -> str | None:
-        if ms is None:
-            return None
-        return local_date(ms, self._zone_name)
 
     def candidate(self, record: dict[str, Any]) -> dict[str, Any]:
         country_id = _nested(record, "address", "countryID")
@@ -224,7 +207,7 @@ class Normaliser:
             "mobile_e164": _e164(mobile),
             "phone_raw": phone_raw,
             "phone_e164": _e164(phone),
-            "date_of_birth": self._date(record.get("dateOfBirth")),
+            "date_of_birth": record.get("dateOfBirth"),
             "country_code": country,
             "time_zone": time_zone_for(
                 country,
@@ -239,6 +222,6 @@ class Normaliser:
             "referred_by_candidate_id": (
                 referrer.get("id") if referrer.get("_subtype") == "Candidate" else None
             ),
-            "date_added_ms": record.get("dateAdded"),
-            "date_last_modified_ms": record["dateLastModified"],
+            "date_added": record.get("dateAdded"),
+            "date_last_modified": record["dateLastModified"],
         }
