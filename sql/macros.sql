@@ -11,9 +11,9 @@
 {% if key %}{{ json_elements('cast(:' ~ name ~ ' as ' ~ types.json ~ ") -> '" ~ key ~ "'") }}{% else %}{{ json_elements('cast(:' ~ name ~ ' as ' ~ types.json ~ ')') }}{% endif %}
 {%- endmacro %}
 
-{#- the objects of a json array passed as the bound parameter :name, one row each, as the
-    typed columns `columns` (name -> type), each object read once (DuckDB: into a struct; its
-    ->> would parse the object again for every field) -#}
+{#- the objects of a json array bound as :name through aftercare.warehouse.json_records (on
+    DuckDB the path of a file holding it, read by read_json; elsewhere its text), one row each,
+    as the typed columns `columns` (name -> type) -#}
 {% macro json_records(name, columns) -%}
 {% if dialect == 'postgresql' -%}
 (select * from jsonb_to_recordset(cast(:{{ name }} as jsonb)) as r (
@@ -22,11 +22,11 @@
 {%- endfor %}
 ))
 {%- else -%}
-(select unnest(r, recursive := true) from (select unnest(cast(cast(:{{ name }} as json) as struct(
+read_json(:{{ name }}, format = 'array', columns = {
 {%- for column, type in columns.items() %}
-    {{ column }} {{ type }}{{ ',' if not loop.last }}
+    '{{ column }}': '{{ type }}'{{ ',' if not loop.last }}
 {%- endfor %}
-)[])) as r))
+})
 {%- endif %}
 {%- endmacro %}
 

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import msgspec
 from sqlalchemy.engine import Connection, Engine
 
 from aftercare import privacy, warehouse
@@ -64,8 +63,8 @@ def _changes_writer(
 ) -> Callable[[Connection, str, dict[str, Any], list[Page]], None]:
     """How a batch's normalised rows reach ``staging.*_changes``: placements are normalised in
     SQL from the batch's page bodies; candidates in Python (phone numbers and time zones need
-    `phonenumbers` and tzdata; addresses through the ATS's country table, ``countries``), sent
-    as one json array (msgspec's encoder: a quarter of json.dumps's time). Once anyone was
+    rphonenumbers and tzdata; addresses through the ATS's country table, ``countries``), sent
+    as one json array (`warehouse.json_records`), whose dates the insert makes. Once anyone was
     erased (``hasher``), a candidate whose id, email or number is of someone erased is stored
     with nothing personal (`privacy.forget_reimported`)."""
     if entity == "Placement":
@@ -94,11 +93,12 @@ def _changes_writer(
         rows = [{"page": page.number, **normalise(r)} for page in batch for r in page.records]
         if hasher is not None:
             privacy.forget_reimported(conn, hasher, rows)
-        warehouse.execute_file(
-            conn,
-            "extract/store_candidate_changes.sql",
-            {"load_id": load_id, "zone": zone, "rows": msgspec.json.encode(rows).decode()},
-        )
+        with warehouse.json_records(conn, rows) as bound:
+            warehouse.execute_file(
+                conn,
+                "extract/store_candidate_changes.sql",
+                {"load_id": load_id, "zone": zone, "rows": bound},
+            )
 
     return candidates
 

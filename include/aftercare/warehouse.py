@@ -47,6 +47,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 import sqlparse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
@@ -126,6 +127,22 @@ def transaction(engine: Engine, *, snapshot: bool = False) -> Iterator[Connectio
                 f"{str(exc.orig).splitlines()[0]}"
             ) from exc
         raise
+
+
+@contextmanager
+def json_records(conn: Connection, rows: list[dict[str, Any]]) -> Iterator[str]:
+    """``rows`` (JSON-ready objects) as the value to bind for the ``m.json_records`` macro: on
+    DuckDB the path of a temporary file of their JSON, which its ``read_json`` reads in half
+    the time it takes to cast the same text bound as a string (3.5 against 7.2 us a candidate
+    row); elsewhere the JSON text. The file lasts as long as the block (bind and run in it)."""
+    data = msgspec.json.encode(rows)
+    if conn.dialect.name != "duckdb":
+        yield data.decode()
+        return
+    with tempfile.NamedTemporaryFile(prefix="aftercare-rows-", suffix=".json") as file:
+        file.write(data)
+        file.flush()
+        yield file.name
 
 
 # --------------------------------------------------------------------------------------------

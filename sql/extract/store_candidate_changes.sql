@@ -1,7 +1,7 @@
 {% import "macros.sql" as m with context %}
 -- one row per candidate of the pages, normalised (:rows: a json array of rows with their page;
 -- instants and the date of birth as Bullhorn sends them, epoch ms: the date where it was entered,
--- as for placements' dates, m.local_date, in the agency's zone :zone)
+-- as for placements' dates, m.local_date, in the agency's zone)
 insert into staging.candidate_changes (
     load_id, page, candidate_id, first_name, last_name, email, mobile_raw, mobile_e164,
     phone_raw, phone_e164, date_of_birth, country_code, time_zone, email_opt_out, sms_opt_in,
