@@ -4,6 +4,7 @@ deletion sweep, killed and bad pulls."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -248,8 +249,10 @@ def test_bad_page_stops_the_pull_and_keeps_the_watermark(
                 if page.number == 1:
                     admin(world, "PUT", "faults", json={"share_truncated": 1.0})
 
+    switching = sys.getswitchinterval()
     with pytest.raises(AtsDataError, match="ATS Placement page") as caught:
         extract.pull(engine, Breaking(), config, "Placement", full=False, run_id="t")
+    assert sys.getswitchinterval() == switching  # the pull's 1 ms is the process's no longer
 
     with engine.connect() as conn:
         stored = conn.execute(
