@@ -5,10 +5,11 @@ sql/extract/store_placement_changes.sql), reading the evidence as a careful huma
   the ATS, `country_codes`), unless it is Bullhorn's default (1, the United States), which
   many records keep whatever their real country; then the country of the mobile (or phone),
   else the agency's region;
-* mobile and phone -> E.164 with `phonenumbers`, trying in turn: the number as written against
-  the address country, Bullhorn's default included (a "+" prefix speaks for itself; a number
-  valid in the US has ten digits and no trunk zero, so it is no other country's national
-  form), the country code written without "+" (``44 077-14980001``), the agency's region; an
+* mobile and phone -> E.164 with rphonenumbers (phonenumbers' API on a Rust port of
+  libphonenumber), trying in turn: the number as written against the address country,
+  Bullhorn's default included (a "+" prefix speaks for itself; a number valid in the US has ten
+  digits and no trunk zero, so it is no other country's national form), the country code
+  written without "+" (``44 077-14980001``), the agency's region; an
   unusable number keeps its raw value beside a null E.164, a field finding for the gate;
 * time zone -> an IANA name within the country: the zone matching ``timeZoneOffsetEST`` (hours
   from US Eastern standard time) when it is not 0, else the mobile's zone (area codes), else
