@@ -134,7 +134,8 @@ def json_records(conn: Connection, rows: list[dict[str, Any]]) -> Iterator[str]:
     """``rows`` (JSON-ready objects) as the value to bind for the ``m.json_records`` macro: on
     DuckDB the path of a temporary file of their JSON, which its ``read_json`` reads in half
     the time it takes to cast the same text bound as a string (3.5 against 7.2 us a candidate
-    row); elsewhere the JSON text. The file lasts as long as the block (bind and run in it)."""
+    row); elsewhere the JSON text. The file (readable by this user only, in the temporary
+    directory) lasts as long as the block: bind and run in it."""
     data = msgspec.json.encode(rows)
     if conn.dialect.name != "duckdb":
         yield data.decode()
