@@ -36,7 +36,7 @@ SANDBOX_CPUS, PHASE_CPUS = {0}, {1}
 #: checkpoint threshold (16 MB of WAL), as the demo's warehouse runs: the pull commits a batch
 #: at a time, and a checkpoint at 512 MB of WAL (some 3.5 s at 1M candidates) outlasts the
 #: client's prefetched pages (12, a quarter of a second), so the ATS waited idle through it.
-#: Candidates at 1M, 512 MB: 0.79 of the baseline, 565 MB; 16 and 64 MB: 0.78-0.90, 482-497 MB.
+#: The figures under both: benchmarks/README.md.
 SETTINGS = {k: v for k, v in common.DUCKDB_SETTINGS.items() if k != "checkpoint_threshold"}
 
 

@@ -130,8 +130,9 @@ def _prompt_switching() -> Iterator[None]:
     The ATS is idle from the moment it answers a page until the fetching thread asks for the
     next one, and in between the thread reads the answer (some 24 socket reads a page) and
     decodes it; each time it needs the GIL while this thread normalises, it waits up to a
-    switch interval. The candidate pull at 1M, three runs each: 16,400 records/s at Python's
-    default of 5 ms, 18,000 at 1 ms."""
+    switch interval. The candidate pull at 1M (extract.pull timed alone against the extract
+    benchmark's sandbox, three runs each): 16,400 records/s at Python's default of 5 ms, 18,000
+    at 1 ms."""
     previous = sys.getswitchinterval()
     sys.setswitchinterval(_PULL_SWITCH_SECONDS)
     try:
