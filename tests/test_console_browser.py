@@ -9,6 +9,7 @@ warehouse's write lock. Screenshots: console_*.png in the temporary folder."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -140,9 +141,10 @@ def test_the_console_in_the_airflow_ui(ui: tuple[airflow_cluster.Cluster, Path])
 
         # the run tab on that run's page in the UI
         page.goto(f"{cluster.url}/dags/{OPS_DAG}/runs/{run_id}")
-        page.get_by_role("tab", name="Aftercare").or_(
-            page.get_by_role("link", name="Aftercare", exact=True)
-        ).last.click()
+        # the run page's tab, not the top bar's link of the same name (which may be the only
+        # "Aftercare" on the page until the run's tabs have rendered)
+        page.locator('a[href$="/plugin/aftercare-run"]').click()
+        expect(page).to_have_url(re.compile(r"/plugin/aftercare-run$"))
         tab = page.frame_locator('iframe[title="Aftercare"]')
         expect(tab.locator("h1")).to_contain_text(f"{OPS_DAG}: what this run did")
         expect(tab.get_by_text("Nothing of this run is in the warehouse")).to_be_visible()
