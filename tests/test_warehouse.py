@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -132,6 +133,42 @@ def test_locked_duckdb_file_gives_a_clear_error(duckdb_warehouse: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_json_records_leave_no_file_behind_a_killed_task(tmp_path: Path) -> None:
+    """The rows bound for DuckDB hold names, emails and numbers: while they are read, no file
+    of theirs has a name in the temporary directory, and none is left when the task is killed
+    with SIGKILL mid-statement."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    script = """
+import sys, time
+import sqlalchemy as sa
+from aftercare import warehouse
+rows = [{"id": 7, "email": "ana@example.com"}, {"id": 8, "email": None}]
+with sa.create_engine("duckdb:///:memory:").connect() as conn:
+    with warehouse.json_records(conn, rows) as bound:
+        read = conn.execute(
+            sa.text("select id, email from read_json(:rows, format = 'array',"
+                    " columns = {'id': 'bigint', 'email': 'varchar'}) order by id"),
+            {"rows": bound},
+        ).all()
+        print([tuple(row) for row in read], flush=True)
+        time.sleep(60)
+"""
+    task = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
+    try:
+        assert task.stdout.readline().strip() == "[(7, 'ana@example.com'), (8, None)]"
+        assert list(temporary.iterdir()) == []
+    finally:
+        task.kill()
+        task.wait()
+    assert list(temporary.iterdir()) == []
 
 
 def test_query_file_wants_one_statement(duckdb_warehouse: Path) -> None:
