@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from phonenumbers import PhoneNumberFormat
 
 from aftercare import warehouse
+from aftercare.ats import normalise
 from aftercare.ats.base import Page
 from aftercare.ats.normalise import (
     Normaliser,
@@ -402,6 +403,25 @@ def test_phone_readings_agree_with_phonenumbers() -> None:
             phone = parse_phone(text, regions)
             ours = (_e164(phone), phone.region) if phone else None
             assert ours == _upstream_reading(text, regions), (text, regions)
+
+
+def test_time_zones_of_numbers_agree_with_phonenumbers() -> None:
+    """A number's time zones (what decides a candidate's zone in a country of many) come from
+    phonenumbers' own module fed rphonenumbers' numbers: for every example number read, the
+    zones phonenumbers gives its own reading."""
+    import phonenumbers.timezone
+
+    compared = many_zones = 0
+    for text in sorted(_written_forms()):
+        phone = parse_phone(text, ("US", "GB"))
+        upstream = _upstream_reading(text, ("US", "GB"))
+        if phone is None or upstream is None:
+            continue
+        theirs = phonenumbers.timezone.time_zones_for_number(phonenumbers.parse(upstream[0]))
+        assert normalise.timezone.time_zones_for_number(phone.number) == theirs, text
+        compared += 1
+        many_zones += len(theirs) > 1
+    assert compared > 1_500 and many_zones > 300
 
 
 def test_rphonenumbers_bundles_the_metadata_of_the_phonenumbers_pinned() -> None:
