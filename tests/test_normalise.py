@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+import phonenumbers.timezone
 import pytest
 import rphonenumbers
 import sqlalchemy as sa
@@ -409,8 +410,6 @@ def test_time_zones_of_numbers_agree_with_phonenumbers() -> None:
     """A number's time zones (what decides a candidate's zone in a country of many) come from
     phonenumbers' own module fed rphonenumbers' numbers: for every example number read, the
     zones phonenumbers gives its own reading."""
-    import phonenumbers.timezone
-
     compared = many_zones = 0
     for text in sorted(_written_forms()):
         phone = parse_phone(text, ("US", "GB"))
